@@ -1,0 +1,190 @@
+//! The audit engine: runs the selected rules over users as they stream in, then over the account,
+//! and applies exemptions. It holds no rows, only findings and the root row, so a large report
+//! is evaluated in constant memory apart from its findings.
+
+use crate::config::{AuditConfig, ExemptionMatch};
+use crate::finding::{Finding, Status};
+use crate::model::{AccountFacts, Known, PasswordPolicy, Trail, UserCredentials};
+use crate::report::{ReportError, ReportReader};
+use crate::rules::{Context, Rule, RuleMeta, Scope, ALL_RULES};
+use crate::time::Timestamp;
+use std::io::Read;
+
+/// Account-level facts a source may add beyond the user rows.
+#[derive(Debug, Clone)]
+pub struct AccountExtras {
+    pub password_policy: Known<Option<PasswordPolicy>>,
+    pub trails: Known<Vec<Trail>>,
+}
+
+impl AccountExtras {
+    /// What a credential report file alone can say about the account: nothing.
+    pub fn unknown_from_report_file() -> Self {
+        AccountExtras {
+            password_policy: Known::Unknown(
+                "a credential report does not include the account password policy; audit the live account".into(),
+            ),
+            trails: Known::Unknown(
+                "a credential report does not include CloudTrail trails; audit the live account".into(),
+            ),
+        }
+    }
+}
+
+/// The result of one audit.
+#[derive(Debug, Clone)]
+pub struct AuditOutcome {
+    /// Sorted: severity (worst first), rule code, account, user, credential.
+    pub findings: Vec<Finding>,
+    pub users_evaluated: u64,
+    pub root_row_seen: bool,
+    pub account_ids: Vec<String>,
+    pub rules_run: Vec<&'static RuleMeta>,
+    pub now: Timestamp,
+}
+
+impl AuditOutcome {
+    pub fn count(&self, status: Status) -> usize {
+        self.findings.iter().filter(|f| f.status == status).count()
+    }
+}
+
+/// One audit in progress.
+pub struct AuditRun<'c> {
+    config: &'c AuditConfig,
+    now: Timestamp,
+    user_rules: Vec<&'static dyn Rule>,
+    account_rules: Vec<&'static dyn Rule>,
+    findings: Vec<Finding>,
+    scratch: Vec<Finding>,
+    users_evaluated: u64,
+    root: Option<UserCredentials>,
+    account_ids: Vec<String>,
+}
+
+impl<'c> AuditRun<'c> {
+    pub fn new(config: &'c AuditConfig, now: Timestamp) -> Self {
+        let selected = ALL_RULES.iter().copied().filter(|r| config.selection.includes(r.meta()));
+        let (user_rules, account_rules) = selected.partition(|r| r.meta().scope == Scope::User);
+        AuditRun {
+            config,
+            now,
+            user_rules,
+            account_rules,
+            findings: Vec::new(),
+            scratch: Vec::new(),
+            users_evaluated: 0,
+            root: None,
+            account_ids: Vec::new(),
+        }
+    }
+
+    fn context(&self) -> Context<'c> {
+        Context {
+            now: self.now,
+            config: self.config,
+        }
+    }
+
+    /// Evaluates one row. The root row is kept for the account rules; user rules skip it.
+    pub fn add_user(&mut self, user: &UserCredentials) {
+        self.users_evaluated += 1;
+        if let Some(account) = user.account_id() {
+            if !self.account_ids.iter().any(|a| a == account) {
+                self.account_ids.push(account.to_owned());
+            }
+        }
+        if user.is_root {
+            self.root = Some(user.clone());
+            return;
+        }
+        let ctx = self.context();
+        for rule in &self.user_rules {
+            rule.check_user(user, &ctx, &mut self.scratch);
+        }
+        for finding in self.scratch.drain(..) {
+            self.findings.push(apply_exemption(self.config, finding, Some(user), self.now));
+        }
+    }
+
+    /// Runs the account rules and returns the sorted findings.
+    pub fn finish(mut self, extras: AccountExtras) -> AuditOutcome {
+        let root_row_seen = self.root.is_some();
+        let root = self.root.take();
+        let facts = AccountFacts {
+            account_id: self.account_ids.first().cloned(),
+            root: match root {
+                Some(row) => Known::Known(row),
+                None => Known::Unknown("the credential report has no <root_account> row".into()),
+            },
+            password_policy: extras.password_policy,
+            trails: extras.trails,
+        };
+        let ctx = self.context();
+        for rule in &self.account_rules {
+            rule.check_account(&facts, &ctx, &mut self.scratch);
+        }
+        let root_row = match &facts.root {
+            Known::Known(row) => Some(row),
+            Known::Unknown(_) => None,
+        };
+        for finding in self.scratch.drain(..) {
+            let subject = root_row.filter(|_| finding.user.as_deref() == root_row.map(|r| r.name.as_str()));
+            self.findings.push(apply_exemption(self.config, finding, subject, self.now));
+        }
+        let mut findings = self.findings;
+        findings.sort_by(|a, b| {
+            (a.severity(), a.rule.code, &a.account, &a.user, a.credential)
+                .cmp(&(b.severity(), b.rule.code, &b.account, &b.user, b.credential))
+        });
+        let mut rules_run: Vec<&'static RuleMeta> =
+            self.user_rules.iter().chain(&self.account_rules).map(|r| r.meta()).collect();
+        rules_run.sort_by_key(|m| ALL_RULES.iter().position(|r| std::ptr::eq(r.meta(), *m)));
+        AuditOutcome {
+            findings,
+            users_evaluated: self.users_evaluated,
+            root_row_seen,
+            account_ids: self.account_ids,
+            rules_run,
+            now: self.now,
+        }
+    }
+}
+
+fn apply_exemption(
+    config: &AuditConfig,
+    mut finding: Finding,
+    user: Option<&UserCredentials>,
+    now: Timestamp,
+) -> Finding {
+    match config.exemption_for(
+        finding.rule,
+        user,
+        finding.user.as_deref(),
+        finding.access_key_id.as_deref(),
+        now,
+    ) {
+        ExemptionMatch::None => {}
+        ExemptionMatch::Applies(note) => {
+            finding.status = Status::Exempted;
+            finding.exemption = Some(note);
+        }
+        ExemptionMatch::Ignored(note) => finding.ignored_exemption = Some(note),
+    }
+    finding
+}
+
+/// Audits a whole credential report as it streams in. Stops at the first bad row: no findings
+/// from a half-read report are returned.
+pub fn audit_report<R: Read>(
+    mut reader: ReportReader<R>,
+    config: &AuditConfig,
+    now: Timestamp,
+    extras: AccountExtras,
+) -> Result<AuditOutcome, ReportError> {
+    let mut run = AuditRun::new(config, now);
+    while let Some(user) = reader.next_user() {
+        run.add_user(&user?);
+    }
+    Ok(run.finish(extras))
+}

@@ -1,0 +1,18 @@
+//! keywarden's pure core.
+//!
+//! The credential model, the credential-report parser, the rule catalogue, configuration and the
+//! audit engine. Invariants: nothing here does IO (readers are handed in), reads the clock (`now`
+//! is an argument) or knows the AWS SDK. See ARCHITECTURE.md.
+
+pub mod audit;
+pub mod config;
+pub mod finding;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod time;
+
+pub use audit::{audit_report, AccountExtras, AuditOutcome, AuditRun};
+pub use config::AuditConfig;
+pub use finding::{CredentialKind, Finding, Severity, Status};
+pub use time::Timestamp;

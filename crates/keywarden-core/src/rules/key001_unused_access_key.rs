@@ -1,0 +1,79 @@
+use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use crate::finding::{Finding, Status};
+use crate::model::UserCredentials;
+use crate::time::{age, days, older_than, whole_days};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags every active access key that has not been used for longer than `max_unused_days`
+    /// (45 by default).
+    ///
+    /// ## Why it matters
+    /// An active key nobody uses is pure exposure: it can leak from an old laptop, a CI variable
+    /// or a repository and still open the account, while nobody would notice it missing.
+    ///
+    /// ## How it decides
+    /// For an active key, the reference instant is its last use, or, when the key was never used
+    /// (`N/A`), its creation (`access_key_N_last_rotated`); when the report shows a creation later
+    /// than the last use, the later instant counts. The key fails when `now - reference >
+    /// max_unused_days * 24h`, exactly. A never-used key is not clean: Prowler passes it whatever
+    /// its age, which is its best-known false negative. Inactive keys and empty slots are left to
+    /// KEY004. Key 1 and key 2 are judged alike, one finding per key. A missing column makes the
+    /// finding `unknown`.
+    ///
+    /// ## How to fix
+    /// Deactivate the key (`aws iam update-access-key --status Inactive`), wait for anything that
+    /// breaks, then delete it; keywarden plans it as a safe action.
+    ///
+    /// Before deleting, check CloudTrail for the key id to be sure nothing still depends on it.
+    ///
+    /// ## Standards
+    /// CIS AWS Foundations 1.12 / 2.11 (45 days), AWS Security Hub IAM.22 (45) and IAM.8 (90),
+    /// AWS Config iam-user-unused-credentials-check (90), Trend Micro Conformity IAM-003 (90),
+    /// PingSafe "Unused Access Keys" (180).
+    pub struct UnusedAccessKey {
+        code: "KEY001",
+        name: "unused-access-key",
+        severity: Medium,
+        scope: User,
+        summary: "an active access key unused (or never used since creation) for longer than max_unused_days",
+    }
+}
+
+impl Rule for UnusedAccessKey {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let limit = ctx.config.thresholds.max_unused_days;
+        for key in &user.access_keys {
+            let (created, last_used) = match key_state(key) {
+                KeyState::Missing(field) => {
+                    out.push(missing_key_column(&Self::META, user, key, field));
+                    continue;
+                }
+                KeyState::Present { active: true, created, last_used, .. } => (created, last_used),
+                _ => continue,
+            };
+            let reference = last_used.map_or(created, |used| used.max(created));
+            if !older_than(ctx.now, reference, days(limit)) {
+                continue;
+            }
+            let idle = whole_days(age(ctx.now, reference));
+            let message = match last_used {
+                Some(_) => format!("active access key unused for {idle} days (limit {limit})"),
+                None => format!("active access key never used, created {idle} days ago (limit {limit})"),
+            };
+            out.push(
+                key_finding(&Self::META, Status::Fail, user, key, message)
+                    .with("active", true)
+                    .with("created", created)
+                    .with("last_used", last_used)
+                    .with("last_used_service", key.last_used_service.value().cloned())
+                    .with("days_unused", idle)
+                    .with("max_unused_days", limit),
+            );
+        }
+    }
+}

@@ -1,0 +1,73 @@
+use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use crate::finding::{Finding, Status};
+use crate::model::UserCredentials;
+use crate::time::{age, days, older_than, whole_days};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags every active access key created more than `max_key_age_days` (90 by default) ago.
+    ///
+    /// ## Why it matters
+    /// The older a key, the more places it has been copied to and the longer a leaked copy keeps
+    /// working. Regular rotation bounds the life of a leak nobody noticed.
+    ///
+    /// ## How it decides
+    /// An active key fails when `now - access_key_N_last_rotated > max_key_age_days * 24h`,
+    /// exactly. Use does not matter: a key used every day is still due for rotation. Inactive keys
+    /// and empty slots pass. Key 1 and key 2 are judged alike, one finding per key; a missing
+    /// column makes the finding `unknown`.
+    ///
+    /// ## How to fix
+    /// Rotate: create a second key, move the workload to it, deactivate the old key, then delete
+    /// it (`keywarden rotate USER` does this with grace periods).
+    ///
+    /// Better still, replace long-term keys with roles and temporary credentials.
+    ///
+    /// ## Standards
+    /// CIS AWS Foundations 1.14 / 2.12 (90 days), AWS Config access-keys-rotated (90),
+    /// AWS Security Hub IAM.3 (90).
+    pub struct AccessKeyNotRotated {
+        code: "KEY002",
+        name: "access-key-not-rotated",
+        severity: Medium,
+        scope: User,
+        summary: "an active access key created more than max_key_age_days ago",
+    }
+}
+
+impl Rule for AccessKeyNotRotated {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let limit = ctx.config.thresholds.max_key_age_days;
+        for key in &user.access_keys {
+            let created = match key_state(key) {
+                KeyState::Missing(field) => {
+                    out.push(missing_key_column(&Self::META, user, key, field));
+                    continue;
+                }
+                KeyState::Present { active: true, created, .. } => created,
+                _ => continue,
+            };
+            if !older_than(ctx.now, created, days(limit)) {
+                continue;
+            }
+            let key_age = whole_days(age(ctx.now, created));
+            out.push(
+                key_finding(
+                    &Self::META,
+                    Status::Fail,
+                    user,
+                    key,
+                    format!("active access key is {key_age} days old (limit {limit})"),
+                )
+                .with("active", true)
+                .with("created", created)
+                .with("age_days", key_age)
+                .with("max_key_age_days", limit),
+            );
+        }
+    }
+}

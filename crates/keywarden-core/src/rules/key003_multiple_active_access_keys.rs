@@ -1,0 +1,73 @@
+use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use crate::finding::{Finding, Status};
+use crate::model::UserCredentials;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a user with two active access keys.
+    ///
+    /// ## Why it matters
+    /// Two active keys double the exposure and usually mean a rotation that was never finished:
+    /// the old key is still live somewhere. Outside a short rotation window a user needs one key.
+    ///
+    /// ## How it decides
+    /// Both slots hold an active key. One finding per user, on the older key (the one a finished
+    /// rotation would retire; key 1 when both were created in the same second); the evidence
+    /// names both keys' creation and last use. A missing column makes the finding `unknown`.
+    ///
+    /// ## How to fix
+    /// Finish the rotation: find which key the workload uses (last-used date and service), then
+    /// deactivate the other one and delete it once nothing breaks.
+    ///
+    /// ## Standards
+    /// CIS AWS Foundations 1.13; PingSafe's audit steps for unused access keys.
+    pub struct MultipleActiveAccessKeys {
+        code: "KEY003",
+        name: "multiple-active-access-keys",
+        severity: Low,
+        scope: User,
+        summary: "a user has two active access keys",
+    }
+}
+
+impl Rule for MultipleActiveAccessKeys {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_user(&self, user: &UserCredentials, _ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let mut active = Vec::with_capacity(2);
+        for key in &user.access_keys {
+            match key_state(key) {
+                KeyState::Missing(field) => {
+                    out.push(missing_key_column(&Self::META, user, key, field));
+                    return;
+                }
+                KeyState::Present { active: true, created, last_used, key } => active.push((created, last_used, key)),
+                _ => {}
+            }
+        }
+        let [first, second] = active.as_slice() else {
+            return;
+        };
+        let (older, newer) = if second.0 < first.0 { (second, first) } else { (first, second) };
+        out.push(
+            key_finding(
+                &Self::META,
+                Status::Fail,
+                user,
+                older.2,
+                format!(
+                    "user has 2 active access keys; access_key_{} is the older one",
+                    older.2.slot.number()
+                ),
+            )
+            .with("older_key_created", older.0)
+            .with("older_key_last_used", older.1)
+            .with("newer_key", format!("access_key_{}", newer.2.slot.number()))
+            .with("newer_key_id", newer.2.id.clone())
+            .with("newer_key_created", newer.0)
+            .with("newer_key_last_used", newer.1),
+        );
+    }
+}

@@ -1,0 +1,76 @@
+use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use crate::finding::{Finding, Status};
+use crate::model::UserCredentials;
+use crate::time::{age, days, older_than, whole_days};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags an inactive access key that has been kept, idle, for longer than
+    /// `max_inactive_days` (30 by default).
+    ///
+    /// ## Why it matters
+    /// An inactive key is one API call (`UpdateAccessKey --status Active`) away from working
+    /// again, and reactivation is a known persistence trick. Once a deactivation has shown that
+    /// nothing breaks, the key should be deleted.
+    ///
+    /// ## How it decides
+    /// The slot holds a key (it has a creation date) whose status is inactive. The credential
+    /// report does not say when a key was deactivated, so the rule measures from the key's last
+    /// activity: the later of its creation and its last use. The key fails when `now - that >
+    /// max_inactive_days * 24h`, exactly. Key 1 and key 2 are judged alike; a missing column makes
+    /// the finding `unknown`.
+    ///
+    /// ## How to fix
+    /// Delete the key (`aws iam delete-access-key`): it has been inactive and unused long enough
+    /// to show that nothing depends on it. keywarden plans this as a two-phase action.
+    ///
+    /// ## Standards
+    /// ScoutSuite's inactive-key finding; the delete-inactive-keys step of AWS's UpdateAccessKey
+    /// rotation guidance.
+    pub struct StaleInactiveAccessKey {
+        code: "KEY004",
+        name: "stale-inactive-access-key",
+        severity: Low,
+        scope: User,
+        summary: "an inactive access key kept, idle, for longer than max_inactive_days",
+    }
+}
+
+impl Rule for StaleInactiveAccessKey {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let limit = ctx.config.thresholds.max_inactive_days;
+        for key in &user.access_keys {
+            let (created, last_used) = match key_state(key) {
+                KeyState::Missing(field) => {
+                    out.push(missing_key_column(&Self::META, user, key, field));
+                    continue;
+                }
+                KeyState::Present { active: false, created, last_used, .. } => (created, last_used),
+                _ => continue,
+            };
+            let last_activity = last_used.map_or(created, |used| used.max(created));
+            if !older_than(ctx.now, last_activity, days(limit)) {
+                continue;
+            }
+            let idle = whole_days(age(ctx.now, last_activity));
+            out.push(
+                key_finding(
+                    &Self::META,
+                    Status::Fail,
+                    user,
+                    key,
+                    format!("inactive access key kept with no activity for {idle} days (limit {limit})"),
+                )
+                .with("active", false)
+                .with("created", created)
+                .with("last_used", last_used)
+                .with("days_idle", idle)
+                .with("max_inactive_days", limit),
+            );
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The audit rule catalogue.
+//!
+//! One file per rule. Each rule is declared with [`declare_rule!`], which keeps the rule's doc
+//! comment as its user-facing documentation (`keywarden rule CODE` prints it), so the text and
+//! the code cannot drift apart. Codes are a public contract: never reuse or renumber one.
+//!
+//! Rules are pure functions of the model, the thresholds and `now`; they never read the clock.
+//! A rule reports only what does not pass: `fail`, or `unknown` when its input is missing.
+
+use crate::config::AuditConfig;
+use crate::finding::{CredentialKind, Finding, Severity, Status};
+use crate::model::{AccessKey, AccountFacts, Cell, KeyField, UserCredentials};
+use crate::time::Timestamp;
+
+mod key001_unused_access_key;
+mod key002_access_key_not_rotated;
+mod key003_multiple_active_access_keys;
+mod key004_stale_inactive_access_key;
+mod key005_access_key_created_at_user_setup;
+mod pwd001_unused_console_password;
+mod pwd002_console_user_without_mfa;
+mod pwd003_weak_password_policy;
+mod root001_root_access_key_present;
+mod root002_root_without_mfa;
+mod trail001_management_events_not_logged;
+
+pub use key001_unused_access_key::UnusedAccessKey;
+pub use key002_access_key_not_rotated::AccessKeyNotRotated;
+pub use key003_multiple_active_access_keys::MultipleActiveAccessKeys;
+pub use key004_stale_inactive_access_key::StaleInactiveAccessKey;
+pub use key005_access_key_created_at_user_setup::AccessKeyCreatedAtUserSetup;
+pub use pwd001_unused_console_password::UnusedConsolePassword;
+pub use pwd002_console_user_without_mfa::ConsoleUserWithoutMfa;
+pub use pwd003_weak_password_policy::WeakPasswordPolicy;
+pub use root001_root_access_key_present::RootAccessKeyPresent;
+pub use root002_root_without_mfa::RootWithoutMfa;
+pub use trail001_management_events_not_logged::ManagementEventsNotLogged;
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every IAM user except root.
+    User,
+    /// The account: its root user, password policy and trails.
+    Account,
+}
+
+/// A rule's public identity and documentation.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub scope: Scope,
+    /// One line: when the rule fails.
+    pub summary: &'static str,
+    /// The rule's doc comment, Markdown, with sections What it does / Why it matters /
+    /// How it decides / How to fix / Standards.
+    pub documentation: &'static str,
+}
+
+/// The documentation sections every rule must have, in order.
+pub const DOC_SECTIONS: [&str; 5] = [
+    "What it does",
+    "Why it matters",
+    "How it decides",
+    "How to fix",
+    "Standards",
+];
+
+impl RuleMeta {
+    /// The documentation with the one space rustdoc leaves after `///` removed.
+    pub fn documentation_text(&self) -> String {
+        let mut text = String::with_capacity(self.documentation.len());
+        for line in self.documentation.lines() {
+            text.push_str(line.strip_prefix(' ').unwrap_or(line));
+            text.push('\n');
+        }
+        text.trim().to_owned() + "\n"
+    }
+
+    /// The body of one `## Title` section, trimmed; `None` when the section is absent.
+    pub fn section(&self, title: &str) -> Option<String> {
+        let text = self.documentation_text();
+        let heading = format!("## {title}");
+        let start = text.lines().position(|l| l.trim() == heading)?;
+        let body: Vec<&str> = text
+            .lines()
+            .skip(start + 1)
+            .take_while(|l| !l.starts_with("## "))
+            .collect();
+        let body = body.join("\n").trim().to_owned();
+        (!body.is_empty()).then_some(body)
+    }
+
+    /// The first paragraph of "How to fix", flattened to one line, for table output.
+    pub fn fix_hint(&self) -> String {
+        let fix = self.section("How to fix").unwrap_or_default();
+        let first = fix.split("\n\n").next().unwrap_or_default();
+        first.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Declares a rule type whose doc comment is its documentation.
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $ty:ident {
+            code: $code:literal,
+            name: $name:literal,
+            severity: $severity:ident,
+            scope: $scope:ident,
+            summary: $summary:literal $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $ty;
+
+        impl $ty {
+            pub const META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+                code: $code,
+                name: $name,
+                severity: $crate::finding::Severity::$severity,
+                scope: $crate::rules::Scope::$scope,
+                summary: $summary,
+                documentation: concat!($($doc, "\n"),*),
+            };
+        }
+    };
+}
+pub(crate) use declare_rule;
+
+/// What every rule may read besides the model.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub now: Timestamp,
+    pub config: &'a AuditConfig,
+}
+
+pub trait Rule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+
+    /// Called once per IAM user (never root) for [`Scope::User`] rules.
+    fn check_user(&self, _user: &UserCredentials, _ctx: &Context<'_>, _out: &mut Vec<Finding>) {}
+
+    /// Called once per account for [`Scope::Account`] rules.
+    fn check_account(&self, _account: &AccountFacts, _ctx: &Context<'_>, _out: &mut Vec<Finding>) {}
+}
+
+macro_rules! impl_meta {
+    ($($ty:ident),* $(,)?) => {
+        /// Every rule, in catalogue order.
+        pub static ALL_RULES: &[&dyn Rule] = &[$(&$ty),*];
+    };
+}
+impl_meta!(
+    UnusedAccessKey,
+    AccessKeyNotRotated,
+    MultipleActiveAccessKeys,
+    StaleInactiveAccessKey,
+    AccessKeyCreatedAtUserSetup,
+    UnusedConsolePassword,
+    ConsoleUserWithoutMfa,
+    WeakPasswordPolicy,
+    RootAccessKeyPresent,
+    RootWithoutMfa,
+    ManagementEventsNotLogged,
+);
+
+/// The rule with this code (case-insensitive), if any.
+pub fn rule_by_code(code: &str) -> Option<&'static dyn Rule> {
+    ALL_RULES
+        .iter()
+        .copied()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code))
+}
+
+// Helpers shared by the key rules, so key 1 and key 2 go through one piece of code.
+
+/// A finding about one access key of a user.
+pub(crate) fn key_finding(
+    meta: &'static RuleMeta,
+    status: Status,
+    user: &UserCredentials,
+    key: &AccessKey,
+    message: impl Into<String>,
+) -> Finding {
+    Finding::for_user(meta, status, user, CredentialKind::AccessKey(key.slot), message)
+}
+
+/// An `unknown` finding for a key whose `field` column the source did not have.
+pub(crate) fn missing_key_column(
+    meta: &'static RuleMeta,
+    user: &UserCredentials,
+    key: &AccessKey,
+    field: KeyField,
+) -> Finding {
+    let column = key.slot.column(field);
+    key_finding(
+        meta,
+        Status::Unknown,
+        user,
+        key,
+        format!("cannot decide: the source has no `{column}` column"),
+    )
+    .with("missing_column", column)
+}
+
+/// The key's state as the key rules need it, or the column that is missing.
+pub(crate) enum KeyState<'k> {
+    /// No key in this slot.
+    Absent,
+    Present {
+        active: bool,
+        created: crate::time::Timestamp,
+        last_used: Option<crate::time::Timestamp>,
+        key: &'k AccessKey,
+    },
+    Missing(KeyField),
+}
+
+/// Reads a key slot once, the same way for every key rule.
+pub(crate) fn key_state(key: &AccessKey) -> KeyState<'_> {
+    let active = match &key.active {
+        Cell::Value(b) => *b,
+        Cell::Missing => return KeyState::Missing(KeyField::Active),
+        _ => false,
+    };
+    let created = match &key.last_rotated {
+        Cell::Value(t) => *t,
+        Cell::Missing => return KeyState::Missing(KeyField::LastRotated),
+        // An active key always has a creation date; without one, the row cannot be judged.
+        _ if active => return KeyState::Missing(KeyField::LastRotated),
+        _ => return KeyState::Absent,
+    };
+    let last_used = match &key.last_used {
+        Cell::Value(t) => Some(*t),
+        Cell::Missing => return KeyState::Missing(KeyField::LastUsedDate),
+        _ => None,
+    };
+    KeyState::Present {
+        active,
+        created,
+        last_used,
+        key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let mut codes = HashSet::new();
+        let mut names = HashSet::new();
+        for rule in ALL_RULES {
+            assert!(codes.insert(rule.meta().code), "duplicate code {}", rule.meta().code);
+            assert!(names.insert(rule.meta().name), "duplicate name {}", rule.meta().name);
+        }
+    }
+
+    #[test]
+    fn every_rule_documents_every_section_in_order() {
+        for rule in ALL_RULES {
+            let meta = rule.meta();
+            let text = meta.documentation_text();
+            let mut last = 0;
+            for title in DOC_SECTIONS {
+                let heading = format!("\n## {title}\n");
+                let at = text
+                    .find(&heading)
+                    .unwrap_or_else(|| panic!("{} lacks section `{title}`", meta.code));
+                assert!(at >= last, "{}: section `{title}` out of order", meta.code);
+                assert!(meta.section(title).is_some(), "{}: section `{title}` is empty", meta.code);
+                last = at;
+            }
+            assert!(!meta.fix_hint().is_empty(), "{}", meta.code);
+        }
+    }
+
+    #[test]
+    fn codes_follow_the_catalogue_shape() {
+        for rule in ALL_RULES {
+            let code = rule.meta().code;
+            let (prefix, number) = code.split_at(code.len() - 3);
+            assert!(["KEY", "PWD", "ROOT", "TRAIL"].contains(&prefix), "{code}");
+            assert!(number.chars().all(|c| c.is_ascii_digit()), "{code}");
+            assert!(rule.meta().name.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn lookup_by_code_ignores_case() {
+        assert_eq!(rule_by_code("key001").unwrap().meta().code, "KEY001");
+        assert!(rule_by_code("KEY999").is_none());
+    }
+}

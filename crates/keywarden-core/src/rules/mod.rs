@@ -266,7 +266,7 @@ mod tests {
     fn every_rule_documents_every_section_in_order() {
         for rule in ALL_RULES {
             let meta = rule.meta();
-            let text = meta.documentation_text();
+            let text = format!("\n{}", meta.documentation_text());
             let mut last = 0;
             for title in DOC_SECTIONS {
                 let heading = format!("\n## {title}\n");

@@ -121,6 +121,16 @@ impl From<bool> for EvidenceValue {
         EvidenceValue::Bool(b)
     }
 }
+/// A report date as evidence: the instant when there is one, else the report's own marker.
+impl From<&crate::model::Cell<Timestamp>> for EvidenceValue {
+    fn from(cell: &crate::model::Cell<Timestamp>) -> Self {
+        match cell {
+            crate::model::Cell::Value(t) => EvidenceValue::Time(*t),
+            other => EvidenceValue::Text(other.describe()),
+        }
+    }
+}
+
 impl<T: Into<EvidenceValue>> From<Option<T>> for EvidenceValue {
     fn from(o: Option<T>) -> Self {
         o.map_or(EvidenceValue::Null, Into::into)

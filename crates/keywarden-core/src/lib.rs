@@ -4,8 +4,10 @@
 //! audit engine. Invariants: nothing here does IO (readers are handed in), reads the clock (`now`
 //! is an argument) or knows the AWS SDK. See ARCHITECTURE.md.
 
+pub mod account_file;
 pub mod audit;
 pub mod config;
+pub mod demo;
 pub mod finding;
 pub mod model;
 pub mod report;

@@ -1,8 +1,25 @@
 //! keywarden's printers. Each output format is a peer behind [`Printer`]; only this crate (and the
 //! binary's own messages) writes to the user. The JSON wire types are versioned here.
+//!
+//! Every format says where the data came from and how old it is ([`DataSource`]), because a
+//! credential report can be hours old and an auditor has to know what instant a finding describes.
+//! Printers are deterministic: the same [`AuditReport`] always produces the same bytes, so outputs
+//! can be diffed, snapshotted and fingerprinted.
 
 use keywarden_core::{AuditOutcome, Timestamp};
+use std::fmt;
 use std::io::{self, Write};
+use std::str::FromStr;
+
+pub mod csv;
+pub mod json;
+pub mod sarif;
+pub mod table;
+
+pub use crate::csv::CsvPrinter;
+pub use crate::json::JsonPrinter;
+pub use crate::sarif::SarifPrinter;
+pub use crate::table::TablePrinter;
 
 /// Where the audited data came from and how old it is: every output says so.
 #[derive(Debug, Clone)]
@@ -15,6 +32,15 @@ pub struct DataSource {
     pub as_of: Option<Timestamp>,
     /// How `as_of` was learned, or why it is unknown (e.g. "file modification time").
     pub as_of_basis: String,
+}
+
+impl DataSource {
+    /// How old the data was at `now`, in whole seconds; negative when `as_of` lies after `now`
+    /// (a `--now` in the past, or a clock skew), which printers report rather than hide.
+    pub fn age_seconds(&self, now: Timestamp) -> Option<i64> {
+        self.as_of
+            .map(|as_of| now.signed_duration_since(as_of).num_seconds())
+    }
 }
 
 /// Everything a printer needs for an audit.
@@ -30,4 +56,114 @@ pub struct AuditReport<'a> {
 /// An output format.
 pub trait Printer {
     fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The output formats `--format` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Plain text for people: grouped by severity, with fix hints.
+    Table,
+    /// The versioned wire format (see `docs/json-output.md`).
+    Json,
+    /// One row per finding, for spreadsheets.
+    Csv,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Csv, Format::Sarif];
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Sarif => "sarif",
+        }
+    }
+
+    /// The format with this name (exact, lowercase), if any.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    pub fn printer(self) -> Box<dyn Printer> {
+        match self {
+            Format::Table => Box::new(TablePrinter),
+            Format::Json => Box::new(JsonPrinter),
+            Format::Csv => Box::new(CsvPrinter),
+            Format::Sarif => Box::new(SarifPrinter),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A `--format` value that names no format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFormat(pub String);
+
+impl fmt::Display for UnknownFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        write!(
+            f,
+            "unknown format `{}` (expected one of {})",
+            self.0,
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownFormat {}
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::from_name(s).ok_or_else(|| UnknownFormat(s.to_owned()))
+    }
+}
+
+/// RFC 3339 in UTC with a `Z`, as every machine-readable output writes instants. Sub-second
+/// digits appear only when the source had them, so report dates stay `2024-01-01T00:00:00Z`.
+pub fn rfc3339(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for format in Format::ALL {
+            assert_eq!(format.name().parse::<Format>(), Ok(format));
+            assert_eq!(format.to_string(), format.name());
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_choices() {
+        let err = "xml".parse::<Format>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown format `xml` (expected one of table, json, csv, sarif)"
+        );
+        assert!("JSON".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn rfc3339_uses_z_and_drops_zero_fractions() {
+        let t = keywarden_core::time::parse_timestamp("2024-01-01T00:00:00+00:00").unwrap();
+        assert_eq!(rfc3339(t), "2024-01-01T00:00:00Z");
+        let t = keywarden_core::time::parse_timestamp("2024-01-01T00:00:00.5Z").unwrap();
+        assert_eq!(rfc3339(t), "2024-01-01T00:00:00.500Z");
+    }
 }

@@ -1,1 +1,47 @@
-fn main() {}
+//! keywarden's binary: parses the command line, reads the clock and the files, and hands them to
+//! the library crates. Exit status is a contract: 0 nothing failing, 1 failing findings,
+//! 2 error or incomplete data.
+
+mod audit_cmd;
+mod cli;
+mod rules_cmd;
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// The exit statuses keywarden promises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Clean = 0,
+    Failing = 1,
+    ErrorOrIncomplete = 2,
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Audit(args) => audit_cmd::run_audit(args),
+        cli::Command::Demo(args) => audit_cmd::run_demo(args),
+        cli::Command::Rules(args) => rules_cmd::list(args),
+        cli::Command::Rule { code } => rules_cmd::show(&code),
+    };
+    match result {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::from(Exit::Clean as u8);
+            }
+            let _ = writeln!(std::io::stderr(), "keywarden: error: {error:#}");
+            ExitCode::from(Exit::ErrorOrIncomplete as u8)
+        }
+    }
+}
+
+/// `keywarden ... | head` closing the pipe early is not an error worth reporting.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}

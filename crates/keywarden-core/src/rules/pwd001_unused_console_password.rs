@@ -87,8 +87,8 @@ impl Rule for UnusedConsolePassword {
         out.push(
             Finding::for_user(&Self::META, Status::Fail, user, CredentialKind::Password, message)
                 .with("password_enabled", true)
-                .with("password_last_used", user.password_last_used.describe())
-                .with("password_last_changed", user.password_last_changed.describe())
+                .with("password_last_used", &user.password_last_used)
+                .with("password_last_changed", &user.password_last_changed)
                 .with("days_unused", idle)
                 .with("max_unused_days", limit),
         );

@@ -63,7 +63,7 @@ impl Rule for ConsoleUserWithoutMfa {
                     "console user has a password and no MFA device",
                 )
                 .with("password_enabled", true)
-                .with("password_last_used", user.password_last_used.describe())
+                .with("password_last_used", &user.password_last_used)
                 .with("mfa_active", false),
             ),
             other => out.push(unknown("mfa_active", other.describe())),

@@ -52,7 +52,7 @@ impl Rule for RootWithoutMfa {
         let finding = match finding_for.take() {
             Some(root) => Finding::for_user(&Self::META, status, root, CredentialKind::Mfa, message)
                 .with("mfa_active", root.mfa_active.value().copied())
-                .with("password_last_used", root.password_last_used.describe()),
+                .with("password_last_used", &root.password_last_used),
             None => {
                 let mut f = Finding::for_account(&Self::META, status, account.account_id.as_deref(), message);
                 f.user = Some(ROOT_USER_NAME.into());

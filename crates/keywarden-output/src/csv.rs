@@ -1,0 +1,71 @@
+//! The CSV output: one row per finding, for spreadsheets and quick joins.
+//!
+//! The `csv` crate does the quoting, so commas, quotes and line breaks in messages or exemption
+//! reasons cannot shift a row. Evidence, whose keys vary by rule, goes in one column as the same
+//! compact JSON object the JSON output writes, so the column set stays fixed for every rule.
+//! Absent values (no account, an account-wide finding, no key id, no exemption) are empty cells:
+//! CSV has no null.
+//!
+//! Values are written as they are. Prefixing cells that start with `=`, `+`, `-` or `@` (the usual
+//! spreadsheet-formula guard) would change data that scripts compare against the JSON output,
+//! and IAM user names cannot hold the parentheses or pipes a harmful formula needs.
+
+use crate::json::Evidence;
+use crate::{rfc3339, AuditReport, Printer};
+use std::io::{self, Write};
+
+/// `--format csv`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CsvPrinter;
+
+/// The header row; the column order is part of the output's contract.
+pub const HEADER: [&str; 12] = [
+    "rule",
+    "name",
+    "severity",
+    "status",
+    "account",
+    "user",
+    "credential",
+    "access_key_id",
+    "message",
+    "evidence",
+    "exemption_reason",
+    "exemption_expires",
+];
+
+impl Printer for CsvPrinter {
+    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let mut writer = ::csv::Writer::from_writer(out);
+        writer.write_record(HEADER)?;
+        for f in &report.outcome.findings {
+            let evidence = serde_json::to_string(&Evidence::of(f))?;
+            let exemption_reason = f
+                .exemption
+                .as_ref()
+                .map(|e| e.reason.as_str())
+                .unwrap_or_default();
+            let exemption_expires = f
+                .exemption
+                .as_ref()
+                .and_then(|e| e.expires)
+                .map(rfc3339)
+                .unwrap_or_default();
+            writer.write_record([
+                f.rule.code,
+                f.rule.name,
+                f.severity().as_str(),
+                f.status.as_str(),
+                f.account.as_deref().unwrap_or_default(),
+                f.user.as_deref().unwrap_or_default(),
+                f.credential.as_str(),
+                f.access_key_id.as_deref().unwrap_or_default(),
+                &f.message,
+                &evidence,
+                exemption_reason,
+                &exemption_expires,
+            ])?;
+        }
+        writer.flush()
+    }
+}

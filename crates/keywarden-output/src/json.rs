@@ -1,0 +1,456 @@
+//! The JSON output: a versioned wire contract for scripts, SIEMs and other tools.
+//!
+//! The wire types here are deliberately separate from the core's types. The core is free to
+//! rename, split or reorder its structs; this file is the only place that decides what a JSON
+//! consumer sees, and [`SCHEMA_VERSION`] says which contract a document follows. The contract is
+//! documented field by field in `docs/json-output.md`: change the two together.
+//!
+//! The wire types also implement `Deserialize`, so tests (and Rust consumers) can read a document
+//! back. Readers ignore fields they do not know and map enum values they do not know to `Other`,
+//! because a minor version may add both.
+
+use crate::{rfc3339, AuditReport, Printer};
+use keywarden_core::finding::{
+    CredentialKind, EvidenceValue as CoreValue, ExemptionNote, Finding, Severity as CoreSeverity,
+    Status as CoreStatus,
+};
+use keywarden_core::model::KeySlot;
+use keywarden_core::Timestamp;
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::io::{self, Write};
+
+/// The version of the JSON contract this build writes. Additive changes bump the minor number,
+/// anything that can break a reader bumps the major one.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// The major version this build can read; see [`AuditDocument::from_json`].
+pub const SCHEMA_MAJOR: u32 = 1;
+
+/// One audit, as written by `--format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditDocument {
+    pub schema_version: String,
+    pub tool: ToolInfo,
+    /// The audit's `now`: the instant every age was measured from.
+    #[serde(with = "rfc3339_serde")]
+    pub generated_at: Timestamp,
+    /// When the audited data was produced, if known.
+    #[serde(with = "rfc3339_serde::option")]
+    pub data_as_of: Option<Timestamp>,
+    pub data_source: DataSourceInfo,
+    pub preset: String,
+    pub summary: Summary,
+    /// Sorted: severity (worst first), rule code, account, user, credential.
+    pub findings: Vec<FindingRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSourceInfo {
+    /// `credential-report-file`, `demo`, `live`.
+    pub kind: String,
+    pub location: String,
+    /// How `data_as_of` was learned, or why it is unknown.
+    pub as_of_basis: String,
+    /// `generated_at - data_as_of` in whole seconds; negative when the data is dated after the
+    /// audit's `now`; `null` when `data_as_of` is unknown.
+    pub age_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Rows evaluated, the root row included.
+    pub users_evaluated: u64,
+    pub root_row_seen: bool,
+    /// Codes of the rules that ran, in catalogue order.
+    pub rules_run: Vec<String>,
+    pub fail: u64,
+    pub unknown: u64,
+    pub exempted: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// The rule code, e.g. `KEY001`.
+    pub rule: String,
+    /// The rule name, e.g. `unused-access-key`.
+    pub name: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub account: Option<String>,
+    /// `<root_account>` for the root user; `null` for account-wide findings.
+    pub user: Option<String>,
+    pub credential: Credential,
+    pub access_key_id: Option<String>,
+    pub message: String,
+    pub evidence: Evidence,
+    pub exemption: Option<ExemptionRecord>,
+    pub ignored_exemption: Option<ExemptionRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    /// A value added by a later minor version.
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Fail,
+    Unknown,
+    Exempted,
+    /// A value added by a later minor version.
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    // snake_case alone would write `access_key1`.
+    #[serde(rename = "access_key_1")]
+    AccessKey1,
+    #[serde(rename = "access_key_2")]
+    AccessKey2,
+    Password,
+    Mfa,
+    Account,
+    /// A value added by a later minor version.
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExemptionRecord {
+    pub reason: String,
+    /// `config:exemption[N]` or `tag:<key>`.
+    pub source: String,
+    #[serde(with = "rfc3339_serde::option")]
+    pub expires: Option<Timestamp>,
+}
+
+/// The values a rule's decision used, as a JSON object whose keys keep the rule's order.
+///
+/// A plain map would sort the keys; the order is the order the rule read its inputs, which is
+/// how a person follows the reasoning, so it is kept on the wire and when read back.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Evidence(pub Vec<(String, EvidenceValue)>);
+
+impl Evidence {
+    /// A finding's evidence in wire form; also what the CSV and SARIF outputs embed.
+    pub fn of(finding: &Finding) -> Self {
+        Evidence(
+            finding
+                .evidence
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), EvidenceValue::from(v)))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, key: &str) -> Option<&EvidenceValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+/// One evidence value. Instants are RFC 3339 strings, so they arrive as `Text`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EvidenceValue {
+    Null,
+    Bool(bool),
+    Integer(i64),
+    Text(String),
+    /// Any other JSON value, which a later minor version may add.
+    Other(serde_json::Value),
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedMap;
+
+        impl<'de> Visitor<'de> for OrderedMap {
+            type Value = Evidence;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an evidence object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Evidence, A::Error> {
+                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
+                while let Some(entry) = access.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Evidence(entries))
+            }
+        }
+
+        deserializer.deserialize_map(OrderedMap)
+    }
+}
+
+impl From<CoreSeverity> for Severity {
+    fn from(s: CoreSeverity) -> Self {
+        match s {
+            CoreSeverity::Critical => Severity::Critical,
+            CoreSeverity::High => Severity::High,
+            CoreSeverity::Medium => Severity::Medium,
+            CoreSeverity::Low => Severity::Low,
+        }
+    }
+}
+
+impl From<CoreStatus> for Status {
+    fn from(s: CoreStatus) -> Self {
+        match s {
+            CoreStatus::Fail => Status::Fail,
+            CoreStatus::Unknown => Status::Unknown,
+            CoreStatus::Exempted => Status::Exempted,
+        }
+    }
+}
+
+impl From<CredentialKind> for Credential {
+    fn from(c: CredentialKind) -> Self {
+        match c {
+            CredentialKind::AccessKey(KeySlot::One) => Credential::AccessKey1,
+            CredentialKind::AccessKey(KeySlot::Two) => Credential::AccessKey2,
+            CredentialKind::Password => Credential::Password,
+            CredentialKind::Mfa => Credential::Mfa,
+            CredentialKind::Account => Credential::Account,
+        }
+    }
+}
+
+impl From<&CoreValue> for EvidenceValue {
+    fn from(v: &CoreValue) -> Self {
+        match v {
+            CoreValue::Text(s) => EvidenceValue::Text(s.clone()),
+            CoreValue::Time(t) => EvidenceValue::Text(rfc3339(*t)),
+            CoreValue::Integer(i) => EvidenceValue::Integer(*i),
+            CoreValue::Bool(b) => EvidenceValue::Bool(*b),
+            CoreValue::Null => EvidenceValue::Null,
+        }
+    }
+}
+
+impl From<&ExemptionNote> for ExemptionRecord {
+    fn from(note: &ExemptionNote) -> Self {
+        ExemptionRecord {
+            reason: note.reason.clone(),
+            source: note.source.clone(),
+            expires: note.expires,
+        }
+    }
+}
+
+impl FindingRecord {
+    pub fn from_finding(f: &Finding) -> Self {
+        FindingRecord {
+            rule: f.rule.code.to_owned(),
+            name: f.rule.name.to_owned(),
+            severity: f.severity().into(),
+            status: f.status.into(),
+            account: f.account.clone(),
+            user: f.user.clone(),
+            credential: f.credential.into(),
+            access_key_id: f.access_key_id.clone(),
+            message: f.message.clone(),
+            evidence: Evidence::of(f),
+            exemption: f.exemption.as_ref().map(ExemptionRecord::from),
+            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::from),
+        }
+    }
+}
+
+impl AuditDocument {
+    pub fn from_report(report: &AuditReport<'_>) -> Self {
+        let outcome = report.outcome;
+        let count = |status| outcome.count(status) as u64;
+        AuditDocument {
+            schema_version: SCHEMA_VERSION.to_owned(),
+            tool: ToolInfo {
+                name: "keywarden".to_owned(),
+                version: report.tool_version.to_owned(),
+            },
+            generated_at: outcome.now,
+            data_as_of: report.source.as_of,
+            data_source: DataSourceInfo {
+                kind: report.source.kind.to_owned(),
+                location: report.source.location.clone(),
+                as_of_basis: report.source.as_of_basis.clone(),
+                age_seconds: report.source.age_seconds(outcome.now),
+            },
+            preset: report.preset.to_owned(),
+            summary: Summary {
+                users_evaluated: outcome.users_evaluated,
+                root_row_seen: outcome.root_row_seen,
+                rules_run: outcome
+                    .rules_run
+                    .iter()
+                    .map(|r| r.code.to_owned())
+                    .collect(),
+                fail: count(CoreStatus::Fail),
+                unknown: count(CoreStatus::Unknown),
+                exempted: count(CoreStatus::Exempted),
+            },
+            findings: outcome
+                .findings
+                .iter()
+                .map(FindingRecord::from_finding)
+                .collect(),
+        }
+    }
+
+    /// Reads a document, refusing one whose major version this build does not understand
+    /// (a newer minor version of the same major reads fine).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            schema_version: String,
+        }
+        let VersionOnly { schema_version } = serde_json::from_str(text)?;
+        let major = schema_version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok());
+        if major != Some(SCHEMA_MAJOR) {
+            return Err(de::Error::custom(format!(
+                "schema_version `{schema_version}` is not supported: this build reads {SCHEMA_MAJOR}.x"
+            )));
+        }
+        serde_json::from_str(text)
+    }
+}
+
+/// `--format json`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonPrinter;
+
+impl Printer for JsonPrinter {
+    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &AuditDocument::from_report(report))?;
+        out.write_all(b"\n")
+    }
+}
+
+/// Instants on the wire: RFC 3339 in UTC with `Z`; any RFC 3339 offset is accepted on read.
+mod rfc3339_serde {
+    use super::Timestamp;
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::rfc3339(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).map_err(de::Error::custom)
+    }
+
+    fn parse(text: &str) -> Result<Timestamp, String> {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| format!("`{text}` is not an RFC 3339 instant: {e}"))
+    }
+
+    pub mod option {
+        use super::Timestamp;
+        use serde::{de, Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(text) => super::parse(&text).map(Some).map_err(de::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_keeps_its_order_both_ways() {
+        let evidence = Evidence(vec![
+            ("zeta".into(), EvidenceValue::Integer(3)),
+            ("alpha".into(), EvidenceValue::Null),
+            ("mid".into(), EvidenceValue::Bool(true)),
+        ]);
+        let text = serde_json::to_string(&evidence).unwrap();
+        assert_eq!(text, r#"{"zeta":3,"alpha":null,"mid":true}"#);
+        let back: Evidence = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, evidence);
+    }
+
+    #[test]
+    fn newer_enum_values_and_value_types_still_read() {
+        let status: Status = serde_json::from_str(r#""suppressed""#).unwrap();
+        assert_eq!(status, Status::Other);
+        let credential: Credential = serde_json::from_str(r#""certificate_1""#).unwrap();
+        assert_eq!(credential, Credential::Other);
+        let value: EvidenceValue = serde_json::from_str("[1, 2]").unwrap();
+        assert_eq!(value, EvidenceValue::Other(serde_json::json!([1, 2])));
+        let value: EvidenceValue = serde_json::from_str("2.5").unwrap();
+        assert_eq!(value, EvidenceValue::Other(serde_json::json!(2.5)));
+    }
+
+    #[test]
+    fn credential_names_match_the_core() {
+        for kind in [
+            CredentialKind::AccessKey(KeySlot::One),
+            CredentialKind::AccessKey(KeySlot::Two),
+            CredentialKind::Password,
+            CredentialKind::Mfa,
+            CredentialKind::Account,
+        ] {
+            let wire = serde_json::to_value(Credential::from(kind)).unwrap();
+            assert_eq!(wire, serde_json::json!(kind.as_str()));
+        }
+        for severity in CoreSeverity::ALL {
+            let wire = serde_json::to_value(Severity::from(severity)).unwrap();
+            assert_eq!(wire, serde_json::json!(severity.as_str()));
+        }
+        for status in [CoreStatus::Fail, CoreStatus::Unknown, CoreStatus::Exempted] {
+            let wire = serde_json::to_value(Status::from(status)).unwrap();
+            assert_eq!(wire, serde_json::json!(status.as_str()));
+        }
+    }
+}

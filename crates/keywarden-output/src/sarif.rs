@@ -1,0 +1,441 @@
+//! The SARIF 2.1.0 output, for code-scanning dashboards (GitHub code scanning, Azure DevOps,
+//! DefectDojo and the like).
+//!
+//! SARIF was made for source files, and keywarden's findings are about credentials, so the
+//! mapping makes choices a dashboard can live with:
+//! - every rule that ran is a `reportingDescriptor`, with its documentation as help and a
+//!   `security-severity` so GitHub ranks alerts the way keywarden does;
+//! - each finding's subject is a logical location `account/user/credential`, and, because
+//!   dashboards reject results without a physical location, the audited source (the report file)
+//!   is also given as the physical one, at line 1: the core does not record rows' line numbers;
+//! - `partialFingerprints` hashes what identifies the finding (rule, account, user, credential),
+//!   not the message, so an alert survives a key aging from 93 to 94 days unused;
+//! - `unknown` findings are notes, and exempted ones carry an external suppression with the
+//!   exemption's reason, so dashboards show them as dismissed rather than dropping them.
+//!
+//! Hand-written serde structs keep this to the fields keywarden fills, without a dependency.
+
+use crate::json::{DataSourceInfo, Evidence, ExemptionRecord};
+use crate::{rfc3339, AuditReport, Printer};
+use keywarden_core::finding::{Finding, Severity, Status};
+use keywarden_core::rules::RuleMeta;
+use serde::{Deserialize, Serialize};
+use std::io::{self, Write};
+
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub const SARIF_VERSION: &str = "2.1.0";
+pub const INFORMATION_URI: &str = "https://github.com/keywarden/keywarden";
+/// The `partialFingerprints` key; bump the suffix if the hashed fields ever change, so old and
+/// new fingerprints are never compared as if they meant the same thing.
+pub const FINGERPRINT_KEY: &str = "keywarden/v1";
+
+/// `--format sarif`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SarifPrinter;
+
+impl Printer for SarifPrinter {
+    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &SarifLog::from_report(report))?;
+        out.write_all(b"\n")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SarifLog {
+    #[serde(rename = "$schema")]
+    pub schema: String,
+    pub version: String,
+    pub runs: Vec<Run>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    pub tool: Tool,
+    pub results: Vec<SarifResult>,
+    pub properties: RunProperties,
+}
+
+/// Where the data came from and how old it is, which SARIF has no place for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunProperties {
+    /// The audit's `now`, RFC 3339.
+    pub generated_at: String,
+    /// When the audited data was produced, RFC 3339, if known.
+    pub data_as_of: Option<String>,
+    pub data_source: DataSourceInfo,
+    pub preset: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub driver: Driver,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Driver {
+    pub name: String,
+    pub version: String,
+    pub information_uri: String,
+    pub rules: Vec<ReportingDescriptor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportingDescriptor {
+    pub id: String,
+    pub name: String,
+    pub short_description: Message,
+    pub full_description: Message,
+    pub help: Help,
+    pub default_configuration: Configuration,
+    pub properties: RuleProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Help {
+    pub text: String,
+    pub markdown: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Configuration {
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleProperties {
+    /// GitHub's 0.0-10.0 score, as a string: it ranks alerts critical/high/medium/low by it.
+    #[serde(rename = "security-severity")]
+    pub security_severity: String,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifResult {
+    pub rule_id: String,
+    pub rule_index: usize,
+    pub level: String,
+    pub message: Message,
+    pub locations: Vec<Location>,
+    pub partial_fingerprints: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<Suppression>,
+    pub properties: ResultProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    pub physical_location: PhysicalLocation,
+    pub logical_locations: Vec<LogicalLocation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhysicalLocation {
+    pub artifact_location: ArtifactLocation,
+    pub region: Region,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactLocation {
+    pub uri: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Region {
+    pub start_line: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogicalLocation {
+    pub name: String,
+    pub fully_qualified_name: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub kind: String,
+    pub justification: String,
+    pub properties: SuppressionProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressionProperties {
+    /// `config:exemption[N]` or `tag:<key>`.
+    pub source: String,
+    /// RFC 3339, if the exemption expires.
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultProperties {
+    /// `fail`, `unknown` or `exempted`: SARIF's level alone cannot tell them apart.
+    pub status: String,
+    pub severity: String,
+    pub access_key_id: Option<String>,
+    pub evidence: Evidence,
+    /// An exemption that matched but did not apply (expired or malformed), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_exemption: Option<ExemptionRecord>,
+}
+
+/// The SARIF level for a severity: what makes a dashboard block a merge or merely annotate.
+pub fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// GitHub's `security-severity` score; GitHub maps > 9.0 to critical, 7.0-8.9 to high,
+/// 4.0-6.9 to medium and below to low, so each value sits inside keywarden's own band.
+pub fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+    }
+}
+
+impl SarifLog {
+    pub fn from_report(report: &AuditReport<'_>) -> Self {
+        let outcome = report.outcome;
+        // Every finding's rule ran, but a result must never point past the rules array, so
+        // any rule missing from `rules_run` is added rather than trusted to be there.
+        let mut rules: Vec<&'static RuleMeta> = outcome.rules_run.clone();
+        for finding in &outcome.findings {
+            if !rules.iter().any(|r| r.code == finding.rule.code) {
+                rules.push(finding.rule);
+            }
+        }
+        let uri = artifact_uri(&report.source.location);
+        let results = outcome
+            .findings
+            .iter()
+            .map(|f| {
+                let index = rules
+                    .iter()
+                    .position(|r| r.code == f.rule.code)
+                    .unwrap_or_default();
+                result(f, index, &uri)
+            })
+            .collect();
+        SarifLog {
+            schema: SARIF_SCHEMA.to_owned(),
+            version: SARIF_VERSION.to_owned(),
+            runs: vec![Run {
+                tool: Tool {
+                    driver: Driver {
+                        name: "keywarden".to_owned(),
+                        version: report.tool_version.to_owned(),
+                        information_uri: INFORMATION_URI.to_owned(),
+                        rules: rules.iter().map(|r| descriptor(r)).collect(),
+                    },
+                },
+                results,
+                properties: RunProperties {
+                    generated_at: rfc3339(outcome.now),
+                    data_as_of: report.source.as_of.map(rfc3339),
+                    data_source: DataSourceInfo {
+                        kind: report.source.kind.to_owned(),
+                        location: report.source.location.clone(),
+                        as_of_basis: report.source.as_of_basis.clone(),
+                        age_seconds: report.source.age_seconds(outcome.now),
+                    },
+                    preset: report.preset.to_owned(),
+                },
+            }],
+        }
+    }
+}
+
+fn descriptor(rule: &RuleMeta) -> ReportingDescriptor {
+    let documentation = rule.documentation_text();
+    let full = rule
+        .section("What it does")
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| rule.summary.to_owned());
+    ReportingDescriptor {
+        id: rule.code.to_owned(),
+        name: rule.name.to_owned(),
+        short_description: Message {
+            text: rule.summary.to_owned(),
+        },
+        full_description: Message { text: full },
+        help: Help {
+            text: documentation.clone(),
+            markdown: documentation,
+        },
+        default_configuration: Configuration {
+            level: level(rule.severity).to_owned(),
+        },
+        properties: RuleProperties {
+            security_severity: security_severity(rule.severity).to_owned(),
+            tags: vec!["security".to_owned()],
+        },
+    }
+}
+
+fn result(f: &Finding, rule_index: usize, uri: &str) -> SarifResult {
+    let level = match f.status {
+        // SARIF's `kind: open` would describe an undecided check, but it forces `level: none`,
+        // which dashboards hide; a note keeps it visible and `status` says what it is.
+        Status::Unknown => "note",
+        Status::Fail | Status::Exempted => level(f.severity()),
+    };
+    let suppressions = f
+        .exemption
+        .iter()
+        .map(|note| Suppression {
+            kind: "external".to_owned(),
+            justification: note.reason.clone(),
+            properties: SuppressionProperties {
+                source: note.source.clone(),
+                expires: note.expires.map(rfc3339),
+            },
+        })
+        .collect();
+    let subject = match &f.user {
+        Some(user) => format!("{user} {}", f.credential.as_str()),
+        None => format!("account {}", f.account.as_deref().unwrap_or("(unknown id)")),
+    };
+    let mut fingerprints = std::collections::BTreeMap::new();
+    fingerprints.insert(FINGERPRINT_KEY.to_owned(), fingerprint(f));
+    SarifResult {
+        rule_id: f.rule.code.to_owned(),
+        rule_index,
+        level: level.to_owned(),
+        message: Message {
+            text: format!("{subject}: {}", f.message),
+        },
+        locations: vec![Location {
+            physical_location: PhysicalLocation {
+                artifact_location: ArtifactLocation {
+                    uri: uri.to_owned(),
+                },
+                region: Region { start_line: 1 },
+            },
+            logical_locations: vec![LogicalLocation {
+                name: f
+                    .user
+                    .clone()
+                    .unwrap_or_else(|| f.credential.as_str().to_owned()),
+                fully_qualified_name: qualified_name(f),
+                kind: "object".to_owned(),
+            }],
+        }],
+        partial_fingerprints: fingerprints,
+        suppressions,
+        properties: ResultProperties {
+            status: f.status.as_str().to_owned(),
+            severity: f.severity().as_str().to_owned(),
+            access_key_id: f.access_key_id.clone(),
+            evidence: Evidence::of(f),
+            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::from),
+        },
+    }
+}
+
+/// `account/user/credential`; `-` stands for a part the finding does not have (no account id in
+/// the source, or an account-wide finding with no user).
+pub fn qualified_name(f: &Finding) -> String {
+    format!(
+        "{}/{}/{}",
+        f.account.as_deref().unwrap_or("-"),
+        f.user.as_deref().unwrap_or("-"),
+        f.credential.as_str()
+    )
+}
+
+/// A stable identity for a finding across runs: FNV-1a (64-bit) over the rule code, account,
+/// user and credential, each NUL-terminated so `ab`+`c` and `a`+`bc` differ. Hand-rolled because the
+/// standard library's hasher may change between Rust releases, and a changed fingerprint would
+/// close and reopen every alert.
+pub fn fingerprint(f: &Finding) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let parts = [
+        f.rule.code,
+        f.account.as_deref().unwrap_or(""),
+        f.user.as_deref().unwrap_or(""),
+        f.credential.as_str(),
+    ];
+    let mut hash = OFFSET;
+    for part in parts {
+        for &byte in part.as_bytes().iter().chain(&[0]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// The source's location as a URI reference. A relative path stays relative (dashboards resolve
+/// it against the repository), an absolute one becomes a `file://` URI, and anything outside
+/// RFC 3986's path characters is percent-encoded, so a path with spaces is still a valid URI.
+pub fn artifact_uri(location: &str) -> String {
+    let path = location.replace('\\', "/");
+    let is_windows_absolute = path.len() >= 3
+        && path.as_bytes()[0].is_ascii_alphabetic()
+        && path.as_bytes()[1] == b':'
+        && path.as_bytes()[2] == b'/';
+    let (prefix, path) = if path.starts_with('/') {
+        ("file://", path.as_str())
+    } else if is_windows_absolute {
+        ("file:///", path.as_str())
+    } else {
+        ("", path.as_str())
+    };
+    let mut uri = String::with_capacity(prefix.len() + path.len());
+    uri.push_str(prefix);
+    for (i, byte) in path.bytes().enumerate() {
+        let keep = byte.is_ascii_alphanumeric()
+            || b"-._~/!$&'()*+,;=@".contains(&byte)
+            // The drive letter's colon; elsewhere a colon in a relative path's first segment
+            // would read as a URI scheme.
+            || (byte == b':' && is_windows_absolute && i == 1);
+        if keep {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_become_uri_references() {
+        assert_eq!(artifact_uri("./r.csv"), "./r.csv");
+        assert_eq!(artifact_uri("reports/2024 01.csv"), "reports/2024%2001.csv");
+        assert_eq!(artifact_uri("/tmp/r.csv"), "file:///tmp/r.csv");
+        assert_eq!(artifact_uri(r"C:\audit\r.csv"), "file:///C:/audit/r.csv");
+        assert_eq!(artifact_uri("a:b.csv"), "a%3Ab.csv");
+        assert_eq!(artifact_uri("100%.csv"), "100%25.csv");
+        assert_eq!(artifact_uri("-"), "-");
+    }
+
+    #[test]
+    fn levels_follow_severity() {
+        assert_eq!(level(Severity::Critical), "error");
+        assert_eq!(level(Severity::High), "error");
+        assert_eq!(level(Severity::Medium), "warning");
+        assert_eq!(level(Severity::Low), "note");
+    }
+}

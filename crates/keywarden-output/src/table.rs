@@ -1,0 +1,284 @@
+//! The table output: what a person reads in a terminal.
+//!
+//! It opens with where the data came from and how old it is, because a credential report can be
+//! hours old and a finding describes the data, not the present. Findings follow, grouped by
+//! severity with the worst first, so the top of the screen is what to fix first; each rule's fix
+//! hint is printed once under its findings instead of repeating on every line. A summary line
+//! closes the output, and an empty result says so in words rather than printing nothing, so that
+//! "no findings" cannot be mistaken for "nothing ran".
+//!
+//! The text is plain and deterministic: no colour codes, no terminal-width probing, columns
+//! padded from the data itself. The same audit always prints the same bytes, so the output can be
+//! diffed and kept as a golden file.
+
+use crate::{rfc3339, AuditReport, DataSource, Printer};
+use keywarden_core::finding::{ExemptionNote, Finding, Severity, Status};
+use keywarden_core::rules::RuleMeta;
+use keywarden_core::Timestamp;
+use std::io::{self, Write};
+
+/// `--format table`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TablePrinter;
+
+/// Wide enough for the longest status word, `EXEMPTED`.
+const STATUS_WIDTH: usize = 8;
+
+impl Printer for TablePrinter {
+    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let outcome = report.outcome;
+        writeln!(out, "{}", source_line(&report.source, outcome.now))?;
+        writeln!(
+            out,
+            "audited at {} with keywarden {}, preset {}, {}",
+            rfc3339(outcome.now),
+            report.tool_version,
+            report.preset,
+            plural(outcome.rules_run.len() as u64, "rule", "rules"),
+        )?;
+        writeln!(out)?;
+
+        if outcome.rules_run.is_empty() {
+            writeln!(out, "No rules ran: nothing was checked.")?;
+        } else if outcome.findings.is_empty() {
+            writeln!(
+                out,
+                "No findings: every credential passed all {} run.",
+                plural(outcome.rules_run.len() as u64, "rule", "rules"),
+            )?;
+        } else {
+            let columns = Columns::measure(&outcome.findings);
+            for severity in Severity::ALL {
+                let group: Vec<&Finding> = outcome
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity() == severity)
+                    .collect();
+                if group.is_empty() {
+                    continue;
+                }
+                writeln!(
+                    out,
+                    "{} ({})",
+                    severity.as_str().to_uppercase(),
+                    group.len()
+                )?;
+                for (rule, findings) in by_rule(&group) {
+                    for finding in &findings {
+                        write_finding(out, finding, &columns, outcome.now)?;
+                    }
+                    // A fix hint only helps where something fails: for `unknown` the message
+                    // already says what would decide it, and `exempted` is an accepted risk.
+                    if findings.iter().any(|f| f.status == Status::Fail) {
+                        let hint = clean(&rule.fix_hint());
+                        writeln!(
+                            out,
+                            "{:indent$}fix {}: {hint}",
+                            "",
+                            rule.code,
+                            indent = columns.detail_indent()
+                        )?;
+                    }
+                }
+                writeln!(out)?;
+            }
+        }
+
+        writeln!(
+            out,
+            "{}, {} failing, {} unknown, {} exempted",
+            plural(outcome.users_evaluated, "user", "users"),
+            outcome.count(Status::Fail),
+            outcome.count(Status::Unknown),
+            outcome.count(Status::Exempted),
+        )
+    }
+}
+
+/// The header line: the source, and when its data was produced or why that is unknown.
+fn source_line(source: &DataSource, now: Timestamp) -> String {
+    let origin = match source.kind {
+        "credential-report-file" => format!("credential report {}", source.location),
+        "live" => format!("live account {}", source.location),
+        kind => format!("{kind}: {}", source.location),
+    };
+    match (source.as_of, source.age_seconds(now)) {
+        (Some(as_of), Some(age)) => {
+            format!(
+                "{}, data as of {} ({})",
+                clean(&origin),
+                rfc3339(as_of),
+                describe_age(age)
+            )
+        }
+        _ => format!(
+            "{}, data age unknown: {}",
+            clean(&origin),
+            clean(&source.as_of_basis)
+        ),
+    }
+}
+
+/// A data age a person can read at a glance; exact to the minute where that matters (a
+/// credential report is regenerated after 4 hours) and to the day beyond two days.
+fn describe_age(seconds: i64) -> String {
+    if seconds < 0 {
+        return format!("dated {} after the audit time", span(-seconds));
+    }
+    format!("{} old", span(seconds))
+}
+
+fn span(seconds: i64) -> String {
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    match seconds {
+        s if s < MINUTE => format!("{s} s"),
+        s if s < HOUR => format!("{} min", s / MINUTE),
+        s if s < 2 * DAY => match (s / HOUR, s % HOUR / MINUTE) {
+            (h, 0) => format!("{h} h"),
+            (h, m) => format!("{h} h {m} min"),
+        },
+        s => format!("{} d", s / DAY),
+    }
+}
+
+/// The findings of one severity, per rule, rules in order of first appearance (the outcome is
+/// sorted by rule code, so that is catalogue-code order), findings in their given order.
+fn by_rule<'f>(group: &[&'f Finding]) -> Vec<(&'static RuleMeta, Vec<&'f Finding>)> {
+    let mut rules: Vec<(&'static RuleMeta, Vec<&'f Finding>)> = Vec::new();
+    for &finding in group {
+        match rules
+            .iter_mut()
+            .find(|(rule, _)| rule.code == finding.rule.code)
+        {
+            Some((_, findings)) => findings.push(finding),
+            None => rules.push((finding.rule, vec![finding])),
+        }
+    }
+    rules
+}
+
+/// Column widths, measured over every finding so the columns line up across groups.
+struct Columns {
+    code: usize,
+    user: usize,
+    credential: usize,
+}
+
+impl Columns {
+    fn measure(findings: &[Finding]) -> Self {
+        let widest = |len: fn(&Finding) -> usize| findings.iter().map(len).max().unwrap_or(0);
+        Columns {
+            code: widest(|f| f.rule.code.chars().count()),
+            user: widest(|f| user_cell(f).chars().count()),
+            credential: widest(|f| credential_cell(f).chars().count()),
+        }
+    }
+
+    /// Detail lines (exemptions, fix hints) start under the rule code.
+    fn detail_indent(&self) -> usize {
+        2 + STATUS_WIDTH + 2
+    }
+}
+
+fn write_finding(out: &mut dyn Write, f: &Finding, c: &Columns, now: Timestamp) -> io::Result<()> {
+    let status = f.status.as_str().to_uppercase();
+    let line = format!(
+        "  {status:<sw$}  {code:<cw$}  {user:<uw$}  {cred:<kw$}  {message}",
+        code = f.rule.code,
+        user = user_cell(f),
+        cred = credential_cell(f),
+        message = clean(&f.message),
+        sw = STATUS_WIDTH,
+        cw = c.code,
+        uw = c.user,
+        kw = c.credential,
+    );
+    writeln!(out, "{}", line.trim_end())?;
+    let indent = c.detail_indent();
+    if let Some(note) = &f.exemption {
+        let expiry = match note.expires {
+            Some(t) => format!("until {}", rfc3339(t)),
+            None => "no expiry".to_owned(),
+        };
+        writeln!(
+            out,
+            "{:indent$}exempted: {} ({})",
+            "",
+            clean(&note.reason),
+            provenance(note, &expiry)
+        )?;
+    }
+    if let Some(note) = &f.ignored_exemption {
+        let expiry = match note.expires {
+            Some(t) if t < now => format!("expired {}", rfc3339(t)),
+            Some(t) => format!("expires {}", rfc3339(t)),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "{:indent$}exemption not applied: {} ({})",
+            "",
+            clean(&note.reason),
+            provenance(note, &expiry)
+        )?;
+    }
+    Ok(())
+}
+
+fn provenance(note: &ExemptionNote, expiry: &str) -> String {
+    let source = clean(&note.source);
+    if expiry.is_empty() {
+        format!("from {source}")
+    } else {
+        format!("from {source}, {expiry}")
+    }
+}
+
+fn user_cell(f: &Finding) -> String {
+    f.user
+        .as_deref()
+        .map_or_else(|| "(account)".to_owned(), clean)
+}
+
+fn credential_cell(f: &Finding) -> String {
+    match &f.access_key_id {
+        Some(id) => format!("{} {}", f.credential.as_str(), clean(id)),
+        None => f.credential.as_str().to_owned(),
+    }
+}
+
+/// Control characters become spaces: a finding stays on one line, and text that came from a
+/// report or a config file cannot send escape sequences to the terminal.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_at_a_glance() {
+        assert_eq!(describe_age(0), "0 s old");
+        assert_eq!(describe_age(59), "59 s old");
+        assert_eq!(describe_age(60), "1 min old");
+        assert_eq!(describe_age(3 * 3600), "3 h old");
+        assert_eq!(describe_age(3 * 3600 + 20 * 60 + 5), "3 h 20 min old");
+        assert_eq!(describe_age(47 * 3600), "47 h old");
+        assert_eq!(describe_age(2 * 86_400 + 3600), "2 d old");
+        assert_eq!(describe_age(-7200), "dated 2 h after the audit time");
+    }
+
+    #[test]
+    fn control_characters_cannot_reach_the_terminal() {
+        assert_eq!(clean("a\nb\x1b[31mc\t"), "a b [31mc ");
+    }
+}

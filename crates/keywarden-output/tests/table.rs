@@ -1,0 +1,139 @@
+//! The table printer on the shared fixture: exact text, so any change to what people read is a
+//! reviewed change to this file.
+
+mod common;
+
+use common::*;
+use keywarden_core::config::{layer, RuleSelection, ThresholdOverrides};
+use keywarden_core::rules::{rule_by_code, ALL_RULES};
+use keywarden_core::AccountExtras;
+use keywarden_output::{DataSource, Format};
+
+/// The expected text; `{PWD002}`-style placeholders stand for each rule's fix hint, which comes
+/// from the rule's documentation and is tested there.
+const GOLDEN: &str = r#"credential report ./r.csv, data as of 2024-05-31T21:00:00Z (3 h old)
+audited at 2024-06-01T00:00:00Z with keywarden 0.1.0, preset default, 11 rules
+
+HIGH (2)
+  FAIL      PWD002    bob        mfa           console user has a password and no MFA device
+            exemption not applied: expired: MFA rollout (from config:exemption[1], expired 2024-03-31T23:59:59Z)
+            fix PWD002: {PWD002}
+  UNKNOWN   TRAIL001  (account)  account       cannot decide: a credential report does not include CloudTrail trails; audit the live account
+
+MEDIUM (5)
+  FAIL      KEY001    alice      access_key_1  active access key unused for 121 days (limit 45)
+  EXEMPTED  KEY001    ci-bot     access_key_1  active access key never used, created 92 days ago (limit 45)
+            exempted: CI migration, see "OPS-12" (from config:exemption[0], until 2024-12-31T23:59:59Z)
+            fix KEY001: {KEY001}
+  FAIL      KEY002    alice      access_key_1  active access key is 152 days old (limit 90)
+  FAIL      KEY002    ci-bot     access_key_1  active access key is 92 days old (limit 90)
+            fix KEY002: {KEY002}
+  UNKNOWN   PWD003    (account)  account       cannot decide: a credential report does not include the account password policy; audit the live account
+
+4 users, 4 failing, 2 unknown, 1 exempted
+"#;
+
+fn golden() -> String {
+    let mut text = GOLDEN.to_owned();
+    for code in ["PWD002", "KEY001", "KEY002"] {
+        let hint = rule_by_code(code).unwrap().meta().fix_hint();
+        text = text.replace(&format!("{{{code}}}"), &hint);
+    }
+    text
+}
+
+#[test]
+fn golden_output() {
+    let outcome = outcome();
+    assert_eq!(
+        render(Format::Table, &report(&outcome, file_source())),
+        golden()
+    );
+}
+
+#[test]
+fn same_input_same_bytes() {
+    let outcome = outcome();
+    let first = render(Format::Table, &report(&outcome, file_source()));
+    assert_eq!(
+        render(Format::Table, &report(&outcome, file_source())),
+        first
+    );
+    assert!(!first.contains('\x1b'), "no colour codes");
+}
+
+#[test]
+fn fix_hints_appear_once_per_rule() {
+    let outcome = outcome();
+    let text = render(Format::Table, &report(&outcome, file_source()));
+    for code in ["KEY001", "KEY002", "PWD002"] {
+        assert_eq!(text.matches(&format!("fix {code}:")).count(), 1, "{code}");
+    }
+    // Unknown-only rules get no fix: nothing is known to need fixing.
+    assert!(!text.contains("fix TRAIL001") && !text.contains("fix PWD003"));
+}
+
+#[test]
+fn a_clean_audit_says_so() {
+    let outcome = audit(&ROWS[..1], &Default::default(), clean_extras());
+    assert!(outcome.findings.is_empty());
+    let text = render(Format::Table, &report(&outcome, file_source()));
+    assert_eq!(
+        text,
+        "credential report ./r.csv, data as of 2024-05-31T21:00:00Z (3 h old)\n\
+         audited at 2024-06-01T00:00:00Z with keywarden 0.1.0, preset default, 11 rules\n\
+         \n\
+         No findings: every credential passed all 11 rules run.\n\
+         1 user, 0 failing, 0 unknown, 0 exempted\n"
+    );
+}
+
+#[test]
+fn no_rules_is_not_a_clean_audit() {
+    let ignore_all = RuleSelection {
+        select: Vec::new(),
+        ignore: ALL_RULES.iter().map(|r| r.meta().code.to_owned()).collect(),
+    };
+    let config = layer(None, None, &ThresholdOverrides::default(), &ignore_all).unwrap();
+    let outcome = audit(ROWS, &config, AccountExtras::unknown_from_report_file());
+    let text = render(Format::Table, &report(&outcome, file_source()));
+    assert!(
+        text.contains("\nNo rules ran: nothing was checked.\n"),
+        "{text}"
+    );
+    assert!(!text.contains("No findings"));
+}
+
+#[test]
+fn unknown_data_age_gives_the_reason() {
+    let outcome = outcome();
+    let source = DataSource {
+        kind: "credential-report-file",
+        location: "-".into(),
+        as_of: None,
+        as_of_basis: "unknown for standard input (pass --report-time)".into(),
+    };
+    let text = render(Format::Table, &report(&outcome, source));
+    let first = text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "credential report -, data age unknown: unknown for standard input (pass --report-time)"
+    );
+}
+
+#[test]
+fn key_ids_show_when_known() {
+    let mut outcome = outcome();
+    // A live source attaches key ids; a report file cannot, so set one as a live source would.
+    let finding = outcome
+        .findings
+        .iter_mut()
+        .find(|f| f.user.as_deref() == Some("alice"))
+        .unwrap();
+    finding.access_key_id = Some("AKIAEXAMPLEKEY000001".into());
+    let text = render(Format::Table, &report(&outcome, file_source()));
+    assert!(
+        text.contains("  FAIL      KEY001    alice      access_key_1 AKIAEXAMPLEKEY000001  active access key unused"),
+        "{text}"
+    );
+}

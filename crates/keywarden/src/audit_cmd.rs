@@ -1,0 +1,145 @@
+//! `keywarden audit --report FILE` and `keywarden demo`: build the configuration, stream the
+//! report through the core's audit engine, print with the chosen format, return the exit status.
+
+use crate::cli::{AuditArgs, DemoArgs, FormatArg, PresetArg, ThresholdArgs};
+use crate::Exit;
+use anyhow::{anyhow, Context, Result};
+use keywarden_core::account_file::parse_account_file;
+use keywarden_core::config::{self, ConfigFile, Preset, RuleSelection, ThresholdOverrides};
+use keywarden_core::report::ReportReader;
+use keywarden_core::time::parse_timestamp;
+use keywarden_core::{audit_report, demo, AccountExtras, AuditConfig, AuditOutcome, Status, Timestamp};
+use keywarden_output::{AuditReport, DataSource, Format};
+use std::fs::File;
+use std::io::{self, BufReader, IsTerminal, Read, Write};
+use std::path::Path;
+
+pub fn run_audit(args: AuditArgs) -> Result<Exit> {
+    let now = resolve_now(args.output.now.as_deref())?;
+    let config = build_config(&args.thresholds)?;
+    let path = args.report.as_path();
+    let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) = if path == Path::new("-") {
+        (Box::new(io::stdin().lock()), "-".to_owned(), None)
+    } else {
+        let file = File::open(path).with_context(|| format!("cannot open credential report `{}`", path.display()))?;
+        let modified = file.metadata().and_then(|m| m.modified()).ok().map(Timestamp::from);
+        (Box::new(file), path.display().to_string(), modified)
+    };
+    let reader = ReportReader::new(BufReader::with_capacity(1 << 16, input), origin.clone())?;
+    let outcome = audit_report(reader, &config, now, AccountExtras::unknown_from_report_file())?;
+    let source = match (&args.report_time, file_time) {
+        (Some(text), _) => DataSource {
+            kind: "credential-report-file",
+            location: origin,
+            as_of: Some(parse_time_flag("--report-time", text)?),
+            as_of_basis: "--report-time".into(),
+        },
+        (None, Some(modified)) => DataSource {
+            kind: "credential-report-file",
+            location: origin,
+            as_of: Some(modified),
+            as_of_basis: "file modification time (pass --report-time with the report's GeneratedTime to be exact)".into(),
+        },
+        (None, None) => DataSource {
+            kind: "credential-report-file",
+            location: origin,
+            as_of: None,
+            as_of_basis: "unknown for standard input (pass --report-time)".into(),
+        },
+    };
+    print(&outcome, source, &config, args.output.format)
+}
+
+pub fn run_demo(args: DemoArgs) -> Result<Exit> {
+    let now = parse_time_flag("demo now", demo::DEMO_NOW)?;
+    let config = build_config(&args.thresholds)?;
+    let reader = ReportReader::new(demo::DEMO_REPORT.as_bytes(), "demo/credential-report.csv")?;
+    let extras = parse_account_file(demo::DEMO_ACCOUNT, "demo/account.toml")?;
+    let outcome = audit_report(reader, &config, now, extras)?;
+    let source = DataSource {
+        kind: "demo",
+        location: "demo account 111122223333 (bundled in the binary)".into(),
+        as_of: Some(now),
+        as_of_basis: "the demo's fixed time".into(),
+    };
+    print(&outcome, source, &config, args.format)
+}
+
+fn print(outcome: &AuditOutcome, source: DataSource, config: &AuditConfig, format: Option<FormatArg>) -> Result<Exit> {
+    let format = match format {
+        Some(FormatArg::Table) => Format::Table,
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Csv) => Format::Csv,
+        Some(FormatArg::Sarif) => Format::Sarif,
+        None if io::stdout().is_terminal() => Format::Table,
+        None => Format::Json,
+    };
+    let report = AuditReport {
+        outcome,
+        source,
+        preset: config.preset.name(),
+        tool_version: env!("CARGO_PKG_VERSION"),
+    };
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    format.printer().print_audit(&report, &mut out)?;
+    out.flush()?;
+    Ok(exit_status(outcome))
+}
+
+/// Unknown findings mean the audit is incomplete, which outranks failing findings.
+fn exit_status(outcome: &AuditOutcome) -> Exit {
+    if outcome.count(Status::Unknown) > 0 {
+        Exit::ErrorOrIncomplete
+    } else if outcome.count(Status::Fail) > 0 {
+        Exit::Failing
+    } else {
+        Exit::Clean
+    }
+}
+
+/// The only place the clock is read.
+fn resolve_now(flag: Option<&str>) -> Result<Timestamp> {
+    match flag {
+        Some(text) => parse_time_flag("--now", text),
+        None => Ok(chrono::Utc::now()),
+    }
+}
+
+fn parse_time_flag(flag: &str, text: &str) -> Result<Timestamp> {
+    parse_timestamp(text)
+        .ok_or_else(|| anyhow!("{flag}: `{text}` is not an RFC 3339 time such as 2024-05-01T12:00:00Z"))
+}
+
+fn build_config(args: &ThresholdArgs) -> Result<AuditConfig> {
+    let file = match &args.config {
+        Some(path) => {
+            let origin = path.display().to_string();
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file `{origin}`"))?;
+            Some((ConfigFile::parse(&text, &origin)?, origin))
+        }
+        None => None,
+    };
+    let preset = args.preset.map(|p| match p {
+        PresetArg::Cis => Preset::Cis,
+        PresetArg::AwsConfig => Preset::AwsConfig,
+        PresetArg::Conformity => Preset::Conformity,
+        PresetArg::Pingsafe => Preset::Pingsafe,
+    });
+    let overrides = ThresholdOverrides {
+        max_unused_days: args.max_unused_days,
+        max_key_age_days: args.max_key_age_days,
+        max_inactive_days: args.max_inactive_days,
+        setup_window_minutes: None,
+    };
+    let selection = RuleSelection {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    Ok(config::layer(
+        preset,
+        file.as_ref().map(|(f, origin)| (f, origin.as_str())),
+        &overrides,
+        &selection,
+    )?)
+}
+

@@ -1,0 +1,941 @@
+#!/usr/bin/env python3
+"""keywarden's moto fixture launcher.
+
+Starts moto's server on 127.0.0.1 (a free port), seeds it with a test scenario
+(users, backdated passwords, MFA devices and access keys, the password policy,
+CloudTrail trails, injected faults, credential-report behaviour, IAM
+authorization), prints ONE JSON line on stdout describing how to reach it, and
+serves until its stdin reaches EOF or its maximum lifetime runs out.
+
+    .venv/bin/python tests/moto/launcher.py SCENARIO.json [--max-seconds 600]
+    .venv/bin/python tests/moto/launcher.py - < SCENARIO.json   # see README: keep stdin open
+
+The scenario format, the JSON line and the moto quirks this works around are
+documented in tests/moto/README.md. Written against moto 5.2.5 (pinned in
+tests/moto/requirements.txt); the attribute names it edits were read from that
+version's source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import io
+import json
+import logging
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+import boto3
+import requests
+from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
+from moto.moto_api._internal import mock_random
+from moto.server import ThreadedMotoServer
+
+ACCOUNT_ID = "123456789012"  # moto's default account: unknown access keys land here
+REGION = "us-east-1"
+# The launcher's own credentials. Never a fixture key: moto sets a key's last-used
+# date on every request signed with it, so using a fixture key would rewrite the
+# scenario. moto accepts any key while authorization is off.
+ADMIN_ACCESS_KEY_ID = "AKIAKEYWARDENADMIN00"
+ADMIN_SECRET_ACCESS_KEY = "keywarden-launcher-admin-secret-key-0000"
+TRAIL_BUCKET = f"keywarden-cloudtrail-{ACCOUNT_ID}"
+IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+REPORT_COLUMNS = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+    "access_key_2_last_used_region,access_key_2_last_used_service,"
+    "cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+)
+
+log = logging.getLogger("launcher")
+
+
+class ScenarioError(ValueError):
+    """The scenario is malformed; the message names the offending field."""
+
+
+# --------------------------------------------------------------------------- time
+
+_OFFSET = re.compile(r"^([+-])((?:\d+[dhms])+)$")
+_OFFSET_PART = re.compile(r"(\d+)([dhms])")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_instant(text: str, where: str) -> dt.datetime:
+    """An absolute ISO 8601 instant as naive UTC, truncated to whole seconds."""
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ScenarioError(f"{where}: {text!r} is not an ISO 8601 time") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.replace(microsecond=0)
+
+
+def parse_time(value: Any, now: dt.datetime, where: str) -> dt.datetime:
+    """An ISO 8601 instant, "now", or an offset from now such as "-40d", "-3h", "-1d12h"."""
+    if not isinstance(value, str):
+        raise ScenarioError(f"{where}: expected a time string, got {value!r}")
+    if value == "now":
+        return now
+    match = _OFFSET.match(value)
+    if match:
+        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _OFFSET_PART.findall(match[2]))
+        return now + dt.timedelta(seconds=seconds if match[1] == "+" else -seconds)
+    return parse_instant(value, where)
+
+
+def iso(value: dt.datetime) -> str:
+    """The credential report's timestamp format."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def iso_z(value: dt.datetime) -> str:
+    """The Query protocol's timestamp format."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ----------------------------------------------------------------------- scenario
+
+
+def _fields(obj: Any, where: str, allowed: Iterable[str], required: Iterable[str] = ()) -> dict:
+    """Check that obj is an object with only known keys and all required ones."""
+    if not isinstance(obj, dict):
+        raise ScenarioError(f"{where}: expected an object, got {obj!r}")
+    unknown = sorted(set(obj) - set(allowed))
+    if unknown:
+        raise ScenarioError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise ScenarioError(f"{where}: missing field(s) {', '.join(missing)}")
+    return obj
+
+
+def _typed(obj: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+    value = obj.get(key, default)
+    if value is not default and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise ScenarioError(f"{where}.{key}: unexpected value {value!r}")
+    return value
+
+
+@dataclass
+class LastUsed:
+    date: dt.datetime
+    service: str
+    region: str
+
+
+@dataclass
+class KeySpec:
+    status: str
+    created: dt.datetime
+    last_used: LastUsed | None
+
+
+@dataclass
+class PasswordSpec:
+    created: dt.datetime
+    last_used: dt.datetime | None
+
+
+@dataclass
+class UserSpec:
+    name: str
+    created: dt.datetime
+    tags: dict[str, str] = field(default_factory=dict)
+    password: PasswordSpec | None = None
+    mfa: bool = False
+    access_keys: list[KeySpec] = field(default_factory=list)
+
+
+@dataclass
+class RootSpec:
+    created: dt.datetime
+    mfa: bool
+    password_last_used: dt.datetime | None
+    access_keys: list[KeySpec]
+
+
+@dataclass
+class TrailSpec:
+    name: str
+    multi_region: bool
+    logging: bool
+    management_events: bool
+    read_write_type: str
+    region: str
+
+
+@dataclass
+class FaultSpec:
+    action: str
+    status: int
+    code: str
+    message: str
+    times: int
+
+
+@dataclass
+class ReportSpec:
+    in_progress_polls: int | None
+    aws_shape: bool
+    generated: dt.datetime
+
+
+@dataclass
+class AuthSpec:
+    enforce: bool
+    principal_name: str
+    policy: dict
+
+
+@dataclass
+class Scenario:
+    now: dt.datetime
+    seed: int
+    users: list[UserSpec]
+    bulk_users: int
+    root: RootSpec
+    password_policy: dict | None
+    trails: list[TrailSpec]
+    faults: list[FaultSpec]
+    report: ReportSpec | None
+    auth: AuthSpec | None
+
+
+def _parse_key(raw: Any, now: dt.datetime, where: str) -> KeySpec:
+    _fields(raw, where, ("status", "created", "last_used"), ("created",))
+    status = _typed(raw, "status", str, where, "Active")
+    if status not in ("Active", "Inactive"):
+        raise ScenarioError(f"{where}.status: must be Active or Inactive, got {status!r}")
+    created = parse_time(raw["created"], now, f"{where}.created")
+    last_used = None
+    if raw.get("last_used") is not None:
+        used = raw["last_used"]
+        if isinstance(used, str):
+            used = {"date": used}
+        uwhere = f"{where}.last_used"
+        _fields(used, uwhere, ("date", "service", "region"), ("date",))
+        last_used = LastUsed(
+            date=parse_time(used["date"], now, f"{uwhere}.date"),
+            service=_typed(used, "service", str, uwhere, "iam"),
+            region=_typed(used, "region", str, uwhere, REGION),
+        )
+        if last_used.date < created:
+            raise ScenarioError(f"{uwhere}.date: before the key was created")
+    return KeySpec(status=status, created=created, last_used=last_used)
+
+
+def _parse_keys(raw: Any, now: dt.datetime, where: str) -> list[KeySpec]:
+    if not isinstance(raw, list) or len(raw) > 2:
+        raise ScenarioError(f"{where}: expected a list of at most 2 keys (the AWS limit)")
+    return [_parse_key(k, now, f"{where}[{i}]") for i, k in enumerate(raw)]
+
+
+def _parse_user(raw: Any, now: dt.datetime, where: str) -> UserSpec:
+    _fields(raw, where, ("name", "created", "tags", "password", "mfa", "access_keys"), ("name",))
+    keys = _parse_keys(raw.get("access_keys", []), now, f"{where}.access_keys")
+    pwhere = f"{where}.password"
+    pw_raw = _fields(raw.get("password") or {"set": False}, pwhere, ("set", "created", "last_used"))
+    has_password = _typed(pw_raw, "set", bool, pwhere, True)
+    pw_created = parse_time(pw_raw["created"], now, f"{pwhere}.created") if "created" in pw_raw else None
+    pw_used = parse_time(pw_raw["last_used"], now, f"{pwhere}.last_used") if pw_raw.get("last_used") else None
+    if "created" in raw:
+        created = parse_time(raw["created"], now, f"{where}.created")
+    else:  # the earliest credential, so that the user predates everything it owns
+        created = min([k.created for k in keys] + ([pw_created] if pw_created else []), default=now)
+    for i, key in enumerate(keys):
+        if key.created < created:
+            raise ScenarioError(f"{where}.access_keys[{i}].created: before the user was created")
+    password = None
+    if has_password:
+        password = PasswordSpec(created=pw_created or created, last_used=pw_used)
+        if password.created < created:
+            raise ScenarioError(f"{pwhere}.created: before the user was created")
+        if pw_used and pw_used < password.created:
+            raise ScenarioError(f"{pwhere}.last_used: before the password was created")
+    tags = _typed(raw, "tags", dict, where, {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise ScenarioError(f"{where}.tags: keys and values must be strings")
+    return UserSpec(
+        name=_typed(raw, "name", str, where),
+        created=created,
+        tags=tags,
+        password=password,
+        mfa=_typed(raw, "mfa", bool, where, False),
+        access_keys=keys,
+    )
+
+
+def parse_scenario(raw: Any) -> Scenario:
+    """Validate a scenario document and resolve every time against its `now`."""
+    top = (
+        "now", "seed", "users", "bulk_users", "root", "password_policy", "trails",
+        "faults", "credential_report", "auth",
+    )  # fmt: skip
+    _fields(raw, "scenario", top)
+    now = (
+        parse_instant(raw["now"], "now")
+        if "now" in raw
+        else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    )
+    users = [_parse_user(u, now, f"users[{i}]") for i, u in enumerate(_typed(raw, "users", list, "scenario", []))]
+    names = [u.name for u in users]
+    if len(set(names)) != len(names):
+        raise ScenarioError("users: duplicate user names")
+
+    root_raw = _fields(raw.get("root", {}), "root", ("created", "mfa", "password_last_used", "access_keys"))
+    root = RootSpec(
+        created=(
+            parse_time(root_raw["created"], now, "root.created")
+            if "created" in root_raw
+            else min([now - dt.timedelta(days=3650)] + [u.created for u in users])
+        ),
+        mfa=_typed(root_raw, "mfa", bool, "root", True),
+        password_last_used=(
+            parse_time(root_raw["password_last_used"], now, "root.password_last_used")
+            if root_raw.get("password_last_used")
+            else None
+        ),
+        access_keys=_parse_keys(root_raw.get("access_keys", []), now, "root.access_keys"),
+    )
+
+    trails = []
+    for i, t in enumerate(_typed(raw, "trails", list, "scenario", [])):
+        where = f"trails[{i}]"
+        _fields(t, where, ("name", "multi_region", "logging", "management_events", "read_write_type", "region"), ("name",))
+        trails.append(
+            TrailSpec(
+                name=_typed(t, "name", str, where),
+                multi_region=_typed(t, "multi_region", bool, where, True),
+                logging=_typed(t, "logging", bool, where, True),
+                management_events=_typed(t, "management_events", bool, where, True),
+                read_write_type=_typed(t, "read_write_type", str, where, "All"),
+                region=_typed(t, "region", str, where, REGION),
+            )
+        )
+
+    faults = []
+    for i, f in enumerate(_typed(raw, "faults", list, "scenario", [])):
+        where = f"faults[{i}]"
+        _fields(f, where, ("action", "status", "code", "message", "times"), ("action",))
+        code = _typed(f, "code", str, where, "Throttling")
+        faults.append(
+            FaultSpec(
+                action=_typed(f, "action", str, where),
+                status=_typed(f, "status", int, where, 400),
+                code=code,
+                message=_typed(f, "message", str, where, "Rate exceeded" if code == "Throttling" else f"Injected {code}"),
+                times=_typed(f, "times", int, where, 1),
+            )
+        )
+
+    report = None
+    if "credential_report" in raw:
+        r = _fields(raw["credential_report"], "credential_report", ("in_progress_polls", "aws_shape", "generated"))
+        polls = _typed(r, "in_progress_polls", int, "credential_report")
+        if polls is not None and polls < 0:
+            raise ScenarioError("credential_report.in_progress_polls: must be >= 0")
+        report = ReportSpec(
+            in_progress_polls=polls,
+            aws_shape=_typed(r, "aws_shape", bool, "credential_report", False),
+            generated=parse_time(r["generated"], now, "credential_report.generated") if "generated" in r else now,
+        )
+
+    auth = None
+    if "auth" in raw:
+        a = _fields(raw["auth"], "auth", ("enforce", "principal"), ("principal",))
+        p = _fields(a["principal"], "auth.principal", ("name", "policy"), ("policy",))
+        auth = AuthSpec(
+            enforce=_typed(a, "enforce", bool, "auth", True),
+            principal_name=_typed(p, "name", str, "auth.principal", "auditor"),
+            policy=_typed(p, "policy", dict, "auth.principal"),
+        )
+        if auth.principal_name in names:
+            raise ScenarioError(f"auth.principal.name: {auth.principal_name!r} is also a fixture user")
+
+    return Scenario(
+        now=now,
+        seed=_typed(raw, "seed", int, "scenario", 0),
+        users=users,
+        bulk_users=_typed(raw, "bulk_users", int, "scenario", 0),
+        root=root,
+        password_policy=_typed(raw, "password_policy", dict, "scenario"),
+        trails=trails,
+        faults=faults,
+        report=report,
+        auth=auth,
+    )
+
+
+def bulk_user_specs(count: int, seed: int, now: dt.datetime) -> list[UserSpec]:
+    """`count` deterministic users whose credentials span every age bucket the rules care about."""
+    rng = random.Random(seed)
+    # Key ages (days) around the default thresholds: fresh, 30 inactive, 45 unused, 90 rotation, old.
+    age_buckets = [(0, 5), (25, 35), (40, 50), (85, 95), (100, 400), (400, 2500)]
+
+    def between(start: dt.datetime, end: dt.datetime) -> dt.datetime:
+        span = int((end - start).total_seconds())
+        return start + dt.timedelta(seconds=rng.randint(0, max(span, 0)))
+
+    specs = []
+    for i in range(count):
+        created = now - dt.timedelta(days=rng.randint(1, 3000), seconds=rng.randint(0, 86399))
+        password = None
+        if rng.random() < 0.4:
+            pw_created = between(created, now)
+            pw_used = between(pw_created, now) if rng.random() < 0.7 else None
+            password = PasswordSpec(created=pw_created, last_used=pw_used)
+        keys = []
+        for _ in range(rng.choice((0, 1, 1, 1, 2))):
+            low, high = rng.choice(age_buckets)
+            key_created = max(created, now - dt.timedelta(days=rng.randint(low, high), seconds=rng.randint(0, 86399)))
+            last_used = None
+            if rng.random() < 0.75:
+                last_used = LastUsed(
+                    date=between(key_created, now),
+                    service=rng.choice(("iam", "s3", "sts", "ec2")),
+                    region=rng.choice(("us-east-1", "eu-west-1", "N/A")),
+                )
+            keys.append(KeySpec(status="Active" if rng.random() < 0.8 else "Inactive", created=key_created, last_used=last_used))
+        specs.append(
+            UserSpec(
+                name=f"bulk-user-{i:05d}",
+                created=created,
+                tags={"team": rng.choice(("payments", "data", "platform"))} if rng.random() < 0.5 else {},
+                password=password,
+                mfa=password is not None and rng.random() < 0.6,
+                access_keys=keys,
+            )
+        )
+    return specs
+
+
+# ------------------------------------------------------------------------ seeding
+
+
+@dataclass
+class SeededKey:
+    access_key_id: str
+    secret_access_key: str
+    status: str
+
+
+@dataclass
+class Fixture:
+    """What the launcher created and must remember to answer like AWS."""
+
+    scenario: Scenario
+    backend: IAMBackend
+    keys: dict[str, list[SeededKey]] = field(default_factory=dict)
+    # moto keeps no password-change date (GetLoginProfile reports the user's creation).
+    password_created: dict[str, dt.datetime] = field(default_factory=dict)
+    principal: dict[str, str] | None = None
+
+
+def seed_user(fixture: Fixture, spec: UserSpec) -> list[SeededKey]:
+    """Create one user through moto's backend, then backdate its in-memory objects."""
+    backend = fixture.backend
+    user = backend.create_user(REGION, spec.name, tags=[{"Key": k, "Value": v} for k, v in spec.tags.items()])
+    user.create_date = spec.created
+    if spec.password:
+        backend.create_login_profile(spec.name, "Keywarden-fixture-1!")
+        user.password_last_used = spec.password.last_used
+        fixture.password_created[spec.name] = spec.password.created
+    if spec.mfa:
+        device = backend.create_virtual_mfa_device(spec.name, "/")
+        backend.enable_mfa_device(spec.name, device.serial_number, "123456", "654321")
+        device.enable_date = spec.created
+        user.mfa_devices[device.serial_number].enable_date = spec.created
+    seeded = []
+    for key_spec in spec.access_keys:
+        key = backend.create_access_key(spec.name, status=key_spec.status)
+        key.create_date = key_spec.created
+        if key_spec.last_used:
+            used = key_spec.last_used
+            key.last_used = AccessKeyLastUsed(timestamp=used.date, service=used.service, region=used.region)
+        seeded.append(SeededKey(key.access_key_id, key.secret_access_key, key.status))
+    return seeded
+
+
+def admin_client(service: str, endpoint: str, region: str = REGION) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=ADMIN_ACCESS_KEY_ID,
+        aws_secret_access_key=ADMIN_SECRET_ACCESS_KEY,
+    )
+
+
+def seed(scenario: Scenario, endpoint: str) -> Fixture:
+    """Seed everything except the request-time behaviour (faults, report, auth)."""
+    backend = iam_backends[ACCOUNT_ID]["global"]
+    mock_random.seed(scenario.seed)  # deterministic key ids, user ids and secrets
+    fixture = Fixture(scenario=scenario, backend=backend)
+    for spec in scenario.users:
+        fixture.keys[spec.name] = seed_user(fixture, spec)
+    for spec in bulk_user_specs(scenario.bulk_users, scenario.seed, scenario.now):
+        seed_user(fixture, spec)
+
+    summary = backend.account_summary  # moto hard-codes both to 0
+    summary._account_mfa_enabled = int(scenario.root.mfa)
+    summary._account_access_keys_present = int(bool(scenario.root.access_keys))
+
+    if scenario.password_policy is not None:
+        admin_client("iam", endpoint).update_account_password_policy(**scenario.password_policy)
+
+    if scenario.trails:
+        admin_client("s3", endpoint).create_bucket(Bucket=TRAIL_BUCKET)
+    for trail in scenario.trails:
+        cloudtrail = admin_client("cloudtrail", endpoint, trail.region)
+        cloudtrail.create_trail(
+            Name=trail.name,
+            S3BucketName=TRAIL_BUCKET,
+            IsMultiRegionTrail=trail.multi_region,
+            IncludeGlobalServiceEvents=True,
+        )
+        cloudtrail.put_event_selectors(
+            TrailName=trail.name,
+            EventSelectors=[
+                {"ReadWriteType": trail.read_write_type, "IncludeManagementEvents": trail.management_events}
+            ],
+        )
+        if trail.logging:
+            cloudtrail.start_logging(Name=trail.name)
+
+    if scenario.auth:
+        iam = admin_client("iam", endpoint)
+        name = scenario.auth.principal_name
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="keywarden-test", PolicyDocument=json.dumps(scenario.auth.policy))
+        created = iam.create_access_key(UserName=name)["AccessKey"]
+        # Dated at the scenario's now like everything else (moto would use the wall clock).
+        backend.users[name].create_date = scenario.now
+        backend.access_keys[created["AccessKeyId"]].create_date = scenario.now
+        fixture.principal = {
+            "user_name": name,
+            "access_key_id": created["AccessKeyId"],
+            "secret_access_key": created["SecretAccessKey"],
+        }
+
+    if ADMIN_ACCESS_KEY_ID in backend.access_keys:  # cannot happen with moto's key ids
+        raise RuntimeError("the launcher's admin key id collides with a fixture key")
+    return fixture
+
+
+def enable_authorization(endpoint: str) -> None:
+    """Make moto check signatures and IAM policies on every request from now on.
+
+    moto's /moto-api/reset-auth sets INITIAL_NO_AUTH_ACTION_COUNT to float(body) and
+    resets its request counter: "0" means no unauthenticated requests left, "inf"
+    turns checking off again. The body is read raw, so the content type must not be
+    a form type (a form body is parsed away and float("") fails with HTTP 500).
+    """
+    response = requests.post(
+        f"{endpoint}/moto-api/reset-auth", data=b"0", headers={"Content-Type": "text/plain"}, timeout=10
+    )
+    response.raise_for_status()
+
+
+# --------------------------------------------------------------- request hooks
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def query_error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An error in the AWS Query protocol's XML shape."""
+    request_id = _request_id()
+    kind = "Receiver" if status >= 500 else "Sender"
+    body = (
+        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
+
+
+def json_error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An error in the AWS JSON protocol's shape (CloudTrail, Organizations, ...)."""
+    body = json.dumps({"__type": code, "message": message}).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("x-amzn-RequestId", _request_id()),
+        ("x-amzn-ErrorType", code),
+    ]
+    return status, headers, body
+
+
+def query_result(action: str, result_xml: str) -> bytes:
+    return (
+        f'<{action}Response xmlns="{IAM_XMLNS}"><{action}Result>{result_xml}</{action}Result>'
+        f"<ResponseMetadata><RequestId>{_request_id()}</RequestId></ResponseMetadata></{action}Response>"
+    ).encode()
+
+
+class FaultInjector:
+    """Answers the first `times` requests for an action with the configured error."""
+
+    def __init__(self, faults: list[FaultSpec]):
+        self._remaining = [[f, f.times] for f in faults]
+        self._lock = threading.Lock()
+
+    def take(self, action: str) -> FaultSpec | None:
+        with self._lock:
+            for entry in self._remaining:
+                if entry[0].action == action and entry[1] > 0:
+                    entry[1] -= 1
+                    return entry[0]
+        return None
+
+
+class ReportProgress:
+    """The GenerateCredentialReport / GetCredentialReport state machine.
+
+    The first GenerateCredentialReport answers STARTED and opens N-1 further
+    in-progress polls; each later Generate (INPROGRESS) or Get (ReportInProgress)
+    uses one. After that Generate answers COMPLETE and Get returns the report.
+    N = 0 answers COMPLETE straight away.
+    """
+
+    def __init__(self, polls: int):
+        self._polls = polls
+        self._started = False
+        self._remaining = 0
+        self._lock = threading.Lock()
+
+    def generate(self) -> str:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._remaining = max(self._polls - 1, 0)
+                return "STARTED" if self._polls > 0 else "COMPLETE"
+            if self._remaining > 0:
+                self._remaining -= 1
+                return "INPROGRESS"
+            return "COMPLETE"
+
+    def get_in_progress(self) -> bool:
+        with self._lock:
+            if self._started and self._remaining > 0:
+                self._remaining -= 1
+                return True
+            return False
+
+
+def aws_shape_report(fixture: Fixture) -> str:
+    """The credential report as AWS writes it, built from moto's current state."""
+    backend = fixture.backend
+    policy = backend.account_password_policy
+    max_age = policy.max_password_age if policy is not None and policy.expire_passwords else None
+
+    def key_columns(keys: list[Any]) -> list[str]:
+        columns: list[str] = []
+        for i in range(2):
+            if i >= len(keys):
+                columns += ["false", "N/A", "N/A", "N/A", "N/A"]
+                continue
+            status, created, used = keys[i]
+            columns += [
+                "true" if status == "Active" else "false",
+                iso(created),
+                iso(used.date) if used else "N/A",
+                used.region if used else "N/A",
+                used.service if used else "N/A",
+            ]
+        return columns
+
+    root = fixture.scenario.root
+    rows = [
+        REPORT_COLUMNS,
+        ",".join(
+            ["<root_account>", f"arn:aws:iam::{ACCOUNT_ID}:root", iso(root.created), "not_supported",
+             iso(root.password_last_used) if root.password_last_used else "no_information",
+             "not_supported", "not_supported", "true" if root.mfa else "false"]
+            + key_columns([(k.status, k.created, k.last_used) for k in root.access_keys])
+            + ["false", "N/A", "false", "N/A"]
+        ),
+    ]  # fmt: skip
+    for user in backend.users.values():
+        if user.password:
+            changed = fixture.password_created.get(user.name, user.create_date)
+            password = [
+                "true",
+                iso(user.password_last_used) if user.password_last_used else "no_information",
+                iso(changed),
+                iso(changed + dt.timedelta(days=max_age)) if max_age else "N/A",
+            ]
+        else:
+            password = ["false", "N/A", "N/A", "N/A"]
+        keys = [
+            (
+                k.status,
+                k.create_date,
+                LastUsed(k.last_used.timestamp, k.last_used.service, k.last_used.region) if k.last_used else None,
+            )
+            for k in user.access_keys
+        ]
+        certs: list[str] = []
+        for cert in list(user.signing_certificates.values())[:2]:
+            certs += ["true" if cert.status == "Active" else "false", iso(cert.upload_date)]
+        certs += ["false", "N/A"] * (2 - len(certs) // 2)
+        rows.append(
+            ",".join(
+                [user.name, user.arn, iso(user.create_date), *password, "true" if user.mfa_devices else "false"]
+                + key_columns(keys)
+                + certs
+            )
+        )
+    return "\n".join(rows)  # AWS's report has no final newline
+
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+def call_app(app: Callable, environ: dict) -> Response:
+    """Run a WSGI app to completion and capture its response."""
+    captured: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+        captured["status"] = int(status.split()[0])
+        captured["headers"] = headers
+        return chunks.append
+
+    result = app(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return captured["status"], captured["headers"], b"".join(chunks)
+
+
+def with_body(headers: list[tuple[str, str]], body: bytes) -> list[tuple[str, str]]:
+    kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    return kept + [("Content-Length", str(len(body)))]
+
+
+class FixtureMiddleware:
+    """WSGI middleware in front of moto: fault injection and AWS-faithful answers.
+
+    The action of a Query-protocol request (IAM, STS) is the `Action` form field
+    (POST body, or query string); of a JSON-protocol request (CloudTrail,
+    Organizations) the part of the X-Amz-Target header after the last dot.
+    Faults short-circuit before moto sees the request. Rewritten actions go
+    through moto first, so signature and policy checks still apply, and only
+    moto's successful answers are replaced.
+    """
+
+    def __init__(self, app: Callable, fixture: Fixture):
+        self.app = app
+        self.fixture = fixture
+        self.faults = FaultInjector(fixture.scenario.faults)
+        report = fixture.scenario.report
+        self.progress = ReportProgress(report.in_progress_polls) if report and report.in_progress_polls is not None else None
+        self.aws_shape = bool(report and report.aws_shape)
+
+    @staticmethod
+    def action_of(environ: dict) -> tuple[str | None, dict[str, list[str]], bool]:
+        """(action, query parameters, is JSON protocol); re-arms the body it reads."""
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return target.rsplit(".", 1)[-1], {}, True
+        params = parse_qs(environ.get("QUERY_STRING", ""))
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            params.update(parse_qs(body.decode("utf-8", "replace")))
+        action = params.get("Action", [None])[0]
+        return action, params, False
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        action, params, is_json = self.action_of(environ)
+        if action is None:
+            return self.app(environ, start_response)
+        fault = self.faults.take(action)
+        if fault:
+            log.info("injecting %s %s into %s", fault.status, fault.code, action)
+            return self.respond(start_response, (json_error if is_json else query_error)(fault.status, fault.code, fault.message))
+        if is_json or not self.rewrites(action):
+            return self.app(environ, start_response)
+
+        status, headers, body = call_app(self.app, environ)
+        if status == 200:
+            body = self.rewrite(action, params, body)
+            if isinstance(body, tuple):
+                return self.respond(start_response, body)
+        return self.respond(start_response, (status, headers, body))
+
+    def rewrites(self, action: str) -> bool:
+        """Whether moto's answer to this Query action is replaced."""
+        if action == "GenerateCredentialReport":
+            return self.progress is not None
+        if action == "GetCredentialReport":
+            return self.progress is not None or self.aws_shape
+        return action == "GetLoginProfile"
+
+    def rewrite(self, action: str, params: dict[str, list[str]], body: bytes) -> bytes | Response:
+        """Replace a successful moto answer (bytes), or turn it into an error (Response)."""
+        if action == "GenerateCredentialReport":
+            assert self.progress is not None
+            state = self.progress.generate()
+            description = {
+                "STARTED": "No report exists. Starting a new report generation task",
+                "INPROGRESS": "Report generation in progress",
+                "COMPLETE": "",
+            }[state]
+            result = f"<State>{state}</State>" + (f"<Description>{description}</Description>" if description else "")
+            return query_result(action, result)
+        if action == "GetCredentialReport":
+            if self.progress is not None and self.progress.get_in_progress():
+                return query_error(404, "ReportInProgress", "Report generation in progress")
+            if not self.aws_shape:
+                return body
+            content = base64.b64encode(aws_shape_report(self.fixture).encode()).decode()
+            generated = iso_z(self.fixture.scenario.report.generated)  # type: ignore[union-attr]
+            result = f"<Content>{content}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>{generated}</GeneratedTime>"
+            return query_result(action, result)
+        # GetLoginProfile: moto answers the user's creation date as the password's.
+        user_name = params.get("UserName", [None])[0]
+        changed = self.fixture.password_created.get(user_name or "")
+        if changed is None:
+            return body
+        return re.sub(rb"<CreateDate>[^<]*</CreateDate>", f"<CreateDate>{iso_z(changed)}</CreateDate>".encode(), body)
+
+    @staticmethod
+    def respond(start_response: Callable, response: Response) -> list[bytes]:
+        status, headers, body = response
+        start_response(f"{status} {HTTPStatus(status).phrase}", with_body(headers, body))
+        return [body]
+
+
+# ----------------------------------------------------------------------- main
+
+
+def read_scenario(source: str) -> Any:
+    """Read the scenario from a file, or from stdin ("-") without waiting for EOF.
+
+    From stdin, lines are read until they form a complete JSON document, so the
+    parent can keep the pipe open as the launcher's lifeline.
+    """
+    if source != "-":
+        with open(source, encoding="utf-8") as f:
+            return json.load(f)
+    text = ""
+    while True:
+        line = sys.stdin.buffer.readline()
+        text += line.decode("utf-8")
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            if not line:
+                raise ScenarioError("stdin: no complete JSON scenario before EOF") from None
+
+
+def watch_stdin(stop: threading.Event) -> None:
+    """Set `stop` when stdin reaches EOF: the parent closed the pipe or died.
+
+    Reads the file descriptor, not sys.stdin: a daemon thread blocked inside the
+    buffered reader would hold its lock and abort the interpreter at exit.
+    """
+    try:
+        while os.read(0, 65536):
+            pass
+    except OSError:
+        pass
+    log.info("stdin closed")
+    stop.set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", help="scenario JSON file, or - for stdin")
+    parser.add_argument("--max-seconds", type=float, default=600, help="stop after this long (default 600)")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+
+    # stdout carries exactly one JSON line; anything else printed goes to stderr.
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="launcher: %(message)s", stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.ERROR)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    server: ThreadedMotoServer | None = None
+    try:
+        scenario = parse_scenario(read_scenario(args.scenario))
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+
+        started = time.monotonic()
+        fixture = seed(scenario, endpoint)
+        seed_seconds = time.monotonic() - started
+        # ThreadedMotoServer builds its werkzeug server in its thread; every request
+        # reads server.app, so wrapping it here covers all requests from now on.
+        wsgi_server = server._server  # noqa: SLF001 (no public hook in moto 5.2)
+        if wsgi_server is None or not hasattr(wsgi_server, "app"):
+            raise RuntimeError("moto's ThreadedMotoServer changed: no werkzeug server to wrap")
+        wsgi_server.app = FixtureMiddleware(wsgi_server.app, fixture)
+        if scenario.auth and scenario.auth.enforce:
+            enable_authorization(endpoint)
+    except Exception as error:  # report any setup failure on the protocol line too
+        traceback.print_exc()
+        out.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
+        out.flush()
+        if server is not None:
+            server.stop()
+        return 2
+
+    line: dict[str, Any] = {
+        "endpoint": endpoint,
+        "region": REGION,
+        "account_id": ACCOUNT_ID,
+        "access_key_id": ADMIN_ACCESS_KEY_ID,
+        "secret_access_key": ADMIN_SECRET_ACCESS_KEY,
+        "now": iso_z(scenario.now),
+        "auth_enforced": bool(scenario.auth and scenario.auth.enforce),
+        "users": {
+            name: [vars(k) for k in keys] for name, keys in fixture.keys.items()
+        },
+        "bulk_users": scenario.bulk_users,
+        "seed_seconds": round(seed_seconds, 3),
+    }
+    if fixture.principal:
+        line["principal"] = fixture.principal
+    out.write(json.dumps(line) + "\n")
+    out.flush()
+
+    threading.Thread(target=watch_stdin, args=(stop,), daemon=True).start()
+    if not stop.wait(args.max_seconds):
+        log.warning("max lifetime of %ss reached, stopping", args.max_seconds)
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Self-test of the moto fixture launcher (tests/moto/launcher.py).
+
+    scripts/ensure-moto.sh && .venv/bin/python tests/moto/selftest.py
+
+Starts the launcher as a subprocess, exactly as an integration test would, and
+checks with boto3 that the scenario is served as documented in README.md:
+users, keys and their backdated dates, MFA, the password policy, trails, fault
+injection, the credential report (in-progress polling, AWS shape, moto's own
+shape), IAM authorization, bulk seeding, determinism and the launcher's
+lifetime (stdin EOF, --max-seconds, bad scenarios). Exits 1 on any mismatch.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import io
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+NOW = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+ACCOUNT = "123456789012"
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+
+failures: list[str] = []
+
+
+def check(condition: bool, what: str) -> None:
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+
+
+def equal(actual: Any, expected: Any, what: str) -> None:
+    check(actual == expected, what if actual == expected else f"{what}: got {actual!r}, expected {expected!r}")
+
+
+def ago(days: float = 0, hours: float = 0) -> dt.datetime:
+    return NOW - dt.timedelta(days=days, hours=hours)
+
+
+def rep(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def error_of(call: Callable[[], Any]) -> tuple[str | None, int | None, str | None]:
+    """(code, HTTP status, message) of the ClientError a call raises, or Nones."""
+    try:
+        call()
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"].get("Message")
+    return None, None, None
+
+
+class Launch:
+    """One launcher subprocess, reached through its JSON line."""
+
+    def __init__(self, scenario: dict, *, via_stdin: bool = False, args: tuple[str, ...] = ()):
+        self.tmp = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(scenario, self.tmp)
+        self.tmp.close()
+        source = "-" if via_stdin else self.tmp.name
+        self.proc = subprocess.Popen(
+            [sys.executable, str(LAUNCHER), source, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        if via_stdin:  # pretty-printed on purpose: the launcher reads until the document is complete
+            self.proc.stdin.write(json.dumps(scenario, indent=2).encode() + b"\n")
+            self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 120)
+        line = self.proc.stdout.readline() if ready else b""
+        self.info: dict = json.loads(line) if line else {"error": "no JSON line within 120 s"}
+
+    def client(self, service: str, key: str | None = None, secret: str | None = None, region: str = "us-east-1") -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.info["endpoint"],
+            region_name=region,
+            aws_access_key_id=key or self.info["access_key_id"],
+            aws_secret_access_key=secret or self.info["secret_access_key"],
+            config=NO_RETRIES,
+        )
+
+    def close(self) -> float:
+        """Close stdin (as a dying parent would); the seconds the launcher took to exit."""
+        started = time.monotonic()
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.unlink(self.tmp.name)
+        return time.monotonic() - started
+
+
+MAIN_SCENARIO = {
+    "now": "2025-06-01T12:00:00Z",
+    "users": [
+        {
+            "name": "alice",
+            "created": "-400d",
+            "tags": {"team": "payments"},
+            "password": {"set": True, "created": "-300d", "last_used": "-2d"},
+            "mfa": True,
+            "access_keys": [
+                {"status": "Active", "created": "-200d", "last_used": {"date": "-1d", "service": "s3", "region": "eu-west-1"}},
+                {"status": "Inactive", "created": "-100d"},
+            ],
+        },
+        {"name": "bob", "created": "-50d", "access_keys": [{"created": "-50d", "last_used": "-47d"}]},
+        {"name": "carol", "password": {"created": "-10d"}},
+        {"name": "dave", "created": "2024-01-01T00:00:00+02:00", "password": {"set": False}},
+    ],
+    "root": {
+        "created": "2015-03-01T00:00:00Z",
+        "mfa": False,
+        "password_last_used": "-30d",
+        "access_keys": [{"created": "2016-01-01T00:00:00Z", "last_used": {"date": "-400d", "service": "ec2", "region": "us-west-2"}}],
+    },
+    "password_policy": {
+        "MinimumPasswordLength": 14,
+        "RequireSymbols": True,
+        "RequireNumbers": True,
+        "RequireUppercaseCharacters": True,
+        "RequireLowercaseCharacters": True,
+        "PasswordReusePrevention": 24,
+        "MaxPasswordAge": 90,
+    },
+    "trails": [
+        {"name": "org-trail", "multi_region": True, "logging": True, "management_events": True},
+        {"name": "local-data", "multi_region": False, "logging": False, "management_events": False, "region": "eu-west-1"},
+    ],
+    "faults": [
+        {"action": "ListAccessKeys", "status": 400, "code": "Throttling", "times": 2},
+        {"action": "GetAccessKeyLastUsed", "status": 500, "code": "ServiceFailure", "message": "boom", "times": 1},
+        {"action": "DescribeTrails", "status": 400, "code": "ThrottlingException", "times": 1},
+    ],
+    "credential_report": {"in_progress_polls": 3, "aws_shape": True},
+}
+
+
+def test_main(launch: Launch) -> None:
+    info = launch.info
+    equal(info.get("error"), None, "main: launcher started")
+    if "error" in info:
+        return
+    check(info["endpoint"].startswith("http://127.0.0.1:"), "main: endpoint on 127.0.0.1")
+    equal((info["account_id"], info["now"], info["auth_enforced"]), (ACCOUNT, "2025-06-01T12:00:00Z", False), "main: account, now, auth")
+    equal({n: [k["status"] for k in ks] for n, ks in info["users"].items()},
+          {"alice": ["Active", "Inactive"], "bob": ["Active"], "carol": [], "dave": []}, "main: users and keys in the JSON line")  # fmt: skip
+    alice_keys = [k["access_key_id"] for k in info["users"]["alice"]]
+    bob_key = info["users"]["bob"][0]["access_key_id"]
+    admin = info["access_key_id"]
+    check(admin not in alice_keys + [bob_key], "main: admin key is not a fixture key")
+
+    iam = launch.client("iam")
+    equal([u["UserName"] for u in iam.list_users()["Users"]], ["alice", "bob", "carol", "dave"], "ListUsers")
+    alice = iam.get_user(UserName="alice")["User"]
+    equal(alice["CreateDate"], ago(400), "alice CreateDate")
+    equal(alice.get("PasswordLastUsed"), ago(2), "alice PasswordLastUsed")
+    equal(iam.get_user(UserName="dave")["User"]["CreateDate"], dt.datetime(2023, 12, 31, 22, tzinfo=dt.timezone.utc), "dave CreateDate (offset converted to UTC)")
+    equal(iam.get_user(UserName="carol")["User"]["CreateDate"], ago(10), "carol CreateDate defaults to the password's")
+    equal(iam.list_user_tags(UserName="alice")["Tags"], [{"Key": "team", "Value": "payments"}], "alice tags")
+    equal(iam.get_login_profile(UserName="alice")["LoginProfile"]["CreateDate"], ago(300), "alice GetLoginProfile CreateDate = password created")
+    equal(error_of(lambda: iam.get_login_profile(UserName="dave"))[0], "NoSuchEntity", "dave has no login profile")
+
+    mfa = iam.list_mfa_devices(UserName="alice")["MFADevices"]
+    equal([(d["SerialNumber"], d["EnableDate"]) for d in mfa], [(f"arn:aws:iam::{ACCOUNT}:mfa/alice", ago(400))], "alice MFA device, enable date")
+    equal(iam.list_mfa_devices(UserName="carol")["MFADevices"], [], "carol has no MFA")
+    assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    equal([(d["SerialNumber"], d["EnableDate"]) for d in assigned], [(f"arn:aws:iam::{ACCOUNT}:mfa/alice", ago(400))], "virtual MFA device assigned")
+
+    # Faults: the first two ListAccessKeys are throttled, the third succeeds.
+    equal(error_of(lambda: iam.list_access_keys(UserName="alice")), ("Throttling", 400, "Rate exceeded"), "fault 1/2: ListAccessKeys Throttling")
+    equal(error_of(lambda: iam.list_access_keys(UserName="alice"))[0], "Throttling", "fault 2/2: ListAccessKeys Throttling")
+    keys = iam.list_access_keys(UserName="alice")["AccessKeyMetadata"]
+    equal([(k["AccessKeyId"], k["Status"], k["CreateDate"]) for k in keys],
+          [(alice_keys[0], "Active", ago(200)), (alice_keys[1], "Inactive", ago(100))], "alice ListAccessKeys after the faults")  # fmt: skip
+    equal(error_of(lambda: iam.get_access_key_last_used(AccessKeyId=alice_keys[0])), ("ServiceFailure", 500, "boom"), "fault: GetAccessKeyLastUsed 500")
+    used = iam.get_access_key_last_used(AccessKeyId=alice_keys[0])["AccessKeyLastUsed"]
+    equal((used.get("LastUsedDate"), used["ServiceName"], used["Region"]), (ago(1), "s3", "eu-west-1"), "alice key 1 last used")
+    used = iam.get_access_key_last_used(AccessKeyId=alice_keys[1])["AccessKeyLastUsed"]
+    equal((used.get("LastUsedDate"), used["ServiceName"], used["Region"]), (None, "N/A", "N/A"), "alice key 2 never used")
+    used = iam.get_access_key_last_used(AccessKeyId=bob_key)["AccessKeyLastUsed"]
+    equal((used.get("LastUsedDate"), used["ServiceName"], used["Region"]), (ago(47), "iam", "us-east-1"), "bob key last used (string form, defaults)")
+
+    policy = iam.get_account_password_policy()["PasswordPolicy"]
+    equal((policy["MinimumPasswordLength"], policy["PasswordReusePrevention"], policy["MaxPasswordAge"], policy["ExpirePasswords"]),
+          (14, 24, 90, True), "password policy")  # fmt: skip
+    summary = iam.get_account_summary()["SummaryMap"]
+    equal((summary["AccountMFAEnabled"], summary["AccountAccessKeysPresent"]), (0, 1), "account summary follows root")
+
+    # Credential report: in_progress_polls = 3 -> STARTED, INPROGRESS, (Get: ReportInProgress), COMPLETE.
+    equal(iam.generate_credential_report()["State"], "STARTED", "GenerateCredentialReport 1: STARTED")
+    equal(iam.generate_credential_report()["State"], "INPROGRESS", "GenerateCredentialReport 2: INPROGRESS")
+    equal(error_of(iam.get_credential_report)[:2], ("ReportInProgress", 404), "GetCredentialReport while in progress")
+    equal(iam.generate_credential_report()["State"], "COMPLETE", "GenerateCredentialReport 3: COMPLETE")
+    report = iam.get_credential_report()
+    equal(report["GeneratedTime"], NOW, "report GeneratedTime = now")
+    content = report["Content"].decode()
+    check(not content.endswith("\n"), "report has no final newline, like AWS's")
+    rows = list(csv.reader(io.StringIO(content)))
+    check(all(len(r) == 22 for r in rows), "report: 22 columns in every row")
+    by_user = {r[0]: r for r in rows[1:]}
+    equal(list(by_user), ["<root_account>", "alice", "bob", "carol", "dave"], "report rows")
+    equal(by_user["<root_account>"], [
+        "<root_account>", f"arn:aws:iam::{ACCOUNT}:root", "2015-03-01T00:00:00+00:00", "not_supported", rep(ago(30)),
+        "not_supported", "not_supported", "false",
+        "true", "2016-01-01T00:00:00+00:00", rep(ago(400)), "us-west-2", "ec2",
+        "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A"], "report: root row")  # fmt: skip
+    equal(by_user["alice"], [
+        "alice", f"arn:aws:iam::{ACCOUNT}:user/alice", rep(ago(400)), "true", rep(ago(2)), rep(ago(300)), rep(ago(210)), "true",
+        "true", rep(ago(200)), rep(ago(1)), "eu-west-1", "s3",
+        "false", rep(ago(100)), "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A"], "report: alice row")  # fmt: skip
+    equal(by_user["bob"][2:18], [
+        rep(ago(50)), "false", "N/A", "N/A", "N/A", "false",
+        "true", rep(ago(50)), rep(ago(47)), "us-east-1", "iam", "false", "N/A", "N/A", "N/A", "N/A"], "report: bob row")  # fmt: skip
+    equal(by_user["carol"][3:8], ["true", "no_information", rep(ago(10)), rep(ago(-80)), "false"], "report: carol password never used")
+
+    # Trails (CloudTrail speaks the JSON protocol: the fault comes back as JSON).
+    cloudtrail = launch.client("cloudtrail")
+    equal(error_of(cloudtrail.describe_trails)[:2], ("ThrottlingException", 400), "fault: DescribeTrails (JSON protocol)")
+    trails = cloudtrail.describe_trails()["trailList"]
+    equal([(t["Name"], t["IsMultiRegionTrail"], t["HomeRegion"]) for t in trails], [("org-trail", True, "us-east-1")], "DescribeTrails in us-east-1")
+    equal(cloudtrail.get_trail_status(Name="org-trail")["IsLogging"], True, "org-trail is logging")
+    selectors = cloudtrail.get_event_selectors(TrailName="org-trail")["EventSelectors"]
+    equal([(s["ReadWriteType"], s["IncludeManagementEvents"]) for s in selectors], [("All", True)], "org-trail event selectors")
+    cloudtrail_eu = launch.client("cloudtrail", region="eu-west-1")
+    equal(sorted(t["Name"] for t in cloudtrail_eu.describe_trails()["trailList"]), ["local-data", "org-trail"], "DescribeTrails in eu-west-1")
+    equal(cloudtrail_eu.get_trail_status(Name="local-data")["IsLogging"], False, "local-data is not logging")
+    selectors = cloudtrail_eu.get_event_selectors(TrailName="local-data")["EventSelectors"]
+    equal([s["IncludeManagementEvents"] for s in selectors], [False], "local-data excludes management events")
+
+    # All the calls above used the admin key: fixture keys are untouched ...
+    used = iam.get_access_key_last_used(AccessKeyId=alice_keys[0])["AccessKeyLastUsed"]
+    equal(used.get("LastUsedDate"), ago(1), "admin requests leave fixture last-used dates alone")
+    # ... while any request signed with a fixture key rewrites its last use (moto quirk).
+    launch.client("sts", *[(k["access_key_id"], k["secret_access_key"]) for k in info["users"]["bob"]][0]).get_caller_identity()
+    used = iam.get_access_key_last_used(AccessKeyId=bob_key)["AccessKeyLastUsed"]
+    check(used["LastUsedDate"] > dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5) and used["ServiceName"] == "sts",
+          "quirk: a request signed with a fixture key sets its last use to the wall clock")  # fmt: skip
+
+
+AUTH_SCENARIO = {
+    "now": "2025-06-01T12:00:00Z",
+    "users": [
+        {"name": "erin", "created": "-20d", "access_keys": [{"status": "Inactive", "created": "-10d"}]},
+        {"name": "frank", "created": "-5d", "password": {"created": "-5d"}, "access_keys": [{"created": "-5d"}]},
+    ],
+    "auth": {
+        "enforce": True,
+        "principal": {
+            "name": "auditor",
+            "policy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["iam:Get*", "iam:List*", "iam:GenerateCredentialReport"], "Resource": "*"}
+                ],
+            },
+        },
+    },
+}
+
+
+def test_auth_and_moto_report(launch: Launch) -> None:
+    info = launch.info
+    equal(info.get("error"), None, "auth: launcher started (scenario on stdin)")
+    if "error" in info:
+        return
+    equal(info["auth_enforced"], True, "auth: JSON line says auth is enforced")
+    principal = info.get("principal", {})
+    equal(principal.get("user_name"), "auditor", "auth: principal credentials in the JSON line")
+    iam = launch.client("iam", principal["access_key_id"], principal["secret_access_key"])
+    equal([u["UserName"] for u in iam.list_users()["Users"]], ["erin", "frank", "auditor"], "auth: principal may ListUsers (and is itself a user)")
+    equal(iam.get_user(UserName="auditor")["User"]["CreateDate"], NOW, "auth: principal created at now")
+    equal(error_of(lambda: iam.delete_user(UserName="erin"))[:2], ("AccessDenied", 403), "auth: principal may not DeleteUser")
+    ct_error = error_of(launch.client("cloudtrail", principal["access_key_id"], principal["secret_access_key"]).describe_trails)
+    check("AccessDenied" in (ct_error[0] or ""), f"auth: principal may not DescribeTrails ({ct_error[0]})")
+    equal(error_of(launch.client("iam").list_users)[:2], ("InvalidClientTokenId", 403), "auth: admin credentials rejected once auth is on")
+    bad_secret = launch.client("iam", principal["access_key_id"], "wrong-secret")
+    equal(error_of(bad_secret.list_users)[0], "SignatureDoesNotMatch", "auth: signatures are checked")
+
+    erin_key = info["users"]["erin"][0]
+    identity = launch.client("sts", erin_key["access_key_id"], erin_key["secret_access_key"]).get_caller_identity()
+    equal(identity["Arn"], f"arn:aws:iam::{ACCOUNT}:user/erin", "quirk: an Inactive key still authenticates")
+
+    # moto's own credential report (no credential_report section in the scenario).
+    equal(iam.generate_credential_report()["State"], "STARTED", "moto report: Generate 1 STARTED")
+    equal(iam.generate_credential_report()["State"], "COMPLETE", "moto report: Generate 2 COMPLETE")
+    report = iam.get_credential_report()
+    equal(report["GeneratedTime"], dt.datetime(2015, 2, 2, 20, 2, 2, tzinfo=dt.timezone.utc), "quirk: moto's GeneratedTime is fixed")
+    rows = {r[0]: r for r in csv.reader(io.StringIO(report["Content"].decode()))}
+    check("<root_account>" not in rows, "quirk: moto's report has no <root_account> row")
+    equal(rows["erin"][3:7], ["false", "not_supported", rep(ago(20)), "not_supported"],
+          "quirk: moto's report for a user without password (not_supported, creation as password_last_changed)")  # fmt: skip
+    equal(rows["frank"][3:7], ["true", "no_information", rep(ago(5)), "not_supported"], "moto report: frank's password columns")
+    equal(rows["frank"][10:18], ["N/A", "not_supported", "not_supported", "false", "N/A", "N/A", "not_supported", "not_supported"],
+          "quirk: moto's report writes not_supported for last-used region/service")  # fmt: skip
+
+
+def test_bulk() -> float:
+    launch = Launch({"now": "2025-06-01T12:00:00Z", "bulk_users": 5000, "seed": 42})
+    try:
+        equal(launch.info.get("error"), None, "bulk: launcher started")
+        if "error" in launch.info:
+            return float("nan")
+        seconds = launch.info["seed_seconds"]
+        check(seconds < 3, f"bulk: 5,000 users seeded in {seconds:.2f} s (< 3 s)")
+        iam = launch.client("iam")
+        users = iam.list_users()["Users"]
+        equal(len(users), 5000, "bulk: ListUsers returns every user in one page (moto ignores MaxItems)")
+        iam.generate_credential_report()
+        rows = list(csv.reader(io.StringIO(iam.get_credential_report()["Content"].decode())))
+        equal(len(rows), 5001, "bulk: credential report rows")
+        created = [dt.datetime.fromisoformat(r[9]) for r in rows[1:] if r[9] != "N/A"]
+        ages = [(NOW - c).days for c in created]
+        check(min(ages) <= 5 and max(ages) >= 400 and any(85 <= a <= 95 for a in ages), "bulk: key ages span fresh to very old")
+        check({r[8] for r in rows[1:]} == {"true", "false"} and {r[7] for r in rows[1:]} == {"true", "false"}, "bulk: active/inactive keys, MFA on and off")
+        return seconds
+    finally:
+        launch.close()
+
+
+def test_lifetime(first_run_keys: dict) -> None:
+    started = time.monotonic()
+    launch = Launch(MAIN_SCENARIO, args=("--max-seconds", "2"))
+    equal(launch.info.get("users"), first_run_keys, "determinism: same scenario, same key ids and secrets")
+    try:
+        launch.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    elapsed = time.monotonic() - started
+    equal(launch.proc.returncode, 0, f"--max-seconds 2: exited by itself after {elapsed:.1f} s with stdin still open")
+    launch.close()
+
+    bad = Launch({"users": [{"name": "x", "acess_keys": []}]})
+    check("acess_keys" in bad.info.get("error", ""), f"bad scenario: error line names the field ({bad.info.get('error')})")
+    bad.proc.wait(timeout=15)
+    equal(bad.proc.returncode, 2, "bad scenario: exit status 2")
+    bad.close()
+
+
+def main() -> int:
+    main_launch = Launch(MAIN_SCENARIO)
+    try:
+        test_main(main_launch)
+    finally:
+        seconds = main_launch.close()
+    equal(main_launch.proc.returncode, 0, f"main: exits when stdin closes ({seconds:.1f} s)")
+
+    auth_launch = Launch(AUTH_SCENARIO, via_stdin=True)
+    try:
+        test_auth_and_moto_report(auth_launch)
+    finally:
+        seconds = auth_launch.close()
+    equal(auth_launch.proc.returncode, 0, f"auth: exits when stdin closes ({seconds:.1f} s)")
+
+    bulk_seconds = test_bulk()
+    test_lifetime(main_launch.info.get("users", {}))
+
+    print(f"\nbulk seeding of 5,000 users: {bulk_seconds:.2f} s")
+    if failures:
+        print(f"{len(failures)} check(s) failed:", *failures, sep="\n  ")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

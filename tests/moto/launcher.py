@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 import boto3
 import requests
@@ -734,13 +734,32 @@ def with_body(headers: list[tuple[str, str]], body: bytes) -> list[tuple[str, st
     return kept + [("Content-Length", str(len(body)))]
 
 
+def xml_error_as_json(response: Response) -> Response:
+    """Re-encode moto's XML error to a JSON-protocol request as JSON.
+
+    With authorization on, moto rejects requests to JSON-protocol services
+    (CloudTrail, Organizations) with an XML <ErrorResponse> served as text/html,
+    which AWS SDKs cannot parse (boto3 reports code "403"). AWS's JSON services
+    call the policy failure AccessDeniedException.
+    """
+    status, headers, body = response
+    code = re.search(rb"<Code>([^<]*)</Code>", body)
+    if status < 400 or not body.lstrip().startswith(b"<") or code is None:
+        return response
+    message = re.search(rb"<Message>([^<]*)</Message>", body)
+    name = unescape(code[1].decode())
+    name = "AccessDeniedException" if name == "AccessDenied" else name
+    return json_error(status, name, unescape(message[1].decode()) if message else name)
+
+
 class FixtureMiddleware:
     """WSGI middleware in front of moto: fault injection and AWS-faithful answers.
 
     The action of a Query-protocol request (IAM, STS) is the `Action` form field
     (POST body, or query string); of a JSON-protocol request (CloudTrail,
     Organizations) the part of the X-Amz-Target header after the last dot.
-    Faults short-circuit before moto sees the request. Rewritten actions go
+    Faults short-circuit before moto sees the request. moto's XML errors to
+    JSON-protocol requests are re-encoded as JSON. Rewritten actions go
     through moto first, so signature and policy checks still apply, and only
     moto's successful answers are replaced.
     """
@@ -776,7 +795,9 @@ class FixtureMiddleware:
         if fault:
             log.info("injecting %s %s into %s", fault.status, fault.code, action)
             return self.respond(start_response, (json_error if is_json else query_error)(fault.status, fault.code, fault.message))
-        if is_json or not self.rewrites(action):
+        if is_json:
+            return self.respond(start_response, xml_error_as_json(call_app(self.app, environ)))
+        if not self.rewrites(action):
             return self.app(environ, start_response)
 
         status, headers, body = call_app(self.app, environ)

@@ -91,7 +91,11 @@ fn parse_only(data: &[u8]) -> u64 {
     rows
 }
 
-fn parse_and_audit(data: &[u8], config: &AuditConfig, now: keywarden_core::Timestamp) -> (u64, usize) {
+fn parse_and_audit(
+    data: &[u8],
+    config: &AuditConfig,
+    now: keywarden_core::Timestamp,
+) -> (u64, usize) {
     let mut reader = ReportReader::new(data, "bench").expect("report header");
     let mut run = AuditRun::new(config, now);
     while let Some(user) = reader.next_user() {
@@ -148,9 +152,21 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or_else(|| usage()),
+            "--reps" => {
+                reps = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage())
+            }
             "--now" => now_text = args.next().unwrap_or_else(|| usage()),
-            "--only" => only = Some(args.next().filter(|s| ["csv", "parse", "audit"].contains(&s.as_str())).unwrap_or_else(|| usage())),
+            "--only" => {
+                only = Some(
+                    args.next()
+                        .filter(|s| ["csv", "parse", "audit"].contains(&s.as_str()))
+                        .unwrap_or_else(|| usage()),
+                )
+            }
             "-h" | "--help" => usage(),
             _ if path.is_none() && !arg.starts_with('-') => path = Some(arg),
             _ => usage(),
@@ -173,7 +189,9 @@ fn main() {
         let s = match stage.as_str() {
             "csv" => time_stage("csv", reps, || csv_only(&data)),
             "parse" => time_stage("parse", reps, || parse_only(&data)),
-            _ => time_stage("parse+audit", reps, || parse_and_audit(&data, &config, now).0),
+            _ => time_stage("parse+audit", reps, || {
+                parse_and_audit(&data, &config, now).0
+            }),
         };
         println!(
             "{}: best {:.2} ms, median {:.2} ms, {:.0} rows/s (median)",
@@ -203,7 +221,10 @@ fn main() {
     let allocs = ALLOCS.load(Relaxed) - before;
     let heap_peak = PEAK.load(Relaxed) - live_before;
 
-    println!("input: {path}: {rows} rows, {:.1} MB, {findings} findings, now {now_text}", mb);
+    println!(
+        "input: {path}: {rows} rows, {:.1} MB, {findings} findings, now {now_text}",
+        mb
+    );
     println!("one thread, {reps} timed repetitions after one warm-up");
     println!();
     println!(

@@ -84,36 +84,209 @@ impl Rng {
 }
 
 const FIRST: &[&str] = &[
-    "james", "mary", "robert", "patricia", "john", "jennifer", "michael", "linda", "david", "elizabeth",
-    "william", "barbara", "richard", "susan", "joseph", "jessica", "thomas", "sarah", "charles", "karen",
-    "christopher", "lisa", "daniel", "nancy", "matthew", "betty", "anthony", "margaret", "mark", "sandra",
-    "donald", "ashley", "steven", "kimberly", "paul", "emily", "andrew", "donna", "joshua", "michelle",
-    "kenneth", "carol", "kevin", "amanda", "brian", "dorothy", "george", "melissa", "timothy", "deborah",
-    "wei", "priya", "arjun", "yuki", "hiroshi", "fatima", "mohammed", "olga", "sven", "ingrid", "mateo",
-    "sofia", "lucas", "chloe", "noah", "amara", "kwame", "aisha", "diego", "valentina", "jean-pierre",
+    "james",
+    "mary",
+    "robert",
+    "patricia",
+    "john",
+    "jennifer",
+    "michael",
+    "linda",
+    "david",
+    "elizabeth",
+    "william",
+    "barbara",
+    "richard",
+    "susan",
+    "joseph",
+    "jessica",
+    "thomas",
+    "sarah",
+    "charles",
+    "karen",
+    "christopher",
+    "lisa",
+    "daniel",
+    "nancy",
+    "matthew",
+    "betty",
+    "anthony",
+    "margaret",
+    "mark",
+    "sandra",
+    "donald",
+    "ashley",
+    "steven",
+    "kimberly",
+    "paul",
+    "emily",
+    "andrew",
+    "donna",
+    "joshua",
+    "michelle",
+    "kenneth",
+    "carol",
+    "kevin",
+    "amanda",
+    "brian",
+    "dorothy",
+    "george",
+    "melissa",
+    "timothy",
+    "deborah",
+    "wei",
+    "priya",
+    "arjun",
+    "yuki",
+    "hiroshi",
+    "fatima",
+    "mohammed",
+    "olga",
+    "sven",
+    "ingrid",
+    "mateo",
+    "sofia",
+    "lucas",
+    "chloe",
+    "noah",
+    "amara",
+    "kwame",
+    "aisha",
+    "diego",
+    "valentina",
+    "jean-pierre",
 ];
 
 const LAST: &[&str] = &[
-    "smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis", "rodriguez", "martinez",
-    "hernandez", "lopez", "gonzalez", "wilson", "anderson", "thomas", "taylor", "moore", "jackson", "martin",
-    "lee", "perez", "thompson", "white", "harris", "sanchez", "clark", "ramirez", "lewis", "robinson",
-    "walker", "young", "allen", "king", "wright", "scott", "torres", "nguyen", "hill", "flores", "green",
-    "adams", "nelson", "baker", "hall", "rivera", "campbell", "mitchell", "carter", "roberts", "zhang",
-    "wang", "patel", "sharma", "tanaka", "suzuki", "kowalski", "novak", "johansson", "muller", "schmidt",
-    "rossi", "dubois", "okafor", "mensah", "oconnor", "van-der-berg", "fernandez-castillo",
+    "smith",
+    "johnson",
+    "williams",
+    "brown",
+    "jones",
+    "garcia",
+    "miller",
+    "davis",
+    "rodriguez",
+    "martinez",
+    "hernandez",
+    "lopez",
+    "gonzalez",
+    "wilson",
+    "anderson",
+    "thomas",
+    "taylor",
+    "moore",
+    "jackson",
+    "martin",
+    "lee",
+    "perez",
+    "thompson",
+    "white",
+    "harris",
+    "sanchez",
+    "clark",
+    "ramirez",
+    "lewis",
+    "robinson",
+    "walker",
+    "young",
+    "allen",
+    "king",
+    "wright",
+    "scott",
+    "torres",
+    "nguyen",
+    "hill",
+    "flores",
+    "green",
+    "adams",
+    "nelson",
+    "baker",
+    "hall",
+    "rivera",
+    "campbell",
+    "mitchell",
+    "carter",
+    "roberts",
+    "zhang",
+    "wang",
+    "patel",
+    "sharma",
+    "tanaka",
+    "suzuki",
+    "kowalski",
+    "novak",
+    "johansson",
+    "muller",
+    "schmidt",
+    "rossi",
+    "dubois",
+    "okafor",
+    "mensah",
+    "oconnor",
+    "van-der-berg",
+    "fernandez-castillo",
 ];
 
 const APPS: &[&str] = &[
-    "payments", "checkout", "billing", "ledger", "search", "catalog", "inventory", "orders", "shipping",
-    "notifications", "auth", "identity", "reporting", "analytics", "etl", "datalake", "ml-training",
-    "recommendations", "media-transcoder", "thumbnailer", "backup", "log-shipper", "metrics", "grafana",
-    "jenkins", "gitlab-runner", "github-actions", "argocd", "terraform", "vault", "airflow", "spark",
-    "kafka-connect", "elasticsearch", "snowflake-loader", "datadog", "splunk-forwarder", "crm-sync",
-    "partner-api", "mobile-backend", "web-frontend", "cdn-purger", "email-sender", "sftp-gateway",
+    "payments",
+    "checkout",
+    "billing",
+    "ledger",
+    "search",
+    "catalog",
+    "inventory",
+    "orders",
+    "shipping",
+    "notifications",
+    "auth",
+    "identity",
+    "reporting",
+    "analytics",
+    "etl",
+    "datalake",
+    "ml-training",
+    "recommendations",
+    "media-transcoder",
+    "thumbnailer",
+    "backup",
+    "log-shipper",
+    "metrics",
+    "grafana",
+    "jenkins",
+    "gitlab-runner",
+    "github-actions",
+    "argocd",
+    "terraform",
+    "vault",
+    "airflow",
+    "spark",
+    "kafka-connect",
+    "elasticsearch",
+    "snowflake-loader",
+    "datadog",
+    "splunk-forwarder",
+    "crm-sync",
+    "partner-api",
+    "mobile-backend",
+    "web-frontend",
+    "cdn-purger",
+    "email-sender",
+    "sftp-gateway",
 ];
 
 const ROLES: &[&str] = &[
-    "", "-api", "-worker", "-deploy", "-uploader", "-reader", "-writer", "-sync", "-ci", "-cron", "-exporter",
+    "",
+    "-api",
+    "-worker",
+    "-deploy",
+    "-uploader",
+    "-reader",
+    "-writer",
+    "-sync",
+    "-ci",
+    "-cron",
+    "-exporter",
 ];
 
 const ENVS: &[&str] = &["prod", "staging", "dev", "qa", "sandbox", "dr"];
@@ -238,7 +411,10 @@ impl Generator {
         let env = *self.rng.pick(ENVS);
         let base = match self.rng.below(10) {
             0..=4 => format!("svc-{app}{role}-{env}"),
-            5 | 6 => format!("{app}{role}-{env}-{}", self.rng.weighted(REGIONS).replace("N/A", "global")),
+            5 | 6 => format!(
+                "{app}{role}-{env}-{}",
+                self.rng.weighted(REGIONS).replace("N/A", "global")
+            ),
             7 => format!("ci-{app}-deploy-{env}"),
             8 => format!("{app}{role}"),
             _ => format!("{env}.{app}{role}.integration"),
@@ -262,13 +438,22 @@ impl Generator {
     }
 
     /// A last use at or after `after`, `lo..hi` days before now, truncated to the minute.
-    fn use_between(&mut self, after: i64, lo_days: i64, hi_days: i64) -> Option<(i64, &'static str, &'static str)> {
+    fn use_between(
+        &mut self,
+        after: i64,
+        lo_days: i64,
+        hi_days: i64,
+    ) -> Option<(i64, &'static str, &'static str)> {
         let latest = self.now - lo_days * DAY;
         if latest <= after {
             return None;
         }
         let earliest = (self.now - hi_days * DAY).max(after);
-        let t = if earliest < latest { self.rng.between(earliest, latest) } else { latest };
+        let t = if earliest < latest {
+            self.rng.between(earliest, latest)
+        } else {
+            latest
+        };
         // IAM records last use to the minute; never before `after`, never after now.
         let mut t = t - t.rem_euclid(60);
         if t < after {
@@ -338,8 +523,12 @@ impl Generator {
             let last_changed = (self.now - since_change).max(created + self.rng.between(60, 600));
             let last_changed = last_changed.min(self.now - 60);
             let last_used = match self.rng.below(100) {
-                0..=91 => self.use_between(last_changed, 0, 40).map(|(t, ..)| t + self.rng.between(0, 60)),
-                92..=97 => self.use_between(last_changed, 46, 3 * 365).map(|(t, ..)| t + self.rng.between(0, 60)),
+                0..=91 => self
+                    .use_between(last_changed, 0, 40)
+                    .map(|(t, ..)| t + self.rng.between(0, 60)),
+                92..=97 => self
+                    .use_between(last_changed, 46, 3 * 365)
+                    .map(|(t, ..)| t + self.rng.between(0, 60)),
                 _ => None,
             };
             // Password use is recorded to the second; never used is what PWD001 judges by the change.
@@ -351,7 +540,11 @@ impl Generator {
         } else {
             None
         };
-        let mfa = if password.is_some() { self.rng.chance(0.94) } else { self.rng.chance(0.2) };
+        let mfa = if password.is_some() {
+            self.rng.chance(0.94)
+        } else {
+            self.rng.chance(0.2)
+        };
         let mut keys = [None, None];
         match self.rng.below(100) {
             0..=64 => {}
@@ -398,9 +591,15 @@ impl Generator {
                 let old = self.service_key(created);
                 keys[0] = Some(old);
                 let mut new = self.service_key(created);
-                new.created = new.created.max(old.created + self.rng.between(DAY, 30 * DAY)).min(self.now - 60);
+                new.created = new
+                    .created
+                    .max(old.created + self.rng.between(DAY, 30 * DAY))
+                    .min(self.now - 60);
                 if let Some(used) = &mut new.used {
-                    used.0 = used.0.max(new.created - new.created.rem_euclid(60) + 60).min(self.now - 60);
+                    used.0 = used
+                        .0
+                        .max(new.created - new.created.rem_euclid(60) + 60)
+                        .min(self.now - 60);
                 }
                 keys[1] = Some(new);
             }
@@ -413,7 +612,12 @@ impl Generator {
         let cert = self
             .rng
             .chance(0.01)
-            .then(|| (self.rng.chance(0.7), created + self.rng.between(60, 30 * DAY)))
+            .then(|| {
+                (
+                    self.rng.chance(0.7),
+                    created + self.rng.between(60, 30 * DAY),
+                )
+            })
             .map(|(active, t)| (active, t.min(self.now - 60)));
         User {
             name,
@@ -594,7 +798,10 @@ fn main() {
         }
     };
     let Some(now) = keywarden_core::time::parse_timestamp(&options.now) else {
-        eprintln!("gen_report: --now `{}` is not an RFC 3339 instant", options.now);
+        eprintln!(
+            "gen_report: --now `{}` is not an RFC 3339 instant",
+            options.now
+        );
         std::process::exit(2);
     };
     let mut g = Generator {
@@ -632,9 +839,15 @@ fn print_stats(report: &[u8], now: keywarden_core::Timestamp) {
     use keywarden_core::{audit_report, report::ReportReader, AccountExtras, AuditConfig, Status};
     use std::collections::BTreeMap;
     let config = AuditConfig::default();
-    let reader = ReportReader::new(report, "generated").expect("generated report has a valid header");
-    let outcome = audit_report(reader, &config, now, AccountExtras::unknown_from_report_file())
-        .expect("generated report parses");
+    let reader =
+        ReportReader::new(report, "generated").expect("generated report has a valid header");
+    let outcome = audit_report(
+        reader,
+        &config,
+        now,
+        AccountExtras::unknown_from_report_file(),
+    )
+    .expect("generated report parses");
     let mut failing_users = HashSet::new();
     let mut by_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for f in &outcome.findings {
@@ -649,7 +862,9 @@ fn print_stats(report: &[u8], now: keywarden_core::Timestamp) {
             _ => entry.1 += 1,
         }
     }
-    let users = outcome.users_evaluated.saturating_sub(u64::from(outcome.root_row_seen));
+    let users = outcome
+        .users_evaluated
+        .saturating_sub(u64::from(outcome.root_row_seen));
     eprintln!(
         "rows: {} ({} users + root: {}), bytes: {}, findings: {}",
         outcome.users_evaluated,

@@ -84,11 +84,9 @@ impl AccountFile {
             message: message.to_owned(),
         };
         let password_policy = match (self.no_password_policy, self.password_policy) {
-            (true, Some(_)) => {
-                return Err(error(
-                    "`no_password_policy = true` and a `[password_policy]` table contradict each other",
-                ))
-            }
+            (true, Some(_)) => return Err(error(
+                "`no_password_policy = true` and a `[password_policy]` table contradict each other",
+            )),
             (true, None) => Known::Known(None),
             (false, Some(p)) => {
                 // AWS never reports 0 for these; accepting it would leave "0 means none" or
@@ -113,7 +111,9 @@ impl AccountFile {
                     max_password_age: p.max_password_age,
                 }))
             }
-            (false, None) => Known::Unknown(format!("{origin} does not describe the account password policy")),
+            (false, None) => Known::Unknown(format!(
+                "{origin} does not describe the account password policy"
+            )),
         };
         let trails = match (self.no_trails, self.trails.is_empty()) {
             (true, false) => {
@@ -134,7 +134,9 @@ impl AccountFile {
                     })
                     .collect(),
             ),
-            (false, true) => Known::Unknown(format!("{origin} does not describe the account's CloudTrail trails")),
+            (false, true) => Known::Unknown(format!(
+                "{origin} does not describe the account's CloudTrail trails"
+            )),
         };
         Ok(AccountExtras {
             password_policy,
@@ -165,15 +167,21 @@ mod tests {
 
     #[test]
     fn no_policy_and_no_trails_are_facts() {
-        let extras = parse_account_file("no_password_policy = true\nno_trails = true\n", "a.toml").unwrap();
+        let extras =
+            parse_account_file("no_password_policy = true\nno_trails = true\n", "a.toml").unwrap();
         assert_eq!(extras.password_policy, Known::Known(None));
         assert_eq!(extras.trails, Known::Known(Vec::new()));
     }
 
     #[test]
     fn omitted_policy_fields_take_aws_defaults() {
-        let extras = parse_account_file("[password_policy]\nminimum_password_length = 8\n", "a.toml").unwrap();
-        assert_eq!(extras.password_policy, Known::Known(Some(PasswordPolicy::aws_default())));
+        let extras =
+            parse_account_file("[password_policy]\nminimum_password_length = 8\n", "a.toml")
+                .unwrap();
+        assert_eq!(
+            extras.password_policy,
+            Known::Known(Some(PasswordPolicy::aws_default()))
+        );
     }
 
     #[test]

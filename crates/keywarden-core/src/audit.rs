@@ -64,7 +64,10 @@ pub struct AuditRun<'c> {
 
 impl<'c> AuditRun<'c> {
     pub fn new(config: &'c AuditConfig, now: Timestamp) -> Self {
-        let selected = ALL_RULES.iter().copied().filter(|r| config.selection.includes(r.meta()));
+        let selected = ALL_RULES
+            .iter()
+            .copied()
+            .filter(|r| config.selection.includes(r.meta()));
         let (user_rules, account_rules) = selected.partition(|r| r.meta().scope == Scope::User);
         AuditRun {
             config,
@@ -103,7 +106,8 @@ impl<'c> AuditRun<'c> {
             rule.check_user(user, &ctx, &mut self.scratch);
         }
         for finding in self.scratch.drain(..) {
-            self.findings.push(apply_exemption(self.config, finding, Some(user), self.now));
+            self.findings
+                .push(apply_exemption(self.config, finding, Some(user), self.now));
         }
     }
 
@@ -129,16 +133,27 @@ impl<'c> AuditRun<'c> {
             Known::Unknown(_) => None,
         };
         for finding in self.scratch.drain(..) {
-            let subject = root_row.filter(|_| finding.user.as_deref() == root_row.map(|r| r.name.as_str()));
-            self.findings.push(apply_exemption(self.config, finding, subject, self.now));
+            let subject =
+                root_row.filter(|_| finding.user.as_deref() == root_row.map(|r| r.name.as_str()));
+            self.findings
+                .push(apply_exemption(self.config, finding, subject, self.now));
         }
         let mut findings = self.findings;
         findings.sort_by(|a, b| {
-            (a.severity(), a.rule.code, &a.account, &a.user, a.credential)
-                .cmp(&(b.severity(), b.rule.code, &b.account, &b.user, b.credential))
+            (a.severity(), a.rule.code, &a.account, &a.user, a.credential).cmp(&(
+                b.severity(),
+                b.rule.code,
+                &b.account,
+                &b.user,
+                b.credential,
+            ))
         });
-        let mut rules_run: Vec<&'static RuleMeta> =
-            self.user_rules.iter().chain(&self.account_rules).map(|r| r.meta()).collect();
+        let mut rules_run: Vec<&'static RuleMeta> = self
+            .user_rules
+            .iter()
+            .chain(&self.account_rules)
+            .map(|r| r.meta())
+            .collect();
         rules_run.sort_by_key(|m| ALL_RULES.iter().position(|r| std::ptr::eq(r.meta(), *m)));
         AuditOutcome {
             findings,

@@ -294,11 +294,18 @@ pub fn layer(
     };
     let file_preset = match file.and_then(|(f, origin)| f.preset.as_deref().map(|p| (p, origin))) {
         Some((name, origin)) => Some(Preset::from_name(name).ok_or_else(|| {
-            error(origin, format!("field `preset`: unknown preset `{name}` (expected one of {})", preset_names()))
+            error(
+                origin,
+                format!(
+                    "field `preset`: unknown preset `{name}` (expected one of {})",
+                    preset_names()
+                ),
+            )
         })?),
         None => None,
     };
-    let mut config = AuditConfig::from_preset(preset_flag.or(file_preset).unwrap_or(Preset::Default));
+    let mut config =
+        AuditConfig::from_preset(preset_flag.or(file_preset).unwrap_or(Preset::Default));
     if let Some((file, origin)) = file {
         file.thresholds.apply(&mut config.thresholds);
         let p = &file.password_policy;
@@ -325,7 +332,10 @@ pub fn layer(
     if !selection_flags.select.is_empty() {
         config.selection.select = selection_flags.select.clone();
     }
-    config.selection.ignore.extend(selection_flags.ignore.iter().cloned());
+    config
+        .selection
+        .ignore
+        .extend(selection_flags.ignore.iter().cloned());
     check_codes(&config.selection.select, "--select", "select")?;
     check_codes(&config.selection.ignore, "--ignore", "ignore")?;
     Ok(config)
@@ -340,24 +350,34 @@ fn check_codes(codes: &[String], origin: &str, field: &str) -> Result<(), Config
         if crate::rules::rule_by_code(code).is_none() {
             return Err(ConfigError {
                 origin: origin.to_owned(),
-                message: format!("field `{field}`: unknown rule code `{code}` (see `keywarden rules`)"),
+                message: format!(
+                    "field `{field}`: unknown rule code `{code}` (see `keywarden rules`)"
+                ),
             });
         }
     }
     Ok(())
 }
 
-fn build_exemption(entry: &ExemptionEntry, index: usize, origin: &str) -> Result<Exemption, ConfigError> {
+fn build_exemption(
+    entry: &ExemptionEntry,
+    index: usize,
+    origin: &str,
+) -> Result<Exemption, ConfigError> {
     let source = format!("config:exemption[{index}]");
     let error = |message: String| ConfigError {
         origin: origin.to_owned(),
         message: format!("[[exemption]] #{}: {message}", index + 1),
     };
     if entry.user.is_none() && entry.access_key_id.is_none() {
-        return Err(error("needs `user` (a name or glob) or `access_key_id`".into()));
+        return Err(error(
+            "needs `user` (a name or glob) or `access_key_id`".into(),
+        ));
     }
     if entry.reason.trim().is_empty() {
-        return Err(error("`reason` is empty: say why the risk is accepted".into()));
+        return Err(error(
+            "`reason` is empty: say why the risk is accepted".into(),
+        ));
     }
     check_codes(&entry.rules, origin, "rules")?;
     let user = match &entry.user {
@@ -369,10 +389,11 @@ fn build_exemption(entry: &ExemptionEntry, index: usize, origin: &str) -> Result
         None => None,
     };
     let expires = match &entry.expires {
-        Some(text) => Some(
-            parse_expiry(text)
-                .ok_or_else(|| error(format!("field `expires`: `{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time")))?,
-        ),
+        Some(text) => Some(parse_expiry(text).ok_or_else(|| {
+            error(format!(
+                "field `expires`: `{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"
+            ))
+        })?),
         None => None,
     };
     Ok(Exemption {
@@ -413,7 +434,9 @@ impl AuditConfig {
         now: Timestamp,
     ) -> ExemptionMatch {
         let mut ignored = None;
-        let covers = |rules: &[String]| rules.is_empty() || rules.iter().any(|r| r.eq_ignore_ascii_case(rule.code));
+        let covers = |rules: &[String]| {
+            rules.is_empty() || rules.iter().any(|r| r.eq_ignore_ascii_case(rule.code))
+        };
         for e in &self.exemptions {
             let by_user = match (&e.user, user_name) {
                 (Some(glob), Some(name)) => glob.is_match(name),

@@ -52,10 +52,16 @@ const KEY_BASE: [usize; 2] = [8, 13];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportErrorKind {
     Empty,
-    NotAReport { missing: Vec<&'static str>, found: String },
+    NotAReport {
+        missing: Vec<&'static str>,
+        found: String,
+    },
     DuplicateColumn(String),
     Csv(String),
-    FieldCount { expected: usize, found: usize },
+    FieldCount {
+        expected: usize,
+        found: usize,
+    },
     NotUtf8,
     EmptyValue,
     BadDate(String),
@@ -142,7 +148,11 @@ impl<R: Read> ReportReader<R> {
         }
         let mut header = Vec::with_capacity(raw.len());
         for (i, field) in raw.iter().enumerate() {
-            let field = if i == 0 { field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field) } else { field };
+            let field = if i == 0 {
+                field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+            } else {
+                field
+            };
             let name = std::str::from_utf8(field)
                 .map_err(|_| header_error(ReportErrorKind::NotUtf8))?
                 .trim()
@@ -211,10 +221,13 @@ impl<R: Read> ReportReader<R> {
             line: self.record.position().map_or(0, |p| p.line()),
         };
         if self.record.len() != self.header.len() {
-            return Err(row.error(None, ReportErrorKind::FieldCount {
-                expected: self.header.len(),
-                found: self.record.len(),
-            }));
+            return Err(row.error(
+                None,
+                ReportErrorKind::FieldCount {
+                    expected: self.header.len(),
+                    found: self.record.len(),
+                },
+            ));
         }
         let name = row.required_text(USER)?;
         let arn = row.required_text(ARN)?;
@@ -279,7 +292,8 @@ impl<R: Read> Row<'_, R> {
             return Ok(None);
         };
         let bytes = &self.reader.record[position];
-        let text = std::str::from_utf8(bytes).map_err(|_| self.error(Some(column), ReportErrorKind::NotUtf8))?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| self.error(Some(column), ReportErrorKind::NotUtf8))?;
         Ok(Some(text.trim()))
     }
 

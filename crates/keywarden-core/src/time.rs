@@ -54,7 +54,12 @@ fn parse_fast(b: &[u8]) -> Option<Timestamp> {
         20 => b[19] == b'Z',
         _ => false,
     };
-    if !utc_suffix || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':'
+    if !utc_suffix
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
@@ -100,17 +105,29 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_date() {
-        for bad in ["", "N/A", "2024-13-01T00:00:00+00:00", "2024-02-30T00:00:00+00:00", "yesterday",
-            "2024-01-01T25:00:00+00:00", "2024-01-01 00:00:00"]
-        {
+        for bad in [
+            "",
+            "N/A",
+            "2024-13-01T00:00:00+00:00",
+            "2024-02-30T00:00:00+00:00",
+            "yesterday",
+            "2024-01-01T25:00:00+00:00",
+            "2024-01-01 00:00:00",
+        ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn accepts_other_offsets_and_fractions() {
-        assert_eq!(ts("2024-01-01T02:00:00+02:00"), ts("2024-01-01T00:00:00+00:00"));
-        assert_eq!(ts("2024-01-01T00:00:00.5Z").timestamp(), ts("2024-01-01T00:00:00Z").timestamp());
+        assert_eq!(
+            ts("2024-01-01T02:00:00+02:00"),
+            ts("2024-01-01T00:00:00+00:00")
+        );
+        assert_eq!(
+            ts("2024-01-01T00:00:00.5Z").timestamp(),
+            ts("2024-01-01T00:00:00Z").timestamp()
+        );
     }
 
     proptest! {

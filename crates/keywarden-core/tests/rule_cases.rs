@@ -142,7 +142,8 @@ fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
     if case.description.trim().is_empty() {
         return Err("`description` is empty: say what the case proves".into());
     }
-    let now = parse_timestamp(&case.now).ok_or_else(|| format!("`now` is not RFC 3339: `{}`", case.now))?;
+    let now = parse_timestamp(&case.now)
+        .ok_or_else(|| format!("`now` is not RFC 3339: `{}`", case.now))?;
     let codes = selected_codes(&case)?;
     let file: ConfigFile = toml::Value::Table(case.config)
         .try_into()
@@ -176,7 +177,9 @@ fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
         run.add_user(&user);
     }
     if let Some(user) = tags.keys().next() {
-        return Err(format!("[[tag]] names user `{user}`, who is not in the report"));
+        return Err(format!(
+            "[[tag]] names user `{user}`, who is not in the report"
+        ));
     }
     let outcome = run.finish(extras);
     let mut actual: Vec<String> = outcome
@@ -270,13 +273,18 @@ fn every_rule_has_a_positive_and_a_negative_case() {
         let positive = cases.iter().any(|(_, case)| expects(case, "fail"));
         let negative = cases.iter().any(|(_, case)| {
             case.rules.iter().any(|r| r.eq_ignore_ascii_case(code))
-                && !case.expected.iter().any(|e| e.split_whitespace().next() == Some(code))
+                && !case
+                    .expected
+                    .iter()
+                    .any(|e| e.split_whitespace().next() == Some(code))
         });
         if !positive {
             gaps.push(format!("{code}: no case expects it to fail"));
         }
         if !negative {
-            gaps.push(format!("{code}: no case selects it and expects no finding from it"));
+            gaps.push(format!(
+                "{code}: no case selects it and expects no finding from it"
+            ));
         }
     }
     assert!(gaps.is_empty(), "rule coverage gaps:\n{}", gaps.join("\n"));

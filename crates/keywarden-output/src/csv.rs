@@ -4,7 +4,8 @@
 //! reasons cannot shift a row. Evidence, whose keys vary by rule, goes in one column as the same
 //! compact JSON object the JSON output writes, so the column set stays fixed for every rule.
 //! Absent values (no account, an account-wide finding, no key id, no exemption) are empty cells:
-//! CSV has no null.
+//! CSV has no null. The audit time and the data's age (`generated_at`, `data_as_of`) repeat on
+//! every row, so a row copied elsewhere still says how old it is.
 //!
 //! Values are written as they are. Prefixing cells that start with `=`, `+`, `-` or `@` (the usual
 //! spreadsheet-formula guard) would change data that scripts compare against the JSON output,
@@ -19,7 +20,7 @@ use std::io::{self, Write};
 pub struct CsvPrinter;
 
 /// The header row; the column order is part of the output's contract.
-pub const HEADER: [&str; 12] = [
+pub const HEADER: [&str; 14] = [
     "rule",
     "name",
     "severity",
@@ -32,12 +33,17 @@ pub const HEADER: [&str; 12] = [
     "evidence",
     "exemption_reason",
     "exemption_expires",
+    "generated_at",
+    "data_as_of",
 ];
 
 impl Printer for CsvPrinter {
     fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut writer = ::csv::Writer::from_writer(out);
         writer.write_record(HEADER)?;
+        // Every output says how old its data is; CSV has no header block, so each row carries it.
+        let generated_at = rfc3339(report.outcome.now);
+        let data_as_of = report.source.as_of.map(rfc3339).unwrap_or_default();
         for f in &report.outcome.findings {
             let evidence = serde_json::to_string(&Evidence::of(f))?;
             let exemption_reason = f
@@ -64,6 +70,8 @@ impl Printer for CsvPrinter {
                 &evidence,
                 exemption_reason,
                 &exemption_expires,
+                &generated_at,
+                &data_as_of,
             ])?;
         }
         writer.flush()

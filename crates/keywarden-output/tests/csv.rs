@@ -39,7 +39,7 @@ fn header_is_the_documented_one() {
     let (text, _) = rows();
     assert_eq!(
         text.lines().next().unwrap(),
-        "rule,name,severity,status,account,user,credential,access_key_id,message,evidence,exemption_reason,exemption_expires"
+        "rule,name,severity,status,account,user,credential,access_key_id,message,evidence,exemption_reason,exemption_expires,generated_at,data_as_of"
     );
 }
 

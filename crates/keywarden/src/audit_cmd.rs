@@ -8,7 +8,9 @@ use keywarden_core::account_file::parse_account_file;
 use keywarden_core::config::{self, ConfigFile, Preset, RuleSelection, ThresholdOverrides};
 use keywarden_core::report::ReportReader;
 use keywarden_core::time::parse_timestamp;
-use keywarden_core::{audit_report, demo, AccountExtras, AuditConfig, AuditOutcome, Status, Timestamp};
+use keywarden_core::{
+    audit_report, demo, AccountExtras, AuditConfig, AuditOutcome, Status, Timestamp,
+};
 use keywarden_output::{AuditReport, DataSource, Format};
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Read, Write};
@@ -18,15 +20,26 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
     let now = resolve_now(args.output.now.as_deref())?;
     let config = build_config(&args.thresholds)?;
     let path = args.report.as_path();
-    let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) = if path == Path::new("-") {
-        (Box::new(io::stdin().lock()), "-".to_owned(), None)
-    } else {
-        let file = File::open(path).with_context(|| format!("cannot open credential report `{}`", path.display()))?;
-        let modified = file.metadata().and_then(|m| m.modified()).ok().map(Timestamp::from);
-        (Box::new(file), path.display().to_string(), modified)
-    };
+    let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) =
+        if path == Path::new("-") {
+            (Box::new(io::stdin().lock()), "-".to_owned(), None)
+        } else {
+            let file = File::open(path)
+                .with_context(|| format!("cannot open credential report `{}`", path.display()))?;
+            let modified = file
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .map(Timestamp::from);
+            (Box::new(file), path.display().to_string(), modified)
+        };
     let reader = ReportReader::new(BufReader::with_capacity(1 << 16, input), origin.clone())?;
-    let outcome = audit_report(reader, &config, now, AccountExtras::unknown_from_report_file())?;
+    let outcome = audit_report(
+        reader,
+        &config,
+        now,
+        AccountExtras::unknown_from_report_file(),
+    )?;
     let source = match (&args.report_time, file_time) {
         (Some(text), _) => DataSource {
             kind: "credential-report-file",
@@ -65,7 +78,12 @@ pub fn run_demo(args: DemoArgs) -> Result<Exit> {
     print(&outcome, source, &config, args.format)
 }
 
-fn print(outcome: &AuditOutcome, source: DataSource, config: &AuditConfig, format: Option<FormatArg>) -> Result<Exit> {
+fn print(
+    outcome: &AuditOutcome,
+    source: DataSource,
+    config: &AuditConfig,
+    format: Option<FormatArg>,
+) -> Result<Exit> {
     let format = match format {
         Some(FormatArg::Table) => Format::Table,
         Some(FormatArg::Json) => Format::Json,
@@ -106,15 +124,17 @@ fn resolve_now(flag: Option<&str>) -> Result<Timestamp> {
 }
 
 fn parse_time_flag(flag: &str, text: &str) -> Result<Timestamp> {
-    parse_timestamp(text)
-        .ok_or_else(|| anyhow!("{flag}: `{text}` is not an RFC 3339 time such as 2024-05-01T12:00:00Z"))
+    parse_timestamp(text).ok_or_else(|| {
+        anyhow!("{flag}: `{text}` is not an RFC 3339 time such as 2024-05-01T12:00:00Z")
+    })
 }
 
 fn build_config(args: &ThresholdArgs) -> Result<AuditConfig> {
     let file = match &args.config {
         Some(path) => {
             let origin = path.display().to_string();
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file `{origin}`"))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file `{origin}`"))?;
             Some((ConfigFile::parse(&text, &origin)?, origin))
         }
         None => None,
@@ -142,4 +162,3 @@ fn build_config(args: &ThresholdArgs) -> Result<AuditConfig> {
         &selection,
     )?)
 }
-

@@ -11,10 +11,21 @@ pub fn list(args: RulesArgs) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     match args.format {
         RulesFormat::Table => {
-            writeln!(out, "{:<9} {:<36} {:<9} fails when", "code", "name", "severity")?;
+            writeln!(
+                out,
+                "{:<9} {:<36} {:<9} fails when",
+                "code", "name", "severity"
+            )?;
             for rule in ALL_RULES {
                 let m = rule.meta();
-                writeln!(out, "{:<9} {:<36} {:<9} {}", m.code, m.name, m.severity.as_str(), m.summary)?;
+                writeln!(
+                    out,
+                    "{:<9} {:<36} {:<9} {}",
+                    m.code,
+                    m.name,
+                    m.severity.as_str(),
+                    m.summary
+                )?;
             }
         }
         RulesFormat::Json => {

@@ -1,4 +1,6 @@
-use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use super::{
+    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
 use crate::time::{age, days, older_than, whole_days};
@@ -53,7 +55,12 @@ impl Rule for UnusedAccessKey {
                     out.push(missing_key_column(&Self::META, user, key, field));
                     continue;
                 }
-                KeyState::Present { active: true, created, last_used, .. } => (created, last_used),
+                KeyState::Present {
+                    active: true,
+                    created,
+                    last_used,
+                    ..
+                } => (created, last_used),
                 _ => continue,
             };
             let reference = last_used.map_or(created, |used| used.max(created));
@@ -63,7 +70,9 @@ impl Rule for UnusedAccessKey {
             let idle = whole_days(age(ctx.now, reference));
             let message = match last_used {
                 Some(_) => format!("active access key unused for {idle} days (limit {limit})"),
-                None => format!("active access key never used, created {idle} days ago (limit {limit})"),
+                None => {
+                    format!("active access key never used, created {idle} days ago (limit {limit})")
+                }
             };
             out.push(
                 key_finding(&Self::META, Status::Fail, user, key, message)

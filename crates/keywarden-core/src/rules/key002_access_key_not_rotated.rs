@@ -1,4 +1,6 @@
-use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use super::{
+    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
 use crate::time::{age, days, older_than, whole_days};
@@ -48,7 +50,11 @@ impl Rule for AccessKeyNotRotated {
                     out.push(missing_key_column(&Self::META, user, key, field));
                     continue;
                 }
-                KeyState::Present { active: true, created, .. } => created,
+                KeyState::Present {
+                    active: true,
+                    created,
+                    ..
+                } => created,
                 _ => continue,
             };
             if !older_than(ctx.now, created, days(limit)) {

@@ -1,4 +1,6 @@
-use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use super::{
+    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
 
@@ -43,14 +45,23 @@ impl Rule for MultipleActiveAccessKeys {
                     out.push(missing_key_column(&Self::META, user, key, field));
                     return;
                 }
-                KeyState::Present { active: true, created, last_used, key } => active.push((created, last_used, key)),
+                KeyState::Present {
+                    active: true,
+                    created,
+                    last_used,
+                    key,
+                } => active.push((created, last_used, key)),
                 _ => {}
             }
         }
         let [first, second] = active.as_slice() else {
             return;
         };
-        let (older, newer) = if second.0 < first.0 { (second, first) } else { (first, second) };
+        let (older, newer) = if second.0 < first.0 {
+            (second, first)
+        } else {
+            (first, second)
+        };
         out.push(
             key_finding(
                 &Self::META,

@@ -1,4 +1,6 @@
-use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use super::{
+    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
 use crate::time::{age, days, older_than, whole_days};
@@ -49,7 +51,12 @@ impl Rule for StaleInactiveAccessKey {
                     out.push(missing_key_column(&Self::META, user, key, field));
                     continue;
                 }
-                KeyState::Present { active: false, created, last_used, .. } => (created, last_used),
+                KeyState::Present {
+                    active: false,
+                    created,
+                    last_used,
+                    ..
+                } => (created, last_used),
                 _ => continue,
             };
             let last_activity = last_used.map_or(created, |used| used.max(created));
@@ -63,7 +70,9 @@ impl Rule for StaleInactiveAccessKey {
                     Status::Fail,
                     user,
                     key,
-                    format!("inactive access key kept with no activity for {idle} days (limit {limit})"),
+                    format!(
+                        "inactive access key kept with no activity for {idle} days (limit {limit})"
+                    ),
                 )
                 .with("active", false)
                 .with("created", created)

@@ -1,4 +1,6 @@
-use super::{declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta};
+use super::{
+    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+};
 use crate::finding::{CredentialKind, Finding, Status};
 use crate::model::{Cell, UserCredentials};
 use chrono::Duration;
@@ -66,7 +68,12 @@ impl Rule for AccessKeyCreatedAtUserSetup {
                     out.push(missing_key_column(&Self::META, user, key, field));
                     continue;
                 }
-                KeyState::Present { active: true, created, last_used: None, .. } => created,
+                KeyState::Present {
+                    active: true,
+                    created,
+                    last_used: None,
+                    ..
+                } => created,
                 _ => continue,
             };
             let gap = (created - user_created).abs();

@@ -186,7 +186,13 @@ pub(crate) fn key_finding(
     key: &AccessKey,
     message: impl Into<String>,
 ) -> Finding {
-    Finding::for_user(meta, status, user, CredentialKind::AccessKey(key.slot), message)
+    Finding::for_user(
+        meta,
+        status,
+        user,
+        CredentialKind::AccessKey(key.slot),
+        message,
+    )
 }
 
 /// An `unknown` finding for a key whose `field` column the source did not have.
@@ -257,8 +263,16 @@ mod tests {
         let mut codes = HashSet::new();
         let mut names = HashSet::new();
         for rule in ALL_RULES {
-            assert!(codes.insert(rule.meta().code), "duplicate code {}", rule.meta().code);
-            assert!(names.insert(rule.meta().name), "duplicate name {}", rule.meta().name);
+            assert!(
+                codes.insert(rule.meta().code),
+                "duplicate code {}",
+                rule.meta().code
+            );
+            assert!(
+                names.insert(rule.meta().name),
+                "duplicate name {}",
+                rule.meta().name
+            );
         }
     }
 
@@ -274,7 +288,11 @@ mod tests {
                     .find(&heading)
                     .unwrap_or_else(|| panic!("{} lacks section `{title}`", meta.code));
                 assert!(at >= last, "{}: section `{title}` out of order", meta.code);
-                assert!(meta.section(title).is_some(), "{}: section `{title}` is empty", meta.code);
+                assert!(
+                    meta.section(title).is_some(),
+                    "{}: section `{title}` is empty",
+                    meta.code
+                );
                 last = at;
             }
             assert!(!meta.fix_hint().is_empty(), "{}", meta.code);
@@ -288,7 +306,11 @@ mod tests {
             let (prefix, number) = code.split_at(code.len() - 3);
             assert!(["KEY", "PWD", "ROOT", "TRAIL"].contains(&prefix), "{code}");
             assert!(number.chars().all(|c| c.is_ascii_digit()), "{code}");
-            assert!(rule.meta().name.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
+            assert!(rule
+                .meta()
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
         }
     }
 

@@ -85,12 +85,18 @@ impl Rule for UnusedConsolePassword {
             format!("console password never used, set {idle} days ago (limit {limit})")
         };
         out.push(
-            Finding::for_user(&Self::META, Status::Fail, user, CredentialKind::Password, message)
-                .with("password_enabled", true)
-                .with("password_last_used", &user.password_last_used)
-                .with("password_last_changed", &user.password_last_changed)
-                .with("days_unused", idle)
-                .with("max_unused_days", limit),
+            Finding::for_user(
+                &Self::META,
+                Status::Fail,
+                user,
+                CredentialKind::Password,
+                message,
+            )
+            .with("password_enabled", true)
+            .with("password_last_used", &user.password_last_used)
+            .with("password_last_changed", &user.password_last_changed)
+            .with("days_unused", idle)
+            .with("max_unused_days", limit),
         );
     }
 }

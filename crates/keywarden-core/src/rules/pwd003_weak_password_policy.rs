@@ -47,8 +47,13 @@ impl Rule for WeakPasswordPolicy {
         let (policy, custom) = match &account.password_policy {
             Known::Unknown(reason) => {
                 out.push(
-                    Finding::for_account(&Self::META, Status::Unknown, account_id, format!("cannot decide: {reason}"))
-                        .with("unknown_reason", reason.as_str()),
+                    Finding::for_account(
+                        &Self::META,
+                        Status::Unknown,
+                        account_id,
+                        format!("cannot decide: {reason}"),
+                    )
+                    .with("unknown_reason", reason.as_str()),
                 );
                 return;
             }
@@ -59,7 +64,11 @@ impl Rule for WeakPasswordPolicy {
         if shortfalls.is_empty() {
             return;
         }
-        let prefix = if custom { "password policy" } else { "no password policy is set, and AWS's default" };
+        let prefix = if custom {
+            "password policy"
+        } else {
+            "no password policy is set, and AWS's default"
+        };
         out.push(
             Finding::for_account(
                 &Self::META,
@@ -69,11 +78,20 @@ impl Rule for WeakPasswordPolicy {
             )
             .with("custom_policy_set", custom)
             .with("minimum_password_length", policy.minimum_password_length)
-            .with("require_uppercase_characters", policy.require_uppercase_characters)
-            .with("require_lowercase_characters", policy.require_lowercase_characters)
+            .with(
+                "require_uppercase_characters",
+                policy.require_uppercase_characters,
+            )
+            .with(
+                "require_lowercase_characters",
+                policy.require_lowercase_characters,
+            )
             .with("require_numbers", policy.require_numbers)
             .with("require_symbols", policy.require_symbols)
-            .with("password_reuse_prevention", policy.password_reuse_prevention)
+            .with(
+                "password_reuse_prevention",
+                policy.password_reuse_prevention,
+            )
             .with("max_password_age", policy.max_password_age),
         );
     }
@@ -88,8 +106,16 @@ fn shortfalls(policy: &PasswordPolicy, want: &crate::config::PasswordRequirement
         ));
     }
     for (required, present, class) in [
-        (want.require_uppercase, policy.require_uppercase_characters, "uppercase"),
-        (want.require_lowercase, policy.require_lowercase_characters, "lowercase"),
+        (
+            want.require_uppercase,
+            policy.require_uppercase_characters,
+            "uppercase",
+        ),
+        (
+            want.require_lowercase,
+            policy.require_lowercase_characters,
+            "lowercase",
+        ),
         (want.require_numbers, policy.require_numbers, "numbers"),
         (want.require_symbols, policy.require_symbols, "symbols"),
     ] {
@@ -107,7 +133,10 @@ fn shortfalls(policy: &PasswordPolicy, want: &crate::config::PasswordRequirement
     if want.max_age_days > 0 {
         match policy.max_password_age {
             Some(n) if n <= want.max_age_days => {}
-            Some(n) => missing.push(format!("passwords expire after {n} days > {}", want.max_age_days)),
+            Some(n) => missing.push(format!(
+                "passwords expire after {n} days > {}",
+                want.max_age_days
+            )),
             None => missing.push("passwords never expire".into()),
         }
     }

@@ -64,7 +64,10 @@ impl Rule for RootAccessKeyPresent {
                             Status::Fail,
                             root,
                             key,
-                            format!("root user has {state} access key (access_key_{})", key.slot.number()),
+                            format!(
+                                "root user has {state} access key (access_key_{})",
+                                key.slot.number()
+                            ),
                         )
                         .with("active", active)
                         .with("created", key.last_rotated.value().copied())
@@ -73,7 +76,11 @@ impl Rule for RootAccessKeyPresent {
                 }
                 Cell::Value(false) => {}
                 _ => {
-                    let field = if key.active.is_missing() { KeyField::Active } else { KeyField::LastRotated };
+                    let field = if key.active.is_missing() {
+                        KeyField::Active
+                    } else {
+                        KeyField::LastRotated
+                    };
                     let mut finding = missing_key_column(&Self::META, root, key, field);
                     finding.credential = CredentialKind::AccessKey(key.slot);
                     out.push(finding);

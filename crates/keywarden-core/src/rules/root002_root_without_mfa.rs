@@ -41,7 +41,11 @@ impl Rule for RootWithoutMfa {
             Known::Unknown(reason) => (Status::Unknown, format!("cannot decide: {reason}"), None),
             Known::Known(root) => match &root.mfa_active {
                 Cell::Value(true) => return,
-                Cell::Value(false) => (Status::Fail, "root user has no MFA device".to_owned(), Some(root)),
+                Cell::Value(false) => (
+                    Status::Fail,
+                    "root user has no MFA device".to_owned(),
+                    Some(root),
+                ),
                 other => (
                     Status::Unknown,
                     format!("cannot decide: root's `mfa_active` is {}", other.describe()),
@@ -50,11 +54,18 @@ impl Rule for RootWithoutMfa {
             },
         };
         let finding = match finding_for.take() {
-            Some(root) => Finding::for_user(&Self::META, status, root, CredentialKind::Mfa, message)
-                .with("mfa_active", root.mfa_active.value().copied())
-                .with("password_last_used", &root.password_last_used),
+            Some(root) => {
+                Finding::for_user(&Self::META, status, root, CredentialKind::Mfa, message)
+                    .with("mfa_active", root.mfa_active.value().copied())
+                    .with("password_last_used", &root.password_last_used)
+            }
             None => {
-                let mut f = Finding::for_account(&Self::META, status, account.account_id.as_deref(), message);
+                let mut f = Finding::for_account(
+                    &Self::META,
+                    status,
+                    account.account_id.as_deref(),
+                    message,
+                );
                 f.user = Some(ROOT_USER_NAME.into());
                 f.credential = CredentialKind::Mfa;
                 f

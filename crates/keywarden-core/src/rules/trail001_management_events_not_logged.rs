@@ -45,8 +45,13 @@ impl Rule for ManagementEventsNotLogged {
             Known::Known(trails) => trails,
             Known::Unknown(reason) => {
                 out.push(
-                    Finding::for_account(&Self::META, Status::Unknown, account_id, format!("cannot decide: {reason}"))
-                        .with("unknown_reason", reason.as_str()),
+                    Finding::for_account(
+                        &Self::META,
+                        Status::Unknown,
+                        account_id,
+                        format!("cannot decide: {reason}"),
+                    )
+                    .with("unknown_reason", reason.as_str()),
                 );
                 return;
             }
@@ -66,12 +71,20 @@ impl Rule for ManagementEventsNotLogged {
             if lacks.is_empty() {
                 return;
             }
-            gaps.push(format!("{} ({}): {}", trail.name, trail.home_region, lacks.join(", ")));
+            gaps.push(format!(
+                "{} ({}): {}",
+                trail.name,
+                trail.home_region,
+                lacks.join(", ")
+            ));
         }
         let message = if trails.is_empty() {
             "no CloudTrail trail exists".to_owned()
         } else {
-            format!("no trail is multi-region, logging and recording management events: {}", gaps.join("; "))
+            format!(
+                "no trail is multi-region, logging and recording management events: {}",
+                gaps.join("; ")
+            )
         };
         out.push(
             Finding::for_account(&Self::META, Status::Fail, account_id, message)

@@ -925,7 +925,10 @@ def main(argv: list[str] | None = None) -> int:
         if scenario.auth and scenario.auth.enforce:
             enable_authorization(endpoint)
     except Exception as error:  # report any setup failure on the protocol line too
-        traceback.print_exc()
+        if isinstance(error, ScenarioError):
+            log.error("bad scenario: %s", error)
+        else:
+            traceback.print_exc()
         out.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
         out.flush()
         if server is not None:

@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -56,6 +58,15 @@ def ago(days: float = 0, hours: float = 0) -> dt.datetime:
 
 def rep(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def raw_body(client: Any, operation: str, call: Callable[[], Any]) -> bytes:
+    """The HTTP body moto answered to a boto3 call."""
+    bodies: list[bytes] = []
+    event = f"after-call.{client.meta.service_model.endpoint_prefix}.{operation}"
+    client.meta.events.register(event, lambda http_response, **_: bodies.append(http_response.content))
+    call()
+    return bodies[0]
 
 
 def error_of(call: Callable[[], Any]) -> tuple[str | None, int | None, str | None]:
@@ -257,6 +268,15 @@ def test_main(launch: Launch) -> None:
     check(used["LastUsedDate"] > dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5) and used["ServiceName"] == "sts",
           "quirk: a request signed with a fixture key sets its last use to the wall clock")  # fmt: skip
 
+    # Other moto behaviour the integration tests must know about.
+    iam.update_access_key(UserName="bob", AccessKeyId=bob_key, Status="Bogus")
+    equal(iam.list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"], "Bogus", "quirk: UpdateAccessKey accepts any status")
+    equal(error_of(cloudtrail.lookup_events)[1], 500, "quirk: LookupEvents is not implemented (HTTP 500)")
+    iam.create_user(UserName="zed")
+    raw = raw_body(iam, "GetUser", lambda: iam.get_user(UserName="zed"))
+    check(re.search(rb"<CreateDate>[0-9T:-]+\.[0-9]{6}Z</CreateDate>", raw) is not None,
+          "quirk: objects moto dates itself carry microseconds (2025-06-01T12:00:00.123456Z)")  # fmt: skip
+
 
 AUTH_SCENARIO = {
     "now": "2025-06-01T12:00:00Z",
@@ -297,6 +317,9 @@ def test_auth_and_moto_report(launch: Launch) -> None:
     bad_secret = launch.client("iam", principal["access_key_id"], "wrong-secret")
     equal(error_of(bad_secret.list_users)[0], "SignatureDoesNotMatch", "auth: signatures are checked")
 
+    reset = requests.post(f"{info['endpoint']}/moto-api/reset-auth", data=b"0", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    equal(reset.status_code, 500, "quirk: /moto-api/reset-auth with a form content type fails (HTTP 500)")
+
     erin_key = info["users"]["erin"][0]
     identity = launch.client("sts", erin_key["access_key_id"], erin_key["secret_access_key"]).get_caller_identity()
     equal(identity["Arn"], f"arn:aws:iam::{ACCOUNT}:user/erin", "quirk: an Inactive key still authenticates")
@@ -324,8 +347,8 @@ def test_bulk() -> float:
         seconds = launch.info["seed_seconds"]
         check(seconds < 3, f"bulk: 5,000 users seeded in {seconds:.2f} s (< 3 s)")
         iam = launch.client("iam")
-        users = iam.list_users()["Users"]
-        equal(len(users), 5000, "bulk: ListUsers returns every user in one page (moto ignores MaxItems)")
+        users = iam.list_users(MaxItems=10)["Users"]
+        equal(len(users), 5000, "quirk: ListUsers ignores MaxItems (bulk: all 5,000 users in one page)")
         iam.generate_credential_report()
         rows = list(csv.reader(io.StringIO(iam.get_credential_report()["Content"].decode())))
         equal(len(rows), 5001, "bulk: credential report rows")

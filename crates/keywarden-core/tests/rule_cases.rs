@@ -34,13 +34,15 @@
 //! All rules run on every case, whatever `rules` says, so a panic in any rule on any fixture
 //! fails the suite; `rules` only narrows what is compared, which keeps each case about one thing.
 
+mod common;
+
 use keywarden_core::account_file::AccountFile;
 use keywarden_core::config::{layer, ConfigFile, RuleSelection, ThresholdOverrides};
 use keywarden_core::model::{Known, Tag};
 use keywarden_core::report::ReportReader;
 use keywarden_core::rules::{rule_by_code, ALL_RULES};
 use keywarden_core::time::parse_timestamp;
-use keywarden_core::{AccountExtras, AuditRun, Finding};
+use keywarden_core::{AccountExtras, AuditRun};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,24 +105,6 @@ fn load_cases() -> Vec<(String, Result<Case, String>)> {
             (name, case)
         })
         .collect()
-}
-
-/// The comparable form of a finding; see the module docs.
-fn render(finding: &Finding) -> String {
-    let mut text = format!(
-        "{} {} {} {}",
-        finding.rule.code,
-        finding.status.as_str(),
-        finding.user.as_deref().unwrap_or("-"),
-        finding.credential.as_str()
-    );
-    if let Some(note) = &finding.exemption {
-        text.push_str(&format!(" by {}", note.source));
-    }
-    if let Some(note) = &finding.ignored_exemption {
-        text.push_str(&format!(" ignoring {}", note.source));
-    }
-    text
 }
 
 /// The rule codes a case compares, upper-cased; all of them when the case names none.
@@ -186,7 +170,7 @@ fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
         .findings
         .iter()
         .filter(|f| codes.iter().any(|c| c == f.rule.code))
-        .map(render)
+        .map(common::render)
         .collect();
     actual.sort();
     Ok(actual)

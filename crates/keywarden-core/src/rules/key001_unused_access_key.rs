@@ -25,7 +25,7 @@ declare_rule! {
     ///
     /// ## How to fix
     /// Deactivate the key (`aws iam update-access-key --status Inactive`), wait for anything that
-    /// breaks, then delete it; keywarden plans it as a safe action.
+    /// breaks, then delete it.
     ///
     /// Before deleting, check CloudTrail for the key id to be sure nothing still depends on it.
     ///

@@ -21,7 +21,7 @@ declare_rule! {
     ///
     /// ## How to fix
     /// Rotate: create a second key, move the workload to it, deactivate the old key, then delete
-    /// it (`keywarden rotate USER` does this with grace periods).
+    /// it once nothing breaks (AWS's rotation sample waits 7 days before each step).
     ///
     /// Better still, replace long-term keys with roles and temporary credentials.
     ///

@@ -24,7 +24,7 @@ declare_rule! {
     ///
     /// ## How to fix
     /// Delete the key (`aws iam delete-access-key`): it has been inactive and unused long enough
-    /// to show that nothing depends on it. keywarden plans this as a two-phase action.
+    /// to show that nothing depends on it.
     ///
     /// ## Standards
     /// ScoutSuite's inactive-key finding; the delete-inactive-keys step of AWS's UpdateAccessKey

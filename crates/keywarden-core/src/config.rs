@@ -438,15 +438,19 @@ impl AuditConfig {
             rules.is_empty() || rules.iter().any(|r| r.eq_ignore_ascii_case(rule.code))
         };
         for e in &self.exemptions {
-            let by_user = match (&e.user, user_name) {
+            // Every criterion the exemption names must match: naming a user and a key id
+            // exempts that key only, never all of the user's keys.
+            let user_matches = match (&e.user, user_name) {
+                (None, _) => true,
                 (Some(glob), Some(name)) => glob.is_match(name),
-                _ => false,
+                (Some(_), None) => false,
             };
-            let by_key = match (&e.access_key_id, access_key_id) {
+            let key_matches = match (&e.access_key_id, access_key_id) {
+                (None, _) => true,
                 (Some(want), Some(have)) => want == have,
-                _ => false,
+                (Some(_), None) => false,
             };
-            if !(by_user || by_key) || !covers(&e.rules) {
+            if !(user_matches && key_matches) || !covers(&e.rules) {
                 continue;
             }
             let note = ExemptionNote {
@@ -467,7 +471,10 @@ impl AuditConfig {
         if let Some(Known::Known(tags)) = user.map(|u| &u.tags) {
             let rule_tag = format!("{}:{}", self.exemption_tag, rule.code);
             for tag in tags {
-                if tag.key != self.exemption_tag && !tag.key.eq_ignore_ascii_case(&rule_tag) {
+                // IAM tag keys are case-insensitive.
+                if !tag.key.eq_ignore_ascii_case(&self.exemption_tag)
+                    && !tag.key.eq_ignore_ascii_case(&rule_tag)
+                {
                     continue;
                 }
                 let source = format!("tag:{}", tag.key);

@@ -215,10 +215,26 @@ impl<R: Read> ReportReader<R> {
         }
     }
 
+    /// The line the current record starts on. The record's own position is where the reader
+    /// stood before it skipped blank lines, so count back from where the record ended: the
+    /// record's terminator, then any newlines inside its quoted fields. A final row without a
+    /// terminator would count back one line too far, but never before its own start position.
+    fn record_line(&self) -> u64 {
+        let start_before_blank_lines = self.record.position().map_or(1, |p| p.line());
+        let end = self.csv.position().line();
+        let inner_newlines = self
+            .record
+            .iter()
+            .map(|field| field.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum::<u64>();
+        end.saturating_sub(inner_newlines + 1)
+            .max(start_before_blank_lines)
+    }
+
     fn parse_row(&self) -> Result<UserCredentials, ReportError> {
         let row = Row {
             reader: self,
-            line: self.record.position().map_or(0, |p| p.line()),
+            line: self.record_line(),
         };
         if self.record.len() != self.header.len() {
             return Err(row.error(

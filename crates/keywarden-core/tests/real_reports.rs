@@ -26,7 +26,11 @@ fn check(file: &str, expected: &[&str]) {
     let path = data_dir().join(file);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let reader = ReportReader::new(bytes.as_slice(), file).unwrap_or_else(|e| panic!("{e}"));
-    assert!(reader.missing_columns().is_empty(), "{file}: {:?}", reader.missing_columns());
+    assert!(
+        reader.missing_columns().is_empty(),
+        "{file}: {:?}",
+        reader.missing_columns()
+    );
     let outcome = audit_report(
         reader,
         &AuditConfig::default(),
@@ -43,7 +47,10 @@ fn check(file: &str, expected: &[&str]) {
 
 /// The account-wide findings every report file gives.
 const NO_ACCOUNT_FACTS: [&str; 2] = ["PWD003 unknown - account", "TRAIL001 unknown - account"];
-const NO_ROOT_ROW: [&str; 2] = ["ROOT001 unknown <root_account> account", "ROOT002 unknown <root_account> mfa"];
+const NO_ROOT_ROW: [&str; 2] = [
+    "ROOT001 unknown <root_account> account",
+    "ROOT002 unknown <root_account> mfa",
+];
 
 fn with(findings: &[&'static str], extra: &[&[&'static str]]) -> Vec<&'static str> {
     let mut all = findings.to_vec();

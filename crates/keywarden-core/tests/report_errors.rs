@@ -258,8 +258,6 @@ fn invalid_utf8_in_the_header() {
 fn the_line_is_the_rows_own_after_blank_lines() {
     // A report edited by hand (or concatenated) can have blank lines. They are skipped, but an
     // error on the row after them must still name the row's own line, here 4.
-    // Fails today: report.rs takes the line from `csv::ByteRecord::position()`, which is where
-    // the reader stood before it skipped the blank lines (line 2).
     let input = format!("{HEADER}\n\n\n{}\n", row_with("mfa_active", "yes"));
     let error = first_error(input.as_bytes(), "blank.csv");
     assert_located(&error, "blank.csv", 4, Some((8, "mfa_active")));

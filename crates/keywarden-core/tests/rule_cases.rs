@@ -6,25 +6,29 @@
 //! ```toml
 //! description = "what the case proves"
 //! now = "2024-06-01T12:00:00Z"
-//! rules = ["KEY001"]            # optional: the rules whose findings are compared (default: all)
-//!
-//! [thresholds]                  # optional: the config file's tables, exactly as in a
-//! max_unused_days = 90          # keywarden config (ConfigFile), [[exemption]] included
-//!
-//! [account.password_policy]     # optional: account facts, the shape of an account file
-//! minimum_password_length = 14  # (keywarden_core::account_file), nested under `account`;
-//!                               # without it the account is what a report file says: unknown
-//! [[tag]]                       # optional: IAM user tags, which a report file lacks
-//! user = "alice"
-//! key = "keywarden:exempt"
-//! value = "2030-01-01 reason"
-//!
+//! rules = ["KEY001"]                        # optional: the rules whose findings are compared
+//!                                           # (default: all)
+//! thresholds = { max_unused_days = 90 }     # optional: any key of a keywarden config file
+//! exemption = [{ user = "ci-*", reason = "..." }]   # (ConfigFile), with the same checks
+//! tag = [{ user = "alice", key = "keywarden:exempt", value = "2030-01-01 reason" }]
+//!                                           # optional: IAM user tags, which a report lacks
 //! report = '''
 //! user,arn,...
 //! alice,arn:aws:iam::123456789012:user/alice,...
 //! '''
 //! expected = ["KEY001 fail alice access_key_1"]
+//!
+//! [account.password_policy]                 # optional: account facts, the tables of an
+//! minimum_password_length = 14              # account file (keywarden_core::account_file)
+//! [[account.trail]]                         # under `account`; without them the account is
+//! name = "org-trail"                        # what a report file says: unknown
+//! # ...
 //! ```
+//!
+//! TOML puts every key after a `[table]` header into that table, so tables come last and small
+//! ones are written inline at the top. The `account` tables go through
+//! `AccountFile::into_extras`, the same code `parse_account_file` (and so demo/account.toml and
+//! `keywarden`'s account files) uses, so a case cannot state facts the real format could not.
 //!
 //! Each expected string is `CODE status user credential`, with `-` as the user of an
 //! account-wide finding. An exemption is part of the outcome, so a finding that carries one
@@ -210,7 +214,8 @@ fn check_case(name: &str, case: Case) -> Result<(), String> {
     let missing: Vec<&String> = expected.iter().filter(|e| !actual.contains(e)).collect();
     let unexpected: Vec<&String> = actual.iter().filter(|a| !expected.contains(a)).collect();
     Err(format!(
-        "{description}\n    expected:   {expected:?}\n    actual:     {actual:?}\n    missing:    {missing:?}\n    unexpected: {unexpected:?}"
+        "{}\n    expected:   {expected:?}\n    actual:     {actual:?}\n    missing:    {missing:?}\n    unexpected: {unexpected:?}",
+        description.trim().replace('\n', "\n    ")
     ))
 }
 

@@ -442,13 +442,23 @@ fn rules_lists_the_catalogue_and_rule_prints_its_documentation() {
 
 #[test]
 fn the_readme_config_example_is_a_valid_config() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let start = readme.find("```toml\n").expect("README has a toml example") + "```toml\n".len();
     let end = start + readme[start..].find("```").unwrap();
     let config = temp_file("readme.toml", &readme[start..end]);
-    let out = keywarden(&["demo", "--format", "json", "--config", config.to_str().unwrap()]);
+    let out = keywarden(&[
+        "demo",
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = stdout_json(&out);
     assert_eq!(doc["preset"], "cis");
-    assert!(!doc["summary"]["rules_run"].as_array().unwrap().contains(&serde_json::json!("TRAIL001")));
+    assert!(!doc["summary"]["rules_run"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("TRAIL001")));
 }

@@ -1,8 +1,9 @@
 use super::{
-    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, LastUse, Rule,
+    RuleMeta,
 };
 use crate::finding::{Finding, Status};
-use crate::model::UserCredentials;
+use crate::model::{KeyField, UserCredentials};
 use crate::time::{age, days, older_than, whole_days};
 
 declare_rule! {
@@ -50,19 +51,29 @@ impl Rule for UnusedAccessKey {
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_unused_days;
         for key in &user.access_keys {
-            let (created, last_used) = match key_state(key) {
-                KeyState::Missing(field) => {
-                    out.push(missing_key_column(&Self::META, user, key, field));
+            let (created, last_use) = match key_state(key) {
+                KeyState::Unreadable(field) => {
+                    out.push(unreadable_key_column(&Self::META, user, key, field));
                     continue;
                 }
                 KeyState::Present {
                     active: true,
                     created,
-                    last_used,
+                    last_use,
                     ..
-                } => (created, last_used),
+                } => (created, last_use),
                 _ => continue,
             };
+            if last_use == LastUse::Unreadable {
+                out.push(unreadable_key_column(
+                    &Self::META,
+                    user,
+                    key,
+                    KeyField::LastUsedDate,
+                ));
+                continue;
+            }
+            let last_used = last_use.date();
             let reference = last_used.map_or(created, |used| used.max(created));
             if !older_than(ctx.now, reference, days(limit)) {
                 continue;

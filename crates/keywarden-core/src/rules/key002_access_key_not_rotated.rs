@@ -1,5 +1,5 @@
 use super::{
-    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, Rule, RuleMeta,
 };
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
@@ -46,8 +46,8 @@ impl Rule for AccessKeyNotRotated {
         let limit = ctx.config.thresholds.max_key_age_days;
         for key in &user.access_keys {
             let created = match key_state(key) {
-                KeyState::Missing(field) => {
-                    out.push(missing_key_column(&Self::META, user, key, field));
+                KeyState::Unreadable(field) => {
+                    out.push(unreadable_key_column(&Self::META, user, key, field));
                     continue;
                 }
                 KeyState::Present {

@@ -1,5 +1,5 @@
 use super::{
-    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, Rule, RuleMeta,
 };
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
@@ -41,16 +41,16 @@ impl Rule for MultipleActiveAccessKeys {
         let mut active = Vec::with_capacity(2);
         for key in &user.access_keys {
             match key_state(key) {
-                KeyState::Missing(field) => {
-                    out.push(missing_key_column(&Self::META, user, key, field));
+                KeyState::Unreadable(field) => {
+                    out.push(unreadable_key_column(&Self::META, user, key, field));
                     return;
                 }
                 KeyState::Present {
                     active: true,
                     created,
-                    last_used,
+                    last_use,
                     key,
-                } => active.push((created, last_used, key)),
+                } => active.push((created, last_use.date(), key)),
                 _ => {}
             }
         }

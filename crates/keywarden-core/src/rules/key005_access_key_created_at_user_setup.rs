@@ -1,8 +1,9 @@
 use super::{
-    declare_rule, key_finding, key_state, missing_key_column, Context, KeyState, Rule, RuleMeta,
+    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, LastUse, Rule,
+    RuleMeta,
 };
-use crate::finding::{CredentialKind, Finding, Status};
-use crate::model::{Cell, UserCredentials};
+use crate::finding::{Finding, Status};
+use crate::model::{Cell, KeyField, UserCredentials};
 use chrono::Duration;
 
 declare_rule! {
@@ -43,41 +44,62 @@ impl Rule for AccessKeyCreatedAtUserSetup {
     }
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        let window_minutes = ctx.config.thresholds.setup_window_minutes;
-        let console_user = match &user.password_enabled {
-            Cell::Value(enabled) => *enabled,
-            Cell::Missing => {
-                out.push(unknown(user, "password_enabled"));
-                return;
-            }
-            _ => false,
-        };
-        if !console_user {
-            return;
-        }
-        let user_created = match &user.created {
-            Cell::Value(t) => *t,
-            _ => {
-                out.push(unknown(user, "user_creation_time"));
-                return;
-            }
-        };
+        let window = Duration::minutes(i64::from(ctx.config.thresholds.setup_window_minutes));
         for key in &user.access_keys {
+            // Only an active key that was never used can fail; the user's columns are read
+            // after that, so a user without such a key never needs them.
             let created = match key_state(key) {
-                KeyState::Missing(field) => {
-                    out.push(missing_key_column(&Self::META, user, key, field));
+                KeyState::Unreadable(field) => {
+                    out.push(unreadable_key_column(&Self::META, user, key, field));
                     continue;
                 }
                 KeyState::Present {
                     active: true,
                     created,
-                    last_used: None,
+                    last_use: LastUse::Never,
                     ..
                 } => created,
+                KeyState::Present {
+                    active: true,
+                    last_use: LastUse::Unreadable,
+                    ..
+                } => {
+                    out.push(unreadable_key_column(
+                        &Self::META,
+                        user,
+                        key,
+                        KeyField::LastUsedDate,
+                    ));
+                    continue;
+                }
                 _ => continue,
             };
-            let gap = (created - user_created).abs();
-            if gap > Duration::minutes(i64::from(window_minutes)) {
+            let unknown = |column: &'static str, value: String| {
+                key_finding(
+                    &Self::META,
+                    Status::Unknown,
+                    user,
+                    key,
+                    format!("cannot decide: `{column}` is {value}"),
+                )
+                .with("column", column)
+            };
+            match &user.password_enabled {
+                Cell::Value(true) => {}
+                Cell::Value(false) | Cell::NotApplicable => return,
+                other => {
+                    out.push(unknown("password_enabled", other.describe()));
+                    continue;
+                }
+            }
+            let user_created = match &user.created {
+                Cell::Value(t) => *t,
+                other => {
+                    out.push(unknown("user_creation_time", other.describe()));
+                    continue;
+                }
+            };
+            if (created - user_created).abs() > window {
                 continue;
             }
             out.push(
@@ -95,19 +117,11 @@ impl Rule for AccessKeyCreatedAtUserSetup {
                 .with("key_created", created)
                 .with("last_used", None::<String>)
                 .with("password_enabled", true)
-                .with("setup_window_minutes", window_minutes),
+                .with(
+                    "setup_window_minutes",
+                    ctx.config.thresholds.setup_window_minutes,
+                ),
             );
         }
     }
-}
-
-fn unknown(user: &UserCredentials, column: &'static str) -> Finding {
-    Finding::for_user(
-        &AccessKeyCreatedAtUserSetup::META,
-        Status::Unknown,
-        user,
-        CredentialKind::Password,
-        format!("cannot decide: the source has no usable `{column}` value"),
-    )
-    .with("missing_column", column)
 }

@@ -195,60 +195,88 @@ pub(crate) fn key_finding(
     )
 }
 
-/// An `unknown` finding for a key whose `field` column the source did not have.
-pub(crate) fn missing_key_column(
+/// An `unknown` finding for a key whose `field` value the source did not give in a usable form
+/// (the column is missing, or holds a marker such as `not_supported` where a value is needed).
+pub(crate) fn unreadable_key_column(
     meta: &'static RuleMeta,
     user: &UserCredentials,
     key: &AccessKey,
     field: KeyField,
 ) -> Finding {
     let column = key.slot.column(field);
+    let value = match field {
+        KeyField::Active => key.active.describe(),
+        KeyField::LastRotated => key.last_rotated.describe(),
+        KeyField::LastUsedDate => key.last_used.describe(),
+        KeyField::LastUsedRegion => key.last_used_region.describe(),
+        KeyField::LastUsedService => key.last_used_service.describe(),
+    };
     key_finding(
         meta,
         Status::Unknown,
         user,
         key,
-        format!("cannot decide: the source has no `{column}` column"),
+        format!("cannot decide: `{column}` is {value}"),
     )
-    .with("missing_column", column)
+    .with("column", column)
 }
 
-/// The key's state as the key rules need it, or the column that is missing.
+/// A key's last use, as far as the source can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LastUse {
+    Used(Timestamp),
+    /// `N/A`: never used (or not since tracking began in April 2015).
+    Never,
+    /// The column is missing or holds an unexpected marker.
+    Unreadable,
+}
+
+impl LastUse {
+    pub(crate) fn date(self) -> Option<Timestamp> {
+        match self {
+            LastUse::Used(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The key's state as the key rules need it. Only `active` and the creation date are needed to
+/// know whether a key exists; rules that also need its last use check `last_use` themselves, so a
+/// missing last-used column does not make a rotation verdict unknown.
 pub(crate) enum KeyState<'k> {
     /// No key in this slot.
     Absent,
     Present {
         active: bool,
-        created: crate::time::Timestamp,
-        last_used: Option<crate::time::Timestamp>,
+        created: Timestamp,
+        last_use: LastUse,
         key: &'k AccessKey,
     },
-    Missing(KeyField),
+    /// The field cannot be read, so nothing about this slot can be decided.
+    Unreadable(KeyField),
 }
 
 /// Reads a key slot once, the same way for every key rule.
 pub(crate) fn key_state(key: &AccessKey) -> KeyState<'_> {
     let active = match &key.active {
         Cell::Value(b) => *b,
-        Cell::Missing => return KeyState::Missing(KeyField::Active),
-        _ => false,
+        _ => return KeyState::Unreadable(KeyField::Active),
     };
     let created = match &key.last_rotated {
         Cell::Value(t) => *t,
-        Cell::Missing => return KeyState::Missing(KeyField::LastRotated),
+        Cell::NotApplicable if !active => return KeyState::Absent,
         // An active key always has a creation date; without one, the row cannot be judged.
-        _ if active => return KeyState::Missing(KeyField::LastRotated),
-        _ => return KeyState::Absent,
+        _ => return KeyState::Unreadable(KeyField::LastRotated),
     };
-    let last_used = match &key.last_used {
-        Cell::Value(t) => Some(*t),
-        Cell::Missing => return KeyState::Missing(KeyField::LastUsedDate),
-        _ => None,
+    let last_use = match &key.last_used {
+        Cell::Value(t) => LastUse::Used(*t),
+        Cell::NotApplicable | Cell::NoInformation => LastUse::Never,
+        Cell::NotSupported | Cell::Missing => LastUse::Unreadable,
     };
     KeyState::Present {
         active,
         created,
-        last_used,
+        last_use,
         key,
     }
 }

@@ -66,12 +66,12 @@ impl Rule for UnusedConsolePassword {
         let (reference, used) = match (&user.password_last_used, &user.password_last_changed) {
             (Cell::Value(used), _) => (*used, true),
             (Cell::NoInformation | Cell::NotApplicable, Cell::Value(changed)) => (*changed, false),
-            (Cell::Missing, _) => {
-                out.push(unknown("password_last_used", "missing".into()));
+            (Cell::NoInformation | Cell::NotApplicable, changed) => {
+                out.push(unknown("password_last_changed", changed.describe()));
                 return;
             }
-            (_, changed) => {
-                out.push(unknown("password_last_changed", changed.describe()));
+            (used, _) => {
+                out.push(unknown("password_last_used", used.describe()));
                 return;
             }
         };

@@ -1,4 +1,4 @@
-use super::{declare_rule, key_finding, missing_key_column, Context, Rule, RuleMeta};
+use super::{declare_rule, key_finding, unreadable_key_column, Context, Rule, RuleMeta};
 use crate::finding::{CredentialKind, Finding, Status};
 use crate::model::{AccountFacts, Cell, KeyField, Known, ROOT_USER_NAME};
 
@@ -81,7 +81,7 @@ impl Rule for RootAccessKeyPresent {
                     } else {
                         KeyField::LastRotated
                     };
-                    let mut finding = missing_key_column(&Self::META, root, key, field);
+                    let mut finding = unreadable_key_column(&Self::META, root, key, field);
                     finding.credential = CredentialKind::AccessKey(key.slot);
                     out.push(finding);
                 }

@@ -13,7 +13,7 @@ lifetime (stdin EOF, --max-seconds, bad scenarios). Exits 1 on any mismatch.
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -74,7 +74,11 @@ def error_of(call: Callable[[], Any]) -> tuple[str | None, int | None, str | Non
     try:
         call()
     except ClientError as e:
-        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"].get("Message")
+        return (
+            e.response["Error"]["Code"],
+            e.response["ResponseMetadata"]["HTTPStatusCode"],
+            e.response["Error"].get("Message"),
+        )
     return None, None, None
 
 
@@ -86,14 +90,19 @@ class Launch:
         json.dump(scenario, self.tmp)
         self.tmp.close()
         source = "-" if via_stdin else self.tmp.name
+        self.stderr = tempfile.TemporaryFile()
+        self.failures_before = len(failures)
         self.proc = subprocess.Popen(
             [sys.executable, str(LAUNCHER), source, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=self.stderr,
         )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin = self.proc.stdin
         if via_stdin:  # pretty-printed on purpose: the launcher reads until the document is complete
-            self.proc.stdin.write(json.dumps(scenario, indent=2).encode() + b"\n")
-            self.proc.stdin.flush()
+            self.stdin.write(json.dumps(scenario, indent=2).encode() + b"\n")
+            self.stdin.flush()
         ready, _, _ = select.select([self.proc.stdout], [], [], 120)
         line = self.proc.stdout.readline() if ready else b""
         self.info: dict = json.loads(line) if line else {"error": "no JSON line within 120 s"}
@@ -111,13 +120,20 @@ class Launch:
     def close(self) -> float:
         """Close stdin (as a dying parent would); the seconds the launcher took to exit."""
         started = time.monotonic()
-        self.proc.stdin.close()
+        self.stdin.close()
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         os.unlink(self.tmp.name)
+        if len(failures) > self.failures_before:  # show the launcher's log with its failures
+            self.stderr.seek(0)
+            print(
+                "---- launcher stderr ----\n"
+                + self.stderr.read().decode(errors="replace")
+                + "-------------------------"
+            )
         return time.monotonic() - started
 
 
@@ -131,7 +147,11 @@ MAIN_SCENARIO = {
             "password": {"set": True, "created": "-300d", "last_used": "-2d"},
             "mfa": True,
             "access_keys": [
-                {"status": "Active", "created": "-200d", "last_used": {"date": "-1d", "service": "s3", "region": "eu-west-1"}},
+                {
+                    "status": "Active",
+                    "created": "-200d",
+                    "last_used": {"date": "-1d", "service": "s3", "region": "eu-west-1"},
+                },
                 {"status": "Inactive", "created": "-100d"},
             ],
         },
@@ -143,7 +163,9 @@ MAIN_SCENARIO = {
         "created": "2015-03-01T00:00:00Z",
         "mfa": False,
         "password_last_used": "-30d",
-        "access_keys": [{"created": "2016-01-01T00:00:00Z", "last_used": {"date": "-400d", "service": "ec2", "region": "us-west-2"}}],
+        "access_keys": [
+            {"created": "2016-01-01T00:00:00Z", "last_used": {"date": "-400d", "service": "ec2", "region": "us-west-2"}}
+        ],
     },
     "password_policy": {
         "MinimumPasswordLength": 14,
@@ -156,7 +178,13 @@ MAIN_SCENARIO = {
     },
     "trails": [
         {"name": "org-trail", "multi_region": True, "logging": True, "management_events": True},
-        {"name": "local-data", "multi_region": False, "logging": False, "management_events": False, "region": "eu-west-1"},
+        {
+            "name": "local-data",
+            "multi_region": False,
+            "logging": False,
+            "management_events": False,
+            "region": "eu-west-1",
+        },
     ],
     "faults": [
         {"action": "ListAccessKeys", "status": 400, "code": "Throttling", "times": 2},
@@ -173,48 +201,104 @@ def test_main(launch: Launch) -> None:
     if "error" in info:
         return
     check(info["endpoint"].startswith("http://127.0.0.1:"), "main: endpoint on 127.0.0.1")
-    equal((info["account_id"], info["now"], info["auth_enforced"]), (ACCOUNT, "2025-06-01T12:00:00Z", False), "main: account, now, auth")
-    equal({n: [k["status"] for k in ks] for n, ks in info["users"].items()},
-          {"alice": ["Active", "Inactive"], "bob": ["Active"], "carol": [], "dave": []}, "main: users and keys in the JSON line")  # fmt: skip
+    equal(
+        (info["account_id"], info["now"], info["auth_enforced"]),
+        (ACCOUNT, "2025-06-01T12:00:00Z", False),
+        "main: account, now, auth",
+    )
+    equal(
+        {n: [k["status"] for k in ks] for n, ks in info["users"].items()},
+        {"alice": ["Active", "Inactive"], "bob": ["Active"], "carol": [], "dave": []},
+        "main: users and keys in the JSON line",
+    )
     alice_keys = [k["access_key_id"] for k in info["users"]["alice"]]
     bob_key = info["users"]["bob"][0]["access_key_id"]
     admin = info["access_key_id"]
-    check(admin not in alice_keys + [bob_key], "main: admin key is not a fixture key")
+    check(admin not in [*alice_keys, bob_key], "main: admin key is not a fixture key")
 
     iam = launch.client("iam")
     equal([u["UserName"] for u in iam.list_users()["Users"]], ["alice", "bob", "carol", "dave"], "ListUsers")
     alice = iam.get_user(UserName="alice")["User"]
     equal(alice["CreateDate"], ago(400), "alice CreateDate")
     equal(alice.get("PasswordLastUsed"), ago(2), "alice PasswordLastUsed")
-    equal(iam.get_user(UserName="dave")["User"]["CreateDate"], dt.datetime(2023, 12, 31, 22, tzinfo=dt.timezone.utc), "dave CreateDate (offset converted to UTC)")
+    equal(
+        iam.get_user(UserName="dave")["User"]["CreateDate"],
+        dt.datetime(2023, 12, 31, 22, tzinfo=dt.timezone.utc),
+        "dave CreateDate (offset converted to UTC)",
+    )
     equal(iam.get_user(UserName="carol")["User"]["CreateDate"], ago(10), "carol CreateDate defaults to the password's")
     equal(iam.list_user_tags(UserName="alice")["Tags"], [{"Key": "team", "Value": "payments"}], "alice tags")
-    equal(iam.get_login_profile(UserName="alice")["LoginProfile"]["CreateDate"], ago(300), "alice GetLoginProfile CreateDate = password created")
+    equal(
+        iam.get_login_profile(UserName="alice")["LoginProfile"]["CreateDate"],
+        ago(300),
+        "alice GetLoginProfile CreateDate = password created",
+    )
     equal(error_of(lambda: iam.get_login_profile(UserName="dave"))[0], "NoSuchEntity", "dave has no login profile")
 
     mfa = iam.list_mfa_devices(UserName="alice")["MFADevices"]
-    equal([(d["SerialNumber"], d["EnableDate"]) for d in mfa], [(f"arn:aws:iam::{ACCOUNT}:mfa/alice", ago(400))], "alice MFA device, enable date")
+    equal(
+        [(d["SerialNumber"], d["EnableDate"]) for d in mfa],
+        [(f"arn:aws:iam::{ACCOUNT}:mfa/alice", ago(400))],
+        "alice MFA device, enable date",
+    )
     equal(iam.list_mfa_devices(UserName="carol")["MFADevices"], [], "carol has no MFA")
     assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
-    equal([(d["SerialNumber"], d["EnableDate"]) for d in assigned], [(f"arn:aws:iam::{ACCOUNT}:mfa/alice", ago(400))], "virtual MFA device assigned")
+    equal(
+        [(d["SerialNumber"], d["EnableDate"]) for d in assigned],
+        [(f"arn:aws:iam::{ACCOUNT}:mfa/alice", ago(400))],
+        "virtual MFA device assigned",
+    )
 
     # Faults: the first two ListAccessKeys are throttled, the third succeeds.
-    equal(error_of(lambda: iam.list_access_keys(UserName="alice")), ("Throttling", 400, "Rate exceeded"), "fault 1/2: ListAccessKeys Throttling")
-    equal(error_of(lambda: iam.list_access_keys(UserName="alice"))[0], "Throttling", "fault 2/2: ListAccessKeys Throttling")
+    equal(
+        error_of(lambda: iam.list_access_keys(UserName="alice")),
+        ("Throttling", 400, "Rate exceeded"),
+        "fault 1/2: ListAccessKeys Throttling",
+    )
+    equal(
+        error_of(lambda: iam.list_access_keys(UserName="alice"))[0],
+        "Throttling",
+        "fault 2/2: ListAccessKeys Throttling",
+    )
     keys = iam.list_access_keys(UserName="alice")["AccessKeyMetadata"]
-    equal([(k["AccessKeyId"], k["Status"], k["CreateDate"]) for k in keys],
-          [(alice_keys[0], "Active", ago(200)), (alice_keys[1], "Inactive", ago(100))], "alice ListAccessKeys after the faults")  # fmt: skip
-    equal(error_of(lambda: iam.get_access_key_last_used(AccessKeyId=alice_keys[0])), ("ServiceFailure", 500, "boom"), "fault: GetAccessKeyLastUsed 500")
+    equal(
+        [(k["AccessKeyId"], k["Status"], k["CreateDate"]) for k in keys],
+        [(alice_keys[0], "Active", ago(200)), (alice_keys[1], "Inactive", ago(100))],
+        "alice ListAccessKeys after the faults",
+    )
+    equal(
+        error_of(lambda: iam.get_access_key_last_used(AccessKeyId=alice_keys[0])),
+        ("ServiceFailure", 500, "boom"),
+        "fault: GetAccessKeyLastUsed 500",
+    )
     used = iam.get_access_key_last_used(AccessKeyId=alice_keys[0])["AccessKeyLastUsed"]
-    equal((used.get("LastUsedDate"), used["ServiceName"], used["Region"]), (ago(1), "s3", "eu-west-1"), "alice key 1 last used")
+    equal(
+        (used.get("LastUsedDate"), used["ServiceName"], used["Region"]),
+        (ago(1), "s3", "eu-west-1"),
+        "alice key 1 last used",
+    )
     used = iam.get_access_key_last_used(AccessKeyId=alice_keys[1])["AccessKeyLastUsed"]
-    equal((used.get("LastUsedDate"), used["ServiceName"], used["Region"]), (None, "N/A", "N/A"), "alice key 2 never used")
+    equal(
+        (used.get("LastUsedDate"), used["ServiceName"], used["Region"]), (None, "N/A", "N/A"), "alice key 2 never used"
+    )
     used = iam.get_access_key_last_used(AccessKeyId=bob_key)["AccessKeyLastUsed"]
-    equal((used.get("LastUsedDate"), used["ServiceName"], used["Region"]), (ago(47), "iam", "us-east-1"), "bob key last used (string form, defaults)")
+    equal(
+        (used.get("LastUsedDate"), used["ServiceName"], used["Region"]),
+        (ago(47), "iam", "us-east-1"),
+        "bob key last used (string form, defaults)",
+    )
 
     policy = iam.get_account_password_policy()["PasswordPolicy"]
-    equal((policy["MinimumPasswordLength"], policy["PasswordReusePrevention"], policy["MaxPasswordAge"], policy["ExpirePasswords"]),
-          (14, 24, 90, True), "password policy")  # fmt: skip
+    equal(
+        (
+            policy["MinimumPasswordLength"],
+            policy["PasswordReusePrevention"],
+            policy["MaxPasswordAge"],
+            policy["ExpirePasswords"],
+        ),
+        (14, 24, 90, True),
+        "password policy",
+    )
     summary = iam.get_account_summary()["SummaryMap"]
     equal((summary["AccountMFAEnabled"], summary["AccountAccessKeysPresent"]), (0, 1), "account summary follows root")
 
@@ -231,30 +315,114 @@ def test_main(launch: Launch) -> None:
     check(all(len(r) == 22 for r in rows), "report: 22 columns in every row")
     by_user = {r[0]: r for r in rows[1:]}
     equal(list(by_user), ["<root_account>", "alice", "bob", "carol", "dave"], "report rows")
-    equal(by_user["<root_account>"], [
-        "<root_account>", f"arn:aws:iam::{ACCOUNT}:root", "2015-03-01T00:00:00+00:00", "not_supported", rep(ago(30)),
-        "not_supported", "not_supported", "false",
-        "true", "2016-01-01T00:00:00+00:00", rep(ago(400)), "us-west-2", "ec2",
-        "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A"], "report: root row")  # fmt: skip
-    equal(by_user["alice"], [
-        "alice", f"arn:aws:iam::{ACCOUNT}:user/alice", rep(ago(400)), "true", rep(ago(2)), rep(ago(300)), rep(ago(210)), "true",
-        "true", rep(ago(200)), rep(ago(1)), "eu-west-1", "s3",
-        "false", rep(ago(100)), "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A"], "report: alice row")  # fmt: skip
-    equal(by_user["bob"][2:18], [
-        rep(ago(50)), "false", "N/A", "N/A", "N/A", "false",
-        "true", rep(ago(50)), rep(ago(47)), "us-east-1", "iam", "false", "N/A", "N/A", "N/A", "N/A"], "report: bob row")  # fmt: skip
-    equal(by_user["carol"][3:8], ["true", "no_information", rep(ago(10)), rep(ago(-80)), "false"], "report: carol password never used")
+    equal(
+        by_user["<root_account>"],
+        [
+            "<root_account>",
+            f"arn:aws:iam::{ACCOUNT}:root",
+            "2015-03-01T00:00:00+00:00",
+            "not_supported",
+            rep(ago(30)),
+            "not_supported",
+            "not_supported",
+            "false",
+            "true",
+            "2016-01-01T00:00:00+00:00",
+            rep(ago(400)),
+            "us-west-2",
+            "ec2",
+            "false",
+            "N/A",
+            "N/A",
+            "N/A",
+            "N/A",
+            "false",
+            "N/A",
+            "false",
+            "N/A",
+        ],
+        "report: root row",
+    )
+    equal(
+        by_user["alice"],
+        [
+            "alice",
+            f"arn:aws:iam::{ACCOUNT}:user/alice",
+            rep(ago(400)),
+            "true",
+            rep(ago(2)),
+            rep(ago(300)),
+            rep(ago(210)),
+            "true",
+            "true",
+            rep(ago(200)),
+            rep(ago(1)),
+            "eu-west-1",
+            "s3",
+            "false",
+            rep(ago(100)),
+            "N/A",
+            "N/A",
+            "N/A",
+            "false",
+            "N/A",
+            "false",
+            "N/A",
+        ],
+        "report: alice row",
+    )
+    equal(
+        by_user["bob"][2:18],
+        [
+            rep(ago(50)),
+            "false",
+            "N/A",
+            "N/A",
+            "N/A",
+            "false",
+            "true",
+            rep(ago(50)),
+            rep(ago(47)),
+            "us-east-1",
+            "iam",
+            "false",
+            "N/A",
+            "N/A",
+            "N/A",
+            "N/A",
+        ],
+        "report: bob row",
+    )
+    equal(
+        by_user["carol"][3:8],
+        ["true", "no_information", rep(ago(10)), rep(ago(-80)), "false"],
+        "report: carol password never used",
+    )
 
     # Trails (CloudTrail speaks the JSON protocol: the fault comes back as JSON).
     cloudtrail = launch.client("cloudtrail")
-    equal(error_of(cloudtrail.describe_trails)[:2], ("ThrottlingException", 400), "fault: DescribeTrails (JSON protocol)")
+    equal(
+        error_of(cloudtrail.describe_trails)[:2], ("ThrottlingException", 400), "fault: DescribeTrails (JSON protocol)"
+    )
     trails = cloudtrail.describe_trails()["trailList"]
-    equal([(t["Name"], t["IsMultiRegionTrail"], t["HomeRegion"]) for t in trails], [("org-trail", True, "us-east-1")], "DescribeTrails in us-east-1")
+    equal(
+        [(t["Name"], t["IsMultiRegionTrail"], t["HomeRegion"]) for t in trails],
+        [("org-trail", True, "us-east-1")],
+        "DescribeTrails in us-east-1",
+    )
     equal(cloudtrail.get_trail_status(Name="org-trail")["IsLogging"], True, "org-trail is logging")
     selectors = cloudtrail.get_event_selectors(TrailName="org-trail")["EventSelectors"]
-    equal([(s["ReadWriteType"], s["IncludeManagementEvents"]) for s in selectors], [("All", True)], "org-trail event selectors")
+    equal(
+        [(s["ReadWriteType"], s["IncludeManagementEvents"]) for s in selectors],
+        [("All", True)],
+        "org-trail event selectors",
+    )
     cloudtrail_eu = launch.client("cloudtrail", region="eu-west-1")
-    equal(sorted(t["Name"] for t in cloudtrail_eu.describe_trails()["trailList"]), ["local-data", "org-trail"], "DescribeTrails in eu-west-1")
+    equal(
+        sorted(t["Name"] for t in cloudtrail_eu.describe_trails()["trailList"]),
+        ["local-data", "org-trail"],
+        "DescribeTrails in eu-west-1",
+    )
     equal(cloudtrail_eu.get_trail_status(Name="local-data")["IsLogging"], False, "local-data is not logging")
     selectors = cloudtrail_eu.get_event_selectors(TrailName="local-data")["EventSelectors"]
     equal([s["IncludeManagementEvents"] for s in selectors], [False], "local-data excludes management events")
@@ -263,19 +431,35 @@ def test_main(launch: Launch) -> None:
     used = iam.get_access_key_last_used(AccessKeyId=alice_keys[0])["AccessKeyLastUsed"]
     equal(used.get("LastUsedDate"), ago(1), "admin requests leave fixture last-used dates alone")
     # ... while any request signed with a fixture key rewrites its last use (moto quirk).
-    launch.client("sts", *[(k["access_key_id"], k["secret_access_key"]) for k in info["users"]["bob"]][0]).get_caller_identity()
+    bob = info["users"]["bob"][0]
+    launch.client("sts", bob["access_key_id"], bob["secret_access_key"]).get_caller_identity()
     used = iam.get_access_key_last_used(AccessKeyId=bob_key)["AccessKeyLastUsed"]
-    check(used["LastUsedDate"] > dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5) and used["ServiceName"] == "sts",
-          "quirk: a request signed with a fixture key sets its last use to the wall clock")  # fmt: skip
+    check(
+        used["LastUsedDate"] > dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+        and used["ServiceName"] == "sts",
+        "quirk: a request signed with a fixture key sets its last use to the wall clock",
+    )
 
     # Other moto behaviour the integration tests must know about.
     iam.update_access_key(UserName="bob", AccessKeyId=bob_key, Status="Bogus")
-    equal(iam.list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"], "Bogus", "quirk: UpdateAccessKey accepts any status")
+    equal(
+        iam.list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"],
+        "Bogus",
+        "quirk: UpdateAccessKey accepts any status",
+    )
     equal(error_of(cloudtrail.lookup_events)[1], 500, "quirk: LookupEvents is not implemented (HTTP 500)")
+    cloudtrail.create_trail(Name="bare", S3BucketName=f"keywarden-cloudtrail-{ACCOUNT}")
+    equal(
+        cloudtrail.get_event_selectors(TrailName="bare")["EventSelectors"],
+        [],
+        "quirk: a new trail has no event selectors",
+    )
     iam.create_user(UserName="zed")
     raw = raw_body(iam, "GetUser", lambda: iam.get_user(UserName="zed"))
-    check(re.search(rb"<CreateDate>[0-9T:-]+\.[0-9]{6}Z</CreateDate>", raw) is not None,
-          "quirk: objects moto dates itself carry microseconds (2025-06-01T12:00:00.123456Z)")  # fmt: skip
+    check(
+        re.search(rb"<CreateDate>[0-9T:-]+\.[0-9]{6}Z</CreateDate>", raw) is not None,
+        "quirk: objects moto dates itself carry microseconds (2025-06-01T12:00:00.123456Z)",
+    )
 
 
 AUTH_SCENARIO = {
@@ -291,7 +475,11 @@ AUTH_SCENARIO = {
             "policy": {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Effect": "Allow", "Action": ["iam:Get*", "iam:List*", "iam:GenerateCredentialReport"], "Resource": "*"}
+                    {
+                        "Effect": "Allow",
+                        "Action": ["iam:Get*", "iam:List*", "iam:GenerateCredentialReport"],
+                        "Resource": "*",
+                    }
                 ],
             },
         },
@@ -308,34 +496,74 @@ def test_auth_and_moto_report(launch: Launch) -> None:
     principal = info.get("principal", {})
     equal(principal.get("user_name"), "auditor", "auth: principal credentials in the JSON line")
     iam = launch.client("iam", principal["access_key_id"], principal["secret_access_key"])
-    equal([u["UserName"] for u in iam.list_users()["Users"]], ["erin", "frank", "auditor"], "auth: principal may ListUsers (and is itself a user)")
+    equal(
+        [u["UserName"] for u in iam.list_users()["Users"]],
+        ["erin", "frank", "auditor"],
+        "auth: principal may ListUsers (and is itself a user)",
+    )
     equal(iam.get_user(UserName="auditor")["User"]["CreateDate"], NOW, "auth: principal created at now")
-    equal(error_of(lambda: iam.delete_user(UserName="erin"))[:2], ("AccessDenied", 403), "auth: principal may not DeleteUser")
+    equal(
+        error_of(lambda: iam.delete_user(UserName="erin"))[:2],
+        ("AccessDenied", 403),
+        "auth: principal may not DeleteUser",
+    )
     cloudtrail = launch.client("cloudtrail", principal["access_key_id"], principal["secret_access_key"])
-    equal(error_of(cloudtrail.describe_trails)[:2], ("AccessDeniedException", 403), "auth: principal may not DescribeTrails (JSON error)")
-    equal(error_of(launch.client("iam").list_users)[:2], ("InvalidClientTokenId", 403), "auth: admin credentials rejected once auth is on")
+    equal(
+        error_of(cloudtrail.describe_trails)[:2],
+        ("AccessDeniedException", 403),
+        "auth: principal may not DescribeTrails (JSON error)",
+    )
+    equal(
+        error_of(launch.client("iam").list_users)[:2],
+        ("InvalidClientTokenId", 403),
+        "auth: admin credentials rejected once auth is on",
+    )
     bad_secret = launch.client("iam", principal["access_key_id"], "wrong-secret")
     equal(error_of(bad_secret.list_users)[0], "SignatureDoesNotMatch", "auth: signatures are checked")
 
-    reset = requests.post(f"{info['endpoint']}/moto-api/reset-auth", data=b"0", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    reset = requests.post(
+        f"{info['endpoint']}/moto-api/reset-auth",
+        data=b"0",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
     equal(reset.status_code, 500, "quirk: /moto-api/reset-auth with a form content type fails (HTTP 500)")
 
     erin_key = info["users"]["erin"][0]
     identity = launch.client("sts", erin_key["access_key_id"], erin_key["secret_access_key"]).get_caller_identity()
     equal(identity["Arn"], f"arn:aws:iam::{ACCOUNT}:user/erin", "quirk: an Inactive key still authenticates")
+    used = iam.get_access_key_last_used(AccessKeyId=erin_key["access_key_id"])["AccessKeyLastUsed"]
+    check(
+        used.get("LastUsedDate", NOW) > dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5),
+        "quirk: with auth on too, signing with a key sets its last use to the wall clock",
+    )
 
     # moto's own credential report (no credential_report section in the scenario).
     equal(iam.generate_credential_report()["State"], "STARTED", "moto report: Generate 1 STARTED")
     equal(iam.generate_credential_report()["State"], "COMPLETE", "moto report: Generate 2 COMPLETE")
     report = iam.get_credential_report()
-    equal(report["GeneratedTime"], dt.datetime(2015, 2, 2, 20, 2, 2, tzinfo=dt.timezone.utc), "quirk: moto's GeneratedTime is fixed")
+    equal(
+        report["GeneratedTime"],
+        dt.datetime(2015, 2, 2, 20, 2, 2, tzinfo=dt.timezone.utc),
+        "quirk: moto's GeneratedTime is fixed",
+    )
     rows = {r[0]: r for r in csv.reader(io.StringIO(report["Content"].decode()))}
     check("<root_account>" not in rows, "quirk: moto's report has no <root_account> row")
-    equal(rows["erin"][3:7], ["false", "not_supported", rep(ago(20)), "not_supported"],
-          "quirk: moto's report for a user without password (not_supported, creation as password_last_changed)")  # fmt: skip
-    equal(rows["frank"][3:7], ["true", "no_information", rep(ago(5)), "not_supported"], "moto report: frank's password columns")
-    equal(rows["frank"][10:18], ["N/A", "not_supported", "not_supported", "false", "N/A", "N/A", "not_supported", "not_supported"],
-          "quirk: moto's report writes not_supported for last-used region/service")  # fmt: skip
+    equal(
+        rows["erin"][3:7],
+        ["false", "not_supported", rep(ago(20)), "not_supported"],
+        "quirk: moto's report for a user without password (not_supported, creation as password_last_changed)",
+    )
+    equal(
+        rows["frank"][3:7],
+        ["true", "no_information", rep(ago(5)), "not_supported"],
+        "moto report: frank's password columns",
+    )
+    equal(
+        rows["frank"][10:18],
+        ["N/A", "not_supported", "not_supported", "false", "N/A", "N/A", "not_supported", "not_supported"],
+        "quirk: moto's report writes not_supported for last-used region/service",
+    )
 
 
 def test_bulk() -> float:
@@ -354,8 +582,14 @@ def test_bulk() -> float:
         equal(len(rows), 5001, "bulk: credential report rows")
         created = [dt.datetime.fromisoformat(r[9]) for r in rows[1:] if r[9] != "N/A"]
         ages = [(NOW - c).days for c in created]
-        check(min(ages) <= 5 and max(ages) >= 400 and any(85 <= a <= 95 for a in ages), "bulk: key ages span fresh to very old")
-        check({r[8] for r in rows[1:]} == {"true", "false"} and {r[7] for r in rows[1:]} == {"true", "false"}, "bulk: active/inactive keys, MFA on and off")
+        check(
+            min(ages) <= 5 and max(ages) >= 400 and any(85 <= a <= 95 for a in ages),
+            "bulk: key ages span fresh to very old",
+        )
+        check(
+            {r[8] for r in rows[1:]} == {"true", "false"} and {r[7] for r in rows[1:]} == {"true", "false"},
+            "bulk: active/inactive keys, MFA on and off",
+        )
         return seconds
     finally:
         launch.close()
@@ -365,16 +599,16 @@ def test_lifetime(first_run_keys: dict) -> None:
     started = time.monotonic()
     launch = Launch(MAIN_SCENARIO, args=("--max-seconds", "2"))
     equal(launch.info.get("users"), first_run_keys, "determinism: same scenario, same key ids and secrets")
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         launch.proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        pass
     elapsed = time.monotonic() - started
     equal(launch.proc.returncode, 0, f"--max-seconds 2: exited by itself after {elapsed:.1f} s with stdin still open")
     launch.close()
 
     bad = Launch({"users": [{"name": "x", "acess_keys": []}]})
-    check("acess_keys" in bad.info.get("error", ""), f"bad scenario: error line names the field ({bad.info.get('error')})")
+    check(
+        "acess_keys" in bad.info.get("error", ""), f"bad scenario: error line names the field ({bad.info.get('error')})"
+    )
     bad.proc.wait(timeout=15)
     equal(bad.proc.returncode, 2, "bad scenario: exit status 2")
     bad.close()

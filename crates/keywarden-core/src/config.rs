@@ -450,7 +450,7 @@ impl AuditConfig {
                 (Some(want), Some(have)) => want == have,
                 (Some(_), None) => false,
             };
-            if !(user_matches && key_matches) || !covers(&e.rules) {
+            if !(user_matches && key_matches && covers(&e.rules)) {
                 continue;
             }
             let note = ExemptionNote {

@@ -52,11 +52,13 @@ def equal(actual: Any, expected: Any, what: str) -> None:
     check(actual == expected, what if actual == expected else f"{what}: got {actual!r}, expected {expected!r}")
 
 
-def ago(days: float = 0, hours: float = 0) -> dt.datetime:
-    return NOW - dt.timedelta(days=days, hours=hours)
+def ago(days: float) -> dt.datetime:
+    """The scenario's now minus `days`, as boto3 returns dates."""
+    return NOW - dt.timedelta(days=days)
 
 
 def rep(value: dt.datetime) -> str:
+    """A credential-report timestamp."""
     return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 

@@ -15,13 +15,14 @@
 //! - `csv`: the csv crate splitting the bytes into records, nothing else: the floor any parser
 //!   built on it pays;
 //! - `parse`: [`ReportReader`] decoding every row into the model, no rules;
-//! - `parse+audit`: [`ReportReader`] + [`AuditRun`] with the default configuration, findings
-//!   sorted by `finish`: what `keywarden audit --report` does before printing.
+//! - `parse+audit`: [`audit_report`] (a [`ReportReader`] streamed into an `AuditRun`) with the
+//!   default configuration, findings sorted: what `keywarden audit --report` does before
+//!   printing.
 //!
 //! A last, untimed pass counts heap allocations per row and the heap's peak during parse+audit.
 
 use keywarden_core::report::ReportReader;
-use keywarden_core::{AccountExtras, AuditConfig, AuditRun};
+use keywarden_core::{audit_report, AccountExtras, AuditConfig};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -91,17 +92,15 @@ fn parse_only(data: &[u8]) -> u64 {
     rows
 }
 
+/// [`audit_report`]: a [`ReportReader`] streamed into an `AuditRun`, exactly as the CLI runs it.
 fn parse_and_audit(
     data: &[u8],
     config: &AuditConfig,
     now: keywarden_core::Timestamp,
 ) -> (u64, usize) {
-    let mut reader = ReportReader::new(data, "bench").expect("report header");
-    let mut run = AuditRun::new(config, now);
-    while let Some(user) = reader.next_user() {
-        run.add_user(&user.expect("report row"));
-    }
-    let outcome = run.finish(AccountExtras::unknown_from_report_file());
+    let reader = ReportReader::new(data, "bench").expect("report header");
+    let outcome = audit_report(reader, config, now, AccountExtras::unknown_from_report_file())
+        .expect("report rows");
     let findings = outcome.findings.len();
     let rows = outcome.users_evaluated;
     black_box(outcome);

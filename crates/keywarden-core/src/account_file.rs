@@ -141,6 +141,7 @@ impl AccountFile {
         Ok(AccountExtras {
             password_policy,
             trails,
+            root_summary: None,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::config::{AuditConfig, ExemptionMatch};
 use crate::finding::{Finding, Status};
-use crate::model::{AccountFacts, Known, PasswordPolicy, Trail, UserCredentials};
+use crate::model::{AccountFacts, Known, PasswordPolicy, RootSummary, Trail, UserCredentials};
 use crate::report::{ReportError, ReportReader};
 use crate::rules::{Context, Rule, RuleMeta, Scope, ALL_RULES};
 use crate::time::Timestamp;
@@ -15,6 +15,8 @@ use std::io::Read;
 pub struct AccountExtras {
     pub password_policy: Known<Option<PasswordPolicy>>,
     pub trails: Known<Vec<Trail>>,
+    /// GetAccountSummary's root facts; `None` when the source has none (a report file).
+    pub root_summary: Option<Known<RootSummary>>,
 }
 
 impl AccountExtras {
@@ -27,6 +29,7 @@ impl AccountExtras {
             trails: Known::Unknown(
                 "a credential report does not include CloudTrail trails; audit the live account".into(),
             ),
+            root_summary: None,
         }
     }
 }
@@ -89,6 +92,31 @@ impl<'c> AuditRun<'c> {
         }
     }
 
+    /// The findings the user rules would give this (non-root) user, exemptions applied, without
+    /// recording them: a live audit uses this to decide which users need fresher data.
+    pub fn preview_user(&self, user: &UserCredentials) -> Vec<Finding> {
+        let ctx = self.context();
+        let mut findings = Vec::new();
+        if user.is_root {
+            return findings;
+        }
+        for rule in &self.user_rules {
+            rule.check_user(user, &ctx, &mut findings);
+        }
+        findings
+            .into_iter()
+            .map(|f| apply_exemption(self.config, f, Some(user), self.now))
+            .collect()
+    }
+
+    /// Whether a rule with this code takes part in the run.
+    pub fn runs(&self, code: &str) -> bool {
+        self.user_rules
+            .iter()
+            .chain(&self.account_rules)
+            .any(|r| r.meta().code == code)
+    }
+
     /// Evaluates one row. The root row is kept for the account rules; user rules skip it.
     pub fn add_user(&mut self, user: &UserCredentials) {
         self.users_evaluated += 1;
@@ -123,6 +151,7 @@ impl<'c> AuditRun<'c> {
             },
             password_policy: extras.password_policy,
             trails: extras.trails,
+            root_summary: extras.root_summary,
         };
         let ctx = self.context();
         for rule in &self.account_rules {

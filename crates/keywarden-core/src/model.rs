@@ -245,4 +245,38 @@ pub struct AccountFacts {
     /// `Known(None)` means no custom policy is set, so AWS's defaults apply.
     pub password_policy: Known<Option<PasswordPolicy>>,
     pub trails: Known<Vec<Trail>>,
+    /// GetAccountSummary's root facts, fresher than the report's root row; `None` when the
+    /// source did not ask (a report file), `Unknown` when asking failed.
+    pub root_summary: Option<Known<RootSummary>>,
+}
+
+/// What GetAccountSummary says about the root user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootSummary {
+    pub access_keys_present: u32,
+    pub mfa_enabled: bool,
+}
+
+impl AccountFacts {
+    /// The summary, when the source asked for it and got an answer.
+    pub fn known_root_summary(&self) -> Option<RootSummary> {
+        match &self.root_summary {
+            Some(Known::Known(summary)) => Some(*summary),
+            _ => None,
+        }
+    }
+
+    /// Why nothing at all is known about root: no row and no summary.
+    pub fn root_unknown_reason(&self) -> Option<String> {
+        let Known::Unknown(row_reason) = &self.root else {
+            return None;
+        };
+        match &self.root_summary {
+            Some(Known::Known(_)) => None,
+            Some(Known::Unknown(summary_reason)) => {
+                Some(format!("{row_reason}, and {summary_reason}"))
+            }
+            None => Some(row_reason.clone()),
+        }
+    }
 }

@@ -1,5 +1,5 @@
 use super::{declare_rule, key_finding, unreadable_key_column, Context, Rule, RuleMeta};
-use crate::finding::{CredentialKind, Finding, Status};
+use crate::finding::{Finding, Status};
 use crate::model::{AccountFacts, Cell, KeyField, Known, ROOT_USER_NAME};
 
 declare_rule! {
@@ -13,9 +13,12 @@ declare_rule! {
     ///
     /// ## How it decides
     /// The `<root_account>` row of the credential report: a slot holds a key when it is active or
-    /// has a creation date (`access_key_N_last_rotated`). One finding per key. When the source has
-    /// no root row (moto, or a filtered export) or lacks the columns, the finding is `unknown`:
-    /// the absence of a row is not proof of the absence of a key.
+    /// has a creation date (`access_key_N_last_rotated`). One finding per key. A live audit also asks
+    /// GetAccountSummary (`AccountAccessKeysPresent`), which is fresher than the report: when it
+    /// says root has no key, the report's keys were deleted since and nothing fails; when it counts
+    /// more keys than the row shows, or there is no root row, it fails on the summary's count.
+    /// With neither a root row (moto, a filtered export) nor a summary, or with the columns
+    /// missing, the finding is `unknown`: the absence of a row is not proof of the absence of a key.
     ///
     /// ## How to fix
     /// Sign in as root, open Security credentials, and delete the access keys. keywarden cannot
@@ -38,54 +41,74 @@ impl Rule for RootAccessKeyPresent {
     }
 
     fn check_account(&self, account: &AccountFacts, _ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        let root = match &account.root {
-            Known::Known(root) => root,
-            Known::Unknown(reason) => {
-                let mut finding = Finding::for_account(
-                    &Self::META,
-                    Status::Unknown,
-                    account.account_id.as_deref(),
-                    format!("cannot decide: {reason}"),
-                )
-                .with("unknown_reason", reason.as_str());
-                finding.user = Some(ROOT_USER_NAME.into());
-                out.push(finding);
-                return;
-            }
-        };
-        for key in &root.access_keys {
-            match key.exists() {
-                Cell::Value(true) => {
-                    let active = key.active == Cell::Value(true);
-                    let state = if active { "an active" } else { "an inactive" };
-                    out.push(
-                        key_finding(
-                            &Self::META,
-                            Status::Fail,
-                            root,
-                            key,
-                            format!(
-                                "root user has {state} access key (access_key_{})",
-                                key.slot.number()
-                            ),
-                        )
-                        .with("active", active)
-                        .with("created", key.last_rotated.value().copied())
-                        .with("last_used", key.last_used.value().copied()),
-                    );
+        let summary = account.known_root_summary();
+        if let Some(reason) = account.root_unknown_reason() {
+            let mut finding = Finding::for_account(
+                &Self::META,
+                Status::Unknown,
+                account.account_id.as_deref(),
+                format!("cannot decide: {reason}"),
+            )
+            .with("unknown_reason", reason);
+            finding.user = Some(ROOT_USER_NAME.into());
+            out.push(finding);
+            return;
+        }
+        if summary.is_some_and(|s| s.access_keys_present == 0) {
+            // The summary is live; keys the report still shows were deleted since.
+            return;
+        }
+        let mut keys_in_row = 0;
+        if let Known::Known(root) = &account.root {
+            for key in &root.access_keys {
+                match key.exists() {
+                    Cell::Value(true) => {
+                        keys_in_row += 1;
+                        let active = key.active == Cell::Value(true);
+                        let state = if active { "an active" } else { "an inactive" };
+                        out.push(
+                            key_finding(
+                                &Self::META,
+                                Status::Fail,
+                                root,
+                                key,
+                                format!(
+                                    "root user has {state} access key (access_key_{})",
+                                    key.slot.number()
+                                ),
+                            )
+                            .with("active", active)
+                            .with("created", key.last_rotated.value().copied())
+                            .with("last_used", key.last_used.value().copied()),
+                        );
+                    }
+                    Cell::Value(false) => {}
+                    _ if summary.is_some() => {}
+                    _ => {
+                        let field = if key.active.is_missing() {
+                            KeyField::Active
+                        } else {
+                            KeyField::LastRotated
+                        };
+                        out.push(unreadable_key_column(&Self::META, root, key, field));
+                    }
                 }
-                Cell::Value(false) => {}
-                _ => {
-                    let field = if key.active.is_missing() {
-                        KeyField::Active
-                    } else {
-                        KeyField::LastRotated
-                    };
-                    let mut finding = unreadable_key_column(&Self::META, root, key, field);
-                    finding.credential = CredentialKind::AccessKey(key.slot);
-                    out.push(finding);
-                }
             }
+        }
+        if let Some(summary) = summary.filter(|s| s.access_keys_present > keys_in_row) {
+            let mut finding = Finding::for_account(
+                &Self::META,
+                Status::Fail,
+                account.account_id.as_deref(),
+                format!(
+                    "root user has {} access key(s) according to GetAccountSummary",
+                    summary.access_keys_present
+                ),
+            )
+            .with("account_access_keys_present", summary.access_keys_present)
+            .with("keys_in_report_row", keys_in_row);
+            finding.user = Some(ROOT_USER_NAME.into());
+            out.push(finding);
         }
     }
 }

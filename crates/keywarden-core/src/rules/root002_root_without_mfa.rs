@@ -11,8 +11,9 @@ declare_rule! {
     /// password alone must never be enough to sign in.
     ///
     /// ## How it decides
-    /// The `<root_account>` row's `mfa_active` is false. When the source has no root row or no
-    /// `mfa_active` column, the finding is `unknown`.
+    /// A live audit asks GetAccountSummary (`AccountMFAEnabled`), which is fresher than the
+    /// report and decides alone. Otherwise the `<root_account>` row's `mfa_active` is false. With
+    /// neither a summary nor a root row, or no `mfa_active` column, the finding is `unknown`.
     ///
     /// ## How to fix
     /// Sign in as root and register an MFA device (a hardware security key or passkey is best;
@@ -37,26 +38,41 @@ impl Rule for RootWithoutMfa {
     }
 
     fn check_account(&self, account: &AccountFacts, _ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        let (status, message, mut finding_for) = match &account.root {
-            Known::Unknown(reason) => (Status::Unknown, format!("cannot decide: {reason}"), None),
-            Known::Known(root) => match &root.mfa_active {
+        let root_row = match &account.root {
+            Known::Known(root) => Some(root),
+            Known::Unknown(_) => None,
+        };
+        let (status, message, mfa_active) = match (account.known_root_summary(), root_row) {
+            (Some(summary), _) if summary.mfa_enabled => return,
+            (Some(_), _) => (
+                Status::Fail,
+                "root user has no MFA device (GetAccountSummary)".to_owned(),
+                Some(false),
+            ),
+            (None, Some(root)) => match &root.mfa_active {
                 Cell::Value(true) => return,
                 Cell::Value(false) => (
                     Status::Fail,
                     "root user has no MFA device".to_owned(),
-                    Some(root),
+                    Some(false),
                 ),
                 other => (
                     Status::Unknown,
                     format!("cannot decide: root's `mfa_active` is {}", other.describe()),
-                    Some(root),
+                    None,
                 ),
             },
+            (None, None) => {
+                let reason = account
+                    .root_unknown_reason()
+                    .unwrap_or_else(|| "nothing is known about the root user".into());
+                (Status::Unknown, format!("cannot decide: {reason}"), None)
+            }
         };
-        let finding = match finding_for.take() {
+        let finding = match root_row {
             Some(root) => {
                 Finding::for_user(&Self::META, status, root, CredentialKind::Mfa, message)
-                    .with("mfa_active", root.mfa_active.value().copied())
+                    .with("mfa_active", mfa_active)
                     .with("password_last_used", &root.password_last_used)
             }
             None => {
@@ -65,7 +81,8 @@ impl Rule for RootWithoutMfa {
                     status,
                     account.account_id.as_deref(),
                     message,
-                );
+                )
+                .with("mfa_active", mfa_active);
                 f.user = Some(ROOT_USER_NAME.into());
                 f.credential = CredentialKind::Mfa;
                 f

@@ -86,6 +86,7 @@ pub fn clean_extras() -> AccountExtras {
             require_symbols: true,
             password_reuse_prevention: Some(24),
             max_password_age: Some(90),
+            root_summary: None,
         })),
         trails: Known::Known(vec![Trail {
             name: "org-trail".into(),

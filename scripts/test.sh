@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 command -v cargo >/dev/null || { echo "test.sh: cargo is not installed (https://rustup.rs)" >&2; exit 2; }
 
+echo "== moto (the AWS API server the integration tests run against)"
+scripts/ensure-moto.sh >/dev/null
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -99,8 +99,13 @@ fn parse_and_audit(
     now: keywarden_core::Timestamp,
 ) -> (u64, usize) {
     let reader = ReportReader::new(data, "bench").expect("report header");
-    let outcome = audit_report(reader, config, now, AccountExtras::unknown_from_report_file())
-        .expect("report rows");
+    let outcome = audit_report(
+        reader,
+        config,
+        now,
+        AccountExtras::unknown_from_report_file(),
+    )
+    .expect("report rows");
     let findings = outcome.findings.len();
     let rows = outcome.users_evaluated;
     black_box(outcome);

@@ -19,7 +19,9 @@ use std::path::Path;
 pub fn run_audit(args: AuditArgs) -> Result<Exit> {
     let now = resolve_now(args.output.now.as_deref())?;
     let config = build_config(&args.thresholds)?;
-    let path = args.report.as_path();
+    let Some(path) = args.report.as_deref() else {
+        return crate::live_cmd::run_live(&args, &config, now);
+    };
     let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) =
         if path == Path::new("-") {
             (Box::new(io::stdin().lock()), "-".to_owned(), None)
@@ -78,7 +80,7 @@ pub fn run_demo(args: DemoArgs) -> Result<Exit> {
     print(&outcome, source, &config, args.format)
 }
 
-fn print(
+pub fn print(
     outcome: &AuditOutcome,
     source: DataSource,
     config: &AuditConfig,
@@ -116,7 +118,7 @@ fn exit_status(outcome: &AuditOutcome) -> Exit {
 }
 
 /// The only place the clock is read.
-fn resolve_now(flag: Option<&str>) -> Result<Timestamp> {
+pub fn resolve_now(flag: Option<&str>) -> Result<Timestamp> {
     match flag {
         Some(text) => parse_time_flag("--now", text),
         None => Ok(chrono::Utc::now()),

@@ -17,7 +17,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Audit IAM credentials from a credential-report CSV.
+    /// Audit IAM credentials: the account the AWS credentials point at, or a credential-report CSV.
     Audit(AuditArgs),
     /// Run the audit on a sample account bundled in the binary (no AWS account needed).
     Demo(DemoArgs),
@@ -28,6 +28,17 @@ pub enum Command {
         /// The rule code, e.g. KEY001.
         code: String,
     },
+    /// Print the least-privilege IAM policy a command needs.
+    Permissions {
+        /// The command whose policy to print.
+        #[arg(long, value_enum, default_value = "audit")]
+        command: PermissionsFor,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PermissionsFor {
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -90,9 +101,12 @@ pub struct ThresholdArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// A credential-report CSV file, or `-` for standard input.
+    /// Audit a credential-report CSV file (`-` for standard input) instead of the live account.
     #[arg(long, value_name = "FILE")]
-    pub report: PathBuf,
+    pub report: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 
     /// When the report was generated (its GeneratedTime, RFC 3339); default: the file's
     /// modification time, unknown for standard input.
@@ -104,6 +118,48 @@ pub struct AuditArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// AWS access, as the AWS CLI does it (the standard credential chain, profiles, SSO).
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Named profile from the AWS config files.
+    #[arg(long, value_name = "NAME", conflicts_with = "report")]
+    pub profile: Option<String>,
+
+    /// Region for the API calls (IAM is global; default: the configured region, else us-east-1).
+    #[arg(long, value_name = "REGION", conflicts_with = "report")]
+    pub region: Option<String>,
+
+    /// Send every AWS call to this endpoint (a local server, a VPC endpoint); AWS_ENDPOINT_URL also works.
+    #[arg(long, value_name = "URL", conflicts_with = "report")]
+    pub endpoint_url: Option<String>,
+
+    /// Regenerate the credential report when it is older than this (e.g. 30m, 4h, 1d).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "4h",
+        conflicts_with = "report"
+    )]
+    pub max_report_age: String,
+
+    /// Skip the per-user calls: audit from the credential report and account-level calls alone
+    /// (key ids stay unknown, and last-use dates are as old as the report).
+    #[arg(long, conflicts_with = "report")]
+    pub no_enrich: bool,
+
+    /// Per-user AWS calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, conflicts_with = "report")]
+    pub concurrency: usize,
+
+    /// Attempts per AWS call, the first included; throttling and 5xx answers are retried with backoff.
+    #[arg(long, value_name = "N", default_value_t = 5, conflicts_with = "report")]
+    pub max_attempts: u32,
+
+    /// Print the number of AWS requests made, by action, to standard error.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod audit_cmd;
 mod cli;
+mod live_cmd;
 mod rules_cmd;
 
 use clap::Parser;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         cli::Command::Demo(args) => audit_cmd::run_demo(args),
         cli::Command::Rules(args) => rules_cmd::list(args),
         cli::Command::Rule { code } => rules_cmd::show(&code),
+        cli::Command::Permissions { command } => live_cmd::permissions(command),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -86,7 +86,6 @@ pub fn clean_extras() -> AccountExtras {
             require_symbols: true,
             password_reuse_prevention: Some(24),
             max_password_age: Some(90),
-            root_summary: None,
         })),
         trails: Known::Known(vec![Trail {
             name: "org-trail".into(),
@@ -95,6 +94,7 @@ pub fn clean_extras() -> AccountExtras {
             is_logging: true,
             logs_management_write_events: true,
         }]),
+        root_summary: None,
     }
 }
 

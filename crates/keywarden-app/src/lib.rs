@@ -1,0 +1,10 @@
+//! keywarden's application layer: it drives the AWS boundary's read traits to build the same
+//! model a report file gives, runs the core's audit on it, and owns everything that waits:
+//! polling, concurrency, progress. It never names an SDK type.
+
+pub mod live_audit;
+pub mod report_fetch;
+
+pub use live_audit::{
+    run_live_audit, LiveAudit, LiveAuditError, LiveAuditOptions, NoProgress, Progress,
+};

@@ -1,0 +1,558 @@
+//! The live audit: the credential report and a fixed number of account-level calls, then
+//! per-user calls only where a verdict or a key id depends on them, then the core's audit.
+//!
+//! The report can be hours old, so every user the report makes fail is re-read: ListAccessKeys
+//! attaches real key ids (matching the report's `last_rotated` to `CreateDate`) and fresh
+//! statuses, GetAccessKeyLastUsed replaces stale last-use dates, GetLoginProfile and
+//! ListMFADevices confirm the password and MFA findings, and ListUserTags brings the tags that
+//! exemptions read. A call that fails turns the findings that needed it into `unknown`, with the
+//! AWS error code; it never turns them into passes. Users that pass on the report are not
+//! re-read: calls grow with findings, not with users.
+
+use crate::report_fetch::{fetch_report, FetchError, PollPolicy};
+use keywarden_aws::api::{trail_from, AccessKeyMeta, AwsError, IamRead, IamUser, TrailRead};
+use keywarden_core::audit::{AccountExtras, AuditOutcome, AuditRun};
+use keywarden_core::finding::{CredentialKind, EvidenceValue, Finding, Status};
+use keywarden_core::model::{AccessKey, Cell, KeySlot, Known, RootSummary, UserCredentials};
+use keywarden_core::report::{ReportError, ReportReader};
+use keywarden_core::{AuditConfig, Timestamp};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+#[derive(Debug, Clone)]
+pub struct LiveAuditOptions {
+    /// A report older than this is regenerated.
+    pub max_report_age: chrono::Duration,
+    /// Re-read the users the report makes fail (`--no-enrich` turns this off).
+    pub enrich: bool,
+    /// Per-user calls in flight at once.
+    pub concurrency: usize,
+    pub poll: PollPolicy,
+}
+
+impl Default for LiveAuditOptions {
+    fn default() -> Self {
+        LiveAuditOptions {
+            max_report_age: chrono::Duration::hours(4),
+            enrich: true,
+            concurrency: 8,
+            poll: PollPolicy::default(),
+        }
+    }
+}
+
+/// Progress of the per-user stage, for a progress bar on a terminal.
+pub trait Progress: Send + Sync {
+    fn start(&self, total: u64);
+    fn advance(&self);
+    fn finish(&self);
+}
+
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _total: u64) {}
+    fn advance(&self) {}
+    fn finish(&self) {}
+}
+
+#[derive(Debug)]
+pub struct LiveAudit {
+    pub outcome: AuditOutcome,
+    /// The credential report's GeneratedTime: how old the data is.
+    pub report_generated_at: Timestamp,
+    pub report_generated_on_request: bool,
+    /// Users re-read with per-user calls.
+    pub users_enriched: usize,
+    /// Things the user should know about the data (users deleted or created since the report).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveAuditError {
+    #[error(transparent)]
+    Report(#[from] FetchError),
+    #[error("the credential report AWS returned cannot be read: {0}")]
+    Parse(#[from] ReportError),
+}
+
+/// What one user needs re-read, decided from the findings the report alone gives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Needs {
+    keys: bool,
+    last_used: [bool; 2],
+    login: bool,
+    mfa: bool,
+    tags: bool,
+}
+
+impl Needs {
+    fn everything() -> Self {
+        Needs {
+            keys: true,
+            last_used: [true, true],
+            login: true,
+            mfa: true,
+            tags: true,
+        }
+    }
+
+    fn from_findings(findings: &[Finding]) -> Self {
+        let mut needs = Needs::default();
+        for f in findings {
+            needs.tags = true;
+            if let CredentialKind::AccessKey(slot) = f.credential {
+                needs.keys = true;
+                if LAST_USE_RULES.contains(&f.rule.code) {
+                    needs.last_used[slot as usize] = true;
+                }
+            }
+            if LOGIN_RULES.contains(&f.rule.code) {
+                needs.login = true;
+            }
+            if f.rule.code == "PWD002" {
+                needs.mfa = true;
+            }
+        }
+        needs
+    }
+}
+
+/// Rules whose verdict depends on a key's last use.
+const LAST_USE_RULES: [&str; 3] = ["KEY001", "KEY004", "KEY005"];
+/// Rules whose verdict depends on whether the user still has a console password.
+const LOGIN_RULES: [&str; 3] = ["PWD001", "PWD002", "KEY005"];
+const KEY_RULES: [&str; 5] = ["KEY001", "KEY002", "KEY003", "KEY004", "KEY005"];
+
+/// A per-user call that failed, and the findings it leaves undecided.
+#[derive(Debug, Clone)]
+struct Failure {
+    /// `None`: every credential of the user.
+    slot: Option<KeySlot>,
+    /// Empty: every rule.
+    rules: &'static [&'static str],
+    error: AwsError,
+}
+
+/// Runs the whole live audit against `client`.
+pub async fn run_live_audit<C>(
+    client: Arc<C>,
+    config: &AuditConfig,
+    now: Timestamp,
+    options: &LiveAuditOptions,
+    progress: &dyn Progress,
+) -> Result<LiveAudit, LiveAuditError>
+where
+    C: IamRead + TrailRead + 'static,
+{
+    let preview = AuditRun::new(config, now);
+    let wants_root = preview.runs("ROOT001") || preview.runs("ROOT002");
+    let (fetched, extras, listed_users) = tokio::join!(
+        fetch_report(&*client, now, options.max_report_age, options.poll),
+        account_extras(&*client, &preview, wants_root),
+        async {
+            if options.enrich {
+                Some(client.list_users().await)
+            } else {
+                None
+            }
+        },
+    );
+    let fetched = fetched?;
+    let mut users: Vec<UserCredentials> = ReportReader::new(
+        fetched.blob.content.as_slice(),
+        "the credential report from AWS",
+    )?
+    .collect::<Result<_, _>>()?;
+    let mut notes = Vec::new();
+    let mut failures: HashMap<String, Vec<Failure>> = HashMap::new();
+    let mut users_enriched = 0;
+
+    if options.enrich {
+        let mut jobs: Vec<(Option<UserCredentials>, Option<IamUser>, Needs)> = Vec::new();
+        match listed_users {
+            Some(Ok(listed)) => {
+                let listed_names: HashSet<&str> = listed.iter().map(|u| u.name.as_str()).collect();
+                let before = users.len();
+                users.retain(|u| u.is_root || listed_names.contains(u.name.as_str()));
+                if users.len() < before {
+                    notes.push(format!(
+                        "{} user(s) in the credential report no longer exist and were left out",
+                        before - users.len()
+                    ));
+                }
+                let reported: HashSet<&str> = users.iter().map(|u| u.name.as_str()).collect();
+                let new_users: Vec<IamUser> = listed
+                    .iter()
+                    .filter(|u| !reported.contains(u.name.as_str()))
+                    .cloned()
+                    .collect();
+                if !new_users.is_empty() {
+                    notes.push(format!(
+                        "{} user(s) created since the credential report were read with per-user calls",
+                        new_users.len()
+                    ));
+                }
+                jobs.extend(
+                    new_users
+                        .into_iter()
+                        .map(|u| (None, Some(u), Needs::everything())),
+                );
+            }
+            Some(Err(error)) => notes.push(format!(
+                "{}; users created or deleted since the credential report could not be detected",
+                error.reason()
+            )),
+            None => {}
+        }
+        let mut kept = Vec::with_capacity(users.len());
+        for user in users {
+            let needs = Needs::from_findings(&preview.preview_user(&user));
+            if needs == Needs::default() {
+                kept.push(user);
+            } else {
+                jobs.push((Some(user), None, needs));
+            }
+        }
+        users = kept;
+        users_enriched = jobs.len();
+        progress.start(jobs.len() as u64);
+        let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for (report_row, listed, needs) in jobs {
+            let client = Arc::clone(&client);
+            let permit = Arc::clone(&semaphore)
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            tasks.spawn(async move {
+                let _permit = permit;
+                enrich_user(&*client, report_row, listed, needs).await
+            });
+            while let Some(done) = tasks.try_join_next() {
+                collect(done, &mut users, &mut failures, progress);
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            collect(done, &mut users, &mut failures, progress);
+        }
+        progress.finish();
+    }
+
+    let mut run = AuditRun::new(config, now);
+    for user in &users {
+        run.add_user(user);
+    }
+    let mut outcome = run.finish(extras);
+    for finding in &mut outcome.findings {
+        if let Some(failure) = finding
+            .user
+            .as_ref()
+            .and_then(|name| failures.get(name))
+            .and_then(|list| list.iter().find(|f| failure_applies(f, finding)))
+        {
+            mark_unknown(finding, &failure.error);
+        }
+    }
+    Ok(LiveAudit {
+        outcome,
+        report_generated_at: fetched.blob.generated_at,
+        report_generated_on_request: fetched.generated_on_request,
+        users_enriched,
+        notes,
+    })
+}
+
+fn collect(
+    done: Result<(UserCredentials, Vec<Failure>), tokio::task::JoinError>,
+    users: &mut Vec<UserCredentials>,
+    failures: &mut HashMap<String, Vec<Failure>>,
+    progress: &dyn Progress,
+) {
+    // A task only panics on a bug; re-raise it rather than drop the user silently.
+    let (user, user_failures) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    if !user_failures.is_empty() {
+        failures.insert(user.name.clone(), user_failures);
+    }
+    users.push(user);
+    progress.advance();
+}
+
+fn failure_applies(failure: &Failure, finding: &Finding) -> bool {
+    let rule_matches = failure.rules.is_empty() || failure.rules.contains(&finding.rule.code);
+    let slot_matches = match failure.slot {
+        None => true,
+        Some(slot) => finding.credential == CredentialKind::AccessKey(slot),
+    };
+    finding.status == Status::Fail && rule_matches && slot_matches
+}
+
+fn mark_unknown(finding: &mut Finding, error: &AwsError) {
+    finding.status = Status::Unknown;
+    finding.message = format!(
+        "cannot confirm: {} (the credential report alone says: {})",
+        error.reason(),
+        finding.message
+    );
+    finding
+        .evidence
+        .push(("unknown_reason", EvidenceValue::Text(error.reason())));
+    finding
+        .evidence
+        .push(("aws_error_code", EvidenceValue::Text(error.code.clone())));
+}
+
+fn not_asked<T>() -> Known<T> {
+    Known::Unknown("not asked: the rule does not run".to_owned())
+}
+
+/// Account-level facts, asked only for the rules that run.
+async fn account_extras<C: IamRead + TrailRead>(
+    client: &C,
+    preview: &AuditRun<'_>,
+    wants_root: bool,
+) -> AccountExtras {
+    let (policy, trails, summary) = tokio::join!(
+        async {
+            if !preview.runs("PWD003") {
+                return not_asked();
+            }
+            match client.get_account_password_policy().await {
+                Ok(policy) => Known::Known(policy),
+                Err(e) => Known::Unknown(e.reason()),
+            }
+        },
+        async {
+            if !preview.runs("TRAIL001") {
+                return not_asked();
+            }
+            read_trails(client).await
+        },
+        async {
+            if !wants_root {
+                return None;
+            }
+            Some(match client.get_account_summary().await {
+                Ok(s) => Known::Known(RootSummary {
+                    access_keys_present: s.root_access_keys_present,
+                    mfa_enabled: s.root_mfa_enabled,
+                }),
+                Err(e) => Known::Unknown(e.reason()),
+            })
+        },
+    );
+    AccountExtras {
+        password_policy: policy,
+        trails,
+        root_summary: summary,
+    }
+}
+
+async fn read_trails<C: TrailRead>(client: &C) -> Known<Vec<keywarden_core::model::Trail>> {
+    let infos = match client.describe_trails().await {
+        Ok(infos) => infos,
+        Err(e) => return Known::Unknown(e.reason()),
+    };
+    let mut trails = Vec::with_capacity(infos.len());
+    for info in &infos {
+        let (logging, selectors) = tokio::join!(
+            client.get_trail_status(&info.arn),
+            client.get_event_selectors(&info.arn)
+        );
+        match (logging, selectors) {
+            (Ok(logging), Ok(management)) => trails.push(trail_from(info, logging, management)),
+            (Err(e), _) | (_, Err(e)) => return Known::Unknown(e.reason()),
+        }
+    }
+    Known::Known(trails)
+}
+
+/// Re-reads one user: a report row made fresh, or a user the report does not have yet.
+async fn enrich_user<C: IamRead>(
+    client: &C,
+    report_row: Option<UserCredentials>,
+    listed: Option<IamUser>,
+    needs: Needs,
+) -> (UserCredentials, Vec<Failure>) {
+    let mut user = match (report_row, &listed) {
+        (Some(row), _) => row,
+        (None, Some(listed)) => user_from_listing(listed),
+        (None, None) => unreachable!("a job has a report row or a listed user"),
+    };
+    let mut failures = Vec::new();
+    let name = user.name.clone();
+    let (keys, login, mfa, tags) = tokio::join!(
+        async {
+            if needs.keys {
+                Some(client.list_access_keys(&name).await)
+            } else {
+                None
+            }
+        },
+        async {
+            if needs.login {
+                Some(client.get_login_profile(&name).await)
+            } else {
+                None
+            }
+        },
+        async {
+            if needs.mfa {
+                Some(client.list_mfa_devices(&name).await)
+            } else {
+                None
+            }
+        },
+        async {
+            if needs.tags {
+                Some(client.list_user_tags(&name).await)
+            } else {
+                None
+            }
+        },
+    );
+    let mut last_used_needed = needs.last_used;
+    match keys {
+        Some(Ok(keys)) => {
+            for slot in attach_keys(&mut user, &keys) {
+                // A key the report does not know yet needs its last use too.
+                last_used_needed[slot as usize] = true;
+            }
+        }
+        Some(Err(error)) => failures.push(Failure {
+            slot: None,
+            rules: &KEY_RULES,
+            error,
+        }),
+        None => {}
+    }
+    for slot in KeySlot::BOTH {
+        let key = &mut user.access_keys[slot as usize];
+        let (true, Some(id)) = (last_used_needed[slot as usize], key.id.clone()) else {
+            continue;
+        };
+        match client.get_access_key_last_used(&id).await {
+            Ok(used) => {
+                key.last_used = used.date.map_or(Cell::NotApplicable, Cell::Value);
+                key.last_used_service = used.service.map_or(Cell::NotApplicable, Cell::Value);
+                key.last_used_region = used.region.map_or(Cell::NotApplicable, Cell::Value);
+            }
+            Err(error) => failures.push(Failure {
+                slot: Some(slot),
+                rules: &LAST_USE_RULES,
+                error,
+            }),
+        }
+    }
+    match login {
+        Some(Ok(Some(created))) => {
+            user.password_enabled = Cell::Value(true);
+            if user.password_last_changed.value().is_none() {
+                user.password_last_changed = Cell::Value(created);
+            }
+        }
+        Some(Ok(None)) => {
+            user.password_enabled = Cell::Value(false);
+            user.password_last_used = Cell::NotApplicable;
+        }
+        Some(Err(error)) => failures.push(Failure {
+            slot: None,
+            rules: &LOGIN_RULES,
+            error,
+        }),
+        None => {}
+    }
+    match mfa {
+        Some(Ok(devices)) => user.mfa_active = Cell::Value(devices > 0),
+        Some(Err(error)) => failures.push(Failure {
+            slot: None,
+            rules: &["PWD002"],
+            error,
+        }),
+        None => {}
+    }
+    match tags {
+        Some(Ok(tags)) => user.tags = Known::Known(tags),
+        // Without the tags, a tag exemption cannot be checked: every failing finding of the
+        // user becomes unknown rather than silently failing or passing.
+        Some(Err(error)) => failures.push(Failure {
+            slot: None,
+            rules: &[],
+            error,
+        }),
+        None => {}
+    }
+    (user, failures)
+}
+
+/// A user the credential report does not list yet (created since), before per-user calls.
+fn user_from_listing(listed: &IamUser) -> UserCredentials {
+    UserCredentials {
+        name: listed.name.clone(),
+        arn: listed.arn.clone(),
+        is_root: false,
+        created: Cell::Value(listed.created),
+        password_enabled: Cell::Missing,
+        password_last_used: listed
+            .password_last_used
+            .map_or(Cell::NoInformation, Cell::Value),
+        password_last_changed: Cell::Missing,
+        mfa_active: Cell::Missing,
+        access_keys: [
+            AccessKey::absent(KeySlot::One),
+            AccessKey::absent(KeySlot::Two),
+        ],
+        tags: Known::Unknown("not read".into()),
+    }
+}
+
+/// Puts ListAccessKeys' answer into the report's slots: a slot's key is the one created in the
+/// same second as the slot's `last_rotated` (the report has second precision), preferring the
+/// same status when two keys share that second. A slot whose key is gone was deleted since the
+/// report; a key no slot claims was created since and takes a free slot. Returns the slots that
+/// received a key the report did not know.
+fn attach_keys(user: &mut UserCredentials, keys: &[AccessKeyMeta]) -> Vec<KeySlot> {
+    let mut unclaimed: Vec<&AccessKeyMeta> = keys.iter().collect();
+    unclaimed.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    let mut emptied = Vec::new();
+    for slot in KeySlot::BOTH {
+        let key = &mut user.access_keys[slot as usize];
+        let Cell::Value(created) = key.last_rotated else {
+            emptied.push(slot);
+            continue;
+        };
+        let report_active = key.active == Cell::Value(true);
+        let same_second = |k: &&AccessKeyMeta| k.created.timestamp() == created.timestamp();
+        let position = unclaimed
+            .iter()
+            .position(|k| same_second(k) && k.active == report_active)
+            .or_else(|| unclaimed.iter().position(same_second));
+        match position {
+            Some(index) => {
+                let fresh = unclaimed.remove(index);
+                key.id = Some(fresh.id.clone());
+                key.active = Cell::Value(fresh.active);
+            }
+            None => {
+                *key = AccessKey::absent(slot);
+                emptied.push(slot);
+            }
+        }
+    }
+    let mut added = Vec::new();
+    for (slot, fresh) in emptied.into_iter().zip(unclaimed) {
+        user.access_keys[slot as usize] = AccessKey {
+            slot,
+            active: Cell::Value(fresh.active),
+            last_rotated: Cell::Value(fresh.created),
+            last_used: Cell::Missing,
+            last_used_region: Cell::Missing,
+            last_used_service: Cell::Missing,
+            id: Some(fresh.id.clone()),
+        };
+        added.push(slot);
+    }
+    added
+}

@@ -1,0 +1,110 @@
+//! Getting a credential report that is fresh enough: reuse the current one when it is younger
+//! than `max_report_age`, otherwise ask AWS to generate one and poll, with backoff, within a
+//! bound. AWS's own answers (STARTED / INPROGRESS / COMPLETE, LimitExceeded, ReportNotPresent,
+//! ReportExpired, ReportInProgress) drive the loop; any other error ends it.
+
+use keywarden_aws::api::{AwsError, CredentialReportBlob, IamRead, ReportGeneration};
+use keywarden_core::time::age;
+use keywarden_core::Timestamp;
+use std::time::{Duration, Instant};
+
+/// How long to wait and how often to ask.
+#[derive(Debug, Clone, Copy)]
+pub struct PollPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Give up after this long.
+    pub bound: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            first_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(4),
+            bound: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("cannot get the credential report: {0}")]
+    Aws(#[from] AwsError),
+    #[error("the credential report was not ready after {waited_seconds} s (last answer: {last_answer}); try again later or raise the bound")]
+    NotReady {
+        waited_seconds: u64,
+        last_answer: String,
+    },
+}
+
+/// A report, and whether keywarden had to ask AWS to generate it.
+#[derive(Debug, Clone)]
+pub struct FetchedReport {
+    pub blob: CredentialReportBlob,
+    pub generated_on_request: bool,
+}
+
+pub async fn fetch_report<C: IamRead>(
+    client: &C,
+    now: Timestamp,
+    max_report_age: chrono::Duration,
+    poll: PollPolicy,
+) -> Result<FetchedReport, FetchError> {
+    match client.get_credential_report().await {
+        Ok(blob) if age(now, blob.generated_at) <= max_report_age => {
+            return Ok(FetchedReport {
+                blob,
+                generated_on_request: false,
+            })
+        }
+        Ok(_) => {}
+        Err(e) if is_absent_or_pending(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let started = Instant::now();
+    let mut delay = poll.first_delay;
+    let mut wait = |last_answer: String| {
+        let waited = started.elapsed();
+        if waited + delay > poll.bound {
+            return Err(FetchError::NotReady {
+                waited_seconds: waited.as_secs(),
+                last_answer,
+            });
+        }
+        let this_delay = delay;
+        delay = (delay * 2).min(poll.max_delay);
+        Ok(this_delay)
+    };
+    loop {
+        let last_answer = match client.generate_credential_report().await {
+            Ok(ReportGeneration::Complete) => break,
+            Ok(state) => format!("{state:?}"),
+            // Generation requests are rate limited; waiting is the documented answer.
+            Err(e) if e.code.starts_with("LimitExceeded") => e.code.clone(),
+            Err(e) => return Err(e.into()),
+        };
+        tokio::time::sleep(wait(last_answer)?).await;
+    }
+    loop {
+        match client.get_credential_report().await {
+            Ok(blob) => {
+                return Ok(FetchedReport {
+                    blob,
+                    generated_on_request: true,
+                })
+            }
+            Err(e) if e.code == "ReportInProgress" => {
+                tokio::time::sleep(wait(e.code.clone())?).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn is_absent_or_pending(e: &AwsError) -> bool {
+    matches!(
+        e.code.as_str(),
+        "ReportNotPresent" | "ReportExpired" | "ReportInProgress"
+    )
+}

@@ -1,0 +1,504 @@
+//! The live client: the read traits implemented with the official AWS SDK for Rust.
+//!
+//! AWS access follows the AWS CLI: the standard credential chain (environment, profiles, SSO,
+//! container and instance roles), `--profile`, `--region`, `--endpoint-url` and
+//! `AWS_ENDPOINT_URL`. Throttling and 5xx answers are retried by the SDK's standard retry
+//! strategy with exponential backoff and jitter; what still fails comes back as an [`AwsError`]
+//! carrying AWS's error code, never as an empty answer.
+
+use crate::api::{
+    AccessKeyMeta, AccountSummary, AwsError, AwsResult, CredentialReportBlob, IamRead, IamUser,
+    KeyLastUsed, ReportGeneration, TrailInfo, TrailRead,
+};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use keywarden_core::model::{PasswordPolicy, Tag};
+use keywarden_core::Timestamp;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How to reach AWS, as the user said it on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// Overrides every service's endpoint (a local server such as moto); `AWS_ENDPOINT_URL` is
+    /// honoured by the SDK itself when this is not set.
+    pub endpoint_url: Option<String>,
+    /// Attempts per call, the first included (throttling and 5xx are retried).
+    pub max_attempts: u32,
+}
+
+/// IAM is global and answers in us-east-1; it is also where CloudTrail sees every
+/// multi-region trail, so it is the default when no region is configured.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The SDK clients keywarden uses, built once from the shared configuration.
+#[derive(Debug, Clone)]
+pub struct LiveClient {
+    iam: aws_sdk_iam::Client,
+    cloudtrail: aws_sdk_cloudtrail::Client,
+    sts: aws_sdk_sts::Client,
+    region: String,
+    requests: RequestCounter,
+}
+
+/// Counts every HTTP request the SDK sends (retries and pages included), by API action, so an
+/// audit can say how many AWS calls it made.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl RequestCounter {
+    /// Requests per action (`iam:ListAccessKeys`), sorted by action.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+}
+
+impl aws_sdk_iam::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "keywarden-request-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_iam::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_iam::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_iam::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request();
+        let host = request.uri().split("//").nth(1).unwrap_or_default();
+        // JSON services name the action in X-Amz-Target (`Service_20131101.DescribeTrails`),
+        // query services in the form body (`Action=ListUsers&...`).
+        let action = match request.headers().get("x-amz-target") {
+            Some(target) => {
+                let operation = target.rsplit('.').next().unwrap_or(target);
+                format!("cloudtrail:{operation}")
+            }
+            None => {
+                let body = request.body().bytes().unwrap_or_default();
+                let body = String::from_utf8_lossy(body);
+                let operation = body
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix("Action="))
+                    .unwrap_or("Unknown");
+                let service = if body.contains("Version=2011-06-15") || host.starts_with("sts") {
+                    "sts"
+                } else {
+                    "iam"
+                };
+                format!("{service}:{operation}")
+            }
+        };
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(action).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Who the credentials belong to (GetCallerIdentity, which needs no permission).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+}
+
+impl LiveClient {
+    pub async fn connect(options: &ConnectOptions) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts.max(1))
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(20)),
+        );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let mut shared = loader.load().await;
+        if shared.region().is_none() {
+            shared = shared
+                .into_builder()
+                .region(Region::from_static(DEFAULT_REGION))
+                .build();
+        }
+        let region = shared
+            .region()
+            .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
+        let requests = RequestCounter::default();
+        LiveClient {
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&shared)
+                    .interceptor(requests.clone())
+                    .build(),
+            ),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::config::Builder::from(&shared)
+                    .interceptor(requests.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&shared)
+                    .interceptor(requests.clone())
+                    .build(),
+            ),
+            region,
+            requests,
+        }
+    }
+
+    /// A client around ready-made SDK clients (tests use mocked ones).
+    pub fn from_clients(
+        iam: aws_sdk_iam::Client,
+        cloudtrail: aws_sdk_cloudtrail::Client,
+        sts: aws_sdk_sts::Client,
+    ) -> Self {
+        LiveClient {
+            iam,
+            cloudtrail,
+            sts,
+            region: DEFAULT_REGION.to_owned(),
+            requests: RequestCounter::default(),
+        }
+    }
+
+    /// The requests sent so far (counted only for clients built by [`LiveClient::connect`]).
+    pub fn requests(&self) -> &RequestCounter {
+        &self.requests
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub async fn caller_identity(&self) -> AwsResult<CallerIdentity> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws_error("sts:GetCallerIdentity", e))?;
+        Ok(CallerIdentity {
+            account: out.account().unwrap_or_default().to_owned(),
+            arn: out.arn().unwrap_or_default().to_owned(),
+        })
+    }
+}
+
+/// Turns an SDK error into the boundary's error: AWS's code when the service answered, the kind
+/// of failure when it did not (no connection, timeout, unreadable response).
+fn aws_error<E, R>(action: &'static str, error: SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = match &error {
+        SdkError::ServiceError(e) => e.err().code().unwrap_or("UnknownServiceError").to_owned(),
+        SdkError::ConstructionFailure(_) => "ConstructionFailure".to_owned(),
+        SdkError::TimeoutError(_) => "Timeout".to_owned(),
+        SdkError::DispatchFailure(_) => "DispatchFailure".to_owned(),
+        SdkError::ResponseError(_) => "ResponseError".to_owned(),
+        _ => "Unknown".to_owned(),
+    };
+    let message = match &error {
+        SdkError::ServiceError(e) => e.err().message().unwrap_or_default().to_owned(),
+        other => DisplayErrorContext(other).to_string(),
+    };
+    AwsError {
+        action,
+        code,
+        message,
+    }
+}
+
+fn timestamp(t: &aws_sdk_iam::primitives::DateTime) -> Option<Timestamp> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+fn required_time(
+    action: &'static str,
+    what: &str,
+    t: Option<&aws_sdk_iam::primitives::DateTime>,
+) -> AwsResult<Timestamp> {
+    t.and_then(timestamp).ok_or_else(|| AwsError {
+        action,
+        code: "MalformedResponse".into(),
+        message: format!("the response has no {what}"),
+    })
+}
+
+impl IamRead for LiveClient {
+    async fn generate_credential_report(&self) -> AwsResult<ReportGeneration> {
+        const ACTION: &str = "iam:GenerateCredentialReport";
+        let out = self
+            .iam
+            .generate_credential_report()
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        use aws_sdk_iam::types::ReportStateType;
+        Ok(match out.state() {
+            Some(ReportStateType::Complete) => ReportGeneration::Complete,
+            Some(ReportStateType::Started) => ReportGeneration::Started,
+            _ => ReportGeneration::InProgress,
+        })
+    }
+
+    async fn get_credential_report(&self) -> AwsResult<CredentialReportBlob> {
+        const ACTION: &str = "iam:GetCredentialReport";
+        let out = self
+            .iam
+            .get_credential_report()
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        Ok(CredentialReportBlob {
+            content: out
+                .content()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default(),
+            generated_at: required_time(ACTION, "GeneratedTime", out.generated_time())?,
+        })
+    }
+
+    async fn list_users(&self) -> AwsResult<Vec<IamUser>> {
+        const ACTION: &str = "iam:ListUsers";
+        let mut pages = self.iam.list_users().into_paginator().items().send();
+        let mut users = Vec::new();
+        while let Some(user) = pages.next().await {
+            let user = user.map_err(|e| aws_error(ACTION, e))?;
+            users.push(IamUser {
+                name: user.user_name().to_owned(),
+                arn: user.arn().to_owned(),
+                created: timestamp(user.create_date()).unwrap_or_default(),
+                password_last_used: user.password_last_used().and_then(timestamp),
+            });
+        }
+        Ok(users)
+    }
+
+    async fn list_user_tags(&self, user: &str) -> AwsResult<Vec<Tag>> {
+        const ACTION: &str = "iam:ListUserTags";
+        let mut pages = self
+            .iam
+            .list_user_tags()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send();
+        let mut tags = Vec::new();
+        while let Some(tag) = pages.next().await {
+            let tag = tag.map_err(|e| aws_error(ACTION, e))?;
+            tags.push(Tag {
+                key: tag.key().to_owned(),
+                value: tag.value().to_owned(),
+            });
+        }
+        Ok(tags)
+    }
+
+    async fn list_access_keys(&self, user: &str) -> AwsResult<Vec<AccessKeyMeta>> {
+        const ACTION: &str = "iam:ListAccessKeys";
+        let mut pages = self
+            .iam
+            .list_access_keys()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(key) = pages.next().await {
+            let key = key.map_err(|e| aws_error(ACTION, e))?;
+            keys.push(AccessKeyMeta {
+                id: key.access_key_id().unwrap_or_default().to_owned(),
+                active: key.status() == Some(&aws_sdk_iam::types::StatusType::Active),
+                created: required_time(ACTION, "CreateDate", key.create_date())?,
+            });
+        }
+        Ok(keys)
+    }
+
+    async fn get_access_key_last_used(&self, key_id: &str) -> AwsResult<KeyLastUsed> {
+        const ACTION: &str = "iam:GetAccessKeyLastUsed";
+        let out = self
+            .iam
+            .get_access_key_last_used()
+            .access_key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        let known = |s: &str| (!s.is_empty() && s != "N/A").then(|| s.to_owned());
+        Ok(match out.access_key_last_used() {
+            Some(used) => KeyLastUsed {
+                date: used.last_used_date().and_then(timestamp),
+                service: known(used.service_name()),
+                region: known(used.region()),
+            },
+            None => KeyLastUsed {
+                date: None,
+                service: None,
+                region: None,
+            },
+        })
+    }
+
+    async fn get_login_profile(&self, user: &str) -> AwsResult<Option<Timestamp>> {
+        const ACTION: &str = "iam:GetLoginProfile";
+        match self.iam.get_login_profile().user_name(user).send().await {
+            Ok(out) => Ok(out.login_profile().and_then(|p| timestamp(p.create_date()))),
+            Err(e) => {
+                let error = aws_error(ACTION, e);
+                if error.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    async fn list_mfa_devices(&self, user: &str) -> AwsResult<usize> {
+        const ACTION: &str = "iam:ListMFADevices";
+        let mut pages = self
+            .iam
+            .list_mfa_devices()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send();
+        let mut count = 0;
+        while let Some(device) = pages.next().await {
+            device.map_err(|e| aws_error(ACTION, e))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    async fn get_account_summary(&self) -> AwsResult<AccountSummary> {
+        const ACTION: &str = "iam:GetAccountSummary";
+        let out = self
+            .iam
+            .get_account_summary()
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        use aws_sdk_iam::types::SummaryKeyType;
+        let map = out.summary_map();
+        let get = |key: SummaryKeyType| map.and_then(|m| m.get(&key)).copied();
+        match (
+            get(SummaryKeyType::AccountAccessKeysPresent),
+            get(SummaryKeyType::AccountMfaEnabled),
+        ) {
+            (Some(keys), Some(mfa)) => Ok(AccountSummary {
+                root_access_keys_present: keys.max(0) as u32,
+                root_mfa_enabled: mfa > 0,
+            }),
+            _ => Err(AwsError {
+                action: ACTION,
+                code: "MalformedResponse".into(),
+                message: "the summary lacks AccountAccessKeysPresent or AccountMFAEnabled".into(),
+            }),
+        }
+    }
+
+    async fn get_account_password_policy(&self) -> AwsResult<Option<PasswordPolicy>> {
+        const ACTION: &str = "iam:GetAccountPasswordPolicy";
+        match self.iam.get_account_password_policy().send().await {
+            Ok(out) => Ok(out.password_policy().map(|p| PasswordPolicy {
+                minimum_password_length: p.minimum_password_length().unwrap_or(6).max(0) as u32,
+                require_uppercase_characters: p.require_uppercase_characters(),
+                require_lowercase_characters: p.require_lowercase_characters(),
+                require_numbers: p.require_numbers(),
+                require_symbols: p.require_symbols(),
+                password_reuse_prevention: p
+                    .password_reuse_prevention()
+                    .filter(|n| *n > 0)
+                    .map(|n| n as u32),
+                max_password_age: p.max_password_age().filter(|n| *n > 0).map(|n| n as u32),
+            })),
+            Err(e) => {
+                let error = aws_error(ACTION, e);
+                if error.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+impl TrailRead for LiveClient {
+    async fn describe_trails(&self) -> AwsResult<Vec<TrailInfo>> {
+        const ACTION: &str = "cloudtrail:DescribeTrails";
+        let out = self
+            .cloudtrail
+            .describe_trails()
+            .include_shadow_trails(true)
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        Ok(out
+            .trail_list()
+            .iter()
+            .map(|t| TrailInfo {
+                name: t.name().unwrap_or_default().to_owned(),
+                arn: t.trail_arn().or(t.name()).unwrap_or_default().to_owned(),
+                home_region: t.home_region().unwrap_or_default().to_owned(),
+                is_multi_region: t.is_multi_region_trail().unwrap_or(false),
+            })
+            .collect())
+    }
+
+    async fn get_trail_status(&self, trail_arn: &str) -> AwsResult<bool> {
+        const ACTION: &str = "cloudtrail:GetTrailStatus";
+        let out = self
+            .cloudtrail
+            .get_trail_status()
+            .name(trail_arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        Ok(out.is_logging().unwrap_or(false))
+    }
+
+    async fn get_event_selectors(&self, trail_arn: &str) -> AwsResult<bool> {
+        const ACTION: &str = "cloudtrail:GetEventSelectors";
+        let out = self
+            .cloudtrail
+            .get_event_selectors()
+            .trail_name(trail_arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        use aws_sdk_cloudtrail::types::ReadWriteType;
+        let basic = out.event_selectors().iter().any(|s| {
+            s.include_management_events().unwrap_or(true)
+                && !matches!(s.read_write_type(), Some(ReadWriteType::ReadOnly))
+        });
+        // Advanced selectors: a selector logs write management events when it selects the
+        // Management category and does not restrict itself to read-only events.
+        let advanced = out.advanced_event_selectors().iter().any(|s| {
+            let fields = s.field_selectors();
+            let equals = |field: &str, value: &str| {
+                fields
+                    .iter()
+                    .any(|f| f.field() == field && f.equals().iter().any(|v| v == value))
+            };
+            equals("eventCategory", "Management") && !equals("readOnly", "true")
+        });
+        Ok(basic || advanced)
+    }
+}

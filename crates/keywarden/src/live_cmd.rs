@@ -1,0 +1,154 @@
+//! `keywarden audit` against the live account, and `keywarden permissions`: the glue between the
+//! command line, the tokio runtime, the AWS boundary and the application layer.
+
+use crate::audit_cmd::print;
+use crate::cli::{AuditArgs, PermissionsFor};
+use crate::Exit;
+use anyhow::{anyhow, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use keywarden_app::{run_live_audit, LiveAuditOptions, Progress};
+use keywarden_aws::live::{ConnectOptions, LiveClient};
+use keywarden_aws::permissions::audit_policy;
+use keywarden_core::{AuditConfig, Timestamp};
+use keywarden_output::DataSource;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Result<Exit> {
+    let aws = &args.aws;
+    let options = LiveAuditOptions {
+        max_report_age: parse_duration(&aws.max_report_age).ok_or_else(|| {
+            anyhow!(
+                "--max-report-age: `{}` is not a duration such as 30m, 4h or 1d",
+                aws.max_report_age
+            )
+        })?,
+        enrich: !aws.no_enrich,
+        concurrency: aws.concurrency.max(1),
+        ..LiveAuditOptions::default()
+    };
+    let connect = ConnectOptions {
+        profile: aws.profile.clone(),
+        region: aws.region.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        max_attempts: aws.max_attempts,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let progress = TerminalProgress::new();
+    let (audit, client, identity) = runtime.block_on(async {
+        let client = Arc::new(LiveClient::connect(&connect).await);
+        let identity = client.caller_identity().await;
+        let audit = run_live_audit(Arc::clone(&client), config, now, &options, &progress).await;
+        (audit, client, identity)
+    });
+    if aws.stats {
+        print_stats(&client);
+    }
+    let audit = audit?;
+    for note in &audit.notes {
+        eprintln!("keywarden: note: {note}");
+    }
+    let location = match &identity {
+        Ok(id) => format!("{} as {}", id.account, id.arn),
+        Err(e) => format!("the account of the configured credentials ({})", e.reason()),
+    };
+    let source = DataSource {
+        kind: "live",
+        location,
+        as_of: Some(audit.report_generated_at),
+        as_of_basis: if audit.report_generated_on_request {
+            "credential report GeneratedTime (generated for this run)".into()
+        } else {
+            "credential report GeneratedTime (reused: younger than --max-report-age)".into()
+        },
+    };
+    print(&audit.outcome, source, config, args.output.format)
+}
+
+fn print_stats(client: &LiveClient) {
+    let counts = client.requests().snapshot();
+    let total: u64 = counts.values().sum();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "keywarden: {total} AWS requests");
+    for (action, n) in counts {
+        let _ = writeln!(err, "  {n:>7}  {action}");
+    }
+}
+
+pub fn permissions(command: PermissionsFor) -> Result<Exit> {
+    let policy = match command {
+        PermissionsFor::Audit => audit_policy(),
+    };
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &policy)?;
+    writeln!(out)?;
+    Ok(Exit::Clean)
+}
+
+/// `30s`, `30m`, `4h`, `1d`.
+fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "s" => Some(chrono::Duration::seconds(n)),
+        "m" => Some(chrono::Duration::minutes(n)),
+        "h" => Some(chrono::Duration::hours(n)),
+        "d" => Some(chrono::Duration::days(n)),
+        _ => None,
+    }
+}
+
+/// A progress bar on standard error when it is a terminal; nothing otherwise.
+struct TerminalProgress(Option<ProgressBar>);
+
+impl TerminalProgress {
+    fn new() -> Self {
+        TerminalProgress(std::io::stderr().is_terminal().then(ProgressBar::hidden))
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn start(&self, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("re-reading users {bar:30} {pos}/{len} {elapsed}")
+            {
+                bar.set_style(style);
+            }
+        }
+    }
+
+    fn advance(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("4h"), Some(chrono::Duration::hours(4)));
+        assert_eq!(parse_duration("90s"), Some(chrono::Duration::seconds(90)));
+        assert_eq!(parse_duration("1d"), Some(chrono::Duration::days(1)));
+        assert_eq!(parse_duration("4 hours"), None);
+        assert_eq!(parse_duration("h"), None);
+    }
+}

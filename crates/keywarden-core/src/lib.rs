@@ -6,6 +6,7 @@
 
 pub mod account_file;
 pub mod audit;
+pub mod cloudtrail;
 pub mod config;
 pub mod demo;
 pub mod finding;

@@ -1,0 +1,5 @@
+//! CloudTrail: events, the format-detecting reader, key lineage and the EVT detections.
+//! Pure like the rest of the core: bytes in, events and findings out.
+
+pub mod event;
+pub mod reader;

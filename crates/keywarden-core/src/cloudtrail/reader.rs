@@ -1,0 +1,266 @@
+//! Reads CloudTrail events from one decoded document, whatever its format: a CloudTrail log file
+//! (`{"Records":[...]}`, usually on one line), a JSON array, one event per line, a single
+//! (pretty-printed) event, or events wrapped by exporters (`detail`, `event`). The format is
+//! detected, not declared.
+//!
+//! Each event is handed to a sink as soon as it is read, so a truncated document still yields
+//! everything before the damage. A record that is not a usable event is reported with where it
+//! was (line, or record number and byte offset) and why, and reading goes on.
+
+use super::event::{parse_event, Event};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// Where in a document a record was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// 1-based line, for one-event-per-line input.
+    Line(u64),
+    /// 1-based position in a `Records` or array document.
+    Record(u64),
+    /// Where a document stopped being valid JSON (1-based line and column).
+    Position { line: u64, column: u64 },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line(n) => write!(f, "line {n}"),
+            Location::Record(n) => write!(f, "record {n}"),
+            Location::Position { line, column } => write!(f, "line {line}, column {column}"),
+        }
+    }
+}
+
+/// A record that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    pub origin: String,
+    pub location: Location,
+    pub reason: String,
+}
+
+impl fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.origin, self.location, self.reason)
+    }
+}
+
+/// Reads every event of `document` into `sink`; `origin` names it in bad-record reports.
+pub fn read_document(
+    document: &[u8],
+    origin: &str,
+    sink: &mut dyn FnMut(Result<Event, BadRecord>),
+) {
+    let bad = |location, reason: String| BadRecord {
+        origin: origin.to_owned(),
+        location,
+        reason,
+    };
+    let text = match std::str::from_utf8(document) {
+        Ok(t) => t,
+        Err(e) => {
+            // Keep what precedes the invalid bytes: a damaged tail must not cost the head.
+            let valid = &document[..e.valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u64;
+            read_text(std::str::from_utf8(valid).unwrap_or_default(), origin, sink);
+            sink(Err(bad(
+                Location::Position { line, column: 0 },
+                "invalid UTF-8".into(),
+            )));
+            return;
+        }
+    };
+    read_text(text, origin, sink);
+}
+
+fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRecord>)) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return;
+    }
+    let looks_like_lines = trimmed.starts_with('{') && {
+        let first_line = trimmed.split('\n').next().unwrap_or_default();
+        let more_lines = trimmed[first_line.len()..].trim().len() > 0;
+        more_lines && serde_json::from_str::<IgnoredAny>(first_line).is_ok()
+    };
+    if looks_like_lines {
+        read_lines(text, origin, sink);
+    } else {
+        read_values(text, origin, sink);
+    }
+}
+
+/// One JSON value per line; a bad line is reported and skipped.
+fn read_lines(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRecord>)) {
+    for (index, line) in text.split('\n').enumerate() {
+        let line_text = line.trim();
+        if line_text.is_empty() {
+            continue;
+        }
+        let location = Location::Line(index as u64 + 1);
+        if line_text.starts_with('{') && line_text[1..].trim_start().starts_with("\"Records\"") {
+            read_values(line_text, origin, sink);
+            continue;
+        }
+        sink(parse_event(line_text).map_err(|e| BadRecord {
+            origin: origin.to_owned(),
+            location,
+            reason: e.to_string(),
+        }));
+    }
+}
+
+/// A whole document: a `Records` object, an array, or a stream of events, streamed element by
+/// element so that damage late in the document keeps the events before it.
+fn read_values(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRecord>)) {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let mut counter = 0u64;
+    loop {
+        let seed = TopLevel {
+            origin,
+            sink: &mut *sink,
+            counter: &mut counter,
+        };
+        match seed.deserialize(&mut deserializer) {
+            Ok(()) => {}
+            Err(e)
+                if e.is_eof()
+                    && e.line() > 0
+                    && text[byte_offset(text, &e)..].trim().is_empty() =>
+            {
+                return
+            }
+            Err(e) => {
+                sink(Err(BadRecord {
+                    origin: origin.to_owned(),
+                    location: Location::Position {
+                        line: e.line() as u64,
+                        column: e.column() as u64,
+                    },
+                    reason: format!("malformed JSON, the rest of the document is skipped: {e}"),
+                }));
+                return;
+            }
+        }
+        if deserializer.end().is_ok() {
+            return;
+        }
+    }
+}
+
+fn byte_offset(text: &str, e: &serde_json::Error) -> usize {
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == e.line() {
+            return (offset + e.column()).min(text.len());
+        }
+        offset += line.len();
+    }
+    text.len()
+}
+
+/// Dispatches one top-level value: an array of events, a `Records` object, or one event.
+struct TopLevel<'s, 'o> {
+    origin: &'o str,
+    sink: &'s mut dyn FnMut(Result<Event, BadRecord>),
+    counter: &'s mut u64,
+}
+
+impl TopLevel<'_, '_> {
+    fn emit(&mut self, raw: &RawValue) {
+        *self.counter += 1;
+        let location = Location::Record(*self.counter);
+        (self.sink)(parse_event(raw.get()).map_err(|e| BadRecord {
+            origin: self.origin.to_owned(),
+            location,
+            reason: e.to_string(),
+        }));
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TopLevel<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CloudTrail document: {\"Records\": [...]}, an array of events, or an event")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<&RawValue>()? {
+            self.emit(raw);
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        // An event object is re-read whole by the event parser, so collect its fields' raw
+        // text only when it turns out not to be a Records wrapper.
+        let Some(first_key) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+            return Ok(());
+        };
+        if first_key == "Records" {
+            map.next_value_seed(RecordsSeed(&mut self))?;
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        // Not a Records wrapper: rebuild the object's text from its entries for the event
+        // parser. Events are small, so this copy is cheap next to the parse.
+        let mut object = String::from("{");
+        let mut key = Some(first_key);
+        while let Some(k) = key {
+            let value = map.next_value::<&RawValue>()?;
+            if object.len() > 1 {
+                object.push(',');
+            }
+            object.push_str(&serde_json::to_string(&k).unwrap_or_default());
+            object.push(':');
+            object.push_str(value.get());
+            key = map.next_key::<std::borrow::Cow<'de, str>>()?;
+        }
+        object.push('}');
+        *self.counter += 1;
+        let location = Location::Record(*self.counter);
+        (self.sink)(parse_event(&object).map_err(|e| BadRecord {
+            origin: self.origin.to_owned(),
+            location,
+            reason: e.to_string(),
+        }));
+        Ok(())
+    }
+}
+
+struct RecordsSeed<'t, 's, 'o>(&'t mut TopLevel<'s, 'o>);
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of CloudTrail events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<&RawValue>()? {
+            self.0.emit(raw);
+        }
+        Ok(())
+    }
+}

@@ -46,6 +46,7 @@ from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
 from moto.moto_api._internal import mock_random
 from moto.server import ThreadedMotoServer
 
+ROOT_ROW_USER = "<root_account>"
 ACCOUNT_ID = "123456789012"  # moto's default account: unknown access keys land here
 REGION = "us-east-1"
 # The launcher's own credentials. Never a fixture key: moto sets a key's last-used
@@ -199,6 +200,8 @@ class ReportSpec:
     in_progress_polls: int | None
     aws_shape: bool
     generated: dt.datetime
+    # user name (or "<root_account>") -> column -> the cell's text, already formatted
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -287,6 +290,38 @@ def _parse_user(raw: Any, now: dt.datetime, where: str) -> UserSpec:
     )
 
 
+_TIME_LIKE = re.compile(r"^(now|[+-]\d.*|\d{4}-\d{2}-\d{2}T.*)$")
+
+
+def _parse_overrides(raw: Any, now: dt.datetime) -> dict[str, dict[str, str]]:
+    """credential_report.overrides: {user: {column: value}}, cells patched into the AWS-shaped report.
+
+    A value that looks like a time ("now", an offset such as "-100d", an ISO 8601
+    instant) is a time and becomes the report's timestamp format; a malformed one
+    is an error rather than text. Anything else ("N/A", "no_information", "false")
+    is written as given.
+    """
+    where = "credential_report.overrides"
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: expected an object {{user: {{column: value}}}}")
+    columns = REPORT_COLUMNS.split(",")
+    overrides: dict[str, dict[str, str]] = {}
+    for user, cells in raw.items():
+        uwhere = f"{where}.{user}"
+        if not isinstance(cells, dict):
+            raise ScenarioError(f"{uwhere}: expected an object {{column: value}}")
+        patched: dict[str, str] = {}
+        for column, value in cells.items():
+            cwhere = f"{uwhere}.{column}"
+            if column not in columns or column == "user":
+                raise ScenarioError(f"{cwhere}: not a credential report column that can be overridden")
+            if not isinstance(value, str) or re.search(r'[,"\r\n]', value):
+                raise ScenarioError(f"{cwhere}: expected a string without commas, quotes or newlines, got {value!r}")
+            patched[column] = iso(parse_time(value, now, cwhere)) if _TIME_LIKE.match(value) else value
+        overrides[user] = patched
+    return overrides
+
+
 def parse_scenario(raw: Any) -> Scenario:
     """Validate a scenario document and resolve every time against its `now`."""
     top = (
@@ -366,7 +401,9 @@ def parse_scenario(raw: Any) -> Scenario:
 
     report = None
     if "credential_report" in raw:
-        r = _fields(raw["credential_report"], "credential_report", ("in_progress_polls", "aws_shape", "generated"))
+        r = _fields(
+            raw["credential_report"], "credential_report", ("in_progress_polls", "aws_shape", "generated", "overrides")
+        )
         polls = _typed(r, "in_progress_polls", int, "credential_report")
         if polls is not None and polls < 0:
             raise ScenarioError("credential_report.in_progress_polls: must be >= 0")
@@ -375,6 +412,10 @@ def parse_scenario(raw: Any) -> Scenario:
             aws_shape=_typed(r, "aws_shape", bool, "credential_report", False),
             generated=parse_time(r["generated"], now, "credential_report.generated") if "generated" in r else now,
         )
+        if "overrides" in r:
+            if not report.aws_shape:
+                raise ScenarioError("credential_report.overrides: needs aws_shape: true (moto's own report is not rebuilt)")
+            report.overrides = _parse_overrides(r["overrides"], now)
 
     auth = None
     if "auth" in raw:
@@ -387,6 +428,13 @@ def parse_scenario(raw: Any) -> Scenario:
         )
         if auth.principal_name in names:
             raise ScenarioError(f"auth.principal.name: {auth.principal_name!r} is also a fixture user")
+    if report is not None:
+        known = {*names, ROOT_ROW_USER, *([auth.principal_name] if auth else [])}
+        for user in report.overrides:
+            if user not in known:
+                raise ScenarioError(
+                    f"credential_report.overrides: {user!r} is not a scenario user, <root_account> or the principal"
+                )
 
     return Scenario(
         now=now,
@@ -687,7 +735,7 @@ def aws_shape_report(fixture: Fixture) -> str:
     max_age = policy.max_password_age if policy is not None and policy.expire_passwords else None
     root = fixture.scenario.root
     root_row = [
-        "<root_account>",
+        ROOT_ROW_USER,
         f"arn:aws:iam::{ACCOUNT_ID}:root",
         iso(root.created),
         "not_supported",
@@ -698,7 +746,8 @@ def aws_shape_report(fixture: Fixture) -> str:
         *_key_columns(root.access_keys),
         *["false", "N/A", "false", "N/A"],
     ]
-    rows = [REPORT_COLUMNS, ",".join(root_row)]
+    overrides = fixture.scenario.report.overrides if fixture.scenario.report else {}
+    rows = [REPORT_COLUMNS, ",".join(patch_cells(root_row, overrides))]
     for user in backend.users.values():
         password = ["false", "N/A", "N/A", "N/A"]
         if user.password:
@@ -724,8 +773,17 @@ def aws_shape_report(fixture: Fixture) -> str:
             certs += [_bool(cert.status == "Active"), iso(cert.upload_date)]
         certs += ["false", "N/A"] * (2 - len(certs) // 2)
         row = [user.name, user.arn, iso(user.create_date), *password, _bool(bool(user.mfa_devices))]
-        rows.append(",".join([*row, *_key_columns(keys), *certs]))
+        rows.append(",".join(patch_cells([*row, *_key_columns(keys), *certs], overrides)))
     return "\n".join(rows)  # AWS's report has no final newline
+
+
+def patch_cells(cells: list[str], overrides: dict[str, dict[str, str]]) -> list[str]:
+    """Apply credential_report.overrides to one row: make the report disagree with the API on purpose."""
+    columns = REPORT_COLUMNS.split(",")
+    patched = list(cells)
+    for column, value in overrides.get(cells[0], {}).items():
+        patched[columns.index(column)] = value
+    return patched
 
 
 Response = tuple[int, list[tuple[str, str]], bytes]
@@ -773,6 +831,26 @@ def xml_error_as_json(response: Response) -> Response:
     return json_error(status, name, unescape(message[1].decode()) if message else name)
 
 
+def xml_error_as_query(response: Response) -> Response:
+    """Re-encode moto's REST-style XML error to a Query-protocol request in the Query shape.
+
+    With authorization on, moto rejects requests (AccessDenied, InvalidClientTokenId,
+    SignatureDoesNotMatch) with <ErrorResponse><Errors><Error>..., the EC2/REST
+    shape. AWS's Query services (IAM, STS) answer <ErrorResponse><Error>...
+    <RequestId>, and that is the only shape the AWS SDK for Rust reads: it reports
+    moto's as "UnknownServiceError" with no message. boto3 reads both.
+    """
+    status, _, body = response
+    if status < 400 or b"<Errors>" not in body:
+        return response
+    code = re.search(rb"<Code>([^<]*)</Code>", body)
+    if code is None:
+        return response
+    message = re.search(rb"<Message>([^<]*)</Message>", body)
+    name = unescape(code[1].decode())
+    return query_error(status, name, unescape(message[1].decode()) if message else name)
+
+
 class FixtureMiddleware:
     """WSGI middleware in front of moto: fault injection and AWS-faithful answers.
 
@@ -780,7 +858,8 @@ class FixtureMiddleware:
     (POST body, or query string); of a JSON-protocol request (CloudTrail,
     Organizations) the part of the X-Amz-Target header after the last dot.
     Faults short-circuit before moto sees the request. moto's XML errors to
-    JSON-protocol requests are re-encoded as JSON. Rewritten actions go
+    JSON-protocol requests are re-encoded as JSON, and its REST-shaped auth
+    errors to Query-protocol requests in the Query shape. Rewritten actions go
     through moto first, so signature and policy checks still apply, and only
     moto's successful answers are replaced.
     """
@@ -822,11 +901,11 @@ class FixtureMiddleware:
             )
         if is_json:
             return self.respond(start_response, xml_error_as_json(call_app(self.app, environ)))
-        if not self.rewrites(action):
-            return self.app(environ, start_response)
 
         status, headers, body = call_app(self.app, environ)
         if status != 200:
+            return self.respond(start_response, xml_error_as_query((status, headers, body)))
+        if not self.rewrites(action):
             return self.respond(start_response, (status, headers, body))
         rewritten = self.rewrite(action, params, body)
         if isinstance(rewritten, tuple):

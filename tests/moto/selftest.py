@@ -193,7 +193,12 @@ MAIN_SCENARIO = {
         {"action": "GetAccessKeyLastUsed", "status": 500, "code": "ServiceFailure", "message": "boom", "times": 1},
         {"action": "DescribeTrails", "status": 400, "code": "ThrottlingException", "times": 1},
     ],
-    "credential_report": {"in_progress_polls": 3, "aws_shape": True},
+    "credential_report": {
+        "in_progress_polls": 3,
+        "aws_shape": True,
+        # The report disagrees with the API on purpose: bob's key looks used 49 days ago, from nowhere.
+        "overrides": {"bob": {"access_key_1_last_used_date": "-49d", "access_key_1_last_used_region": "N/A"}},
+    },
 }
 
 
@@ -384,8 +389,8 @@ def test_main(launch: Launch) -> None:
             "false",
             "true",
             rep(ago(50)),
-            rep(ago(47)),
-            "us-east-1",
+            rep(ago(49)),
+            "N/A",
             "iam",
             "false",
             "N/A",
@@ -393,7 +398,13 @@ def test_main(launch: Launch) -> None:
             "N/A",
             "N/A",
         ],
-        "report: bob row",
+        "report: bob row (overrides patch the last-used date and region)",
+    )
+    used = iam.get_access_key_last_used(AccessKeyId=bob_key)["AccessKeyLastUsed"]
+    equal(
+        (used.get("LastUsedDate"), used["Region"]),
+        (ago(47), "us-east-1"),
+        "overrides change the report only: GetAccessKeyLastUsed still answers the seeded last use",
     )
     equal(
         by_user["carol"][3:8],
@@ -509,6 +520,19 @@ def test_auth_and_moto_report(launch: Launch) -> None:
         ("AccessDenied", 403),
         "auth: principal may not DeleteUser",
     )
+    # moto answers <ErrorResponse><Errors><Error>, which the AWS SDK for Rust cannot read; the
+    # launcher re-encodes it in the Query shape AWS uses.
+    denied = raw_body(iam, "DeleteUser", lambda: error_of(lambda: iam.delete_user(UserName="erin")))
+    check(
+        re.fullmatch(
+            rb"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
+            rb"arn:aws:iam::123456789012:user/auditor is not authorized to perform: iam:DeleteUser</Message>"
+            rb"</Error><RequestId>[0-9a-f]+</RequestId></ErrorResponse>",
+            denied,
+        )
+        is not None,
+        f"auth: a denied Query request gets AWS's Query error shape ({denied[:100]!r})",
+    )
     cloudtrail = launch.client("cloudtrail", principal["access_key_id"], principal["secret_access_key"])
     equal(
         error_of(cloudtrail.describe_trails)[:2],
@@ -616,6 +640,52 @@ def test_lifetime(first_run_keys: dict) -> None:
     bad.close()
 
 
+def test_override_validation() -> None:
+    """credential_report.overrides fails loudly on a typo (checked in-process: no server needed)."""
+    sys.path.insert(0, str(LAUNCHER.parent))
+    import launcher  # noqa: PLC0415  (imports moto: only once the server tests have run)
+
+    def error(report: dict) -> str:
+        try:
+            launcher.parse_scenario({"users": [{"name": "bob"}], "credential_report": report})
+        except launcher.ScenarioError as e:
+            return str(e)
+        return ""
+
+    cases = [
+        ({"overrides": {"bob": {"mfa_active": "true"}}}, "needs aws_shape"),
+        ({"aws_shape": True, "overrides": {"bob": {"acces_key_1_active": "true"}}}, "acces_key_1_active"),
+        ({"aws_shape": True, "overrides": {"bob": {"user": "eve"}}}, "bob.user"),
+        ({"aws_shape": True, "overrides": {"zed": {"mfa_active": "true"}}}, "'zed'"),
+        ({"aws_shape": True, "overrides": {"bob": {"password_last_used": "-3x"}}}, "password_last_used"),
+        ({"aws_shape": True, "overrides": {"bob": {"arn": "a,b"}}}, "commas"),
+    ]
+    for report, expected in cases:
+        message = error(report)
+        check(expected in message, f"overrides: {report['overrides']} is refused ({message or 'accepted'})")
+    scenario = launcher.parse_scenario(
+        {
+            "now": "2025-06-01T12:00:00Z",
+            "users": [{"name": "bob"}],
+            "credential_report": {
+                "aws_shape": True,
+                "overrides": {
+                    "bob": {"password_last_used": "-1d12h", "mfa_active": "TRUE"},
+                    "<root_account>": {"password_last_used": "2025-01-01T00:00:00+02:00"},
+                },
+            },
+        }
+    )
+    equal(
+        scenario.report.overrides if scenario.report else None,
+        {
+            "bob": {"password_last_used": "2025-05-31T00:00:00+00:00", "mfa_active": "TRUE"},
+            "<root_account>": {"password_last_used": "2024-12-31T22:00:00+00:00"},
+        },
+        "overrides: times become report timestamps, other text is kept as written",
+    )
+
+
 def main() -> int:
     main_launch = Launch(MAIN_SCENARIO)
     try:
@@ -633,6 +703,7 @@ def main() -> int:
 
     bulk_seconds = test_bulk()
     test_lifetime(main_launch.info.get("users", {}))
+    test_override_validation()
 
     print(f"\nbulk seeding of 5,000 users: {bulk_seconds:.2f} s")
     if failures:

@@ -83,7 +83,7 @@ fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRec
     }
     let looks_like_lines = trimmed.starts_with('{') && {
         let first_line = trimmed.split('\n').next().unwrap_or_default();
-        let more_lines = trimmed[first_line.len()..].trim().len() > 0;
+        let more_lines = !trimmed[first_line.len()..].trim().is_empty();
         more_lines && serde_json::from_str::<IgnoredAny>(first_line).is_ok()
     };
     if looks_like_lines {

@@ -71,7 +71,9 @@ impl<'c> AuditRun<'c> {
             .iter()
             .copied()
             .filter(|r| config.selection.includes(r.meta()));
-        let (user_rules, account_rules) = selected.partition(|r| r.meta().scope == Scope::User);
+        let (user_rules, account_rules): (Vec<_>, Vec<_>) = selected
+            .filter(|r| r.meta().scope != Scope::Event)
+            .partition(|r| r.meta().scope == Scope::User);
         AuditRun {
             config,
             now,

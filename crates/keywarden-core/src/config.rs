@@ -347,7 +347,7 @@ fn preset_names() -> String {
 
 fn check_codes(codes: &[String], origin: &str, field: &str) -> Result<(), ConfigError> {
     for code in codes {
-        if crate::rules::rule_by_code(code).is_none() {
+        if crate::rules::meta_by_code(code).is_none() {
             return Err(ConfigError {
                 origin: origin.to_owned(),
                 message: format!(

@@ -57,6 +57,10 @@ impl Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CredentialKind {
     AccessKey(KeySlot),
+    /// A long-term access key named by id, slot unknown (CloudTrail does not say).
+    AccessKeyId,
+    /// A temporary (ASIA...) key minted by STS.
+    SessionKey,
     Password,
     Mfa,
     Account,
@@ -67,6 +71,8 @@ impl CredentialKind {
         match self {
             CredentialKind::AccessKey(KeySlot::One) => "access_key_1",
             CredentialKind::AccessKey(KeySlot::Two) => "access_key_2",
+            CredentialKind::AccessKeyId => "access_key",
+            CredentialKind::SessionKey => "session_key",
             CredentialKind::Password => "password",
             CredentialKind::Mfa => "mfa",
             CredentialKind::Account => "account",
@@ -168,6 +174,21 @@ pub struct Finding {
     /// Set when an exemption matched but did not apply (expired, or a malformed tag), so the
     /// finding stands; the note's reason says why it was ignored.
     pub ignored_exemption: Option<ExemptionNote>,
+    /// For CloudTrail detections: the event that triggered the finding.
+    pub event: Option<Box<EventContext>>,
+}
+
+/// The CloudTrail event behind a detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventContext {
+    pub event_id: String,
+    pub event_time: Timestamp,
+    pub event_name: String,
+    pub region: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Who made the call: the caller's ARN, else its user name or access key.
+    pub actor: Option<String>,
 }
 
 impl Finding {
@@ -194,6 +215,7 @@ impl Finding {
             evidence: Vec::new(),
             exemption: None,
             ignored_exemption: None,
+            event: None,
         }
     }
 
@@ -215,6 +237,7 @@ impl Finding {
             evidence: Vec::new(),
             exemption: None,
             ignored_exemption: None,
+            event: None,
         }
     }
 

@@ -24,7 +24,7 @@ use std::io::{self, Write};
 
 /// The version of the JSON contract this build writes. Additive changes bump the minor number,
 /// anything that can break a reader bumps the major one.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// The major version this build can read; see [`AuditDocument::from_json`].
 pub const SCHEMA_MAJOR: u32 = 1;
@@ -94,6 +94,23 @@ pub struct FindingRecord {
     pub evidence: Evidence,
     pub exemption: Option<ExemptionRecord>,
     pub ignored_exemption: Option<ExemptionRecord>,
+    /// CloudTrail detections only (1.1): the event behind the finding. Absent from audit
+    /// findings.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventRecord>,
+}
+
+/// The CloudTrail event a detection fired on (schema 1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub event_id: String,
+    #[serde(with = "rfc3339_serde")]
+    pub event_time: Timestamp,
+    pub event_name: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Who made the call: the caller's ARN, else user name or access key.
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +144,10 @@ pub enum Credential {
     AccessKey1,
     #[serde(rename = "access_key_2")]
     AccessKey2,
+    /// A long-term key named by `access_key_id` whose slot is unknown (CloudTrail), 1.1.
+    AccessKey,
+    /// A temporary (ASIA...) key minted by STS, 1.1.
+    SessionKey,
     Password,
     Mfa,
     Account,
@@ -244,6 +265,8 @@ impl From<CredentialKind> for Credential {
         match c {
             CredentialKind::AccessKey(KeySlot::One) => Credential::AccessKey1,
             CredentialKind::AccessKey(KeySlot::Two) => Credential::AccessKey2,
+            CredentialKind::AccessKeyId => Credential::AccessKey,
+            CredentialKind::SessionKey => Credential::SessionKey,
             CredentialKind::Password => Credential::Password,
             CredentialKind::Mfa => Credential::Mfa,
             CredentialKind::Account => Credential::Account,
@@ -288,6 +311,14 @@ impl FindingRecord {
             evidence: Evidence::of(f),
             exemption: f.exemption.as_ref().map(ExemptionRecord::from),
             ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::from),
+            event: f.event.as_ref().map(|e| EventRecord {
+                event_id: e.event_id.clone(),
+                event_time: e.event_time,
+                event_name: e.event_name.clone(),
+                source_ip: e.source_ip.clone(),
+                user_agent: e.user_agent.clone(),
+                actor: e.actor.clone(),
+            }),
         }
     }
 }

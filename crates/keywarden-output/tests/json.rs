@@ -26,7 +26,7 @@ fn top_level_fields() {
         "pretty, one trailing newline"
     );
     assert!(
-        text.starts_with("{\n  \"schema_version\": \"1.0\",\n"),
+        text.starts_with("{\n  \"schema_version\": \"1.1\",\n"),
         "pretty-printed, version first"
     );
     assert_eq!(doc["schema_version"], SCHEMA_VERSION);
@@ -245,7 +245,7 @@ fn unknown_age_and_account_are_null() {
 fn round_trips_through_the_wire_types() {
     let (text, _) = document();
     let doc = AuditDocument::from_json(&text).unwrap();
-    assert_eq!(doc.schema_version, "1.0");
+    assert_eq!(doc.schema_version, "1.1");
     assert_eq!(doc.findings.len(), 7);
     let alice = &doc.findings[2];
     assert_eq!(

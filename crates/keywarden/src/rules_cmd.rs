@@ -4,7 +4,7 @@
 use crate::cli::{RulesArgs, RulesFormat};
 use crate::Exit;
 use anyhow::{bail, Result};
-use keywarden_core::rules::{rule_by_code, ALL_RULES};
+use keywarden_core::rules::{catalogue, meta_by_code};
 use std::io::Write;
 
 pub fn list(args: RulesArgs) -> Result<Exit> {
@@ -13,14 +13,13 @@ pub fn list(args: RulesArgs) -> Result<Exit> {
         RulesFormat::Table => {
             writeln!(
                 out,
-                "{:<9} {:<36} {:<9} fails when",
+                "{:<9} {:<38} {:<9} fails when",
                 "code", "name", "severity"
             )?;
-            for rule in ALL_RULES {
-                let m = rule.meta();
+            for m in catalogue() {
                 writeln!(
                     out,
-                    "{:<9} {:<36} {:<9} {}",
+                    "{:<9} {:<38} {:<9} {}",
                     m.code,
                     m.name,
                     m.severity.as_str(),
@@ -29,10 +28,8 @@ pub fn list(args: RulesArgs) -> Result<Exit> {
             }
         }
         RulesFormat::Json => {
-            let rules: Vec<_> = ALL_RULES
-                .iter()
-                .map(|r| {
-                    let m = r.meta();
+            let rules: Vec<_> = catalogue()
+                .map(|m| {
                     serde_json::json!({
                         "code": m.code,
                         "name": m.name,
@@ -51,11 +48,10 @@ pub fn list(args: RulesArgs) -> Result<Exit> {
 }
 
 pub fn show(code: &str) -> Result<Exit> {
-    let Some(rule) = rule_by_code(code) else {
-        let codes: Vec<_> = ALL_RULES.iter().map(|r| r.meta().code).collect();
+    let Some(m) = meta_by_code(code) else {
+        let codes: Vec<_> = catalogue().map(|m| m.code).collect();
         bail!("no rule `{code}`; the catalogue has {}", codes.join(", "));
     };
-    let m = rule.meta();
     let mut out = std::io::stdout().lock();
     writeln!(out, "# {} {} ({})\n", m.code, m.name, m.severity.as_str())?;
     write!(out, "{}", m.documentation_text())?;

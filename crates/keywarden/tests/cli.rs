@@ -419,7 +419,11 @@ fn rules_lists_the_catalogue_and_rule_prints_its_documentation() {
         assert!(text.contains(code), "{code}");
     }
     let json = stdout_json(&keywarden(&["rules", "--format", "json"]));
-    assert_eq!(json.as_array().unwrap().len(), 11);
+    assert_eq!(
+        json.as_array().unwrap().len(),
+        20,
+        "11 audit rules and 9 detections"
+    );
 
     let doc = keywarden(&["rule", "key001"]);
     assert_eq!(doc.status.code(), Some(0));

@@ -1,5 +1,8 @@
 //! CloudTrail: events, the format-detecting reader, key lineage and the EVT detections.
 //! Pure like the rest of the core: bytes in, events and findings out.
 
+pub mod analyzer;
+pub mod detect;
 pub mod event;
+pub mod lineage;
 pub mod reader;

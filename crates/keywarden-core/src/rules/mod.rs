@@ -43,6 +43,8 @@ pub enum Scope {
     User,
     /// The account: its root user, password policy and trails.
     Account,
+    /// CloudTrail events (the EVT detections in `cloudtrail::detect`).
+    Event,
 }
 
 /// A rule's public identity and documentation.
@@ -174,6 +176,20 @@ pub fn rule_by_code(code: &str) -> Option<&'static dyn Rule> {
         .iter()
         .copied()
         .find(|r| r.meta().code.eq_ignore_ascii_case(code))
+}
+
+/// The whole public catalogue: audit rules, then CloudTrail detections.
+pub fn catalogue() -> impl Iterator<Item = &'static RuleMeta> {
+    ALL_RULES.iter().map(|r| r.meta()).chain(
+        crate::cloudtrail::detect::ALL_DETECTORS
+            .iter()
+            .map(|d| d.meta()),
+    )
+}
+
+/// Any catalogue entry (rule or detection) by code, case-insensitive.
+pub fn meta_by_code(code: &str) -> Option<&'static RuleMeta> {
+    catalogue().find(|m| m.code.eq_ignore_ascii_case(code))
 }
 
 // Helpers shared by the key rules, so key 1 and key 2 go through one piece of code.

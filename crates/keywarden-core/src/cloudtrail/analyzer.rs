@@ -1,0 +1,109 @@
+//! The CloudTrail analysis of one run: deduplicates events by `eventID`, folds them into key
+//! lineage, runs the per-event detections as events arrive and the lineage detections at the
+//! end. Its memory holds lineage, findings and the ids of the events detections care about,
+//! never the events themselves.
+
+use super::detect::{Detector, ALL_DETECTORS};
+use super::event::{Event, CLOUDTRAIL, IAM, SIGNIN, STS};
+use super::lineage::{changes_state, Lineage};
+use crate::config::RuleSelection;
+use crate::finding::Finding;
+use crate::rules::RuleMeta;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrailStats {
+    /// Events read, duplicates included.
+    pub events: u64,
+    /// Events skipped because their `eventID` was already seen.
+    pub duplicates: u64,
+    /// Records that were not usable events (reported separately with where and why).
+    pub bad_records: u64,
+}
+
+pub struct TrailAnalyzer {
+    detectors: Vec<&'static dyn Detector>,
+    lineage: Lineage,
+    findings: Vec<Finding>,
+    seen: HashSet<String>,
+    pub stats: TrailStats,
+}
+
+/// The result of one analysis.
+#[derive(Debug)]
+pub struct TrailOutcome {
+    /// In event-time order.
+    pub findings: Vec<Finding>,
+    pub lineage: Lineage,
+    pub stats: TrailStats,
+    pub detections_run: Vec<&'static RuleMeta>,
+}
+
+/// Events a detection or the lineage reads; only these need deduplication, since every other
+/// event only moves a key's first or last use, which a repeat cannot change.
+fn is_tracked(event: &Event) -> bool {
+    changes_state(event)
+        || matches!(
+            (event.event_source.as_str(), event.event_name.as_str()),
+            (SIGNIN, "ConsoleLogin")
+                | (IAM, "CreateLoginProfile" | "UpdateLoginProfile")
+                | (STS, _)
+                | (
+                    CLOUDTRAIL,
+                    "StopLogging" | "DeleteTrail" | "UpdateTrail" | "PutEventSelectors"
+                )
+        )
+}
+
+impl TrailAnalyzer {
+    pub fn new(selection: &RuleSelection) -> Self {
+        TrailAnalyzer {
+            detectors: ALL_DETECTORS
+                .iter()
+                .copied()
+                .filter(|d| selection.includes(d.meta()))
+                .collect(),
+            lineage: Lineage::default(),
+            findings: Vec::new(),
+            seen: HashSet::new(),
+            stats: TrailStats::default(),
+        }
+    }
+
+    pub fn observe(&mut self, event: &Event) {
+        self.stats.events += 1;
+        if is_tracked(event) && !self.seen.insert(event.event_id.clone()) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        self.lineage.observe(event);
+        for detector in &self.detectors {
+            detector.on_event(event, &mut self.findings);
+        }
+    }
+
+    pub fn record_bad(&mut self) {
+        self.stats.bad_records += 1;
+    }
+
+    pub fn finish(mut self) -> TrailOutcome {
+        self.lineage.finish();
+        for detector in &self.detectors {
+            detector.finish(&self.lineage, &mut self.findings);
+        }
+        let key = |f: &Finding| {
+            (
+                f.event.as_ref().map(|e| (e.event_time, e.event_id.clone())),
+                f.rule.code,
+                f.access_key_id.clone(),
+            )
+        };
+        self.findings.sort_by_key(key);
+        TrailOutcome {
+            findings: self.findings,
+            lineage: self.lineage,
+            stats: self.stats,
+            detections_run: self.detectors.iter().map(|d| d.meta()).collect(),
+        }
+    }
+}

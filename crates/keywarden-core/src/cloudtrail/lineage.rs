@@ -1,0 +1,273 @@
+//! Key lineage: for each long-term key (AKIA...), who created it and when, every status change,
+//! its deletion, the temporary keys (ASIA...) it minted through GetSessionToken,
+//! GetFederationToken or AssumeRole, and the use of those temporary keys.
+//!
+//! Events arrive in any order, so lineage keeps facts, not a running state: histories are
+//! sorted by time when read. Memory grows with keys and sessions, not with events: a use is
+//! folded into its key's first and last use, which a repeated event cannot move.
+
+use super::event::{Event, IAM, STS};
+use crate::time::Timestamp;
+use std::collections::HashMap;
+
+/// A state change of a key: creation, a status change, deletion, a session minted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub time: Timestamp,
+    pub event_id: String,
+    pub event_name: String,
+    /// The new status for UpdateAccessKey (`Active`, `Inactive`).
+    pub status: Option<String>,
+    /// Who made the call.
+    pub actor: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+/// One call signed with a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Use {
+    pub time: Timestamp,
+    pub event_id: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub region: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The first and last use of a key; duplicates of an event cannot move either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseSpan {
+    pub first: Use,
+    pub last: Use,
+}
+
+impl UseSpan {
+    fn observe(span: &mut Option<UseSpan>, used: Use) {
+        match span {
+            None => {
+                *span = Some(UseSpan {
+                    first: used.clone(),
+                    last: used,
+                })
+            }
+            Some(s) => {
+                if (used.time, &used.event_id) < (s.first.time, &s.first.event_id) {
+                    s.first = used;
+                } else if (used.time, &used.event_id) > (s.last.time, &s.last.event_id) {
+                    s.last = used;
+                }
+            }
+        }
+    }
+}
+
+/// Everything the logs say about one long-term key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyHistory {
+    pub key_id: String,
+    /// The IAM user the key belongs to.
+    pub owner: Option<String>,
+    pub account: Option<String>,
+    pub created: Option<Change>,
+    /// UpdateAccessKey calls, in time order once [`Lineage::finish`] ran.
+    pub status_changes: Vec<Change>,
+    pub deleted: Option<Change>,
+    /// Temporary keys minted with this key.
+    pub minted: Vec<String>,
+    pub used: Option<UseSpan>,
+}
+
+impl KeyHistory {
+    /// The first deactivation or deletion after `after`: from then on the key cannot sign, but
+    /// the sessions it minted stay valid until they expire.
+    pub fn revoked_after(&self, after: Timestamp) -> Option<&Change> {
+        let deactivations = self
+            .status_changes
+            .iter()
+            .filter(|c| c.status.as_deref() == Some("Inactive"));
+        deactivations
+            .chain(self.deleted.iter())
+            .filter(|c| c.time > after)
+            .min_by_key(|c| (c.time, c.event_id.clone()))
+    }
+}
+
+/// A temporary key and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub key_id: String,
+    /// The key that signed the minting call: AKIA..., or ASIA... for role chaining.
+    pub parent: String,
+    pub minted: Change,
+}
+
+#[derive(Debug, Default)]
+pub struct Lineage {
+    pub keys: HashMap<String, KeyHistory>,
+    pub sessions: HashMap<String, Session>,
+    /// Uses of temporary keys, whether or not their minting was seen (events come in any order).
+    pub session_uses: HashMap<String, UseSpan>,
+}
+
+pub fn is_long_term(key_id: &str) -> bool {
+    key_id.starts_with("AKIA")
+}
+
+pub fn is_temporary(key_id: &str) -> bool {
+    key_id.starts_with("ASIA")
+}
+
+/// The caller, for display: ARN, else user name, else access key.
+pub fn actor_of(event: &Event) -> Option<String> {
+    let id = &event.identity;
+    id.arn
+        .clone()
+        .or_else(|| id.user_name.clone())
+        .or_else(|| id.access_key_id.clone())
+}
+
+fn change(event: &Event, status: Option<String>) -> Change {
+    Change {
+        time: event.event_time,
+        event_id: event.event_id.clone(),
+        event_name: event.event_name.clone(),
+        status,
+        actor: actor_of(event),
+        source_ip: event.source_ip.clone(),
+    }
+}
+
+impl Lineage {
+    fn key(&mut self, key_id: &str) -> &mut KeyHistory {
+        self.keys
+            .entry(key_id.to_owned())
+            .or_insert_with(|| KeyHistory {
+                key_id: key_id.to_owned(),
+                ..KeyHistory::default()
+            })
+    }
+
+    /// Folds one distinct event in (the analyzer deduplicates by `eventID` first).
+    pub fn observe(&mut self, event: &Event) {
+        if let Some(signer) = event.identity.access_key_id.as_deref() {
+            let used = Use {
+                time: event.event_time,
+                event_id: event.event_id.clone(),
+                event_name: event.event_name.clone(),
+                event_source: event.event_source.clone(),
+                region: event.region.clone(),
+                source_ip: event.source_ip.clone(),
+                user_agent: event.user_agent.clone(),
+            };
+            if is_temporary(signer) {
+                let mut span = self.session_uses.remove(signer);
+                UseSpan::observe(&mut span, used);
+                if let Some(span) = span {
+                    self.session_uses.insert(signer.to_owned(), span);
+                }
+            } else if is_long_term(signer) {
+                let history = self.key(signer);
+                UseSpan::observe(&mut history.used, used);
+                if history.owner.is_none() && event.identity.kind.as_deref() == Some("IAMUser") {
+                    history.owner = event.identity.user_name.clone();
+                }
+            }
+        }
+        if !event.succeeded() || !changes_state(event) {
+            return;
+        }
+        let target_user = event
+            .target_user
+            .clone()
+            .or_else(|| event.identity.acting_user().map(str::to_owned));
+        let account = event.account().map(str::to_owned);
+        match (event.event_source.as_str(), event.event_name.as_str()) {
+            (IAM, "CreateAccessKey") => {
+                if let Some(id) = event.created_key.access_key_id.clone() {
+                    let owner = event.created_key.user_name.clone().or(target_user);
+                    let created = change(event, event.created_key.status.clone());
+                    let history = self.key(&id);
+                    history.owner = owner.or(history.owner.take());
+                    history.account = account;
+                    history.created = Some(created);
+                }
+            }
+            (IAM, "UpdateAccessKey") => {
+                if let Some(id) = event.request_key.access_key_id.clone() {
+                    let changed = change(event, event.request_key.status.clone());
+                    let history = self.key(&id);
+                    if history.owner.is_none() {
+                        history.owner = target_user;
+                    }
+                    history.account = history.account.take().or(account);
+                    history.status_changes.push(changed);
+                }
+            }
+            (IAM, "DeleteAccessKey") => {
+                if let Some(id) = event.request_key.access_key_id.clone() {
+                    let deleted = change(event, None);
+                    let history = self.key(&id);
+                    if history.owner.is_none() {
+                        history.owner = target_user;
+                    }
+                    history.account = history.account.take().or(account);
+                    history.deleted = Some(deleted);
+                }
+            }
+            (STS, "GetSessionToken" | "GetFederationToken" | "AssumeRole") => {
+                if let (Some(minted), Some(parent)) = (
+                    event.minted_key.clone(),
+                    event.identity.access_key_id.clone(),
+                ) {
+                    if is_long_term(&parent) {
+                        self.key(&parent).minted.push(minted.clone());
+                    }
+                    self.sessions.insert(
+                        minted.clone(),
+                        Session {
+                            key_id: minted,
+                            parent,
+                            minted: change(event, None),
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Puts every history in time order; call once all events are in.
+    pub fn finish(&mut self) {
+        for history in self.keys.values_mut() {
+            history
+                .status_changes
+                .sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+            history.minted.sort();
+        }
+    }
+
+    /// The long-term key a temporary key descends from (through role chaining), if known.
+    pub fn root_key_of(&self, session: &str) -> Option<&str> {
+        let mut current = self.sessions.get(session)?;
+        // Role chaining is at most a few hops; the bound guards against a malformed cycle.
+        for _ in 0..16 {
+            if is_long_term(&current.parent) {
+                return Some(&current.parent);
+            }
+            current = self.sessions.get(&current.parent)?;
+        }
+        None
+    }
+}
+
+/// Events that change a key's lineage (and so are deduplicated by `eventID`).
+pub fn changes_state(event: &Event) -> bool {
+    matches!(
+        (event.event_source.as_str(), event.event_name.as_str()),
+        (
+            IAM,
+            "CreateAccessKey" | "UpdateAccessKey" | "DeleteAccessKey"
+        ) | (STS, "GetSessionToken" | "GetFederationToken" | "AssumeRole")
+    )
+}

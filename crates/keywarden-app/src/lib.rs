@@ -4,6 +4,7 @@
 
 pub mod live_audit;
 pub mod report_fetch;
+pub mod trail;
 
 pub use live_audit::{
     run_live_audit, LiveAudit, LiveAuditError, LiveAuditOptions, NoProgress, Progress,

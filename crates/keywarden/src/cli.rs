@@ -28,6 +28,11 @@ pub enum Command {
         /// The rule code, e.g. KEY001.
         code: String,
     },
+    /// Read CloudTrail logs and report key events and abuse (EVT001-EVT009).
+    Trail(TrailArgs),
+    /// Everything the logs say about one access key: creation, status changes, deletion, the
+    /// sessions it minted and their use.
+    Key(KeyArgs),
     /// Print the least-privilege IAM policy a command needs.
     Permissions {
         /// The command whose policy to print.
@@ -170,6 +175,57 @@ pub struct DemoArgs {
     /// Output format; default: table on a terminal, json otherwise.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrailSourceArgs {
+    /// Files or folders (walked; .json, .json.gz, .jsonl...), or `-` for standard input.
+    /// Formats are detected: CloudTrail's {"Records":[...]}, JSON arrays, one event per line,
+    /// any of them gzipped.
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<std::path::PathBuf>,
+
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+
+    /// Only events at or before this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    pub until: Option<String>,
+
+    /// Files parsed at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrailArgs {
+    #[command(flatten)]
+    pub input: TrailSourceArgs,
+
+    /// Run only these detections (comma-separated codes).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub select: Vec<String>,
+
+    /// Skip these detections (comma-separated codes).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub ignore: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The long-term access key id (AKIA...).
+    pub key_id: String,
+
+    #[command(flatten)]
+    pub input: TrailSourceArgs,
+
+    /// `table` (default) or `json`.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: RulesFormat,
 }
 
 #[derive(Debug, Args)]

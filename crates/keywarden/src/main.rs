@@ -6,6 +6,7 @@ mod audit_cmd;
 mod cli;
 mod live_cmd;
 mod rules_cmd;
+mod trail_cmd;
 
 use clap::Parser;
 use std::io::Write;
@@ -27,6 +28,8 @@ fn main() -> ExitCode {
         cli::Command::Rules(args) => rules_cmd::list(args),
         cli::Command::Rule { code } => rules_cmd::show(&code),
         cli::Command::Permissions { command } => live_cmd::permissions(command),
+        cli::Command::Trail(args) => trail_cmd::run_trail(args),
+        cli::Command::Key(args) => trail_cmd::run_key(args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

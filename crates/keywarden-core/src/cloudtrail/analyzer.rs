@@ -19,6 +19,10 @@ pub struct TrailStats {
     pub duplicates: u64,
     /// Records that were not usable events (reported separately with where and why).
     pub bad_records: u64,
+    /// Events outside `--since` / `--until`.
+    pub outside_window: u64,
+    /// The latest event time read: how far the logs reach.
+    pub latest_event: Option<crate::time::Timestamp>,
 }
 
 pub struct TrailAnalyzer {
@@ -26,6 +30,10 @@ pub struct TrailAnalyzer {
     lineage: Lineage,
     findings: Vec<Finding>,
     seen: HashSet<String>,
+    window: (
+        Option<crate::time::Timestamp>,
+        Option<crate::time::Timestamp>,
+    ),
     pub stats: TrailStats,
 }
 
@@ -66,12 +74,33 @@ impl TrailAnalyzer {
             lineage: Lineage::default(),
             findings: Vec::new(),
             seen: HashSet::new(),
+            window: (None, None),
             stats: TrailStats::default(),
         }
     }
 
+    /// Only events with `since <= eventTime <= until` count.
+    pub fn with_window(
+        mut self,
+        since: Option<crate::time::Timestamp>,
+        until: Option<crate::time::Timestamp>,
+    ) -> Self {
+        self.window = (since, until);
+        self
+    }
+
     pub fn observe(&mut self, event: &Event) {
+        let (since, until) = self.window;
+        if since.is_some_and(|s| event.event_time < s)
+            || until.is_some_and(|u| event.event_time > u)
+        {
+            self.stats.outside_window += 1;
+            return;
+        }
         self.stats.events += 1;
+        if self.stats.latest_event.is_none_or(|t| event.event_time > t) {
+            self.stats.latest_event = Some(event.event_time);
+        }
         if is_tracked(event) && !self.seen.insert(event.event_id.clone()) {
             self.stats.duplicates += 1;
             return;

@@ -33,6 +33,13 @@ impl fmt::Display for Location {
     }
 }
 
+/// One usable event and the JSON text it was read from (Sigma rules match on the whole event).
+#[derive(Debug)]
+pub struct Record<'r> {
+    pub event: Event,
+    pub raw: &'r str,
+}
+
 /// A record that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRecord {
@@ -51,7 +58,7 @@ impl fmt::Display for BadRecord {
 pub fn read_document(
     document: &[u8],
     origin: &str,
-    sink: &mut dyn FnMut(Result<Event, BadRecord>),
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
 ) {
     let bad = |location, reason: String| BadRecord {
         origin: origin.to_owned(),
@@ -75,18 +82,27 @@ pub fn read_document(
     read_text(text, origin, sink);
 }
 
-fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRecord>)) {
+/// Whether a document (or its first chunk) holds one event per line.
+pub fn is_line_oriented(document: &[u8]) -> bool {
+    let text = match std::str::from_utf8(document) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&document[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    let trimmed = text.strip_prefix('\u{feff}').unwrap_or(text).trim_start();
+    trimmed.starts_with('{') && {
+        let first_line = trimmed.split('\n').next().unwrap_or_default();
+        !trimmed[first_line.len()..].trim().is_empty()
+            && serde_json::from_str::<IgnoredAny>(first_line).is_ok()
+    }
+}
+
+fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return;
     }
-    let looks_like_lines = trimmed.starts_with('{') && {
-        let first_line = trimmed.split('\n').next().unwrap_or_default();
-        let more_lines = !trimmed[first_line.len()..].trim().is_empty();
-        more_lines && serde_json::from_str::<IgnoredAny>(first_line).is_ok()
-    };
-    if looks_like_lines {
+    if is_line_oriented(trimmed.as_bytes()) {
         read_lines(text, origin, sink);
     } else {
         read_values(text, origin, sink);
@@ -94,28 +110,46 @@ fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRec
 }
 
 /// One JSON value per line; a bad line is reported and skipped.
-fn read_lines(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRecord>)) {
+fn read_lines(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
+    read_lines_from(text, origin, 1, sink);
+}
+
+/// One event per line, for a chunk of a larger input whose first line is `first_line`: large
+/// line-oriented inputs are read chunk by chunk, so memory does not grow with the input.
+pub fn read_lines_from(
+    text: &str,
+    origin: &str,
+    first_line: u64,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) {
     for (index, line) in text.split('\n').enumerate() {
         let line_text = line.trim();
         if line_text.is_empty() {
             continue;
         }
-        let location = Location::Line(index as u64 + 1);
+        let location = Location::Line(first_line + index as u64);
         if line_text.starts_with('{') && line_text[1..].trim_start().starts_with("\"Records\"") {
             read_values(line_text, origin, sink);
             continue;
         }
-        sink(parse_event(line_text).map_err(|e| BadRecord {
-            origin: origin.to_owned(),
-            location,
-            reason: e.to_string(),
-        }));
+        sink(
+            parse_event(line_text)
+                .map(|event| Record {
+                    event,
+                    raw: line_text,
+                })
+                .map_err(|e| BadRecord {
+                    origin: origin.to_owned(),
+                    location,
+                    reason: e.to_string(),
+                }),
+        );
     }
 }
 
 /// A whole document: a `Records` object, an array, or a stream of events, streamed element by
 /// element so that damage late in the document keeps the events before it.
-fn read_values(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Event, BadRecord>)) {
+fn read_values(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut counter = 0u64;
     loop {
@@ -165,7 +199,7 @@ fn byte_offset(text: &str, e: &serde_json::Error) -> usize {
 /// Dispatches one top-level value: an array of events, a `Records` object, or one event.
 struct TopLevel<'s, 'o> {
     origin: &'o str,
-    sink: &'s mut dyn FnMut(Result<Event, BadRecord>),
+    sink: &'s mut dyn FnMut(Result<Record<'_>, BadRecord>),
     counter: &'s mut u64,
 }
 
@@ -173,11 +207,18 @@ impl TopLevel<'_, '_> {
     fn emit(&mut self, raw: &RawValue) {
         *self.counter += 1;
         let location = Location::Record(*self.counter);
-        (self.sink)(parse_event(raw.get()).map_err(|e| BadRecord {
-            origin: self.origin.to_owned(),
-            location,
-            reason: e.to_string(),
-        }));
+        (self.sink)(
+            parse_event(raw.get())
+                .map(|event| Record {
+                    event,
+                    raw: raw.get(),
+                })
+                .map_err(|e| BadRecord {
+                    origin: self.origin.to_owned(),
+                    location,
+                    reason: e.to_string(),
+                }),
+        );
     }
 }
 
@@ -231,11 +272,18 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
         object.push('}');
         *self.counter += 1;
         let location = Location::Record(*self.counter);
-        (self.sink)(parse_event(&object).map_err(|e| BadRecord {
-            origin: self.origin.to_owned(),
-            location,
-            reason: e.to_string(),
-        }));
+        (self.sink)(
+            parse_event(&object)
+                .map(|event| Record {
+                    event,
+                    raw: &object,
+                })
+                .map_err(|e| BadRecord {
+                    origin: self.origin.to_owned(),
+                    location,
+                    reason: e.to_string(),
+                }),
+        );
         Ok(())
     }
 }

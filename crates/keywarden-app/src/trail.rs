@@ -1,0 +1,315 @@
+//! `keywarden trail` over local sources: files, folders (walked), standard input; plain or
+//! gzipped, in any of the formats the core's reader detects. Files are parsed on every core;
+//! one analyzer folds the events in, so lineage sees all files as one log.
+//!
+//! Memory stays flat as the input grows: each worker holds one chunk at a time (a CloudTrail
+//! file, or 16 MiB of a large line-oriented file), the channel to the analyzer is bounded, and
+//! the analyzer keeps lineage and findings, not events.
+
+use flate2::read::MultiGzDecoder;
+use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
+use keywarden_core::cloudtrail::event::Event;
+use keywarden_core::cloudtrail::reader::{
+    is_line_oriented, read_document, read_lines_from, BadRecord, Location, Record,
+};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+/// One thing to read.
+#[derive(Debug, Clone)]
+pub enum Unit {
+    File(PathBuf),
+    Stdin,
+    /// Already fetched (an S3 object, a LookupEvents page): name and raw bytes.
+    Bytes {
+        origin: String,
+        data: Arc<Vec<u8>>,
+    },
+}
+
+impl Unit {
+    pub fn origin(&self) -> String {
+        match self {
+            Unit::File(path) => path.display().to_string(),
+            Unit::Stdin => "-".to_owned(),
+            Unit::Bytes { origin, .. } => origin.clone(),
+        }
+    }
+}
+
+/// A source the user named that cannot be read at all (missing path, unreadable folder).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct SourceError {
+    pub path: String,
+    #[source]
+    pub source: io::Error,
+}
+
+/// Expands folders into the log files under them, sorted for a stable order. Digest files
+/// (`CloudTrail-Digest/`) are not events and are skipped; so are hidden files.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<Unit>, SourceError> {
+    let mut units = Vec::new();
+    for path in paths {
+        if path == Path::new("-") {
+            units.push(Unit::Stdin);
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(|source| SourceError {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found)?;
+            found.sort();
+            units.extend(found.into_iter().map(Unit::File));
+        } else {
+            units.push(Unit::File(path.clone()));
+        }
+    }
+    Ok(units)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
+    let error = |source| SourceError {
+        path: dir.display().to_string(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(error)? {
+        let entry = entry.map_err(error)?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "CloudTrail-Digest" {
+            continue;
+        }
+        let kind = entry.file_type().map_err(error)?;
+        if kind.is_dir() {
+            walk(&path, out)?;
+        } else if is_log_name(&name) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Files a walked folder contributes; a file named on the command line is read whatever its name.
+fn is_log_name(name: &str) -> bool {
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    [".json", ".jsonl", ".ndjson", ".log"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+/// What one reading pass produced besides the analysis.
+#[derive(Debug, Default)]
+pub struct ReadReport {
+    pub units_read: usize,
+    pub bad_records: Vec<BadRecord>,
+    /// Bad records beyond those kept in `bad_records` (the first 1,000 are kept).
+    pub bad_records_not_kept: u64,
+}
+
+const KEEP_BAD_RECORDS: usize = 1000;
+const CHUNK: usize = 16 << 20;
+
+enum Batch {
+    Events(Vec<Event>),
+    Bad(Vec<BadRecord>),
+    UnitDone,
+}
+
+/// Reads every unit on `threads` workers and folds the events into `analyzer`, in the calling
+/// thread.
+pub fn analyze_units(units: Vec<Unit>, threads: usize, analyzer: &mut TrailAnalyzer) -> ReadReport {
+    let queue = Arc::new(Mutex::new(units.into_iter()));
+    let (sender, receiver) = sync_channel::<Batch>(threads * 4);
+    let mut report = ReadReport::default();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            let queue = Arc::clone(&queue);
+            let sender = sender.clone();
+            scope.spawn(move || worker(&queue, &sender));
+        }
+        drop(sender);
+        fold(&receiver, analyzer, &mut report);
+    });
+    report
+}
+
+fn fold(receiver: &Receiver<Batch>, analyzer: &mut TrailAnalyzer, report: &mut ReadReport) {
+    for batch in receiver {
+        match batch {
+            Batch::Events(events) => events.iter().for_each(|e| analyzer.observe(e)),
+            Batch::Bad(bad) => {
+                for record in bad {
+                    analyzer.record_bad();
+                    if report.bad_records.len() < KEEP_BAD_RECORDS {
+                        report.bad_records.push(record);
+                    } else {
+                        report.bad_records_not_kept += 1;
+                    }
+                }
+            }
+            Batch::UnitDone => report.units_read += 1,
+        }
+    }
+}
+
+fn worker(queue: &Mutex<std::vec::IntoIter<Unit>>, sender: &SyncSender<Batch>) {
+    loop {
+        let unit = match queue.lock() {
+            Ok(mut q) => q.next(),
+            Err(_) => None,
+        };
+        let Some(unit) = unit else {
+            return;
+        };
+        read_unit(&unit, sender);
+        if sender.send(Batch::UnitDone).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one unit, sending events and bad records as they come.
+fn read_unit(unit: &Unit, sender: &SyncSender<Batch>) {
+    let origin = unit.origin();
+    let opened: io::Result<Box<dyn Read>> = match unit {
+        Unit::File(path) => std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>),
+        Unit::Stdin => Ok(Box::new(io::stdin().lock())),
+        Unit::Bytes { data, .. } => Ok(Box::new(io::Cursor::new(SharedBytes(Arc::clone(data))))),
+    };
+    let mut input = match opened {
+        Ok(input) => BufReader::with_capacity(1 << 16, input),
+        Err(e) => {
+            let _ = sender.send(Batch::Bad(vec![bad(
+                &origin,
+                Location::Record(0),
+                format!("cannot open: {e}"),
+            )]));
+            return;
+        }
+    };
+    // Gzip is recognised by its magic bytes, whatever the name says.
+    let gzipped =
+        matches!(io::BufRead::fill_buf(&mut input), Ok(head) if head.starts_with(&[0x1f, 0x8b]));
+    let input: Box<dyn Read> = if gzipped {
+        Box::new(MultiGzDecoder::new(input))
+    } else {
+        Box::new(input)
+    };
+    read_stream(input, &origin, gzipped, sender);
+}
+
+/// Fetched bytes shared with the queue, read without copying.
+struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn bad(origin: &str, location: Location, reason: String) -> BadRecord {
+    BadRecord {
+        origin: origin.to_owned(),
+        location,
+        reason,
+    }
+}
+
+/// Reads a (decompressed) stream. A document that fits in one chunk is read whole; a larger
+/// one-event-per-line input is read chunk by chunk at line boundaries.
+fn read_stream(mut input: Box<dyn Read>, origin: &str, gzipped: bool, sender: &SyncSender<Batch>) {
+    let mut buffer = Vec::with_capacity(1 << 20);
+    let mut failure = None;
+    let mut first_line = 1u64;
+    let mut line_mode: Option<bool> = None;
+    let mut decoded = 0u64;
+    loop {
+        // Always ask for at least 1 MiB, so a line longer than a chunk still makes progress.
+        let want = CHUNK.saturating_sub(buffer.len()).max(1 << 20) as u64;
+        let at_end = match (&mut input).take(want).read_to_end(&mut buffer) {
+            Ok(0) => true,
+            Ok(n) => {
+                decoded += n as u64;
+                false
+            }
+            Err(e) => {
+                failure = Some(damage(gzipped, decoded, &e));
+                true
+            }
+        };
+        if !at_end && buffer.len() < CHUNK {
+            continue;
+        }
+        let lines = *line_mode.get_or_insert_with(|| !at_end && is_line_oriented(&buffer));
+        if !lines {
+            // One document (a CloudTrail file, an array): it must be read whole.
+            if !at_end {
+                if let Err(e) = input.read_to_end(&mut buffer) {
+                    failure = Some(damage(gzipped, buffer.len() as u64, &e));
+                }
+            }
+            send_document(&buffer, sender, |text, sink| {
+                read_document(text, origin, sink)
+            });
+            break;
+        }
+        let cut = if at_end {
+            buffer.len()
+        } else {
+            match buffer.iter().rposition(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => continue,
+            }
+        };
+        let chunk: Vec<u8> = buffer.drain(..cut).collect();
+        let text = String::from_utf8_lossy(&chunk);
+        let line_count = chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        send_document(text.as_bytes(), sender, |_, sink| {
+            read_lines_from(&text, origin, first_line, sink)
+        });
+        first_line += line_count;
+        if at_end {
+            break;
+        }
+    }
+    if let Some(reason) = failure {
+        let _ = sender.send(Batch::Bad(vec![bad(
+            origin,
+            Location::Line(first_line),
+            reason,
+        )]));
+    }
+}
+
+fn damage(gzipped: bool, decoded: u64, e: &io::Error) -> String {
+    if gzipped {
+        format!("gzip stream damaged after {decoded} decompressed bytes, the rest is skipped: {e}")
+    } else {
+        format!("read failed after {decoded} bytes, the rest is skipped: {e}")
+    }
+}
+
+fn send_document(
+    document: &[u8],
+    sender: &SyncSender<Batch>,
+    read: impl FnOnce(&[u8], &mut dyn FnMut(Result<Record<'_>, BadRecord>)),
+) {
+    let mut events = Vec::new();
+    let mut bad_records = Vec::new();
+    read(document, &mut |item| match item {
+        Ok(record) => events.push(record.event),
+        Err(record) => bad_records.push(record),
+    });
+    if !events.is_empty() {
+        let _ = sender.send(Batch::Events(events));
+    }
+    if !bad_records.is_empty() {
+        let _ = sender.send(Batch::Bad(bad_records));
+    }
+}

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 fn now() -> Timestamp {
     static NOW: OnceLock<Timestamp> = OnceLock::new();
-    *NOW.get_or_init(|| keywarden_core::time::parse_timestamp("2026-11-20T12:00:00Z").expect("fixed now"))
+    *NOW.get_or_init(|| {
+        keywarden_core::time::parse_timestamp("2026-11-20T12:00:00Z").expect("fixed now")
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +40,12 @@ fuzz_target!(|data: &[u8]| {
     // --report` runs it.
     let config = AuditConfig::default();
     if let Ok(reader) = ReportReader::new(data, "fuzz.csv") {
-        match audit_report(reader, &config, now(), AccountExtras::unknown_from_report_file()) {
+        match audit_report(
+            reader,
+            &config,
+            now(),
+            AccountExtras::unknown_from_report_file(),
+        ) {
             Ok(outcome) => {
                 for finding in &outcome.findings {
                     let _ = finding.message.len();

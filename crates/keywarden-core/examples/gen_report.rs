@@ -22,7 +22,7 @@
 //! MFA, some with keys, a few without MFA or idle), service users (one key, sometimes two during
 //! a rotation, mostly fresh and in daily use, some stale or never used), offboarded users with
 //! inactive keys left behind, and users with no credential at all. With the default thresholds
-//! about a fifth of the users have at least one failing finding (see `--stats`).
+//! about 17 % of the users have at least one failing finding (see `--stats`).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;

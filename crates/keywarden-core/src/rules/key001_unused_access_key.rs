@@ -1,9 +1,6 @@
-use super::{
-    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, LastUse, Rule,
-    RuleMeta,
-};
+use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
 use crate::finding::{Finding, Status};
-use crate::model::{KeyField, UserCredentials};
+use crate::model::UserCredentials;
 use crate::time::{age, days, older_than, whole_days};
 
 declare_rule! {
@@ -50,50 +47,30 @@ impl Rule for UnusedAccessKey {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_unused_days;
-        for key in &user.access_keys {
-            let (created, last_use) = match key_state(key) {
-                KeyState::Unreadable(field) => {
-                    out.push(unreadable_key_column(&Self::META, user, key, field));
-                    continue;
-                }
-                KeyState::Present {
-                    active: true,
-                    created,
-                    last_use,
-                    ..
-                } => (created, last_use),
-                _ => continue,
-            };
-            if last_use == LastUse::Unreadable {
-                out.push(unreadable_key_column(
-                    &Self::META,
-                    user,
-                    key,
-                    KeyField::LastUsedDate,
-                ));
-                continue;
-            }
-            let last_used = last_use.date();
-            let reference = last_used.map_or(created, |used| used.max(created));
+        for_each_key(&Self::META, user, true, Needs::LastUse, out, |k, out| {
+            let reference = k.last_activity();
             if !older_than(ctx.now, reference, days(limit)) {
-                continue;
+                return;
             }
             let idle = whole_days(age(ctx.now, reference));
-            let message = match last_used {
+            let message = match k.last_used {
                 Some(_) => format!("active access key unused for {idle} days (limit {limit})"),
                 None => {
                     format!("active access key never used, created {idle} days ago (limit {limit})")
                 }
             };
             out.push(
-                key_finding(&Self::META, Status::Fail, user, key, message)
+                key_finding(&Self::META, Status::Fail, user, k.key, message)
                     .with("active", true)
-                    .with("created", created)
-                    .with("last_used", last_used)
-                    .with("last_used_service", key.last_used_service.value().cloned())
+                    .with("created", k.created)
+                    .with("last_used", k.last_used)
+                    .with(
+                        "last_used_service",
+                        k.key.last_used_service.value().cloned(),
+                    )
                     .with("days_unused", idle)
                     .with("max_unused_days", limit),
             );
-        }
+        });
     }
 }

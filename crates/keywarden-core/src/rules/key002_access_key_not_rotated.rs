@@ -1,6 +1,4 @@
-use super::{
-    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, Rule, RuleMeta,
-};
+use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
 use crate::time::{age, days, older_than, whole_days};
@@ -44,36 +42,24 @@ impl Rule for AccessKeyNotRotated {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_key_age_days;
-        for key in &user.access_keys {
-            let created = match key_state(key) {
-                KeyState::Unreadable(field) => {
-                    out.push(unreadable_key_column(&Self::META, user, key, field));
-                    continue;
-                }
-                KeyState::Present {
-                    active: true,
-                    created,
-                    ..
-                } => created,
-                _ => continue,
-            };
-            if !older_than(ctx.now, created, days(limit)) {
-                continue;
+        for_each_key(&Self::META, user, true, Needs::Creation, out, |k, out| {
+            if !older_than(ctx.now, k.created, days(limit)) {
+                return;
             }
-            let key_age = whole_days(age(ctx.now, created));
+            let key_age = whole_days(age(ctx.now, k.created));
             out.push(
                 key_finding(
                     &Self::META,
                     Status::Fail,
                     user,
-                    key,
+                    k.key,
                     format!("active access key is {key_age} days old (limit {limit})"),
                 )
                 .with("active", true)
-                .with("created", created)
+                .with("created", k.created)
                 .with("age_days", key_age)
                 .with("max_key_age_days", limit),
             );
-        }
+        });
     }
 }

@@ -38,7 +38,9 @@ impl Rule for MultipleActiveAccessKeys {
     }
 
     fn check_user(&self, user: &UserCredentials, _ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        let mut active = Vec::with_capacity(2);
+        // Two slots, so at most two active keys: an array, not a Vec allocated for every user.
+        let mut active = [None, None];
+        let mut count = 0;
         for key in &user.access_keys {
             match key_state(key) {
                 KeyState::Unreadable(field) => {
@@ -50,11 +52,14 @@ impl Rule for MultipleActiveAccessKeys {
                     created,
                     last_use,
                     key,
-                } => active.push((created, last_use.date(), key)),
+                } => {
+                    active[count] = Some((created, last_use.date(), key));
+                    count += 1;
+                }
                 _ => {}
             }
         }
-        let [first, second] = active.as_slice() else {
+        let [Some(first), Some(second)] = &active else {
             return;
         };
         let (older, newer) = if second.0 < first.0 {

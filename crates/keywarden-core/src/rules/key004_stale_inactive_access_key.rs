@@ -1,9 +1,6 @@
-use super::{
-    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, LastUse, Rule,
-    RuleMeta,
-};
+use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
 use crate::finding::{Finding, Status};
-use crate::model::{KeyField, UserCredentials};
+use crate::model::UserCredentials;
 use crate::time::{age, days, older_than, whole_days};
 
 declare_rule! {
@@ -46,33 +43,10 @@ impl Rule for StaleInactiveAccessKey {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_inactive_days;
-        for key in &user.access_keys {
-            let (created, last_use) = match key_state(key) {
-                KeyState::Unreadable(field) => {
-                    out.push(unreadable_key_column(&Self::META, user, key, field));
-                    continue;
-                }
-                KeyState::Present {
-                    active: false,
-                    created,
-                    last_use,
-                    ..
-                } => (created, last_use),
-                _ => continue,
-            };
-            if last_use == LastUse::Unreadable {
-                out.push(unreadable_key_column(
-                    &Self::META,
-                    user,
-                    key,
-                    KeyField::LastUsedDate,
-                ));
-                continue;
-            }
-            let last_used = last_use.date();
-            let last_activity = last_used.map_or(created, |used| used.max(created));
+        for_each_key(&Self::META, user, false, Needs::LastUse, out, |k, out| {
+            let last_activity = k.last_activity();
             if !older_than(ctx.now, last_activity, days(limit)) {
-                continue;
+                return;
             }
             let idle = whole_days(age(ctx.now, last_activity));
             out.push(
@@ -80,17 +54,17 @@ impl Rule for StaleInactiveAccessKey {
                     &Self::META,
                     Status::Fail,
                     user,
-                    key,
+                    k.key,
                     format!(
                         "inactive access key kept with no activity for {idle} days (limit {limit})"
                     ),
                 )
                 .with("active", false)
-                .with("created", created)
-                .with("last_used", last_used)
+                .with("created", k.created)
+                .with("last_used", k.last_used)
                 .with("days_idle", idle)
                 .with("max_inactive_days", limit),
             );
-        }
+        });
     }
 }

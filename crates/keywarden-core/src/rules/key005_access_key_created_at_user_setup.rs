@@ -1,9 +1,6 @@
-use super::{
-    declare_rule, key_finding, key_state, unreadable_key_column, Context, KeyState, LastUse, Rule,
-    RuleMeta,
-};
+use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
 use crate::finding::{Finding, Status};
-use crate::model::{Cell, KeyField, UserCredentials};
+use crate::model::{Cell, UserCredentials};
 use chrono::Duration;
 
 declare_rule! {
@@ -45,41 +42,18 @@ impl Rule for AccessKeyCreatedAtUserSetup {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let window = Duration::minutes(i64::from(ctx.config.thresholds.setup_window_minutes));
-        for key in &user.access_keys {
-            // Only an active key that was never used can fail; the user's columns are read
-            // after that, so a user without such a key never needs them.
-            let created = match key_state(key) {
-                KeyState::Unreadable(field) => {
-                    out.push(unreadable_key_column(&Self::META, user, key, field));
-                    continue;
-                }
-                KeyState::Present {
-                    active: true,
-                    created,
-                    last_use: LastUse::Never,
-                    ..
-                } => created,
-                KeyState::Present {
-                    active: true,
-                    last_use: LastUse::Unreadable,
-                    ..
-                } => {
-                    out.push(unreadable_key_column(
-                        &Self::META,
-                        user,
-                        key,
-                        KeyField::LastUsedDate,
-                    ));
-                    continue;
-                }
-                _ => continue,
-            };
+        for_each_key(&Self::META, user, true, Needs::LastUse, out, |k, out| {
+            // Only a never-used key can fail; the user's columns are read after that, so a
+            // user without such a key never needs them.
+            if k.last_used.is_some() {
+                return;
+            }
             let unknown = |column: &'static str, value: String| {
                 key_finding(
                     &Self::META,
                     Status::Unknown,
                     user,
-                    key,
+                    k.key,
                     format!("cannot decide: `{column}` is {value}"),
                 )
                 .with("column", column)
@@ -87,34 +61,28 @@ impl Rule for AccessKeyCreatedAtUserSetup {
             match &user.password_enabled {
                 Cell::Value(true) => {}
                 Cell::Value(false) | Cell::NotApplicable => return,
-                other => {
-                    out.push(unknown("password_enabled", other.describe()));
-                    continue;
-                }
+                other => return out.push(unknown("password_enabled", other.describe())),
             }
             let user_created = match &user.created {
                 Cell::Value(t) => *t,
-                other => {
-                    out.push(unknown("user_creation_time", other.describe()));
-                    continue;
-                }
+                other => return out.push(unknown("user_creation_time", other.describe())),
             };
-            if (created - user_created).abs() > window {
-                continue;
+            if (k.created - user_created).abs() > window {
+                return;
             }
             out.push(
                 key_finding(
                     &Self::META,
                     Status::Fail,
                     user,
-                    key,
+                    k.key,
                     format!(
                         "console user's access key was created {} s after the user and never used",
-                        (created - user_created).num_seconds()
+                        (k.created - user_created).num_seconds()
                     ),
                 )
                 .with("user_created", user_created)
-                .with("key_created", created)
+                .with("key_created", k.created)
                 .with("last_used", None::<String>)
                 .with("password_enabled", true)
                 .with(
@@ -122,6 +90,6 @@ impl Rule for AccessKeyCreatedAtUserSetup {
                     ctx.config.thresholds.setup_window_minutes,
                 ),
             );
-        }
+        });
     }
 }

@@ -256,6 +256,75 @@ impl LastUse {
     }
 }
 
+/// What a key rule needs to know about a key besides its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Needs {
+    /// Status and creation only.
+    Creation,
+    /// Also a readable last use (a missing or odd last-used column makes the key `unknown`).
+    LastUse,
+}
+
+/// A key in the state a rule looks at, read once.
+pub(crate) struct KeyFacts<'k> {
+    pub key: &'k AccessKey,
+    pub created: Timestamp,
+    /// `None`: never used (only `Needs::LastUse` guarantees it was readable).
+    pub last_used: Option<Timestamp>,
+}
+
+impl KeyFacts<'_> {
+    /// The later of creation and last use: when the key last showed any activity. A report
+    /// can show a creation after the last use (a key's `last_rotated` moves on some changes).
+    pub fn last_activity(&self) -> Timestamp {
+        self.last_used
+            .map_or(self.created, |used| used.max(self.created))
+    }
+}
+
+/// The loop every key rule shares, so key 1 and key 2, and every rule, read a slot the same
+/// way: each key whose status is `active` is passed to `judge`; a slot that cannot be read
+/// becomes an `unknown` finding of `meta` instead.
+pub(crate) fn for_each_key<'u>(
+    meta: &'static RuleMeta,
+    user: &'u UserCredentials,
+    active: bool,
+    needs: Needs,
+    out: &mut Vec<Finding>,
+    mut judge: impl FnMut(KeyFacts<'u>, &mut Vec<Finding>),
+) {
+    for key in &user.access_keys {
+        match key_state(key) {
+            KeyState::Unreadable(field) => out.push(unreadable_key_column(meta, user, key, field)),
+            KeyState::Present {
+                active: state,
+                created,
+                last_use,
+                key,
+            } if state == active => {
+                if needs == Needs::LastUse && last_use == LastUse::Unreadable {
+                    out.push(unreadable_key_column(
+                        meta,
+                        user,
+                        key,
+                        KeyField::LastUsedDate,
+                    ));
+                    continue;
+                }
+                judge(
+                    KeyFacts {
+                        key,
+                        created,
+                        last_used: last_use.date(),
+                    },
+                    out,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The key's state as the key rules need it. Only `active` and the creation date are needed to
 /// know whether a key exists; rules that also need its last use check `last_use` themselves, so a
 /// missing last-used column does not make a rotation verdict unknown.

@@ -74,8 +74,15 @@ pub struct LiveAudit {
 pub enum LiveAuditError {
     #[error(transparent)]
     Report(#[from] FetchError),
+    // Not #[from]: the binary prints the error chain, and the message already holds the cause.
     #[error("the credential report AWS returned cannot be read: {0}")]
-    Parse(#[from] ReportError),
+    Parse(ReportError),
+}
+
+impl From<ReportError> for LiveAuditError {
+    fn from(error: ReportError) -> Self {
+        LiveAuditError::Parse(error)
+    }
 }
 
 /// What one user needs re-read, decided from the findings the report alone gives.
@@ -161,12 +168,18 @@ where
         },
     );
     let fetched = fetched?;
+    let mut notes = Vec::new();
+    if keywarden_core::time::age(now, fetched.blob.generated_at) > options.max_report_age {
+        notes.push(format!(
+            "the credential report is {} h old, older than --max-report-age: AWS generates a new one at most every 4 hours",
+            keywarden_core::time::age(now, fetched.blob.generated_at).num_hours()
+        ));
+    }
     let mut users: Vec<UserCredentials> = ReportReader::new(
         fetched.blob.content.as_slice(),
         "the credential report from AWS",
     )?
     .collect::<Result<_, _>>()?;
-    let mut notes = Vec::new();
     let mut failures: HashMap<String, Vec<Failure>> = HashMap::new();
     let mut users_enriched = 0;
 
@@ -174,6 +187,18 @@ where
         let mut jobs: Vec<(Option<UserCredentials>, Option<IamUser>, Needs)> = Vec::new();
         match listed_users {
             Some(Ok(listed)) => {
+                // ListUsers is fresher than the report about console sign-ins.
+                let last_sign_in: HashMap<&str, Timestamp> = listed
+                    .iter()
+                    .filter_map(|u| u.password_last_used.map(|t| (u.name.as_str(), t)))
+                    .collect();
+                for user in &mut users {
+                    if let Some(&fresh) = last_sign_in.get(user.name.as_str()) {
+                        if user.password_last_used.value().is_none_or(|&old| fresh > old) {
+                            user.password_last_used = Cell::Value(fresh);
+                        }
+                    }
+                }
                 let listed_names: HashSet<&str> = listed.iter().map(|u| u.name.as_str()).collect();
                 let before = users.len();
                 users.retain(|u| u.is_root || listed_names.contains(u.name.as_str()));
@@ -286,13 +311,15 @@ fn failure_applies(failure: &Failure, finding: &Finding) -> bool {
         None => true,
         Some(slot) => finding.credential == CredentialKind::AccessKey(slot),
     };
-    finding.status == Status::Fail && rule_matches && slot_matches
+    // An unknown the rule already gave (a cell left missing because the call failed) gets the
+    // AWS error as its reason too, so the user sees why, not a "missing column".
+    matches!(finding.status, Status::Fail | Status::Unknown) && rule_matches && slot_matches
 }
 
 fn mark_unknown(finding: &mut Finding, error: &AwsError) {
     finding.status = Status::Unknown;
     finding.message = format!(
-        "cannot confirm: {} (the credential report alone says: {})",
+        "cannot confirm: {} (without it: {})",
         error.reason(),
         finding.message
     );
@@ -376,6 +403,7 @@ async fn enrich_user<C: IamRead>(
     listed: Option<IamUser>,
     needs: Needs,
 ) -> (UserCredentials, Vec<Failure>) {
+    let user_is_new = report_row.is_none();
     let mut user = match (report_row, &listed) {
         (Some(row), _) => row,
         (None, Some(listed)) => user_from_listing(listed),
@@ -417,15 +445,24 @@ async fn enrich_user<C: IamRead>(
     match keys {
         Some(Ok(keys)) => {
             for slot in attach_keys(&mut user, &keys) {
-                // A key the report does not know yet needs its last use too.
+                // Its last use in the report, if any, may belong to another key.
                 last_used_needed[slot as usize] = true;
             }
         }
-        Some(Err(error)) => failures.push(Failure {
-            slot: None,
-            rules: &KEY_RULES,
-            error,
-        }),
+        Some(Err(error)) => {
+            if user_is_new {
+                // Nothing at all is known about this user's keys: not "no keys".
+                for key in &mut user.access_keys {
+                    key.active = Cell::Missing;
+                    key.last_rotated = Cell::Missing;
+                }
+            }
+            failures.push(Failure {
+                slot: None,
+                rules: &KEY_RULES,
+                error,
+            })
+        }
         None => {}
     }
     for slot in KeySlot::BOTH {
@@ -511,9 +548,10 @@ fn user_from_listing(listed: &IamUser) -> UserCredentials {
 /// Puts ListAccessKeys' answer into the report's slots: a slot's key is the one created in the
 /// same second as the slot's `last_rotated` (the report has second precision), preferring the
 /// same status when two keys share that second. A slot whose key is gone was deleted since the
-/// report; a key no slot claims was created since and takes a free slot. Returns the slots that
-/// received a key the report did not know.
+/// report; a key no slot claims was created since and takes a free slot. Returns the slots whose
+/// last use must be read fresh: keys the report did not know, and same-second twins.
 fn attach_keys(user: &mut UserCredentials, keys: &[AccessKeyMeta]) -> Vec<KeySlot> {
+    let mut refetch = Vec::new();
     let mut unclaimed: Vec<&AccessKeyMeta> = keys.iter().collect();
     unclaimed.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     let mut emptied = Vec::new();
@@ -525,6 +563,11 @@ fn attach_keys(user: &mut UserCredentials, keys: &[AccessKeyMeta]) -> Vec<KeySlo
         };
         let report_active = key.active == Cell::Value(true);
         let same_second = |k: &&AccessKeyMeta| k.created.timestamp() == created.timestamp();
+        // Counted over every key, claimed or not: both slots of a pair are ambiguous.
+        let twins = keys
+            .iter()
+            .filter(|k| same_second(k) && k.active == report_active)
+            .count();
         let position = unclaimed
             .iter()
             .position(|k| same_second(k) && k.active == report_active)
@@ -534,6 +577,15 @@ fn attach_keys(user: &mut UserCredentials, keys: &[AccessKeyMeta]) -> Vec<KeySlo
                 let fresh = unclaimed.remove(index);
                 key.id = Some(fresh.id.clone());
                 key.active = Cell::Value(fresh.active);
+                if twins > 1 {
+                    // Two keys created in the same second with the same status cannot be told
+                    // apart from the report: keep the id, drop the report's use columns, and
+                    // read this key's own last use, so id and use belong to the same key.
+                    key.last_used = Cell::Missing;
+                    key.last_used_region = Cell::Missing;
+                    key.last_used_service = Cell::Missing;
+                    refetch.push(slot);
+                }
             }
             None => {
                 *key = AccessKey::absent(slot);
@@ -541,7 +593,6 @@ fn attach_keys(user: &mut UserCredentials, keys: &[AccessKeyMeta]) -> Vec<KeySlo
             }
         }
     }
-    let mut added = Vec::new();
     for (slot, fresh) in emptied.into_iter().zip(unclaimed) {
         user.access_keys[slot as usize] = AccessKey {
             slot,
@@ -552,7 +603,7 @@ fn attach_keys(user: &mut UserCredentials, keys: &[AccessKeyMeta]) -> Vec<KeySlo
             last_used_service: Cell::Missing,
             id: Some(fresh.id.clone()),
         };
-        added.push(slot);
+        refetch.push(slot);
     }
-    added
+    refetch
 }

@@ -29,8 +29,10 @@ impl Default for PollPolicy {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    // No #[from]: it would make the AWS error the source too, and the binary prints the
+    // whole chain, so the message would say it twice.
     #[error("cannot get the credential report: {0}")]
-    Aws(#[from] AwsError),
+    Aws(AwsError),
     #[error("the credential report was not ready after {waited_seconds} s (last answer: {last_answer}); try again later or raise the bound")]
     NotReady {
         waited_seconds: u64,
@@ -51,6 +53,7 @@ pub async fn fetch_report<C: IamRead>(
     max_report_age: chrono::Duration,
     poll: PollPolicy,
 ) -> Result<FetchedReport, FetchError> {
+    let mut previous = None;
     match client.get_credential_report().await {
         Ok(blob) if age(now, blob.generated_at) <= max_report_age => {
             return Ok(FetchedReport {
@@ -58,7 +61,7 @@ pub async fn fetch_report<C: IamRead>(
                 generated_on_request: false,
             })
         }
-        Ok(_) => {}
+        Ok(blob) => previous = Some(blob.generated_at),
         Err(e) if is_absent_or_pending(&e) => {}
         Err(e) => return Err(e.into()),
     }
@@ -89,16 +92,24 @@ pub async fn fetch_report<C: IamRead>(
     loop {
         match client.get_credential_report().await {
             Ok(blob) => {
+                // AWS serves the old report again when it is under 4 hours old.
+                let generated_on_request = previous.is_none_or(|p| blob.generated_at > p);
                 return Ok(FetchedReport {
                     blob,
-                    generated_on_request: true,
-                })
+                    generated_on_request,
+                });
             }
             Err(e) if e.code == "ReportInProgress" => {
                 tokio::time::sleep(wait(e.code.clone())?).await;
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+impl From<AwsError> for FetchError {
+    fn from(error: AwsError) -> Self {
+        FetchError::Aws(error)
     }
 }
 

@@ -19,7 +19,8 @@ pub struct TrailStats {
     pub duplicates: u64,
     /// Records that were not usable events (reported separately with where and why).
     pub bad_records: u64,
-    /// Events outside `--since` / `--until`.
+    /// Events outside `--since` / `--until`: still folded into lineage (a session used in the
+    /// window may have been minted before it), but no finding is reported for them.
     pub outside_window: u64,
     /// The latest event time read: how far the logs reach.
     pub latest_event: Option<crate::time::Timestamp>,
@@ -45,6 +46,16 @@ pub struct TrailOutcome {
     pub lineage: Lineage,
     pub stats: TrailStats,
     pub detections_run: Vec<&'static RuleMeta>,
+}
+
+type Window = (
+    Option<crate::time::Timestamp>,
+    Option<crate::time::Timestamp>,
+);
+
+/// Whether `t` lies in `[since, until]`.
+fn in_window((since, until): Window, t: crate::time::Timestamp) -> bool {
+    !(since.is_some_and(|s| t < s) || until.is_some_and(|u| t > u))
 }
 
 /// Events a detection or the lineage reads; only these need deduplication, since every other
@@ -79,7 +90,8 @@ impl TrailAnalyzer {
         }
     }
 
-    /// Only events with `since <= eventTime <= until` count.
+    /// Only findings about events with `since <= eventTime <= until` are reported; every event
+    /// still feeds lineage, since a session used in the window may have been minted before it.
     pub fn with_window(
         mut self,
         since: Option<crate::time::Timestamp>,
@@ -90,12 +102,8 @@ impl TrailAnalyzer {
     }
 
     pub fn observe(&mut self, event: &Event) {
-        let (since, until) = self.window;
-        if since.is_some_and(|s| event.event_time < s)
-            || until.is_some_and(|u| event.event_time > u)
-        {
+        if !in_window(self.window, event.event_time) {
             self.stats.outside_window += 1;
-            return;
         }
         self.stats.events += 1;
         if self.stats.latest_event.is_none_or(|t| event.event_time > t) {
@@ -127,6 +135,12 @@ impl TrailAnalyzer {
                 f.access_key_id.clone(),
             )
         };
+        let window = self.window;
+        self.findings.retain(|f| {
+            f.event
+                .as_ref()
+                .is_none_or(|e| in_window(window, e.event_time))
+        });
         self.findings.sort_by_key(key);
         TrailOutcome {
             findings: self.findings,

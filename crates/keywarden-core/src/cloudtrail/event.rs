@@ -224,7 +224,7 @@ struct WireRequest<'a> {
     #[serde(default)]
     include_global_service_events: Flag,
     #[serde(default, borrow)]
-    event_selectors: Obj<Vec<WireSelector<'a>>>,
+    event_selectors: List<WireSelector<'a>>,
     advanced_event_selectors: Option<serde::de::IgnoredAny>,
 }
 
@@ -323,6 +323,56 @@ struct Text<'a>(Option<Cow<'a, str>>);
 #[derive(Debug, Default, Clone, Copy)]
 struct Flag(Option<bool>);
 
+/// A list of objects; a list with other elements, and anything but an array, reads as absent.
+#[derive(Debug)]
+struct List<T>(Option<Vec<T>>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                // A list holding anything but objects is not the list keywarden knows: read it
+                // as absent rather than judge from the part that looked right.
+                let mut items = Vec::new();
+                let mut foreign = false;
+                while let Some(item) = seq.next_element::<Obj<T>>()? {
+                    match item.0 {
+                        Some(item) => items.push(item),
+                        None => foreign = true,
+                    }
+                }
+                Ok(List((!foreign).then_some(items)))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(List(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(List(None))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            scalars_are_absent!(List(None));
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
 /// A nested object; any other JSON type (a string, an array, null) reads as absent.
 #[derive(Debug)]
 struct Obj<T>(Option<T>);
@@ -419,9 +469,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| Obj(Some(t)))
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                // Arrays are objects' siblings only for list-typed fields (event selectors).
-                T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(|t| Obj(Some(t)))
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Obj(None))
             }
             fn visit_some<D: serde::Deserializer<'de>>(
                 self,

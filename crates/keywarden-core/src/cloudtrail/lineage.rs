@@ -21,6 +21,8 @@ pub struct Change {
     /// Who made the call.
     pub actor: Option<String>,
     pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub region: Option<String>,
 }
 
 /// One call signed with a key.
@@ -79,8 +81,9 @@ pub struct KeyHistory {
 }
 
 impl KeyHistory {
-    /// The first deactivation or deletion after `after`: from then on the key cannot sign, but
-    /// the sessions it minted stay valid until they expire.
+    /// The first deactivation or deletion at or after `after`: from then on the key cannot
+    /// sign, but the sessions it minted stay valid until they expire. A revocation logged in the
+    /// same second as a minting counts: the minting succeeded, so the key was active before.
     pub fn revoked_after(&self, after: Timestamp) -> Option<&Change> {
         let deactivations = self
             .status_changes
@@ -88,7 +91,7 @@ impl KeyHistory {
             .filter(|c| c.status.as_deref() == Some("Inactive"));
         deactivations
             .chain(self.deleted.iter())
-            .filter(|c| c.time > after)
+            .filter(|c| c.time >= after)
             .min_by_key(|c| (c.time, c.event_id.clone()))
     }
 }
@@ -135,6 +138,8 @@ fn change(event: &Event, status: Option<String>) -> Change {
         status,
         actor: actor_of(event),
         source_ip: event.source_ip.clone(),
+        user_agent: event.user_agent.clone(),
+        region: event.region.clone(),
     }
 }
 
@@ -249,11 +254,17 @@ impl Lineage {
 
     /// The long-term key a temporary key descends from (through role chaining), if known.
     pub fn root_key_of(&self, session: &str) -> Option<&str> {
+        self.chain_origin(session).map(|(key, _)| key)
+    }
+
+    /// The long-term key a temporary key descends from, and when that key minted the first
+    /// session of the chain: a session chained later still descends from that minting.
+    pub fn chain_origin(&self, session: &str) -> Option<(&str, Timestamp)> {
         let mut current = self.sessions.get(session)?;
         // Role chaining is at most a few hops; the bound guards against a malformed cycle.
         for _ in 0..16 {
             if is_long_term(&current.parent) {
-                return Some(&current.parent);
+                return Some((&current.parent, current.minted.time));
             }
             current = self.sessions.get(&current.parent)?;
         }

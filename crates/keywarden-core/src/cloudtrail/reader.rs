@@ -67,6 +67,17 @@ pub fn read_document(
     };
     let text = match std::str::from_utf8(document) {
         Ok(t) => t,
+        Err(_) if is_line_oriented(document) => {
+            // Damage in one line must not cost the others: check each line on its own.
+            for (index, line) in document.split(|&b| b == b'\n').enumerate() {
+                let number = index as u64 + 1;
+                match std::str::from_utf8(line) {
+                    Ok(text) => read_lines_from(text, origin, number, sink),
+                    Err(_) => sink(Err(bad(Location::Line(number), "invalid UTF-8".into()))),
+                }
+            }
+            return;
+        }
         Err(e) => {
             // Keep what precedes the invalid bytes: a damaged tail must not cost the head.
             let valid = &document[..e.valid_up_to()];
@@ -89,11 +100,19 @@ pub fn is_line_oriented(document: &[u8]) -> bool {
         Err(e) => std::str::from_utf8(&document[..e.valid_up_to()]).unwrap_or_default(),
     };
     let trimmed = text.strip_prefix('\u{feff}').unwrap_or(text).trim_start();
-    trimmed.starts_with('{') && {
-        let first_line = trimmed.split('\n').next().unwrap_or_default();
-        !trimmed[first_line.len()..].trim().is_empty()
-            && serde_json::from_str::<IgnoredAny>(first_line).is_ok()
-    }
+    // Several lines, and among the first few at least one complete object on its own line: a
+    // pretty-printed document has none, while a bad first line must not cost the others.
+    let first_few: Vec<&str> = trimmed
+        .split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(8)
+        .collect();
+    trimmed.starts_with('{')
+        && first_few.len() > 1
+        && first_few
+            .iter()
+            .any(|l| l.starts_with('{') && serde_json::from_str::<IgnoredAny>(l).is_ok())
 }
 
 fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
@@ -160,13 +179,6 @@ fn read_values(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>,
         };
         match seed.deserialize(&mut deserializer) {
             Ok(()) => {}
-            Err(e)
-                if e.is_eof()
-                    && e.line() > 0
-                    && text[byte_offset(text, &e)..].trim().is_empty() =>
-            {
-                return
-            }
             Err(e) => {
                 sink(Err(BadRecord {
                     origin: origin.to_owned(),
@@ -183,17 +195,6 @@ fn read_values(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>,
             return;
         }
     }
-}
-
-fn byte_offset(text: &str, e: &serde_json::Error) -> usize {
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == e.line() {
-            return (offset + e.column()).min(text.len());
-        }
-        offset += line.len();
-    }
-    text.len()
 }
 
 /// Dispatches one top-level value: an array of events, a `Records` object, or one event.

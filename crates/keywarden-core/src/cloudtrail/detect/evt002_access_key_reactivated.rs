@@ -71,9 +71,9 @@ impl Detector for AccessKeyReactivated {
                     event_id: after.event_id.clone(),
                     event_time: after.time,
                     event_name: after.event_name.clone(),
-                    region: None,
+                    region: after.region.clone(),
                     source_ip: after.source_ip.clone(),
-                    user_agent: None,
+                    user_agent: after.user_agent.clone(),
                     actor: after.actor.clone(),
                 }));
                 out.push(finding);

@@ -1,4 +1,4 @@
-use super::{caller_user, event_finding, Detector};
+use super::{event_finding, targets_caller, Detector};
 use crate::cloudtrail::event::{Event, IAM};
 use crate::cloudtrail::lineage::actor_of;
 use crate::finding::{CredentialKind, Finding};
@@ -49,7 +49,7 @@ impl Detector for LoginProfileChangedForAnotherUser {
         let Some(target) = event.target_user.as_deref() else {
             return;
         };
-        if caller_user(event) == Some(target) {
+        if targets_caller(event, target) {
             return;
         }
         let caller = actor_of(event).unwrap_or_else(|| "unknown caller".into());

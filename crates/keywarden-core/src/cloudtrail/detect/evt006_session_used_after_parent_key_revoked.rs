@@ -46,13 +46,13 @@ impl Detector for SessionUsedAfterParentKeyRevoked {
 
     fn finish(&self, lineage: &Lineage, out: &mut Vec<Finding>) {
         for session in lineage.sessions.values() {
-            let Some(root) = lineage.root_key_of(&session.key_id) else {
+            let Some((root, first_minted)) = lineage.chain_origin(&session.key_id) else {
                 continue;
             };
             let Some(parent) = lineage.keys.get(root) else {
                 continue;
             };
-            let Some(revoked) = parent.revoked_after(session.minted.time) else {
+            let Some(revoked) = parent.revoked_after(first_minted) else {
                 continue;
             };
             let Some(uses) = lineage.session_uses.get(&session.key_id) else {

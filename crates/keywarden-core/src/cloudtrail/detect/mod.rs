@@ -83,6 +83,11 @@ pub(crate) fn event_finding(
     finding
 }
 
+/// Whether a call's target user is the caller itself. IAM user names are case-insensitive.
+pub(crate) fn targets_caller(event: &Event, target: &str) -> bool {
+    caller_user(event).is_some_and(|caller| caller.eq_ignore_ascii_case(target))
+}
+
 /// The IAM user a call was made as (`<root_account>` for root), if it was made by a user.
 pub(crate) fn caller_user(event: &Event) -> Option<&str> {
     match event.identity.kind.as_deref() {

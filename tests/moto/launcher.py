@@ -4,7 +4,9 @@
 Starts moto's server on 127.0.0.1 (a free port), seeds it with a test scenario
 (users, backdated passwords, MFA devices and access keys, the password policy,
 CloudTrail trails, injected faults, credential-report behaviour, IAM
-authorization), prints ONE JSON line on stdout describing how to reach it, and
+authorization, S3 objects such as CloudTrail log files, and fixture events that
+it serves for CloudTrail's LookupEvents, which moto lacks), prints ONE JSON
+line on stdout describing how to reach it, and
 serves until its stdin reaches EOF or its maximum lifetime runs out.
 
     .venv/bin/python tests/moto/launcher.py SCENARIO.json [--max-seconds 600]
@@ -21,6 +23,8 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import gzip
+import hashlib
 import io
 import json
 import logging
@@ -212,6 +216,20 @@ class AuthSpec:
 
 
 @dataclass
+class S3ObjectSpec:
+    bucket: str
+    key: str
+    body: bytes  # as stored (already gzipped when the scenario asked for it)
+
+
+@dataclass
+class LookupEventSpec:
+    record: dict  # the CloudTrail record, served as the event's CloudTrailEvent
+    region: str  # its awsRegion: LookupEvents answers one region per call
+    time: dt.datetime  # its eventTime, naive UTC
+
+
+@dataclass
 class Scenario:
     now: dt.datetime
     seed: int
@@ -223,6 +241,11 @@ class Scenario:
     faults: list[FaultSpec]
     report: ReportSpec | None
     auth: AuthSpec | None
+    s3_objects: list[S3ObjectSpec] = field(default_factory=list)
+    # None: LookupEvents is left to moto (HTTP 500); a list (even empty): the launcher serves it.
+    lookup_events: list[LookupEventSpec] | None = None
+    # Answer ThrottlingException when a region gets a 3rd call within LOOKUP_THROTTLE_WINDOW.
+    lookup_throttle: bool = True
 
 
 def _parse_key(raw: Any, now: dt.datetime, where: str) -> KeySpec:
@@ -290,6 +313,42 @@ def _parse_user(raw: Any, now: dt.datetime, where: str) -> UserSpec:
     )
 
 
+def _parse_s3_object(raw: Any, where: str) -> S3ObjectSpec:
+    _fields(raw, where, ("bucket", "key", "body", "body_json", "body_file", "gzip"), ("bucket", "key"))
+    sources = [k for k in ("body", "body_json", "body_file") if k in raw]
+    if len(sources) != 1:
+        raise ScenarioError(f"{where}: exactly one of body, body_json, body_file is required")
+    bucket = _typed(raw, "bucket", str, where)
+    key = _typed(raw, "key", str, where)
+    if not bucket or not key:
+        raise ScenarioError(f"{where}: bucket and key must not be empty")
+    if "body" in raw:
+        body = _typed(raw, "body", str, where).encode()
+    elif "body_json" in raw:
+        body = json.dumps(raw["body_json"]).encode()
+    else:
+        path = _typed(raw, "body_file", str, where)
+        try:
+            with open(path, "rb") as f:
+                body = f.read()
+        except OSError as error:
+            raise ScenarioError(f"{where}.body_file: {error}") from None
+    if _typed(raw, "gzip", bool, where, False):
+        body = gzip.compress(body, mtime=0)
+    return S3ObjectSpec(bucket=bucket, key=key, body=body)
+
+
+def _parse_lookup_event(raw: Any, where: str) -> LookupEventSpec:
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: expected a CloudTrail record (an object)")
+    for name in ("eventID", "eventTime", "awsRegion"):
+        if not isinstance(raw.get(name), str) or not raw[name]:
+            raise ScenarioError(f"{where}: missing or non-string {name}")
+    return LookupEventSpec(
+        record=raw, region=raw["awsRegion"], time=parse_instant(raw["eventTime"], f"{where}.eventTime")
+    )
+
+
 _TIME_LIKE = re.compile(r"^(now|[+-]\d.*|\d{4}-\d{2}-\d{2}T.*)$")
 
 
@@ -335,6 +394,9 @@ def parse_scenario(raw: Any) -> Scenario:
         "faults",
         "credential_report",
         "auth",
+        "s3_objects",
+        "lookup_events",
+        "lookup_throttle",
     )
     _fields(raw, "scenario", top)
     now = (
@@ -414,7 +476,9 @@ def parse_scenario(raw: Any) -> Scenario:
         )
         if "overrides" in r:
             if not report.aws_shape:
-                raise ScenarioError("credential_report.overrides: needs aws_shape: true (moto's own report is not rebuilt)")
+                raise ScenarioError(
+                    "credential_report.overrides: needs aws_shape: true (moto's own report is not rebuilt)"
+                )
             report.overrides = _parse_overrides(r["overrides"], now)
 
     auth = None
@@ -447,6 +511,16 @@ def parse_scenario(raw: Any) -> Scenario:
         faults=faults,
         report=report,
         auth=auth,
+        s3_objects=[
+            _parse_s3_object(o, f"s3_objects[{i}]")
+            for i, o in enumerate(_typed(raw, "s3_objects", list, "scenario", []))
+        ],
+        lookup_events=(
+            [_parse_lookup_event(e, f"lookup_events[{i}]") for i, e in enumerate(raw["lookup_events"])]
+            if isinstance(raw.get("lookup_events"), list)
+            else _typed(raw, "lookup_events", list, "scenario")
+        ),
+        lookup_throttle=_typed(raw, "lookup_throttle", bool, "scenario", True),
     )
 
 
@@ -587,6 +661,15 @@ def seed(scenario: Scenario, endpoint: str) -> Fixture:
         )
         if trail.logging:
             cloudtrail.start_logging(Name=trail.name)
+
+    if scenario.s3_objects:
+        s3 = admin_client("s3", endpoint)
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for obj in scenario.s3_objects:
+            if obj.bucket not in existing:
+                s3.create_bucket(Bucket=obj.bucket)
+                existing.add(obj.bucket)
+            s3.put_object(Bucket=obj.bucket, Key=obj.key, Body=obj.body)
 
     if scenario.auth:
         iam = admin_client("iam", endpoint)
@@ -851,6 +934,213 @@ def xml_error_as_query(response: Response) -> Response:
     return query_error(status, name, unescape(message[1].decode()) if message else name)
 
 
+# ------------------------------------------------------------------ LookupEvents
+
+LOOKUP_KEYS = (
+    "AccessKeyId",
+    "EventId",
+    "EventName",
+    "EventSource",
+    "ReadOnly",
+    "ResourceName",
+    "ResourceType",
+    "Username",
+)
+LOOKUP_MAX_RESULTS = 50  # AWS's page size limit
+LOOKUP_RETENTION = dt.timedelta(days=90)  # event history reaches back 90 days
+# AWS allows 2 LookupEvents calls a second per account and region. A 3rd call within this many
+# seconds of the 2 before it is throttled: a little more lenient than 1 s so that a client that
+# spaces its calls 500 ms apart is never tripped by scheduling jitter.
+LOOKUP_THROTTLE_WINDOW = 0.9
+LOOKUP_CALLS_PATH = "/_keywarden/lookup-calls"
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else None
+
+
+def lookup_matches(record: dict, key: str, value: str) -> bool:
+    """Whether a CloudTrail record matches one LookupEvents attribute.
+
+    AWS derives Username and the resources itself; this reads them from the record:
+    userIdentity.userName (else the session issuer's), resources[].ARN and .type.
+    """
+    identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), dict) else {}
+    resources = [r for r in record.get("resources") or [] if isinstance(r, dict)]
+    if key == "AccessKeyId":
+        return _as_text(identity.get("accessKeyId")) == value
+    if key == "EventId":
+        return _as_text(record.get("eventID")) == value
+    if key == "EventName":
+        return _as_text(record.get("eventName")) == value
+    if key == "EventSource":
+        return _as_text(record.get("eventSource")) == value
+    if key == "ReadOnly":
+        return _as_text(record.get("readOnly")) == value
+    if key == "Username":
+        issuer = ((identity.get("sessionContext") or {}).get("sessionIssuer") or {}).get("userName")
+        return _as_text(identity.get("userName") or issuer) == value
+    if key == "ResourceName":
+        return any(_as_text(r.get("ARN")) == value for r in resources)
+    if key == "ResourceType":
+        return any(_as_text(r.get("type")) == value for r in resources)
+    return False
+
+
+def _epoch(value: dt.datetime) -> float:
+    return value.replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+class LookupHistory:
+    """CloudTrail's event history, served for LookupEvents from the scenario's lookup_events.
+
+    One region per call (the region of the request's SigV4 credential scope, matched against
+    each record's awsRegion), at most one lookup attribute, StartTime/EndTime (default: the
+    90 days before the scenario's now; nothing older than that is ever returned), newest first,
+    MaxResults up to 50 per page, an opaque NextToken bound to its query. Every call is logged
+    (GET /_keywarden/lookup-calls) so tests can check what a client asked and how fast.
+    """
+
+    def __init__(self, events: list[LookupEventSpec], now: dt.datetime, throttle: bool):
+        self.events = sorted(events, key=lambda e: (e.time, str(e.record["eventID"])), reverse=True)
+        self.now = now
+        self.throttle = throttle
+        self.calls: list[dict] = []
+        self._recent: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def region_of(environ: dict) -> str:
+        match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return match[1] if match else REGION
+
+    def answer(self, region: str, body: bytes) -> Response:
+        arrived = time.time()
+        entry: dict[str, Any] = {"time": arrived, "region": region}
+        with self._lock:
+            recent = [t for t in self._recent.get(region, []) if arrived - t < LOOKUP_THROTTLE_WINDOW]
+            throttled = self.throttle and len(recent) >= 2
+            if not throttled:
+                recent.append(arrived)
+            self._recent[region] = recent
+            self.calls.append(entry)
+        if throttled:
+            entry["status"] = "ThrottlingException"
+            return json_error(400, "ThrottlingException", "Rate exceeded")
+        try:
+            result = self._page(region, body, entry)
+        except LookupError_ as error:
+            entry["status"] = error.code
+            return json_error(400, error.code, error.message)
+        entry["status"] = "ok"
+        payload = json.dumps(result).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", _request_id())]
+        return 200, headers, payload
+
+    def _page(self, region: str, body: bytes, entry: dict) -> dict:
+        try:
+            request = json.loads(body or b"{}")
+            if not isinstance(request, dict):
+                raise ValueError("not an object")
+        except ValueError as error:
+            raise LookupError_("SerializationException", f"cannot read the request: {error}") from None
+        attributes = request.get("LookupAttributes") or []
+        entry["attributes"] = [f"{a.get('AttributeKey')}={a.get('AttributeValue')}" for a in attributes]
+        entry["max_results"] = request.get("MaxResults")
+        entry["next_token"] = request.get("NextToken")
+        entry["start_time"] = request.get("StartTime")
+        entry["end_time"] = request.get("EndTime")
+        if len(attributes) > 1:
+            raise LookupError_("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
+        for attribute in attributes:
+            if attribute.get("AttributeKey") not in LOOKUP_KEYS or not attribute.get("AttributeValue"):
+                raise LookupError_("InvalidLookupAttributesException", f"Invalid lookup attribute {attribute}")
+        max_results = request.get("MaxResults", LOOKUP_MAX_RESULTS)
+        if not isinstance(max_results, int) or not 1 <= max_results <= LOOKUP_MAX_RESULTS:
+            raise LookupError_("InvalidMaxResultsException", f"MaxResults must be 1 to {LOOKUP_MAX_RESULTS}")
+
+        def instant(name: str, default: dt.datetime) -> dt.datetime:
+            value = request.get(name)
+            if value is None:
+                return default
+            if not isinstance(value, (int, float)):
+                raise LookupError_("InvalidTimeRangeException", f"{name} is not a timestamp")
+            return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+
+        oldest = self.now - LOOKUP_RETENTION
+        start = instant("StartTime", oldest)
+        end = instant("EndTime", self.now)
+        if start > end:
+            raise LookupError_("InvalidTimeRangeException", "StartTime is after EndTime")
+        query = hashlib.sha256(json.dumps([region, attributes, str(start), str(end)]).encode()).hexdigest()[:16]
+        offset = 0
+        token = request.get("NextToken")
+        if token is not None:
+            try:
+                decoded = json.loads(base64.b64decode(token))
+                offset, token_query = int(decoded["offset"]), decoded["query"]
+            except (ValueError, KeyError, TypeError):
+                raise LookupError_("InvalidNextTokenException", "Invalid NextToken") from None
+            if token_query != query:
+                raise LookupError_("InvalidNextTokenException", "The NextToken belongs to another query")
+        matching = [
+            e
+            for e in self.events
+            if e.region == region
+            and max(start, oldest) <= e.time <= end
+            and all(lookup_matches(e.record, a["AttributeKey"], a["AttributeValue"]) for a in attributes)
+        ]
+        page = matching[offset : offset + max_results]
+        entry["events"] = len(page)
+        result: dict[str, Any] = {"Events": [self._event(e) for e in page]}
+        if offset + max_results < len(matching):
+            next_token = json.dumps({"offset": offset + max_results, "query": query}).encode()
+            result["NextToken"] = base64.b64encode(next_token).decode()
+        return result
+
+    @staticmethod
+    def _event(spec: LookupEventSpec) -> dict:
+        record = spec.record
+        identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), dict) else {}
+        event: dict[str, Any] = {
+            "EventId": record["eventID"],
+            "EventTime": _epoch(spec.time),
+            "CloudTrailEvent": json.dumps(record),
+            "Resources": [
+                {"ResourceType": r.get("type"), "ResourceName": r.get("ARN")}
+                for r in record.get("resources") or []
+                if isinstance(r, dict)
+            ],
+        }
+        for name, value in (
+            ("EventName", record.get("eventName")),
+            ("EventSource", record.get("eventSource")),
+            ("ReadOnly", _as_text(record.get("readOnly"))),
+            ("AccessKeyId", identity.get("accessKeyId")),
+            ("Username", identity.get("userName")),
+        ):
+            if isinstance(value, str):
+                event[name] = value
+        return event
+
+    def log(self) -> Response:
+        with self._lock:
+            body = json.dumps({"calls": self.calls}).encode()
+        return 200, [("Content-Type", "application/json")], body
+
+
+class LookupError_(Exception):
+    """A LookupEvents validation error, answered in the JSON protocol's shape."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 class FixtureMiddleware:
     """WSGI middleware in front of moto: fault injection and AWS-faithful answers.
 
@@ -873,6 +1163,13 @@ class FixtureMiddleware:
             ReportProgress(report.in_progress_polls) if report and report.in_progress_polls is not None else None
         )
         self.aws_shape = bool(report and report.aws_shape)
+        scenario = fixture.scenario
+        self.lookup = (
+            LookupHistory(scenario.lookup_events, scenario.now, scenario.lookup_throttle)
+            if scenario.lookup_events is not None
+            else None
+        )
+        self.auth_enforced = bool(scenario.auth and scenario.auth.enforce)
 
     @staticmethod
     def action_of(environ: dict) -> tuple[str | None, dict[str, list[str]], bool]:
@@ -890,6 +1187,8 @@ class FixtureMiddleware:
         return action, params, False
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if self.lookup is not None and environ.get("PATH_INFO") == LOOKUP_CALLS_PATH:
+            return self.respond(start_response, self.lookup.log())
         action, params, is_json = self.action_of(environ)
         if action is None:
             return self.app(environ, start_response)
@@ -899,6 +1198,8 @@ class FixtureMiddleware:
             return self.respond(
                 start_response, (json_error if is_json else query_error)(fault.status, fault.code, fault.message)
             )
+        if is_json and action == "LookupEvents" and self.lookup is not None:
+            return self.respond(start_response, self.lookup_events(environ))
         if is_json:
             return self.respond(start_response, xml_error_as_json(call_app(self.app, environ)))
 
@@ -911,6 +1212,23 @@ class FixtureMiddleware:
         if isinstance(rewritten, tuple):
             return self.respond(start_response, rewritten)
         return self.respond(start_response, (status, headers, rewritten))
+
+    def lookup_events(self, environ: dict) -> Response:
+        """LookupEvents from the scenario's events, after moto's auth checks when auth is on."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if self.auth_enforced:
+            # moto authenticates and authorizes before it finds the action missing (HTTP 500):
+            # a 4xx is its auth answer, anything else means the caller may call LookupEvents.
+            environ["wsgi.input"] = io.BytesIO(body)
+            try:
+                status, headers, answer = call_app(self.app, environ)
+            except NotImplementedError:  # raised through Flask once the caller is authorized
+                status, headers, answer = 500, [], b""
+            if 400 <= status < 500:
+                return xml_error_as_json((status, headers, answer))
+        assert self.lookup is not None
+        return self.lookup.answer(LookupHistory.region_of(environ), body)
 
     def rewrites(self, action: str) -> bool:
         """Whether moto's answer to this Query action is replaced."""
@@ -1065,6 +1383,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if fixture.principal:
         line["principal"] = fixture.principal
+    if scenario.lookup_events is not None:
+        line["lookup_calls_url"] = f"{endpoint}{LOOKUP_CALLS_PATH}"
     out.write(json.dumps(line) + "\n")
     out.flush()
 

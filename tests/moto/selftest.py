@@ -7,8 +7,10 @@ Starts the launcher as a subprocess, exactly as an integration test would, and
 checks with boto3 that the scenario is served as documented in README.md:
 users, keys and their backdated dates, MFA, the password policy, trails, fault
 injection, the credential report (in-progress polling, AWS shape, moto's own
-shape), IAM authorization, bulk seeding, determinism and the launcher's
-lifetime (stdin EOF, --max-seconds, bad scenarios). Exits 1 on any mismatch.
+shape), IAM authorization, bulk seeding, determinism, S3 objects, LookupEvents
+from fixture events (paging, filters, validation, throttling, the call log) and
+the launcher's lifetime (stdin EOF, --max-seconds, bad scenarios). Exits 1 on
+any mismatch.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import gzip
 import io
 import json
 import os
@@ -686,7 +689,167 @@ def test_override_validation() -> None:
     )
 
 
+def test_logs_validation() -> None:
+    """s3_objects and lookup_events fail loudly on a typo (in-process, like the overrides)."""
+    sys.path.insert(0, str(LAUNCHER.parent))
+    import launcher  # noqa: PLC0415
+
+    def error(raw: dict) -> str:
+        try:
+            launcher.parse_scenario(raw)
+        except launcher.ScenarioError as e:
+            return str(e)
+        return ""
+
+    cases = [
+        ({"s3_objects": [{"bucket": "b-logs", "key": "k"}]}, "s3_objects[0]: exactly one of"),
+        ({"s3_objects": [{"bucket": "b-logs", "key": "k", "body": "x", "body_json": {}}]}, "exactly one of"),
+        ({"s3_objects": [{"bucket": "b-logs", "key": "k", "body": "x", "gzipped": True}]}, "gzipped"),
+        ({"s3_objects": [{"bucket": "b-logs", "key": "k", "body_file": "/nonexistent/x"}]}, "body_file"),
+        ({"lookup_events": [{"eventID": "a", "eventTime": "2025-01-01T00:00:00Z"}]}, "lookup_events[0]: missing"),
+        ({"lookup_events": [{"eventID": "a", "eventTime": "yesterday", "awsRegion": "r"}]}, "eventTime"),
+        ({"lookup_events": {"eventID": "a"}}, "lookup_events"),
+    ]
+    for raw, expected in cases:
+        message = error(raw)
+        check(expected in message, f"logs: {json.dumps(raw)} is refused ({message or 'accepted'})")
+
+
+def lookup_record(i: int, region: str, key: str, name: str, when: str) -> dict:
+    return {
+        "eventID": f"evt-{i:04d}",
+        "eventTime": when,
+        "awsRegion": region,
+        "eventName": name,
+        "eventSource": "iam.amazonaws.com",
+        "readOnly": name.startswith("List"),
+        "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": f"user-{key[-1]}"},
+        "resources": [{"ARN": f"arn:aws:iam::{ACCOUNT}:user/target", "type": "AWS::IAM::User"}],
+    }
+
+
+LOGS_SCENARIO = {
+    "now": "2025-06-01T12:00:00Z",
+    "lookup_throttle": False,
+    "s3_objects": [
+        {"bucket": "keywarden-logs", "key": "AWSLogs/1/CloudTrail/us-east-1/2025/05/31/a.json.gz",
+         "body_json": {"Records": [{"eventID": "a"}]}, "gzip": True},
+        {"bucket": "keywarden-logs", "key": "plain.txt", "body": "hello"},
+        {"bucket": "other-logs", "key": "x.json", "body_file": str(LAUNCHER)},
+    ],
+    # 120 in us-east-1 (even keys AKIAEVEN, odd AKIAODD), 5 in eu-west-1, 1 older than 90 days.
+    "lookup_events": [
+        lookup_record(i, "us-east-1", "AKIAEVEN" if i % 2 == 0 else "AKIAODD",
+                      "CreateAccessKey" if i % 3 == 0 else "ListUsers", f"2025-05-30T10:{i // 60:02d}:{i % 60:02d}Z")
+        for i in range(120)
+    ]
+    + [lookup_record(200 + i, "eu-west-1", "AKIAEU", "ListUsers", f"2025-05-29T00:00:0{i}Z") for i in range(5)]
+    + [lookup_record(300, "us-east-1", "AKIAEVEN", "ListUsers", "2025-01-01T00:00:00Z")],
+}
+
+
+def test_logs(launch: Launch) -> None:
+    """s3_objects are stored; LookupEvents is answered from lookup_events like AWS answers it."""
+    info = launch.info
+    check("error" not in info, f"logs: launcher started ({info.get('error')})")
+    s3 = launch.client("s3")
+    key = "AWSLogs/1/CloudTrail/us-east-1/2025/05/31/a.json.gz"
+    body = s3.get_object(Bucket="keywarden-logs", Key=key)["Body"].read()
+    equal(body[:2], b"\x1f\x8b", "s3_objects: gzip: true stores the body gzipped")
+    equal(json.loads(gzip.decompress(body)), {"Records": [{"eventID": "a"}]}, "s3_objects: body_json round-trips")
+    equal(s3.get_object(Bucket="keywarden-logs", Key="plain.txt")["Body"].read(), b"hello", "s3_objects: body as given")
+    equal(
+        s3.get_object(Bucket="other-logs", Key="x.json")["Body"].read(),
+        LAUNCHER.read_bytes(),
+        "s3_objects: body_file, buckets created as needed",
+    )
+
+    cloudtrail = launch.client("cloudtrail")
+    pages = []
+    token = None
+    while True:
+        page = cloudtrail.lookup_events(**({"NextToken": token} if token else {}))
+        pages.append(page["Events"])
+        token = page.get("NextToken")
+        if not token:
+            break
+    equal([len(p) for p in pages], [50, 50, 20], "LookupEvents: 50 a page, NextToken until the last")
+    times = [e["EventTime"] for p in pages for e in p]
+    check(times == sorted(times, reverse=True), "LookupEvents: newest first")
+    record = json.loads(pages[0][0]["CloudTrailEvent"])
+    equal(record["eventID"], pages[0][0]["EventId"], "LookupEvents: CloudTrailEvent is the record")
+    check(all(e["EventId"] != "evt-0300" for p in pages for e in p), "LookupEvents: nothing older than 90 days")
+
+    def ids(**kwargs: Any) -> list[str]:
+        return [e["EventId"] for e in cloudtrail.lookup_events(**kwargs)["Events"]]
+
+    even = ids(LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": "AKIAEVEN"}])
+    equal(len(even), 50, "LookupEvents: AccessKeyId filter (60 even, first page)")
+    equal(len(ids(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateAccessKey"}])), 40,
+          "LookupEvents: EventName filter")
+    equal(len(ids(LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "true"}])), 50,
+          "LookupEvents: ReadOnly filter")
+    equal(len(ids(LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "user-D"}], MaxResults=10)), 10,
+          "LookupEvents: Username filter, MaxResults")
+    equal(
+        len(ids(LookupAttributes=[{"AttributeKey": "ResourceType", "AttributeValue": "AWS::IAM::User"}])),
+        50,
+        "LookupEvents: ResourceType filter",
+    )
+    window = ids(StartTime=dt.datetime(2025, 5, 30, 10, 1, 0, tzinfo=dt.timezone.utc),
+                 EndTime=dt.datetime(2025, 5, 30, 10, 1, 9, tzinfo=dt.timezone.utc))
+    equal(window, [f"evt-{i:04d}" for i in range(69, 59, -1)], "LookupEvents: StartTime/EndTime, inclusive")
+    equal(len(launch.client("cloudtrail", region="eu-west-1").lookup_events()["Events"]), 5,
+          "LookupEvents: the region of the request's credential scope")
+    equal(
+        error_of(lambda: cloudtrail.lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "A"},
+            {"AttributeKey": "EventName", "AttributeValue": "B"},
+        ]))[0],
+        "InvalidLookupAttributesException",
+        "LookupEvents: one lookup attribute per call",
+    )
+    equal(error_of(lambda: cloudtrail.lookup_events(MaxResults=51))[0], "InvalidMaxResultsException",
+          "LookupEvents: at most 50 a page")
+    other = cloudtrail.lookup_events(MaxResults=1)["NextToken"]
+    equal(
+        error_of(lambda: cloudtrail.lookup_events(
+            NextToken=other, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListUsers"}]
+        ))[0],
+        "InvalidNextTokenException",
+        "LookupEvents: a NextToken belongs to its query",
+    )
+    calls = requests.get(info["lookup_calls_url"], timeout=10).json()["calls"]
+    check(len(calls) >= 12 and all("time" in c and "region" in c and "status" in c for c in calls),
+          "LookupEvents: every call is logged with its time, region and status")
+    equal(calls[3]["attributes"], ["AccessKeyId=AKIAEVEN"], "LookupEvents: the log names the attribute")
+
+
+def test_lookup_throttle() -> None:
+    launch = Launch({"lookup_events": []})
+    try:
+        cloudtrail = launch.client("cloudtrail")
+        codes = [error_of(cloudtrail.lookup_events)[0] for _ in range(3)]
+        equal(codes, [None, None, "ThrottlingException"], "LookupEvents: a 3rd call within a second is throttled")
+        time.sleep(1.0)
+        equal(error_of(cloudtrail.lookup_events)[0], None, "LookupEvents: calls spaced out are not throttled")
+        equal(
+            error_of(launch.client("cloudtrail", region="eu-west-1").lookup_events)[0],
+            None,
+            "LookupEvents: each region has its own rate",
+        )
+    finally:
+        launch.close()
+
+
 def main() -> int:
+    logs_launch = Launch(LOGS_SCENARIO)
+    try:
+        test_logs(logs_launch)
+    finally:
+        logs_launch.close()
+    test_lookup_throttle()
+
     main_launch = Launch(MAIN_SCENARIO)
     try:
         test_main(main_launch)
@@ -704,6 +867,7 @@ def main() -> int:
     bulk_seconds = test_bulk()
     test_lifetime(main_launch.info.get("users", {}))
     test_override_validation()
+    test_logs_validation()
 
     print(f"\nbulk seeding of 5,000 users: {bulk_seconds:.2f} s")
     if failures:

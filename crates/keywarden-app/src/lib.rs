@@ -5,6 +5,7 @@
 pub mod live_audit;
 pub mod report_fetch;
 pub mod trail;
+pub mod trail_remote;
 
 pub use live_audit::{
     run_live_audit, LiveAudit, LiveAuditError, LiveAuditOptions, NoProgress, Progress,

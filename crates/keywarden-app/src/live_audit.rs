@@ -5,7 +5,8 @@
 //! attaches real key ids (matching the report's `last_rotated` to `CreateDate`) and fresh
 //! statuses, GetAccessKeyLastUsed replaces stale last-use dates, GetLoginProfile and
 //! ListMFADevices confirm the password and MFA findings, and ListUserTags brings the tags that
-//! exemptions read. A call that fails turns the findings that needed it into `unknown`, with the
+//! exemptions read; when the report was generated minutes ago, the freshness reads are skipped
+//! and only key ids and tags are read. A call that fails turns the findings that needed it into `unknown`, with the
 //! AWS error code; it never turns them into passes. Users that pass on the report are not
 //! re-read: calls grow with findings, not with users.
 
@@ -29,6 +30,9 @@ pub struct LiveAuditOptions {
     pub enrich: bool,
     /// Per-user calls in flight at once.
     pub concurrency: usize,
+    /// A report at most this old is as fresh as a per-user read would be: its last uses,
+    /// passwords and MFA are not read again (key ids and tags still are).
+    pub fresh_report: chrono::Duration,
     pub poll: PollPolicy,
 }
 
@@ -38,6 +42,7 @@ impl Default for LiveAuditOptions {
             max_report_age: chrono::Duration::hours(4),
             enrich: true,
             concurrency: 8,
+            fresh_report: chrono::Duration::minutes(15),
             poll: PollPolicy::default(),
         }
     }
@@ -194,7 +199,11 @@ where
                     .collect();
                 for user in &mut users {
                     if let Some(&fresh) = last_sign_in.get(user.name.as_str()) {
-                        if user.password_last_used.value().is_none_or(|&old| fresh > old) {
+                        if user
+                            .password_last_used
+                            .value()
+                            .is_none_or(|&old| fresh > old)
+                        {
                             user.password_last_used = Cell::Value(fresh);
                         }
                     }
@@ -232,9 +241,18 @@ where
             )),
             None => {}
         }
+        // Re-reading what a report generated minutes ago already says only costs calls: keep
+        // the reads a report can never give (key ids, tags) and skip the freshness ones.
+        let report_is_fresh =
+            keywarden_core::time::age(now, fetched.blob.generated_at) <= options.fresh_report;
         let mut kept = Vec::with_capacity(users.len());
         for user in users {
-            let needs = Needs::from_findings(&preview.preview_user(&user));
+            let mut needs = Needs::from_findings(&preview.preview_user(&user));
+            if report_is_fresh {
+                needs.last_used = [false, false];
+                needs.login = false;
+                needs.mfa = false;
+            }
             if needs == Needs::default() {
                 kept.push(user);
             } else {

@@ -5,6 +5,11 @@
 //! Memory stays flat as the input grows: each worker holds one chunk at a time (a CloudTrail
 //! file, or 16 MiB of a large line-oriented file), the channel to the analyzer is bounded, and
 //! the analyzer keeps lineage and findings, not events.
+//!
+//! An [`Inspector`] (`keywarden trail --sigma`: Sigma rules over each event's JSON) runs in the
+//! workers too, on every record as it is read, so its cost is spread over the cores like the
+//! parsing; its findings travel with their events to the analyzer's thread, which keeps those of
+//! events inside `--since`/`--until` that are not repeats of an event already analyzed.
 
 use flate2::read::MultiGzDecoder;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
@@ -12,6 +17,7 @@ use keywarden_core::cloudtrail::event::Event;
 use keywarden_core::cloudtrail::reader::{
     is_line_oriented, read_document, read_lines_from, BadRecord, Location, Record,
 };
+use keywarden_core::finding::Finding;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -103,6 +109,10 @@ fn is_log_name(name: &str) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
+/// Looks at every record on the worker that read it, before its event goes to the analyzer,
+/// and adds findings about it to `out` (Sigma rules over the event's JSON text).
+pub type Inspector<'i> = &'i (dyn Fn(&Record<'_>, &mut Vec<Finding>) + Sync);
+
 /// What one reading pass produced besides the analysis.
 #[derive(Debug, Default)]
 pub struct ReadReport {
@@ -110,13 +120,22 @@ pub struct ReadReport {
     pub bad_records: Vec<BadRecord>,
     /// Bad records beyond those kept in `bad_records` (the first 1,000 are kept).
     pub bad_records_not_kept: u64,
+    /// The inspector's findings, in arrival order, for events the analyzer counted: inside the
+    /// window and not a repeat it skipped. The analyzer only recognises repeats of the events
+    /// its detections read, so a repeat of another event can still bring the same finding
+    /// twice: deduplicate by event id and rule when merging them into the analysis's.
+    pub findings: Vec<Finding>,
 }
 
 const KEEP_BAD_RECORDS: usize = 1000;
 const CHUNK: usize = 16 << 20;
 
 enum Batch {
-    Events(Vec<Event>),
+    Events {
+        events: Vec<Event>,
+        /// The inspector's findings, each with the index of its event in `events`.
+        findings: Vec<(usize, Finding)>,
+    },
     Bad(Vec<BadRecord>),
     UnitDone,
 }
@@ -124,6 +143,17 @@ enum Batch {
 /// Reads every unit on `threads` workers and folds the events into `analyzer`, in the calling
 /// thread.
 pub fn analyze_units(units: Vec<Unit>, threads: usize, analyzer: &mut TrailAnalyzer) -> ReadReport {
+    analyze_units_inspecting(units, threads, analyzer, None)
+}
+
+/// [`analyze_units`], with `inspector` run by the workers on every record; its findings are in
+/// [`ReadReport::findings`].
+pub fn analyze_units_inspecting(
+    units: Vec<Unit>,
+    threads: usize,
+    analyzer: &mut TrailAnalyzer,
+    inspector: Option<Inspector<'_>>,
+) -> ReadReport {
     let queue = Arc::new(Mutex::new(units.into_iter()));
     let (sender, receiver) = sync_channel::<Batch>(threads * 4);
     let mut report = ReadReport::default();
@@ -131,7 +161,7 @@ pub fn analyze_units(units: Vec<Unit>, threads: usize, analyzer: &mut TrailAnaly
         for _ in 0..threads.max(1) {
             let queue = Arc::clone(&queue);
             let sender = sender.clone();
-            scope.spawn(move || worker(&queue, &sender));
+            scope.spawn(move || worker(&queue, &sender, inspector));
         }
         drop(sender);
         fold(&receiver, analyzer, &mut report);
@@ -142,7 +172,27 @@ pub fn analyze_units(units: Vec<Unit>, threads: usize, analyzer: &mut TrailAnaly
 fn fold(receiver: &Receiver<Batch>, analyzer: &mut TrailAnalyzer, report: &mut ReadReport) {
     for batch in receiver {
         match batch {
-            Batch::Events(events) => events.iter().for_each(|e| analyzer.observe(e)),
+            Batch::Events { events, findings } if findings.is_empty() => {
+                events.iter().for_each(|e| analyzer.observe(e));
+            }
+            Batch::Events { events, findings } => {
+                let mut findings = findings.into_iter().peekable();
+                for (index, event) in events.iter().enumerate() {
+                    let before = analyzer.stats;
+                    analyzer.observe(event);
+                    let after = analyzer.stats;
+                    // As the analyzer does for its own findings: none about an event outside
+                    // --since/--until, or about a repeat it skipped.
+                    let counted = after.events > before.events
+                        && after.outside_window == before.outside_window
+                        && after.duplicates == before.duplicates;
+                    while let Some((_, finding)) = findings.next_if(|(i, _)| *i == index) {
+                        if counted {
+                            report.findings.push(finding);
+                        }
+                    }
+                }
+            }
             Batch::Bad(bad) => {
                 for record in bad {
                     analyzer.record_bad();
@@ -158,7 +208,11 @@ fn fold(receiver: &Receiver<Batch>, analyzer: &mut TrailAnalyzer, report: &mut R
     }
 }
 
-fn worker(queue: &Mutex<std::vec::IntoIter<Unit>>, sender: &SyncSender<Batch>) {
+fn worker(
+    queue: &Mutex<std::vec::IntoIter<Unit>>,
+    sender: &SyncSender<Batch>,
+    inspector: Option<Inspector<'_>>,
+) {
     loop {
         let unit = match queue.lock() {
             Ok(mut q) => q.next(),
@@ -167,7 +221,7 @@ fn worker(queue: &Mutex<std::vec::IntoIter<Unit>>, sender: &SyncSender<Batch>) {
         let Some(unit) = unit else {
             return;
         };
-        read_unit(&unit, sender);
+        read_unit(&unit, sender, inspector);
         if sender.send(Batch::UnitDone).is_err() {
             return;
         }
@@ -175,7 +229,7 @@ fn worker(queue: &Mutex<std::vec::IntoIter<Unit>>, sender: &SyncSender<Batch>) {
 }
 
 /// Reads one unit, sending events and bad records as they come.
-fn read_unit(unit: &Unit, sender: &SyncSender<Batch>) {
+fn read_unit(unit: &Unit, sender: &SyncSender<Batch>, inspector: Option<Inspector<'_>>) {
     let origin = unit.origin();
     let opened: io::Result<Box<dyn Read>> = match unit {
         Unit::File(path) => std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>),
@@ -201,7 +255,7 @@ fn read_unit(unit: &Unit, sender: &SyncSender<Batch>) {
     } else {
         Box::new(input)
     };
-    read_stream(input, &origin, gzipped, sender);
+    read_stream(input, &origin, gzipped, sender, inspector);
 }
 
 /// Fetched bytes shared with the queue, read without copying.
@@ -223,7 +277,13 @@ fn bad(origin: &str, location: Location, reason: String) -> BadRecord {
 
 /// Reads a (decompressed) stream. A document that fits in one chunk is read whole; a larger
 /// one-event-per-line input is read chunk by chunk at line boundaries.
-fn read_stream(mut input: Box<dyn Read>, origin: &str, gzipped: bool, sender: &SyncSender<Batch>) {
+fn read_stream(
+    mut input: Box<dyn Read>,
+    origin: &str,
+    gzipped: bool,
+    sender: &SyncSender<Batch>,
+    inspector: Option<Inspector<'_>>,
+) {
     let mut buffer = Vec::with_capacity(1 << 20);
     let mut failure = None;
     let mut first_line = 1u64;
@@ -232,6 +292,7 @@ fn read_stream(mut input: Box<dyn Read>, origin: &str, gzipped: bool, sender: &S
     loop {
         // Always ask for at least 1 MiB, so a line longer than a chunk still makes progress.
         let want = CHUNK.saturating_sub(buffer.len()).max(1 << 20) as u64;
+        let before = buffer.len();
         let at_end = match (&mut input).take(want).read_to_end(&mut buffer) {
             Ok(0) => true,
             Ok(n) => {
@@ -239,6 +300,8 @@ fn read_stream(mut input: Box<dyn Read>, origin: &str, gzipped: bool, sender: &S
                 false
             }
             Err(e) => {
+                // What the failed read decoded before the damage is in the buffer, and counts.
+                decoded += (buffer.len() - before) as u64;
                 failure = Some(damage(gzipped, decoded, &e));
                 true
             }
@@ -254,7 +317,7 @@ fn read_stream(mut input: Box<dyn Read>, origin: &str, gzipped: bool, sender: &S
                     failure = Some(damage(gzipped, buffer.len() as u64, &e));
                 }
             }
-            send_document(&buffer, sender, |text, sink| {
+            send_document(&buffer, sender, inspector, |text, sink| {
                 read_document(text, origin, sink)
             });
             break;
@@ -270,7 +333,7 @@ fn read_stream(mut input: Box<dyn Read>, origin: &str, gzipped: bool, sender: &S
         let chunk: Vec<u8> = buffer.drain(..cut).collect();
         let text = String::from_utf8_lossy(&chunk);
         let line_count = chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-        send_document(text.as_bytes(), sender, |_, sink| {
+        send_document(text.as_bytes(), sender, inspector, |_, sink| {
             read_lines_from(&text, origin, first_line, sink)
         });
         first_line += line_count;
@@ -298,16 +361,25 @@ fn damage(gzipped: bool, decoded: u64, e: &io::Error) -> String {
 fn send_document(
     document: &[u8],
     sender: &SyncSender<Batch>,
+    inspector: Option<Inspector<'_>>,
     read: impl FnOnce(&[u8], &mut dyn FnMut(Result<Record<'_>, BadRecord>)),
 ) {
     let mut events = Vec::new();
+    let mut findings = Vec::new();
+    let mut found = Vec::new();
     let mut bad_records = Vec::new();
     read(document, &mut |item| match item {
-        Ok(record) => events.push(record.event),
+        Ok(record) => {
+            if let Some(inspect) = inspector {
+                inspect(&record, &mut found);
+                findings.extend(found.drain(..).map(|f| (events.len(), f)));
+            }
+            events.push(record.event);
+        }
         Err(record) => bad_records.push(record),
     });
     if !events.is_empty() {
-        let _ = sender.send(Batch::Events(events));
+        let _ = sender.send(Batch::Events { events, findings });
     }
     if !bad_records.is_empty() {
         let _ = sender.send(Batch::Bad(bad_records));

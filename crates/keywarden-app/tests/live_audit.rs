@@ -924,7 +924,10 @@ async fn an_old_report_is_regenerated() {
     // the run must not claim a report generated for it, and must say the data is old.
     assert!(!audit.report_generated_on_request);
     assert!(
-        audit.notes.iter().any(|n| n.contains("older than --max-report-age")),
+        audit
+            .notes
+            .iter()
+            .any(|n| n.contains("older than --max-report-age")),
         "{:?}",
         audit.notes
     );
@@ -1428,4 +1431,23 @@ async fn no_more_users_are_re_read_at_once_than_the_concurrency_allows() {
             Some(format!("AKIASLOW{i:02}").as_str())
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_generated_minutes_ago_is_not_re_read_for_freshness() {
+    // The same failing users as in the call-count test, but the report is 5 minutes old: key
+    // ids and tags are still read; last use, login profile and MFA are not read again.
+    let mut fake = account(&crowd(2));
+    fake.report.as_mut().unwrap().generated_at = now() - Duration::minutes(5);
+    let (fake, audit) = run(fake).await;
+    for action in [
+        "iam:GetAccessKeyLastUsed",
+        "iam:GetLoginProfile",
+        "iam:ListMFADevices",
+    ] {
+        assert_eq!(fake.count(action), 0, "{action}: {:?}", fake.calls());
+    }
+    assert!(fake.count("iam:ListAccessKeys") > 0);
+    assert!(fake.count("iam:ListUserTags") > 0);
+    assert!(!audit.outcome.findings.is_empty());
 }

@@ -124,6 +124,9 @@ macro_rules! declare_reads {
     };
 }
 
+// Other modules of the boundary (`logs`) declare their read traits the same way.
+pub(crate) use declare_reads;
+
 declare_reads! {
     /// Read-only IAM calls. An audit holds only read traits, so it cannot write by construction.
     pub trait IamRead {

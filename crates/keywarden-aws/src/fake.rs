@@ -6,9 +6,13 @@ use crate::api::{
     AccessKeyMeta, AccountSummary, AwsError, AwsResult, CredentialReportBlob, IamRead, IamUser,
     KeyLastUsed, ReportGeneration, TrailInfo, TrailRead,
 };
+use crate::logs::{
+    record_matches, EventHistoryRead, LogBucketRead, LookupPage, LookupQuery, S3Object,
+};
 use keywarden_core::model::{PasswordPolicy, Tag};
+use keywarden_core::time::parse_timestamp;
 use keywarden_core::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 #[derive(Debug, Default)]
@@ -27,6 +31,10 @@ pub struct FakeAccount {
     pub password_policy: Option<PasswordPolicy>,
     /// Each trail with whether it is logging and whether it logs write management events.
     pub trails: Vec<(TrailInfo, bool, bool)>,
+    /// S3 buckets, bucket -> key -> bytes. A bucket not listed answers `NoSuchBucket`.
+    pub buckets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// CloudTrail's event history for LookupEvents: (region, the CloudTrail record as JSON).
+    pub event_history: Vec<(String, String)>,
     /// Actions that fail, with the AWS error code they fail with.
     pub failures: HashMap<&'static str, String>,
     calls: Mutex<Vec<String>>,
@@ -177,5 +185,119 @@ impl TrailRead for FakeAccount {
             .find(|(t, _, _)| t.arn == trail_arn)
             .map(|(_, _, management)| *management)
             .ok_or_else(|| Self::not_found(ACTION, trail_arn))
+    }
+}
+
+impl FakeAccount {
+    fn bucket(&self, action: &'static str, bucket: &str) -> AwsResult<&BTreeMap<String, Vec<u8>>> {
+        self.buckets.get(bucket).ok_or_else(|| AwsError {
+            action,
+            code: "NoSuchBucket".into(),
+            message: format!("The specified bucket does not exist: {bucket}"),
+        })
+    }
+}
+
+impl LogBucketRead for FakeAccount {
+    async fn list_objects(&self, bucket: &str, prefix: &str) -> AwsResult<Vec<S3Object>> {
+        const ACTION: &str = "s3:ListBucket";
+        self.call(ACTION, Some(&format!("{bucket}/{prefix}")))?;
+        Ok(self
+            .bucket(ACTION, bucket)?
+            .range(prefix.to_owned()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .map(|(key, data)| S3Object {
+                key: key.clone(),
+                size: data.len() as u64,
+            })
+            .collect())
+    }
+
+    async fn list_folders(&self, bucket: &str, prefix: &str) -> AwsResult<Vec<String>> {
+        const ACTION: &str = "s3:ListBucket";
+        self.call(ACTION, Some(&format!("{bucket}/{prefix} folders")))?;
+        let folders: BTreeSet<String> = self
+            .bucket(ACTION, bucket)?
+            .range(prefix.to_owned()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .filter_map(|(key, _)| {
+                let rest = &key[prefix.len()..];
+                rest.find('/')
+                    .map(|end| format!("{prefix}{}", &rest[..=end]))
+            })
+            .collect();
+        Ok(folders.into_iter().collect())
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> AwsResult<Vec<u8>> {
+        const ACTION: &str = "s3:GetObject";
+        self.call(ACTION, Some(&format!("{bucket}/{key}")))?;
+        self.bucket(ACTION, bucket)?
+            .get(key)
+            .cloned()
+            .ok_or_else(|| AwsError {
+                action: ACTION,
+                code: "NoSuchKey".into(),
+                message: format!("The specified key does not exist: {key}"),
+            })
+    }
+}
+
+impl EventHistoryRead for FakeAccount {
+    /// Filters `event_history` like LookupEvents: the region, the attribute, the time range;
+    /// newest first; the page token is the offset of the next page.
+    async fn lookup_events(
+        &self,
+        region: &str,
+        query: &LookupQuery,
+        next_token: Option<&str>,
+    ) -> AwsResult<LookupPage> {
+        const ACTION: &str = "cloudtrail:LookupEvents";
+        let attribute = query
+            .attribute
+            .as_ref()
+            .map_or("-".to_owned(), |a| a.to_string());
+        self.call(
+            ACTION,
+            Some(&format!(
+                "{region},{attribute},{}",
+                next_token.unwrap_or("-")
+            )),
+        )?;
+        let mut matching: Vec<(Timestamp, &String)> = self
+            .event_history
+            .iter()
+            .filter(|(r, _)| r == region)
+            .filter_map(|(_, record)| {
+                let value: serde_json::Value = serde_json::from_str(record).ok()?;
+                let time = parse_timestamp(value.get("eventTime")?.as_str()?)?;
+                let wanted = query
+                    .attribute
+                    .as_ref()
+                    .is_none_or(|a| record_matches(&value, a))
+                    && query.start.is_none_or(|s| time >= s)
+                    && query.end.is_none_or(|e| time <= e);
+                wanted.then_some((time, record))
+            })
+            .collect();
+        matching.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
+        let start = match next_token {
+            None => 0,
+            Some(token) => token.parse::<usize>().map_err(|_| AwsError {
+                action: ACTION,
+                code: "InvalidNextTokenException".into(),
+                message: format!("invalid token {token}"),
+            })?,
+        };
+        let size = query.max_results.clamp(1, crate::logs::LOOKUP_MAX_RESULTS) as usize;
+        let end = (start + size).min(matching.len());
+        Ok(LookupPage {
+            events: matching[start.min(end)..end]
+                .iter()
+                .map(|(_, r)| (*r).clone())
+                .collect(),
+            without_record: 0,
+            next_token: (end < matching.len()).then(|| end.to_string()),
+        })
     }
 }

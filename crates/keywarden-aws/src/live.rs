@@ -15,7 +15,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use keywarden_core::model::{PasswordPolicy, Tag};
 use keywarden_core::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +41,11 @@ pub struct LiveClient {
     iam: aws_sdk_iam::Client,
     cloudtrail: aws_sdk_cloudtrail::Client,
     sts: aws_sdk_sts::Client,
+    /// Path-style addressing (`endpoint/bucket/key`), which local servers such as moto need and
+    /// bucket names with dots (common for CloudTrail buckets) need over TLS.
+    s3: aws_sdk_s3::Client,
+    /// Buckets S3 said live in another region than the configured one (see `logs`).
+    bucket_regions: Arc<Mutex<HashMap<String, String>>>,
     region: String,
     requests: RequestCounter,
 }
@@ -75,11 +80,15 @@ impl aws_sdk_iam::config::Intercept for RequestCounter {
         let request = context.request();
         let host = request.uri().split("//").nth(1).unwrap_or_default();
         // JSON services name the action in X-Amz-Target (`Service_20131101.DescribeTrails`),
-        // query services in the form body (`Action=ListUsers&...`).
+        // query services in the form body (`Action=ListUsers&...`), S3 (REST) in the query
+        // string (`x-id=GetObject`, `list-type=2` for ListObjectsV2).
         let action = match request.headers().get("x-amz-target") {
             Some(target) => {
                 let operation = target.rsplit('.').next().unwrap_or(target);
                 format!("cloudtrail:{operation}")
+            }
+            None if s3_operation(request.uri()).is_some() => {
+                format!("s3:{}", s3_operation(request.uri()).unwrap_or_default())
             }
             None => {
                 let body = request.body().bytes().unwrap_or_default();
@@ -101,6 +110,18 @@ impl aws_sdk_iam::config::Intercept for RequestCounter {
         }
         Ok(())
     }
+}
+
+/// The S3 operation a REST request is, from its query string.
+fn s3_operation(uri: &str) -> Option<&str> {
+    let query = uri.split_once('?')?.1;
+    query
+        .split('&')
+        .find_map(|pair| match pair.split_once('=') {
+            Some(("x-id", operation)) => Some(operation),
+            Some(("list-type", "2")) => Some("ListObjectsV2"),
+            _ => None,
+        })
 }
 
 /// Who the credentials belong to (GetCallerIdentity, which needs no permission).
@@ -154,23 +175,68 @@ impl LiveClient {
                     .interceptor(requests.clone())
                     .build(),
             ),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&shared)
+                    .force_path_style(true)
+                    .interceptor(requests.clone())
+                    .build(),
+            ),
+            bucket_regions: Arc::default(),
             region,
             requests,
         }
     }
 
-    /// A client around ready-made SDK clients (tests use mocked ones).
+    /// A client around ready-made SDK clients (tests use mocked ones). Its S3 client has no
+    /// credentials: replace it with [`LiveClient::with_s3`] to call S3.
     pub fn from_clients(
         iam: aws_sdk_iam::Client,
         cloudtrail: aws_sdk_cloudtrail::Client,
         sts: aws_sdk_sts::Client,
     ) -> Self {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .region(Region::from_static(DEFAULT_REGION))
+                .force_path_style(true)
+                .build(),
+        );
         LiveClient {
             iam,
             cloudtrail,
             sts,
+            s3,
+            bucket_regions: Arc::default(),
             region: DEFAULT_REGION.to_owned(),
             requests: RequestCounter::default(),
+        }
+    }
+
+    /// The same client with a ready-made S3 client (tests use a mocked one).
+    pub fn with_s3(mut self, s3: aws_sdk_s3::Client) -> Self {
+        self.s3 = s3;
+        self
+    }
+
+    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
+    pub(crate) fn cloudtrail(&self) -> &aws_sdk_cloudtrail::Client {
+        &self.cloudtrail
+    }
+
+    /// The region S3 named for `bucket`, once it redirected a call.
+    pub(crate) fn bucket_region(&self, bucket: &str) -> Option<String> {
+        self.bucket_regions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(bucket).cloned())
+    }
+
+    pub(crate) fn remember_bucket_region(&self, bucket: &str, region: &str) {
+        if let Ok(mut regions) = self.bucket_regions.lock() {
+            regions.insert(bucket.to_owned(), region.to_owned());
         }
     }
 
@@ -199,7 +265,7 @@ impl LiveClient {
 
 /// Turns an SDK error into the boundary's error: AWS's code when the service answered, the kind
 /// of failure when it did not (no connection, timeout, unreadable response).
-fn aws_error<E, R>(action: &'static str, error: SdkError<E, R>) -> AwsError
+pub(crate) fn aws_error<E, R>(action: &'static str, error: SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -7,7 +7,7 @@
 //! grow with the report.
 
 use crate::model::{AccessKey, Cell, KeySlot, Known, UserCredentials, ROOT_USER_NAME};
-use crate::time::{parse_timestamp, Timestamp};
+use crate::time::{parse_timestamp, parse_timestamp_bytes, Timestamp};
 use std::fmt;
 use std::io::Read;
 
@@ -203,15 +203,31 @@ impl<R: Read> ReportReader<R> {
         match self.csv.read_byte_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => Some(self.parse_row()),
-            Err(e) => {
-                let line = e.position().map(|p| p.line());
-                Some(Err(ReportError {
-                    origin: self.origin.clone(),
-                    line,
-                    column: None,
-                    kind: ReportErrorKind::Csv(e.to_string()),
-                }))
-            }
+            Err(e) => Some(Err(self.csv_error(e))),
+        }
+    }
+
+    /// Like [`next_user`](Self::next_user), but decodes the row into `user`, reusing the
+    /// buffers of its strings: once they have grown, a row costs no allocation. The result is
+    /// the same row, and the same error, as `next_user` gives. After an error `user` holds a
+    /// partly decoded row and must not be used.
+    pub fn next_user_into(
+        &mut self,
+        user: &mut UserCredentials,
+    ) -> Option<Result<(), ReportError>> {
+        match self.csv.read_byte_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => Some(self.parse_row_into(user)),
+            Err(e) => Some(Err(self.csv_error(e))),
+        }
+    }
+
+    fn csv_error(&self, e: csv::Error) -> ReportError {
+        ReportError {
+            origin: self.origin.clone(),
+            line: e.position().map(|p| p.line()),
+            column: None,
+            kind: ReportErrorKind::Csv(e.to_string()),
         }
     }
 
@@ -219,6 +235,9 @@ impl<R: Read> ReportReader<R> {
     /// stood before it skipped blank lines, so count back from where the record ended: the
     /// record's terminator, then any newlines inside its quoted fields. A final row without a
     /// terminator would count back one line too far, but never before its own start position.
+    ///
+    /// Only error messages need it, and it reads every byte of the row: it is computed when an
+    /// error is built ([`Row::error`]), never for a good row.
     fn record_line(&self) -> u64 {
         let start_before_blank_lines = self.record.position().map_or(1, |p| p.line());
         let end = self.csv.position().line();
@@ -232,10 +251,30 @@ impl<R: Read> ReportReader<R> {
     }
 
     fn parse_row(&self) -> Result<UserCredentials, ReportError> {
-        let row = Row {
-            reader: self,
-            line: self.record_line(),
+        let mut user = UserCredentials {
+            name: String::new(),
+            arn: String::new(),
+            is_root: false,
+            created: Cell::Missing,
+            password_enabled: Cell::Missing,
+            password_last_used: Cell::Missing,
+            password_last_changed: Cell::Missing,
+            mfa_active: Cell::Missing,
+            access_keys: [
+                AccessKey::absent(KeySlot::One),
+                AccessKey::absent(KeySlot::Two),
+            ],
+            tags: Known::Unknown(String::new()),
         };
+        self.parse_row_into(&mut user)?;
+        Ok(user)
+    }
+
+    /// Decodes the current record into `user`, every field overwritten. Fields are read in the
+    /// order of the report's columns (user, arn, the user's dates and flags, key 1, key 2), so
+    /// the first error of a row with several is always the same one.
+    fn parse_row_into(&self, user: &mut UserCredentials) -> Result<(), ReportError> {
+        let row = Row { reader: self };
         if self.record.len() != self.header.len() {
             return Err(row.error(
                 None,
@@ -245,33 +284,48 @@ impl<R: Read> ReportReader<R> {
                 },
             ));
         }
-        let name = row.required_text(USER)?;
-        let arn = row.required_text(ARN)?;
-        let is_root = name == ROOT_USER_NAME || arn.ends_with(":root");
-        let key = |slot: KeySlot| -> Result<AccessKey, ReportError> {
+        row.required_text_into(USER, &mut user.name)?;
+        row.required_text_into(ARN, &mut user.arn)?;
+        user.is_root = user.name == ROOT_USER_NAME || user.arn.ends_with(":root");
+        user.created = row.timestamp(USER_CREATION_TIME)?;
+        user.password_enabled = row.boolean(PASSWORD_ENABLED)?;
+        user.password_last_used = row.timestamp(PASSWORD_LAST_USED)?;
+        user.password_last_changed = row.timestamp(PASSWORD_LAST_CHANGED)?;
+        user.mfa_active = row.boolean(MFA_ACTIVE)?;
+        for (slot, key) in KeySlot::BOTH.into_iter().zip(&mut user.access_keys) {
             let base = KEY_BASE[slot as usize];
-            Ok(AccessKey {
-                slot,
-                active: row.boolean(base)?,
-                last_rotated: row.timestamp(base + 1)?,
-                last_used: row.timestamp(base + 2)?,
-                last_used_region: row.text(base + 3)?,
-                last_used_service: row.text(base + 4)?,
-                id: None,
-            })
-        };
-        Ok(UserCredentials {
-            created: row.timestamp(USER_CREATION_TIME)?,
-            password_enabled: row.boolean(PASSWORD_ENABLED)?,
-            password_last_used: row.timestamp(PASSWORD_LAST_USED)?,
-            password_last_changed: row.timestamp(PASSWORD_LAST_CHANGED)?,
-            mfa_active: row.boolean(MFA_ACTIVE)?,
-            access_keys: [key(KeySlot::One)?, key(KeySlot::Two)?],
-            tags: Known::Unknown("a credential report does not include IAM tags".into()),
-            name,
-            arn,
-            is_root,
-        })
+            key.slot = slot;
+            key.active = row.boolean(base)?;
+            key.last_rotated = row.timestamp(base + 1)?;
+            key.last_used = row.timestamp(base + 2)?;
+            set_text(&mut key.last_used_region, row.text(base + 3)?);
+            set_text(&mut key.last_used_service, row.text(base + 4)?);
+            key.id = None;
+        }
+        const NO_TAGS: &str = "a credential report does not include IAM tags";
+        if !matches!(&user.tags, Known::Unknown(reason) if reason == NO_TAGS) {
+            user.tags = Known::Unknown(NO_TAGS.into());
+        }
+        Ok(())
+    }
+}
+
+/// Stores a decoded text cell, reusing the string already in `cell` when both are values.
+fn set_text(cell: &mut Cell<String>, value: Cell<&str>) {
+    match (cell, value) {
+        (Cell::Value(old), Cell::Value(new)) => {
+            old.clear();
+            old.push_str(new);
+        }
+        (cell, value) => {
+            *cell = match value {
+                Cell::Value(v) => Cell::Value(v.to_owned()),
+                Cell::NotApplicable => Cell::NotApplicable,
+                Cell::NoInformation => Cell::NoInformation,
+                Cell::NotSupported => Cell::NotSupported,
+                Cell::Missing => Cell::Missing,
+            }
+        }
     }
 }
 
@@ -284,16 +338,22 @@ impl<R: Read> Iterator for ReportReader<R> {
 }
 
 /// One row being decoded; knows where it is for error messages.
+///
+/// Every value goes through a byte fast path first: when a value starts and ends with a
+/// printable ASCII byte (every value AWS writes), neither UTF-8 validation nor trimming can
+/// change it, so `true`/`false`, the markers and the report's own date shape are matched on the
+/// bytes. Anything else, and anything the fast path does not recognise, takes the general path
+/// (UTF-8 check, Unicode trim, then the same decisions), which alone builds errors: the fast path
+/// only ever returns what the general path would have returned.
 struct Row<'r, R: Read> {
     reader: &'r ReportReader<R>,
-    line: u64,
 }
 
-impl<R: Read> Row<'_, R> {
+impl<'r, R: Read> Row<'r, R> {
     fn error(&self, column: Option<usize>, kind: ReportErrorKind) -> ReportError {
         ReportError {
             origin: self.reader.origin.clone(),
-            line: Some(self.line),
+            line: Some(self.reader.record_line()),
             column: column.map(|c| {
                 let position = self.reader.positions[c].unwrap_or(0);
                 (position + 1, COLUMNS[c].to_owned())
@@ -302,8 +362,21 @@ impl<R: Read> Row<'_, R> {
         }
     }
 
+    /// The column's bytes when the report has the column and the value starts and ends with a
+    /// printable ASCII byte; `None` sends the caller down the general path.
+    #[inline]
+    fn plain(&self, column: usize) -> Option<&'r [u8]> {
+        let bytes = &self.reader.record[self.reader.positions[column]?];
+        match (bytes.first(), bytes.last()) {
+            (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => {
+                Some(bytes)
+            }
+            _ => None,
+        }
+    }
+
     /// The raw value of a known column, `None` when the report lacks the column.
-    fn raw(&self, column: usize) -> Result<Option<&str>, ReportError> {
+    fn raw(&self, column: usize) -> Result<Option<&'r str>, ReportError> {
         let Some(position) = self.reader.positions[column] else {
             return Ok(None);
         };
@@ -313,23 +386,44 @@ impl<R: Read> Row<'_, R> {
         Ok(Some(text.trim()))
     }
 
-    fn required_text(&self, column: usize) -> Result<String, ReportError> {
-        match self.raw(column)? {
-            Some("") | None => Err(self.error(Some(column), ReportErrorKind::EmptyValue)),
-            Some(v) => Ok(v.to_owned()),
-        }
+    fn required_text_into(&self, column: usize, out: &mut String) -> Result<(), ReportError> {
+        let text = match self.plain(column).map(std::str::from_utf8) {
+            Some(Ok(text)) => text,
+            _ => match self.raw(column)? {
+                Some("") | None => {
+                    return Err(self.error(Some(column), ReportErrorKind::EmptyValue))
+                }
+                Some(v) => v,
+            },
+        };
+        out.clear();
+        out.push_str(text);
+        Ok(())
     }
 
     fn marker<T>(value: &str) -> Option<Cell<T>> {
+        Self::marker_bytes(value.as_bytes())
+    }
+
+    #[inline]
+    fn marker_bytes<T>(value: &[u8]) -> Option<Cell<T>> {
         match value {
-            "N/A" => Some(Cell::NotApplicable),
-            "no_information" => Some(Cell::NoInformation),
-            "not_supported" => Some(Cell::NotSupported),
+            b"N/A" => Some(Cell::NotApplicable),
+            b"no_information" => Some(Cell::NoInformation),
+            b"not_supported" => Some(Cell::NotSupported),
             _ => None,
         }
     }
 
     fn timestamp(&self, column: usize) -> Result<Cell<Timestamp>, ReportError> {
+        if let Some(bytes) = self.plain(column) {
+            if let Some(t) = parse_timestamp_bytes(bytes) {
+                return Ok(Cell::Value(t));
+            }
+            if let Some(marker) = Self::marker_bytes(bytes) {
+                return Ok(marker);
+            }
+        }
         let Some(value) = self.raw(column)? else {
             return Ok(Cell::Missing);
         };
@@ -342,6 +436,14 @@ impl<R: Read> Row<'_, R> {
     }
 
     fn boolean(&self, column: usize) -> Result<Cell<bool>, ReportError> {
+        if let Some(bytes) = self.plain(column) {
+            if bytes.eq_ignore_ascii_case(b"true") {
+                return Ok(Cell::Value(true));
+            }
+            if bytes.eq_ignore_ascii_case(b"false") {
+                return Ok(Cell::Value(false));
+            }
+        }
         let Some(value) = self.raw(column)? else {
             return Ok(Cell::Missing);
         };
@@ -356,11 +458,20 @@ impl<R: Read> Row<'_, R> {
         }
     }
 
-    fn text(&self, column: usize) -> Result<Cell<String>, ReportError> {
+    /// A text column, borrowed from the record.
+    fn text(&self, column: usize) -> Result<Cell<&'r str>, ReportError> {
+        if let Some(bytes) = self.plain(column) {
+            if let Some(marker) = Self::marker_bytes(bytes) {
+                return Ok(marker);
+            }
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                return Ok(Cell::Value(text));
+            }
+        }
         let Some(value) = self.raw(column)? else {
             return Ok(Cell::Missing);
         };
-        Ok(Self::marker(value).unwrap_or_else(|| Cell::Value(value.to_owned())))
+        Ok(Self::marker(value).unwrap_or(Cell::Value(value)))
     }
 }
 

@@ -42,6 +42,14 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     })
 }
 
+/// The credential report's own shapes (`YYYY-MM-DDTHH:MM:SS+00:00` or `...Z`) straight from
+/// bytes, without UTF-8 validation; `None` for anything else, which [`parse_timestamp`] may
+/// still accept. Whatever this accepts, `parse_timestamp` accepts with the same result.
+#[inline]
+pub fn parse_timestamp_bytes(b: &[u8]) -> Option<Timestamp> {
+    parse_fast(b)
+}
+
 /// Formats an instant the way AWS does in reports: `2022-08-01T13:51:50+00:00`.
 pub fn format_timestamp(t: Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()

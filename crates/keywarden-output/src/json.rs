@@ -8,6 +8,10 @@
 //! The wire types also implement `Deserialize`, so tests (and Rust consumers) can read a document
 //! back. Readers ignore fields they do not know and map enum values they do not know to `Other`,
 //! because a minor version may add both.
+//!
+//! [`JsonPrinter`] does not build an [`AuditDocument`]: that would copy every finding (a large
+//! audit's findings twice in memory). It serializes private borrowed views of the same shape
+//! instead, one finding at a time; a test checks that both give the same bytes.
 
 use crate::{rfc3339, AuditReport, Printer};
 use keywarden_core::finding::{
@@ -325,36 +329,17 @@ impl FindingRecord {
 
 impl AuditDocument {
     pub fn from_report(report: &AuditReport<'_>) -> Self {
-        let outcome = report.outcome;
-        let count = |status| outcome.count(status) as u64;
+        let head = DocumentHead::of(report);
         AuditDocument {
             schema_version: SCHEMA_VERSION.to_owned(),
-            tool: ToolInfo {
-                name: "keywarden".to_owned(),
-                version: report.tool_version.to_owned(),
-            },
-            generated_at: outcome.now,
-            data_as_of: report.source.as_of,
-            data_source: DataSourceInfo {
-                kind: report.source.kind.to_owned(),
-                location: report.source.location.clone(),
-                as_of_basis: report.source.as_of_basis.clone(),
-                age_seconds: report.source.age_seconds(outcome.now),
-            },
+            tool: head.tool,
+            generated_at: head.generated_at,
+            data_as_of: head.data_as_of,
+            data_source: head.data_source,
             preset: report.preset.to_owned(),
-            summary: Summary {
-                users_evaluated: outcome.users_evaluated,
-                root_row_seen: outcome.root_row_seen,
-                rules_run: outcome
-                    .rules_run
-                    .iter()
-                    .map(|r| r.code.to_owned())
-                    .collect(),
-                fail: count(CoreStatus::Fail),
-                unknown: count(CoreStatus::Unknown),
-                exempted: count(CoreStatus::Exempted),
-            },
-            findings: outcome
+            summary: head.summary,
+            findings: report
+                .outcome
                 .findings
                 .iter()
                 .map(FindingRecord::from_finding)
@@ -383,13 +368,205 @@ impl AuditDocument {
     }
 }
 
+/// Everything of a document but its findings: small, and built the same way for
+/// [`AuditDocument::from_report`] and for the printer.
+struct DocumentHead {
+    tool: ToolInfo,
+    generated_at: Timestamp,
+    data_as_of: Option<Timestamp>,
+    data_source: DataSourceInfo,
+    summary: Summary,
+}
+
+impl DocumentHead {
+    fn of(report: &AuditReport<'_>) -> Self {
+        let outcome = report.outcome;
+        let count = |status| outcome.count(status) as u64;
+        DocumentHead {
+            tool: ToolInfo {
+                name: "keywarden".to_owned(),
+                version: report.tool_version.to_owned(),
+            },
+            generated_at: outcome.now,
+            data_as_of: report.source.as_of,
+            data_source: DataSourceInfo {
+                kind: report.source.kind.to_owned(),
+                location: report.source.location.clone(),
+                as_of_basis: report.source.as_of_basis.clone(),
+                age_seconds: report.source.age_seconds(outcome.now),
+            },
+            summary: Summary {
+                users_evaluated: outcome.users_evaluated,
+                root_row_seen: outcome.root_row_seen,
+                rules_run: outcome
+                    .rules_run
+                    .iter()
+                    .map(|r| r.code.to_owned())
+                    .collect(),
+                fail: count(CoreStatus::Fail),
+                unknown: count(CoreStatus::Unknown),
+                exempted: count(CoreStatus::Exempted),
+            },
+        }
+    }
+}
+
+// Borrowed views of the wire types, for writing only. Each mirrors its owned type field for
+// field, in the same order and with the same serde attributes, so the bytes are the same; the
+// test `views_write_the_same_bytes_as_the_wire_types` holds them together.
+
+/// [`AuditDocument`], with the findings borrowed.
+#[derive(Serialize)]
+struct AuditDocumentView<'a> {
+    schema_version: &'static str,
+    tool: ToolInfo,
+    #[serde(with = "rfc3339_serde")]
+    generated_at: Timestamp,
+    #[serde(with = "rfc3339_serde::option")]
+    data_as_of: Option<Timestamp>,
+    data_source: DataSourceInfo,
+    preset: &'a str,
+    summary: Summary,
+    findings: FindingsView<'a>,
+}
+
+impl<'a> AuditDocumentView<'a> {
+    fn of(report: &'a AuditReport<'a>) -> Self {
+        let head = DocumentHead::of(report);
+        AuditDocumentView {
+            schema_version: SCHEMA_VERSION,
+            tool: head.tool,
+            generated_at: head.generated_at,
+            data_as_of: head.data_as_of,
+            data_source: head.data_source,
+            preset: report.preset,
+            summary: head.summary,
+            findings: FindingsView(&report.outcome.findings),
+        }
+    }
+}
+
+/// The findings array, each finding viewed as it is written.
+struct FindingsView<'a>(&'a [Finding]);
+
+impl Serialize for FindingsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(FindingView::of))
+    }
+}
+
+/// [`FindingRecord`], borrowed.
+#[derive(Serialize)]
+struct FindingView<'a> {
+    rule: &'static str,
+    name: &'static str,
+    severity: Severity,
+    status: Status,
+    account: Option<&'a str>,
+    user: Option<&'a str>,
+    credential: Credential,
+    access_key_id: Option<&'a str>,
+    message: &'a str,
+    evidence: EvidenceView<'a>,
+    exemption: Option<ExemptionView<'a>>,
+    ignored_exemption: Option<ExemptionView<'a>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    event: Option<EventView<'a>>,
+}
+
+impl<'a> FindingView<'a> {
+    fn of(f: &'a Finding) -> Self {
+        FindingView {
+            rule: f.rule.code,
+            name: f.rule.name,
+            severity: f.severity().into(),
+            status: f.status.into(),
+            account: f.account.as_deref(),
+            user: f.user.as_deref(),
+            credential: f.credential.into(),
+            access_key_id: f.access_key_id.as_deref(),
+            message: &f.message,
+            evidence: EvidenceView(&f.evidence),
+            exemption: f.exemption.as_ref().map(ExemptionView::of),
+            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionView::of),
+            event: f.event.as_deref().map(|e| EventView {
+                event_id: &e.event_id,
+                event_time: e.event_time,
+                event_name: &e.event_name,
+                source_ip: e.source_ip.as_deref(),
+                user_agent: e.user_agent.as_deref(),
+                actor: e.actor.as_deref(),
+            }),
+        }
+    }
+}
+
+/// [`EventRecord`], borrowed.
+#[derive(Serialize)]
+struct EventView<'a> {
+    event_id: &'a str,
+    #[serde(with = "rfc3339_serde")]
+    event_time: Timestamp,
+    event_name: &'a str,
+    source_ip: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    actor: Option<&'a str>,
+}
+
+/// [`ExemptionRecord`], borrowed.
+#[derive(Serialize)]
+struct ExemptionView<'a> {
+    reason: &'a str,
+    source: &'a str,
+    #[serde(with = "rfc3339_serde::option")]
+    expires: Option<Timestamp>,
+}
+
+impl<'a> ExemptionView<'a> {
+    fn of(note: &'a ExemptionNote) -> Self {
+        ExemptionView {
+            reason: &note.reason,
+            source: &note.source,
+            expires: note.expires,
+        }
+    }
+}
+
+/// [`Evidence`], borrowed: an object in the rule's order.
+struct EvidenceView<'a>(&'a [(&'static str, CoreValue)]);
+
+impl Serialize for EvidenceView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(key, &EvidenceValueView(value))?;
+        }
+        map.end()
+    }
+}
+
+/// [`EvidenceValue`], borrowed: written as the untagged owned enum writes it.
+struct EvidenceValueView<'a>(&'a CoreValue);
+
+impl Serialize for EvidenceValueView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            CoreValue::Text(s) => serializer.serialize_str(s),
+            CoreValue::Time(t) => serializer.serialize_str(&rfc3339(*t)),
+            CoreValue::Integer(i) => serializer.serialize_i64(*i),
+            CoreValue::Bool(b) => serializer.serialize_bool(*b),
+            CoreValue::Null => serializer.serialize_unit(),
+        }
+    }
+}
+
 /// `--format json`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonPrinter;
 
 impl Printer for JsonPrinter {
     fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &AuditDocument::from_report(report))?;
+        serde_json::to_writer_pretty(&mut *out, &AuditDocumentView::of(report))?;
         out.write_all(b"\n")
     }
 }
@@ -437,6 +614,94 @@ mod rfc3339_serde {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DataSource;
+    use keywarden_core::finding::EventContext;
+    use keywarden_core::rules::ALL_RULES;
+    use keywarden_core::time::parse_timestamp;
+    use keywarden_core::AuditOutcome;
+
+    fn at(text: &str) -> Timestamp {
+        parse_timestamp(text).unwrap()
+    }
+
+    /// Findings with every optional part set and unset, every evidence value kind, text that
+    /// needs escaping, and an instant with sub-second digits.
+    fn varied_findings() -> Vec<Finding> {
+        let rule = ALL_RULES[0].meta();
+        let note = |reason: &str, expires| ExemptionNote {
+            reason: reason.into(),
+            source: "config:exemption[0]".into(),
+            expires,
+        };
+        let mut plain = Finding::for_account(rule, CoreStatus::Fail, None, "no \"account\"\n");
+        plain.credential = CredentialKind::Account;
+        let mut full =
+            Finding::for_account(rule, CoreStatus::Exempted, Some("123456789012"), "é ✓")
+                .with("text", "a\tb")
+                .with("time", at("2024-01-01T00:00:00Z"))
+                .with("fraction", at("2024-01-01T00:00:00.25Z"))
+                .with("integer", -3i64)
+                .with("bool", true)
+                .with("null", None::<String>);
+        full.user = Some("<root_account>".into());
+        full.credential = CredentialKind::AccessKey(KeySlot::Two);
+        full.access_key_id = Some("AKIAEXAMPLE".into());
+        full.exemption = Some(note("applies", Some(at("2027-01-01T23:59:59Z"))));
+        full.ignored_exemption = Some(note("expired: old", None));
+        let mut event = Finding::for_account(rule, CoreStatus::Unknown, Some("1"), "event");
+        event.credential = CredentialKind::SessionKey;
+        event.event = Some(Box::new(EventContext {
+            event_id: "e-1".into(),
+            event_time: at("2024-05-01T10:00:00Z"),
+            event_name: "CreateAccessKey".into(),
+            region: Some("us-east-1".into()),
+            source_ip: None,
+            user_agent: Some("aws-cli/2".into()),
+            actor: Some("arn:aws:iam::1:user/x".into()),
+        }));
+        vec![plain, full, event]
+    }
+
+    fn report_of(outcome: &AuditOutcome) -> AuditReport<'_> {
+        AuditReport {
+            outcome,
+            source: DataSource {
+                kind: "credential-report-file",
+                location: "r.csv".into(),
+                as_of: Some(at("2024-05-31T21:00:00Z")),
+                as_of_basis: "--report-time".into(),
+            },
+            preset: "default",
+            tool_version: "0.1.0",
+        }
+    }
+
+    #[test]
+    fn views_write_the_same_bytes_as_the_wire_types() {
+        for findings in [Vec::new(), varied_findings()] {
+            let outcome = AuditOutcome {
+                findings,
+                users_evaluated: 3,
+                root_row_seen: true,
+                account_ids: vec!["123456789012".into()],
+                rules_run: ALL_RULES.iter().map(|r| r.meta()).collect(),
+                now: at("2024-06-01T00:00:00Z"),
+            };
+            let report = report_of(&outcome);
+            let mut printed = Vec::new();
+            JsonPrinter.print_audit(&report, &mut printed).unwrap();
+            let document = AuditDocument::from_report(&report);
+            let mut owned = serde_json::to_vec_pretty(&document).unwrap();
+            owned.push(b'\n');
+            assert_eq!(
+                String::from_utf8(printed.clone()).unwrap(),
+                String::from_utf8(owned).unwrap()
+            );
+            let back = AuditDocument::from_json(std::str::from_utf8(&printed).unwrap()).unwrap();
+            assert_eq!(back.findings.len(), outcome.findings.len());
+            assert_eq!(back.summary, document.summary);
+        }
+    }
 
     #[test]
     fn evidence_keeps_its_order_both_ways() {

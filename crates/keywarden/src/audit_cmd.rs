@@ -62,7 +62,14 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
             as_of_basis: "unknown for standard input (pass --report-time)".into(),
         },
     };
-    print(&outcome, source, &config, args.output.format)
+    let exit = print(&outcome, source, &config, args.output.format)?;
+    // The output is written and flushed, and the process exits next: the OS takes the memory
+    // back at once. Dropping the outcome would free every finding's strings and vectors one by
+    // one first (a 100,000-row report gives ~20,000 findings, ~100,000 allocations; a neglected
+    // account ten times that), which only delays the exit. So it is leaked, on this path only:
+    // an error above drops it as usual.
+    std::mem::forget(outcome);
+    Ok(exit)
 }
 
 pub fn run_demo(args: DemoArgs) -> Result<Exit> {

@@ -44,6 +44,8 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PermissionsFor {
     Audit,
+    /// `trail` and `key` reading S3 log files (`s3://...`) or LookupEvents (`--lookup`).
+    Trail,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -179,11 +181,15 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct TrailSourceArgs {
-    /// Files or folders (walked; .json, .json.gz, .jsonl...), or `-` for standard input.
-    /// Formats are detected: CloudTrail's {"Records":[...]}, JSON arrays, one event per line,
-    /// any of them gzipped.
+    /// Files or folders (walked; .json, .json.gz, .jsonl...), `-` for standard input, or
+    /// `s3://bucket/prefix` (the objects under the prefix; with --since/--until only the AWSLogs
+    /// day folders of the window are listed). Formats are detected: CloudTrail's
+    /// {"Records":[...]}, JSON arrays, one event per line, any of them gzipped.
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub remote: TrailRemoteArgs,
 
     /// Only events at or after this time (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
@@ -198,6 +204,68 @@ pub struct TrailSourceArgs {
     pub threads: Option<usize>,
 }
 
+const REMOTE: &str = "Remote sources (S3, LookupEvents)";
+
+/// Remote CloudTrail sources (S3 log files, LookupEvents) and AWS access, as `audit` does it.
+#[derive(Debug, Args)]
+pub struct TrailRemoteArgs {
+    /// Also read CloudTrail's event history (LookupEvents: the last 90 days of management events,
+    /// at most 2 calls a second per region); --since/--until become StartTime/EndTime.
+    #[arg(help_heading = REMOTE, long)]
+    pub lookup: bool,
+
+    /// A LookupEvents attribute, KEY=VALUE (AccessKeyId, EventId, EventName, EventSource, ReadOnly,
+    /// ResourceName, ResourceType, Username). Repeat for several: AWS takes one per call, so each
+    /// is its own query, and events found twice count once.
+    #[arg(
+        help_heading = REMOTE,
+        long = "lookup-attribute",
+        value_name = "KEY=VALUE",
+        requires = "lookup",
+        value_parser = parse_lookup_attribute
+    )]
+    pub lookup_attributes: Vec<keywarden_aws::logs::LookupAttribute>,
+
+    /// Regions --lookup queries, comma-separated (default: --region, else the configured region).
+    #[arg(
+        help_heading = REMOTE,
+        long,
+        value_delimiter = ',',
+        value_name = "REGIONS",
+        requires = "lookup"
+    )]
+    pub regions: Vec<String>,
+
+    /// Named profile from the AWS config files.
+    #[arg(help_heading = REMOTE, long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Region for the AWS calls (an S3 bucket in another region is followed; default: the
+    /// configured region, else us-east-1).
+    #[arg(help_heading = REMOTE, long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Send every AWS call to this endpoint (a local server, a VPC endpoint); AWS_ENDPOINT_URL also works.
+    #[arg(help_heading = REMOTE, long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// S3 calls in flight at once.
+    #[arg(help_heading = REMOTE, long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Attempts per AWS call, the first included; throttling and 5xx answers are retried with backoff.
+    #[arg(help_heading = REMOTE, long, value_name = "N", default_value_t = 5)]
+    pub max_attempts: u32,
+
+    /// Print the number of AWS requests made, by action, to standard error.
+    #[arg(help_heading = REMOTE, long)]
+    pub stats: bool,
+}
+
+fn parse_lookup_attribute(text: &str) -> Result<keywarden_aws::logs::LookupAttribute, String> {
+    text.parse()
+}
+
 #[derive(Debug, Args)]
 pub struct TrailArgs {
     #[command(flatten)]
@@ -210,6 +278,14 @@ pub struct TrailArgs {
     /// Skip these detections (comma-separated codes).
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
     pub ignore: Vec<String>,
+
+    /// Also run the Sigma rules in DIR (every *.yml / *.yaml under it) over the same events: a
+    /// match is a finding whose rule is the Sigma rule's id, title and level. A rule that cannot
+    /// be loaded is named on standard error, the others still run, and the exit status is 2 (not
+    /// every rule asked for ran). Rules for other log sources are skipped. --select/--ignore
+    /// choose among keywarden's detections only. Local sources and standard input only, for now.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,

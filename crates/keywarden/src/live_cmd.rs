@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use keywarden_app::{run_live_audit, LiveAuditOptions, Progress};
 use keywarden_aws::live::{ConnectOptions, LiveClient};
-use keywarden_aws::permissions::audit_policy;
+use keywarden_aws::permissions::{audit_policy, trail_policy};
 use keywarden_core::{AuditConfig, Timestamp};
 use keywarden_output::DataSource;
 use std::io::{IsTerminal, Write};
@@ -69,7 +69,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
     print(&audit.outcome, source, config, args.output.format)
 }
 
-fn print_stats(client: &LiveClient) {
+pub(crate) fn print_stats(client: &LiveClient) {
     let counts = client.requests().snapshot();
     let total: u64 = counts.values().sum();
     let mut err = std::io::stderr().lock();
@@ -82,6 +82,7 @@ fn print_stats(client: &LiveClient) {
 pub fn permissions(command: PermissionsFor) -> Result<Exit> {
     let policy = match command {
         PermissionsFor::Audit => audit_policy(),
+        PermissionsFor::Trail => trail_policy(),
     };
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &policy)?;

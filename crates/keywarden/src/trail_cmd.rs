@@ -1,19 +1,29 @@
 //! `keywarden trail` and `keywarden key`: read CloudTrail sources through the application
 //! layer, print detections with the audit's printers, or one key's timeline.
+//!
+//! `trail --sigma DIR` loads the Sigma rules once (keywarden-sigma), runs them in the parsing
+//! workers over each event's JSON, and adds their matches to the detections' findings. A rule
+//! that cannot be loaded is named on standard error and makes the exit status 2 once the others
+//! have run and printed: like a bad record, it means the run did not do all it was asked.
 
 use crate::audit_cmd::{print, resolve_now};
 use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
 use crate::Exit;
 use anyhow::{anyhow, bail, Result};
-use keywarden_app::trail::{analyze_units, expand, ReadReport};
+use keywarden_app::trail::{analyze_units_inspecting, expand, ReadReport};
 use keywarden_core::cloudtrail::analyzer::{TrailAnalyzer, TrailOutcome};
 use keywarden_core::cloudtrail::lineage::{Change, UseSpan};
+use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::{AuditConfig, RuleSelection};
+use keywarden_core::finding::Finding;
 use keywarden_core::time::{format_timestamp, parse_timestamp};
 use keywarden_core::AuditOutcome;
 use keywarden_output::DataSource;
+use keywarden_sigma::SigmaRules;
 use serde_json::{json, Value};
 use std::io::Write;
+
+mod remote;
 
 /// How many bad records are echoed to standard error; all are counted.
 const BAD_RECORDS_SHOWN: usize = 20;
@@ -21,9 +31,10 @@ const BAD_RECORDS_SHOWN: usize = 20;
 fn read_sources(
     input: &TrailSourceArgs,
     selection: &RuleSelection,
+    sigma: Option<&SigmaRules>,
 ) -> Result<(TrailOutcome, ReadReport)> {
-    if input.sources.is_empty() {
-        bail!("no CloudTrail source: name files, folders, or `-` for standard input");
+    if !remote::has_sources(input) {
+        bail!("no CloudTrail source: name files, folders, `-` for standard input, s3://bucket/prefix, or --lookup");
     }
     let time = |flag: &str, value: &Option<String>| -> Result<_> {
         value
@@ -35,12 +46,19 @@ fn read_sources(
     };
     let since = time("--since", &input.since)?;
     let until = time("--until", &input.until)?;
-    let units = expand(&input.sources)?;
     let threads = input
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut analyzer = TrailAnalyzer::new(selection).with_window(since, until);
-    let report = analyze_units(units, threads, &mut analyzer);
+    let report = match sigma {
+        None => remote::read_all(input, since, until, threads, &mut analyzer)?,
+        // `run_trail` has refused remote sources: the remote readers do not run an inspector.
+        Some(rules) => {
+            let units = expand(&input.sources)?;
+            let inspect = |record: &Record<'_>, out: &mut Vec<Finding>| rules.check(record, out);
+            analyze_units_inspecting(units, threads, &mut analyzer, Some(&inspect))
+        }
+    };
     let outcome = analyzer.finish();
     let mut err = std::io::stderr().lock();
     for record in report.bad_records.iter().take(BAD_RECORDS_SHOWN) {
@@ -70,17 +88,23 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         ignore: args.ignore.clone(),
     };
     let config = keywarden_core::config::layer(None, None, &Default::default(), &selection)?;
-    let (outcome, _) = read_sources(&args.input, &selection)?;
+    let sigma = match &args.sigma {
+        Some(dir) => Some(load_sigma(dir, &args.input)?),
+        None => None,
+    };
+    let (mut outcome, report) =
+        read_sources(&args.input, &selection, sigma.as_ref().map(|s| &s.0))?;
+    let mut rules_run = outcome.detections_run;
+    let mut sigma_incomplete = false;
+    if let Some((rules, not_loaded)) = &sigma {
+        add_sigma_findings(&mut outcome.findings, report.findings);
+        rules_run.extend(rules.metas());
+        sigma_incomplete = *not_loaded > 0;
+    }
     let bad = outcome.stats.bad_records;
     let source = DataSource {
         kind: "cloudtrail",
-        location: args
-            .input
-            .sources
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        location: remote::describe_sources(&args.input),
         as_of: outcome.stats.latest_event,
         as_of_basis: "the latest eventTime read".into(),
     };
@@ -89,21 +113,86 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         users_evaluated: 0,
         root_row_seen: false,
         account_ids: Vec::new(),
-        rules_run: outcome.detections_run,
+        rules_run,
         now,
     };
     let exit = print(&audit_like, source, &config, args.output.format)?;
-    // Bad records mean some of the logs were not read: the run is incomplete.
-    Ok(if bad > 0 {
+    // Bad records mean some of the logs were not read, and Sigma rules that could not be loaded
+    // did not run: either way the run is incomplete.
+    Ok(if bad > 0 || sigma_incomplete {
         Exit::ErrorOrIncomplete
     } else {
         exit
     })
 }
 
+/// Loads the Sigma rules of `--sigma DIR` and reports on standard error the rules that cannot be
+/// loaded, by file and reason. Returns the rules and how many were not loaded.
+fn load_sigma(dir: &std::path::Path, input: &TrailSourceArgs) -> Result<(SigmaRules, usize)> {
+    let remote = input.remote.lookup
+        || input.sources.iter().any(|s| {
+            s.to_str()
+                .and_then(|s| s.get(..5))
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("s3://"))
+        });
+    if remote {
+        bail!("--sigma runs over local files and standard input only: S3 and --lookup sources do not pass their events to it yet");
+    }
+    let loaded = keywarden_sigma::load_dir(dir).map_err(|e| anyhow!("--sigma: {e}"))?;
+    if loaded.files == 0 {
+        bail!(
+            "--sigma: no Sigma rule files (*.yml, *.yaml) under {}",
+            dir.display()
+        );
+    }
+    let mut err = std::io::stderr().lock();
+    for rule in &loaded.not_loaded {
+        let _ = writeln!(err, "keywarden: sigma rule not loaded: {rule}");
+    }
+    let _ = writeln!(
+        err,
+        "keywarden: sigma: {} rule(s) loaded from {}, {} not loaded{} ({})",
+        loaded.rules.len(),
+        dir.display(),
+        loaded.not_loaded.len(),
+        if loaded.other_log_source.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} for other log sources skipped",
+                loaded.other_log_source.len()
+            )
+        },
+        keywarden_sigma::ENGINE,
+    );
+    Ok((loaded.rules, loaded.not_loaded.len()))
+}
+
+/// Adds the Sigma findings to the detections', once per event and rule (the same event read
+/// twice matches twice), in the analyzer's order: event time and id, rule code, key.
+fn add_sigma_findings(findings: &mut Vec<Finding>, mut sigma: Vec<Finding>) {
+    fn key(f: &Finding) -> impl Ord + '_ {
+        (
+            f.event
+                .as_ref()
+                .map(|e| (e.event_time, e.event_id.as_str())),
+            f.rule.code,
+            f.access_key_id.as_deref(),
+        )
+    }
+    sigma.sort_by(|a, b| key(a).cmp(&key(b)));
+    fn event_id(f: &Finding) -> Option<&str> {
+        f.event.as_ref().map(|e| e.event_id.as_str())
+    }
+    sigma.dedup_by(|a, b| event_id(a) == event_id(b) && a.rule.code == b.rule.code);
+    // Two sorted runs: the sort merges them.
+    findings.extend(sigma);
+    findings.sort_by(|a, b| key(a).cmp(&key(b)));
+}
+
 pub fn run_key(args: KeyArgs) -> Result<Exit> {
     let key_id = args.key_id.trim().to_owned();
-    let (outcome, _) = read_sources(&args.input, &AuditConfig::default().selection)?;
+    let (outcome, _) = read_sources(&args.input, &AuditConfig::default().selection, None)?;
     let lineage = &outcome.lineage;
     let history = lineage.keys.get(&key_id);
     let sessions: Vec<_> = {

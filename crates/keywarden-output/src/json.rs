@@ -566,8 +566,191 @@ pub struct JsonPrinter;
 
 impl Printer for JsonPrinter {
     fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &AuditDocumentView::of(report))?;
-        out.write_all(b"\n")
+        let mut blocks = Blocks {
+            buf: Vec::with_capacity(BLOCK),
+            out,
+        };
+        let mut serializer = serde_json::Serializer::with_formatter(&mut blocks, Pretty::default());
+        AuditDocumentView::of(report).serialize(&mut serializer)?;
+        blocks.write_all(b"\n")?;
+        blocks.flush_block()
+    }
+}
+
+const BLOCK: usize = 64 * 1024;
+
+/// Gathers serde_json's many small writes (a quote, a comma, a key) into blocks: through a
+/// `&mut dyn Write` each would be a call of its own.
+struct Blocks<'w> {
+    buf: Vec<u8>,
+    out: &'w mut dyn Write,
+}
+
+impl Blocks<'_> {
+    fn flush_block(&mut self) -> io::Result<()> {
+        let result = self.out.write_all(&self.buf);
+        self.buf.clear();
+        result
+    }
+}
+
+impl Write for Blocks<'_> {
+    #[inline]
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_all(data)?;
+        Ok(data.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.len() > BLOCK - self.buf.len() {
+            self.flush_block()?;
+            if data.len() > BLOCK {
+                return self.out.write_all(data);
+            }
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_block()?;
+        self.out.flush()
+    }
+}
+
+/// serde_json's `PrettyFormatter` with its default two-space indent, byte for byte, in fewer
+/// writes: the separator and the indent of a line go out as one slice, and so do a key's
+/// opening quote with them and its closing quote with the `: ` after it.
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+    /// Between `begin_object_key` and `end_object_key`: the key's quotes are written with the
+    /// separator before it and the `: ` after it.
+    in_key: bool,
+    /// `,`, a newline, then spaces: every line start is a slice of it.
+    line: [u8; 2 + 2 * Pretty::MAX_DEPTH + 1],
+}
+
+impl Default for Pretty {
+    fn default() -> Self {
+        let mut line = [b' '; 2 + 2 * Pretty::MAX_DEPTH + 1];
+        line[0] = b',';
+        line[1] = b'\n';
+        Pretty {
+            depth: 0,
+            has_value: false,
+            in_key: false,
+            line,
+        }
+    }
+}
+
+impl Pretty {
+    /// Deeper lines are written piece by piece.
+    const MAX_DEPTH: usize = 32;
+
+    /// `,` (unless first), newline, indent, then the key's opening quote when `quote`.
+    fn line<W: ?Sized + Write>(&mut self, w: &mut W, first: bool, quote: bool) -> io::Result<()> {
+        let start = usize::from(first);
+        if self.depth > Self::MAX_DEPTH {
+            w.write_all(&self.line[start..2])?;
+            for _ in 0..self.depth {
+                w.write_all(b"  ")?;
+            }
+            return if quote { w.write_all(b"\"") } else { Ok(()) };
+        }
+        let end = 2 + 2 * self.depth;
+        if !quote {
+            return w.write_all(&self.line[start..end]);
+        }
+        self.line[end] = b'"';
+        let result = w.write_all(&self.line[start..=end]);
+        self.line[end] = b' ';
+        result
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    #[inline]
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    #[inline]
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line(w, true, false)?;
+        }
+        w.write_all(b"]")
+    }
+
+    #[inline]
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.line(w, first, false)
+    }
+
+    #[inline]
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    #[inline]
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    #[inline]
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line(w, true, false)?;
+        }
+        w.write_all(b"}")
+    }
+
+    #[inline]
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.in_key = true;
+        self.line(w, first, true)
+    }
+
+    #[inline]
+    fn end_object_key<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.in_key = false;
+        Ok(())
+    }
+
+    #[inline]
+    fn begin_string<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        if self.in_key {
+            Ok(())
+        } else {
+            w.write_all(b"\"")
+        }
+    }
+
+    #[inline]
+    fn end_string<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(if self.in_key { b"\": " } else { b"\"" })
+    }
+
+    #[inline]
+    fn begin_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        // The `: ` went out with the key's closing quote.
+        Ok(())
+    }
+
+    #[inline]
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -673,6 +856,41 @@ mod tests {
             },
             preset: "default",
             tool_version: "0.1.0",
+        }
+    }
+
+    #[test]
+    fn the_formatter_writes_what_serde_json_pretty_writes() {
+        let mut deep = serde_json::json!({"leaf": [1, {}, []]});
+        for i in 0..40 {
+            deep = if i % 2 == 0 {
+                serde_json::json!({ "k\"ey": deep, "": null })
+            } else {
+                serde_json::json!([deep, "x", {"a": []}])
+            };
+        }
+        let values = [
+            serde_json::json!({}),
+            serde_json::json!([]),
+            serde_json::json!("top"),
+            serde_json::json!({"a": {"b": [true, false, null, 1.5, -2, "é\n\u{1}"], "c": {}}, "d": [[], [{}]]}),
+            deep,
+        ];
+        for value in values {
+            let mut ours = Vec::new();
+            let mut blocks = Blocks {
+                buf: Vec::with_capacity(BLOCK),
+                out: &mut ours,
+            };
+            let mut serializer =
+                serde_json::Serializer::with_formatter(&mut blocks, Pretty::default());
+            value.serialize(&mut serializer).unwrap();
+            blocks.flush_block().unwrap();
+            let theirs = serde_json::to_vec_pretty(&value).unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(theirs).unwrap()
+            );
         }
     }
 

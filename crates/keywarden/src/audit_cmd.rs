@@ -13,7 +13,7 @@ use keywarden_core::{
 };
 use keywarden_output::{AuditReport, DataSource, Format};
 use std::fs::File;
-use std::io::{self, BufReader, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
 
 pub fn run_audit(args: AuditArgs) -> Result<Exit> {
@@ -35,7 +35,9 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
                 .map(Timestamp::from);
             (Box::new(file), path.display().to_string(), modified)
         };
-    let reader = ReportReader::new(BufReader::with_capacity(1 << 16, input), origin.clone())?;
+    // No BufReader: the report reader reads in 64 KiB blocks itself, and a second buffer would
+    // only copy every byte once more.
+    let reader = ReportReader::new(input, origin.clone())?;
     let outcome = audit_report(
         reader,
         &config,

@@ -289,6 +289,16 @@ where
     }
 }
 
+/// IAM answers NoSuchEntity for "there is none" (no login profile, no custom password policy):
+/// that is an answer, not a failure.
+fn none_if_not_found<T>(result: AwsResult<T>) -> AwsResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 fn timestamp(t: &aws_sdk_iam::primitives::DateTime) -> Option<Timestamp> {
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
@@ -422,17 +432,9 @@ impl IamRead for LiveClient {
 
     async fn get_login_profile(&self, user: &str) -> AwsResult<Option<Timestamp>> {
         const ACTION: &str = "iam:GetLoginProfile";
-        match self.iam.get_login_profile().user_name(user).send().await {
-            Ok(out) => Ok(out.login_profile().and_then(|p| timestamp(p.create_date()))),
-            Err(e) => {
-                let error = aws_error(ACTION, e);
-                if error.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(error)
-                }
-            }
-        }
+        let out = self.iam.get_login_profile().user_name(user).send().await;
+        Ok(none_if_not_found(out.map_err(|e| aws_error(ACTION, e)))?
+            .and_then(|out| out.login_profile().and_then(|p| timestamp(p.create_date()))))
     }
 
     async fn list_mfa_devices(&self, user: &str) -> AwsResult<usize> {
@@ -481,28 +483,22 @@ impl IamRead for LiveClient {
 
     async fn get_account_password_policy(&self) -> AwsResult<Option<PasswordPolicy>> {
         const ACTION: &str = "iam:GetAccountPasswordPolicy";
-        match self.iam.get_account_password_policy().send().await {
-            Ok(out) => Ok(out.password_policy().map(|p| PasswordPolicy {
-                minimum_password_length: p.minimum_password_length().unwrap_or(6).max(0) as u32,
-                require_uppercase_characters: p.require_uppercase_characters(),
-                require_lowercase_characters: p.require_lowercase_characters(),
-                require_numbers: p.require_numbers(),
-                require_symbols: p.require_symbols(),
-                password_reuse_prevention: p
-                    .password_reuse_prevention()
-                    .filter(|n| *n > 0)
-                    .map(|n| n as u32),
-                max_password_age: p.max_password_age().filter(|n| *n > 0).map(|n| n as u32),
-            })),
-            Err(e) => {
-                let error = aws_error(ACTION, e);
-                if error.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(error)
-                }
-            }
-        }
+        let out = self.iam.get_account_password_policy().send().await;
+        let Some(out) = none_if_not_found(out.map_err(|e| aws_error(ACTION, e)))? else {
+            return Ok(None);
+        };
+        Ok(out.password_policy().map(|p| PasswordPolicy {
+            minimum_password_length: p.minimum_password_length().unwrap_or(6).max(0) as u32,
+            require_uppercase_characters: p.require_uppercase_characters(),
+            require_lowercase_characters: p.require_lowercase_characters(),
+            require_numbers: p.require_numbers(),
+            require_symbols: p.require_symbols(),
+            password_reuse_prevention: p
+                .password_reuse_prevention()
+                .filter(|n| *n > 0)
+                .map(|n| n as u32),
+            max_password_age: p.max_password_age().filter(|n| *n > 0).map(|n| n as u32),
+        }))
     }
 }
 

@@ -42,6 +42,13 @@ impl Rule for AccessKeyCreatedAtUserSetup {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let window = Duration::minutes(i64::from(ctx.config.thresholds.setup_window_minutes));
+        // A user without a console password cannot fail, whatever the key columns say.
+        if matches!(
+            user.password_enabled,
+            Cell::Value(false) | Cell::NotApplicable
+        ) {
+            return;
+        }
         for_each_key(&Self::META, user, true, Needs::LastUse, out, |k, out| {
             // Only a never-used key can fail; the user's columns are read after that, so a
             // user without such a key never needs them.

@@ -33,7 +33,6 @@ use keywarden_aws::logs::{
 };
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::time::format_timestamp;
-use keywarden_core::Timestamp;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -82,37 +81,27 @@ impl fmt::Display for S3Location {
     }
 }
 
-/// `--since` / `--until`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Window {
-    pub since: Option<Timestamp>,
-    pub until: Option<Timestamp>,
+pub use keywarden_core::cloudtrail::analyzer::Window;
+
+/// The delivery days (folder dates) that can hold events of the window.
+fn delivery_days(window: &Window) -> DayRange {
+    DayRange {
+        first: window.since.map(|t| t.date_naive()),
+        last: window
+            .until
+            .map(|t| (t + chrono::Duration::days(DELIVERY_MARGIN_DAYS)).date_naive()),
+    }
 }
 
-impl Window {
-    pub fn is_open(&self) -> bool {
-        self.since.is_none() && self.until.is_none()
-    }
-
-    /// The delivery days (folder dates) that can hold events of the window.
-    fn days(&self) -> DayRange {
-        DayRange {
-            first: self.since.map(|t| t.date_naive()),
-            last: self
-                .until
-                .map(|t| (t + chrono::Duration::days(DELIVERY_MARGIN_DAYS)).date_naive()),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match (self.since, self.until) {
-            (None, None) => String::new(),
-            (since, until) => format!(
-                " between {} and {}",
-                since.map_or("the beginning".to_owned(), format_timestamp),
-                until.map_or("now".to_owned(), format_timestamp)
-            ),
-        }
+/// ` between A and B`, or nothing for an open window, for messages.
+fn describe_window(window: &Window) -> String {
+    match (window.since, window.until) {
+        (None, None) => String::new(),
+        (since, until) => format!(
+            " between {} and {}",
+            since.map_or("the beginning".to_owned(), format_timestamp),
+            until.map_or("now".to_owned(), format_timestamp)
+        ),
     }
 }
 
@@ -367,7 +356,7 @@ where
     match start {
         None => leaves.push(location.prefix.clone()),
         Some((folder, level, partial)) => {
-            let days = options.window.days();
+            let days = delivery_days(&options.window);
             let mut frontier = vec![(folder, level, partial)];
             while !frontier.is_empty() {
                 let mut next = Vec::new();
@@ -451,7 +440,7 @@ where
             window: if options.window.is_open() {
                 String::new()
             } else {
-                format!(" in the day folders{}", options.window.describe())
+                format!(" in the day folders{}", describe_window(&options.window))
             },
         });
     }
@@ -823,6 +812,7 @@ mod tests {
     use keywarden_aws::logs::LookupKey;
     use keywarden_core::config::RuleSelection;
     use keywarden_core::time::parse_timestamp;
+    use keywarden_core::Timestamp;
     use std::collections::BTreeMap;
 
     fn t(text: &str) -> Timestamp {

@@ -31,10 +31,7 @@ pub struct TrailAnalyzer {
     lineage: Lineage,
     findings: Vec<Finding>,
     seen: HashSet<String>,
-    window: (
-        Option<crate::time::Timestamp>,
-        Option<crate::time::Timestamp>,
-    ),
+    window: Window,
     pub stats: TrailStats,
 }
 
@@ -48,14 +45,22 @@ pub struct TrailOutcome {
     pub detections_run: Vec<&'static RuleMeta>,
 }
 
-type Window = (
-    Option<crate::time::Timestamp>,
-    Option<crate::time::Timestamp>,
-);
+/// `--since` / `--until`: the span of event times findings are reported for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub since: Option<crate::time::Timestamp>,
+    pub until: Option<crate::time::Timestamp>,
+}
 
-/// Whether `t` lies in `[since, until]`.
-fn in_window((since, until): Window, t: crate::time::Timestamp) -> bool {
-    !(since.is_some_and(|s| t < s) || until.is_some_and(|u| t > u))
+impl Window {
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
+    /// Whether `t` lies in `[since, until]`.
+    pub fn contains(&self, t: crate::time::Timestamp) -> bool {
+        !(self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t > u))
+    }
 }
 
 /// Events a detection or the lineage reads; only these need deduplication, since every other
@@ -85,7 +90,7 @@ impl TrailAnalyzer {
             lineage: Lineage::default(),
             findings: Vec::new(),
             seen: HashSet::new(),
-            window: (None, None),
+            window: Window::default(),
             stats: TrailStats::default(),
         }
     }
@@ -97,12 +102,12 @@ impl TrailAnalyzer {
         since: Option<crate::time::Timestamp>,
         until: Option<crate::time::Timestamp>,
     ) -> Self {
-        self.window = (since, until);
+        self.window = Window { since, until };
         self
     }
 
     pub fn observe(&mut self, event: &Event) {
-        if !in_window(self.window, event.event_time) {
+        if !self.window.contains(event.event_time) {
             self.stats.outside_window += 1;
         }
         self.stats.events += 1;
@@ -139,7 +144,7 @@ impl TrailAnalyzer {
         self.findings.retain(|f| {
             f.event
                 .as_ref()
-                .is_none_or(|e| in_window(window, e.event_time))
+                .is_none_or(|e| window.contains(e.event_time))
         });
         self.findings.sort_by_key(key);
         TrailOutcome {

@@ -5,7 +5,7 @@
 //! applies the layers; it never touches the filesystem.
 
 use crate::finding::ExemptionNote;
-use crate::model::{Known, UserCredentials};
+use crate::model::{Known, Tag, UserCredentials};
 use crate::rules::RuleMeta;
 use crate::time::{parse_timestamp, Timestamp};
 use chrono::NaiveDate;
@@ -469,40 +469,52 @@ impl AuditConfig {
             }
         }
         if let Some(Known::Known(tags)) = user.map(|u| &u.tags) {
-            let rule_tag = format!("{}:{}", self.exemption_tag, rule.code);
-            for tag in tags {
-                // IAM tag keys are case-insensitive.
-                if !tag.key.eq_ignore_ascii_case(&self.exemption_tag)
-                    && !tag.key.eq_ignore_ascii_case(&rule_tag)
-                {
-                    continue;
+            match self.tag_exemption(rule, tags, now) {
+                ExemptionMatch::None => {}
+                ExemptionMatch::Ignored(note) => ignored = Some(note),
+                applies => return applies,
+            }
+        }
+        ignored.map_or(ExemptionMatch::None, ExemptionMatch::Ignored)
+    }
+
+    /// The `keywarden:exempt` / `keywarden:exempt:CODE` tag among a user's `tags` that covers
+    /// `rule` at `now`. `apply` uses it to re-check exemptions on live tags.
+    pub fn tag_exemption(&self, rule: &RuleMeta, tags: &[Tag], now: Timestamp) -> ExemptionMatch {
+        let mut ignored = None;
+        let rule_tag = format!("{}:{}", self.exemption_tag, rule.code);
+        for tag in tags {
+            // IAM tag keys are case-insensitive.
+            if !tag.key.eq_ignore_ascii_case(&self.exemption_tag)
+                && !tag.key.eq_ignore_ascii_case(&rule_tag)
+            {
+                continue;
+            }
+            let source = format!("tag:{}", tag.key);
+            match parse_exemption_tag_value(&tag.value) {
+                Some((expiry, reason)) if expiry >= now => {
+                    return ExemptionMatch::Applies(ExemptionNote {
+                        reason,
+                        source,
+                        expires: Some(expiry),
+                    })
                 }
-                let source = format!("tag:{}", tag.key);
-                match parse_exemption_tag_value(&tag.value) {
-                    Some((expiry, reason)) if expiry >= now => {
-                        return ExemptionMatch::Applies(ExemptionNote {
-                            reason,
-                            source,
-                            expires: Some(expiry),
-                        })
-                    }
-                    Some((expiry, reason)) => {
-                        ignored = Some(ExemptionNote {
-                            reason: format!("expired: {reason}"),
-                            source,
-                            expires: Some(expiry),
-                        })
-                    }
-                    None => {
-                        ignored = Some(ExemptionNote {
-                            reason: format!(
-                                "malformed tag value `{}`: expected `YYYY-MM-DD reason`",
-                                tag.value
-                            ),
-                            source,
-                            expires: None,
-                        })
-                    }
+                Some((expiry, reason)) => {
+                    ignored = Some(ExemptionNote {
+                        reason: format!("expired: {reason}"),
+                        source,
+                        expires: Some(expiry),
+                    })
+                }
+                None => {
+                    ignored = Some(ExemptionNote {
+                        reason: format!(
+                            "malformed tag value `{}`: expected `YYYY-MM-DD reason`",
+                            tag.value
+                        ),
+                        source,
+                        expires: None,
+                    })
                 }
             }
         }

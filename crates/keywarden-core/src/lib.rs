@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod finding;
 pub mod model;
+pub mod remediation;
 pub mod report;
 pub mod rules;
 pub mod time;

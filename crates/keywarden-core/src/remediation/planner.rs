@@ -1,0 +1,420 @@
+//! Findings to actions. Only `fail` findings become actions; `unknown` and `exempted` ones are
+//! listed as not planned, with why, so a reviewer sees everything the audit raised.
+//!
+//! | finding | action | safety |
+//! |---|---|---|
+//! | KEY001, KEY005 (key unused / never used) | deactivate the key, then delete it `delete_after_days` later | safe, then two-phase |
+//! | KEY002 (old key), KEY003 (two active keys) | deactivate the key (rotate first) | unsafe (the key may be in use) |
+//! | KEY004 (inactive key kept) | delete the key once keywarden has known it inactive for `delete_after_days` | two-phase |
+//! | PWD001 (unused console password) | delete the login profile | unsafe |
+//! | ROOT001, ROOT002, PWD002, PWD003, TRAIL001, detections | steps for a person | manual |
+//!
+//! Two findings asking for the same action on the same target become one action with both
+//! reasons, at the lower safety level (a key KEY001 proves unused is safe to deactivate even if
+//! KEY002 also fired).
+
+use super::plan::{
+    Action, ActionKind, KeyStatus, NotPlanned, Plan, PlanSource, Precondition, Reason, Safety,
+    UseBound, PLAN_FORMAT, PLAN_VERSION,
+};
+use crate::finding::{Finding, Status};
+use crate::model::ROOT_USER_NAME;
+use crate::time::{format_timestamp, parse_timestamp, Timestamp};
+use std::collections::HashMap;
+
+/// What the planner needs of a finding, whether it came from a live audit or from a saved
+/// `audit --format json` document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanFinding {
+    pub rule: String,
+    pub status: Status,
+    pub account: Option<String>,
+    pub user: Option<String>,
+    pub access_key_id: Option<String>,
+    pub message: String,
+    /// The finding's evidence as text (instants in RFC 3339), `None` for null.
+    pub evidence: Vec<(String, Option<String>)>,
+}
+
+impl PlanFinding {
+    pub fn from_finding(finding: &Finding) -> Self {
+        PlanFinding {
+            rule: finding.rule.code.to_owned(),
+            status: finding.status,
+            account: finding.account.clone(),
+            user: finding.user.clone(),
+            access_key_id: finding.access_key_id.clone(),
+            message: finding.message.clone(),
+            evidence: finding
+                .evidence
+                .iter()
+                .map(|(key, value)| {
+                    let text = match value {
+                        crate::finding::EvidenceValue::Null => None,
+                        other => Some(other.to_string()),
+                    };
+                    ((*key).to_owned(), text)
+                })
+                .collect(),
+        }
+    }
+
+    /// An evidence instant: `Some(None)` when the evidence says null or a marker such as `N/A`
+    /// (never used), `None` when the finding has no such evidence.
+    fn evidence_time(&self, key: &str) -> Option<Option<Timestamp>> {
+        self.evidence
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_deref().and_then(parse_timestamp))
+    }
+
+    fn reason(&self) -> Reason {
+        Reason {
+            rule: self.rule.clone(),
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// The knobs and facts the planner needs besides the findings.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    pub now: Timestamp,
+    /// How long a key stays inactive (and unused) before keywarden deletes it. Default 14.
+    pub delete_after_days: u32,
+    /// When keywarden knows a key became inactive (from its journal), by key id.
+    pub inactive_since: HashMap<String, Timestamp>,
+}
+
+impl PlanSettings {
+    pub const DEFAULT_DELETE_AFTER_DAYS: u32 = 14;
+
+    pub fn new(now: Timestamp) -> Self {
+        PlanSettings {
+            now,
+            delete_after_days: Self::DEFAULT_DELETE_AFTER_DAYS,
+            inactive_since: HashMap::new(),
+        }
+    }
+}
+
+/// Builds the plan for `findings`. Pure: the same input gives the same plan.
+pub fn build_plan(
+    findings: &[PlanFinding],
+    settings: &PlanSettings,
+    source: PlanSource,
+    account: Option<String>,
+) -> Plan {
+    let mut builder = Builder {
+        settings,
+        actions: Vec::new(),
+        not_planned: Vec::new(),
+    };
+    for finding in findings {
+        builder.add(finding);
+    }
+    let Builder {
+        mut actions,
+        not_planned,
+        ..
+    } = builder;
+    for (index, action) in actions.iter_mut().enumerate() {
+        action.id = format!("A{:03}", index + 1);
+    }
+    Plan {
+        format: PLAN_FORMAT.to_owned(),
+        version: PLAN_VERSION,
+        created_at: settings.now,
+        account,
+        source,
+        delete_after_days: settings.delete_after_days,
+        actions,
+        not_planned,
+    }
+}
+
+struct Builder<'s> {
+    settings: &'s PlanSettings,
+    actions: Vec<Action>,
+    not_planned: Vec<NotPlanned>,
+}
+
+impl Builder<'_> {
+    fn add(&mut self, finding: &PlanFinding) {
+        match finding.status {
+            Status::Fail => {}
+            Status::Unknown => return self.skip(finding, "unknown: the audit could not decide"),
+            Status::Exempted => return self.skip(finding, "exempted"),
+        }
+        let rule = finding.rule.to_ascii_uppercase();
+        let is_root = finding.user.as_deref() == Some(ROOT_USER_NAME);
+        match rule.as_str() {
+            "KEY001" | "KEY005" | "KEY002" | "KEY003" | "KEY004" if is_root => {
+                self.manual(finding, root_key_steps())
+            }
+            "KEY001" | "KEY005" => {
+                let Some(unused) = self.key_target(finding, "last_used") else {
+                    return;
+                };
+                // "Safe" rests on the key being unused: without last-use evidence, demand that
+                // it was never used, the strictest bound.
+                let unused = unused.or(Some(UseBound { last_used: None }));
+                self.push(
+                    finding,
+                    ActionKind::DeactivateKey,
+                    Safety::Safe,
+                    None,
+                    Precondition {
+                        key_status: Some(KeyStatus::Active),
+                        key_unused_since: unused,
+                        ..self.not_exempt(&rule)
+                    },
+                    Vec::new(),
+                );
+                self.push_delete(finding, &rule, unused, Some(self.delete_due_after_now()));
+            }
+            "KEY002" | "KEY003" => {
+                let evidence = if rule == "KEY003" {
+                    "older_key_last_used"
+                } else {
+                    "last_used"
+                };
+                let Some(unused) = self.key_target(finding, evidence) else {
+                    return;
+                };
+                let user = finding.user.clone().unwrap_or_default();
+                self.push(
+                    finding,
+                    ActionKind::DeactivateKey,
+                    Safety::Unsafe,
+                    None,
+                    Precondition {
+                        key_status: Some(KeyStatus::Active),
+                        key_unused_since: unused,
+                        ..self.not_exempt(&rule)
+                    },
+                    vec![format!(
+                        "the key may be in use: rotate it first (`keywarden rotate {user}`) and \
+                         deactivate it once its workloads use the new key"
+                    )],
+                );
+            }
+            "KEY004" => {
+                let Some(unused) = self.key_target(finding, "last_used") else {
+                    return;
+                };
+                let since = finding
+                    .access_key_id
+                    .as_ref()
+                    .and_then(|k| self.settings.inactive_since.get(k))
+                    .map(|t| *t + crate::time::days(self.settings.delete_after_days));
+                self.push_delete(finding, &rule, unused, since);
+            }
+            "PWD001" if !is_root => {
+                let Some(user) = finding.user.clone() else {
+                    return self.skip(finding, "the finding names no user");
+                };
+                let last_used = finding.evidence_time("password_last_used").flatten();
+                self.push(
+                    finding,
+                    ActionKind::DeleteLoginProfile,
+                    Safety::Unsafe,
+                    None,
+                    Precondition {
+                        password_present: true,
+                        password_unused_since: Some(UseBound { last_used }),
+                        ..self.not_exempt(&rule)
+                    },
+                    vec![format!(
+                        "{user} loses console access; a new password can be set later, this one \
+                         cannot be restored"
+                    )],
+                );
+            }
+            "ROOT001" => self.manual(finding, root_key_steps()),
+            "ROOT002" => self.manual(
+                finding,
+                vec![
+                    "sign in as the root user and open Security credentials".to_owned(),
+                    "assign an MFA device (a hardware key or passkey is best)".to_owned(),
+                ],
+            ),
+            "PWD002" => {
+                let user = finding.user.clone().unwrap_or_default();
+                self.manual(
+                    finding,
+                    vec![
+                        format!(
+                            "have {user} enable an MFA device (IAM console, Security credentials)"
+                        ),
+                        format!(
+                            "or, if {user} does not need the console, remove the password \
+                             (aws iam delete-login-profile --user-name {user})"
+                        ),
+                    ],
+                )
+            }
+            _ => {
+                let mut steps = Vec::new();
+                if rule.starts_with("EVT") {
+                    if let Some(key) = finding
+                        .access_key_id
+                        .as_deref()
+                        .filter(|k| k.starts_with("AKIA"))
+                    {
+                        steps.push(format!(
+                            "if this was not expected, contain the key: keywarden contain {key}"
+                        ));
+                    }
+                }
+                let hint = crate::rules::meta_by_code(&rule)
+                    .map(|m| m.fix_hint())
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| format!("see `keywarden rule {rule}`"));
+                steps.push(hint);
+                self.manual(finding, steps)
+            }
+        }
+    }
+
+    /// The key id and the given last-use evidence, or a not-planned entry when the finding has
+    /// no key id (an audit of a credential report file).
+    fn key_target(&mut self, finding: &PlanFinding, last_used: &str) -> Option<Option<UseBound>> {
+        if finding.user.is_none() {
+            self.skip(finding, "the finding names no user");
+            return None;
+        }
+        if finding.access_key_id.is_none() {
+            self.skip(
+                finding,
+                "no access key id: a credential report file has none; plan from a live audit",
+            );
+            return None;
+        }
+        Some(
+            finding
+                .evidence_time(last_used)
+                .map(|last_used| UseBound { last_used }),
+        )
+    }
+
+    fn not_exempt(&self, rule: &str) -> Precondition {
+        Precondition {
+            not_exempt_from: vec![rule.to_owned()],
+            ..Precondition::default()
+        }
+    }
+
+    fn delete_due_after_now(&self) -> Timestamp {
+        self.settings.now + crate::time::days(self.settings.delete_after_days)
+    }
+
+    fn push_delete(
+        &mut self,
+        finding: &PlanFinding,
+        rule: &str,
+        unused: Option<UseBound>,
+        not_before: Option<Timestamp>,
+    ) {
+        let days = self.settings.delete_after_days;
+        let note = match not_before {
+            Some(t) => format!(
+                "deleted no earlier than {}, and only if keywarden's journal shows the key \
+                 inactive for {days} days and unused since",
+                format_timestamp(t)
+            ),
+            None => format!(
+                "keywarden has no record of when this key became inactive: apply records it \
+                 and deletes the key {days} days later if it stays inactive and unused"
+            ),
+        };
+        self.push(
+            finding,
+            ActionKind::DeleteKey,
+            Safety::TwoPhase,
+            not_before,
+            Precondition {
+                key_status: Some(KeyStatus::Inactive),
+                key_unused_since: unused,
+                inactive_for_days: Some(days),
+                ..self.not_exempt(rule)
+            },
+            vec![note],
+        );
+    }
+
+    fn manual(&mut self, finding: &PlanFinding, steps: Vec<String>) {
+        self.push(
+            finding,
+            ActionKind::Manual,
+            Safety::Manual,
+            None,
+            Precondition::default(),
+            steps,
+        );
+    }
+
+    fn push(
+        &mut self,
+        finding: &PlanFinding,
+        kind: ActionKind,
+        safety: Safety,
+        not_before: Option<Timestamp>,
+        precondition: Precondition,
+        steps: Vec<String>,
+    ) {
+        let same_target = |a: &Action| {
+            a.kind == kind
+                && a.user == finding.user
+                && a.access_key_id == finding.access_key_id
+                // Manual steps differ by rule; merge only repeated findings of one rule.
+                && (kind != ActionKind::Manual || a.reasons.iter().any(|r| r.rule == finding.rule))
+        };
+        if let Some(existing) = self.actions.iter_mut().find(|a| same_target(a)) {
+            existing.reasons.push(finding.reason());
+            for rule in precondition.not_exempt_from {
+                if !existing.precondition.not_exempt_from.contains(&rule) {
+                    existing.precondition.not_exempt_from.push(rule);
+                }
+            }
+            if safety < existing.safety {
+                // The safer finding proves more (KEY001 saw the key unused): its precondition
+                // and notes are the ones that make the action safe.
+                existing.safety = safety;
+                existing.precondition.key_unused_since = precondition.key_unused_since;
+                existing.steps = steps;
+            }
+            return;
+        }
+        self.actions.push(Action {
+            id: String::new(),
+            kind,
+            safety,
+            user: finding.user.clone(),
+            access_key_id: finding.access_key_id.clone(),
+            not_before,
+            precondition,
+            reasons: vec![finding.reason()],
+            steps,
+        });
+    }
+
+    fn skip(&mut self, finding: &PlanFinding, why: &str) {
+        self.not_planned.push(NotPlanned {
+            rule: finding.rule.clone(),
+            user: finding.user.clone(),
+            access_key_id: finding.access_key_id.clone(),
+            why: why.to_owned(),
+        });
+    }
+}
+
+fn root_key_steps() -> Vec<String> {
+    vec![
+        "root's access keys can only be managed by root itself: sign in as the root user"
+            .to_owned(),
+        "Security credentials > Access keys: make each key inactive, check nothing broke, then \
+         delete it"
+            .to_owned(),
+    ]
+}

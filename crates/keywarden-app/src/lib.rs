@@ -2,7 +2,9 @@
 //! model a report file gives, runs the core's audit on it, and owns everything that waits:
 //! polling, concurrency, progress. It never names an SDK type.
 
+pub mod journal;
 pub mod live_audit;
+pub mod remediate;
 pub mod report_fetch;
 pub mod trail;
 pub mod trail_remote;

@@ -3,8 +3,8 @@
 //! one analyzer folds the events in, so lineage sees all files as one log.
 //!
 //! Memory stays flat as the input grows: each worker holds one chunk at a time (a CloudTrail
-//! file, or 16 MiB of a large line-oriented file), the channel to the analyzer is bounded, and
-//! the analyzer keeps lineage and findings, not events.
+//! file, or 16 MiB of a large line-oriented file), events go to the analyzer in batches of 1,024
+//! through a bounded channel, and the analyzer keeps lineage and findings, not events.
 //!
 //! An [`Inspector`] (`keywarden trail --sigma`: Sigma rules over each event's JSON) runs in the
 //! workers too, on every record as it is read, so its cost is spread over the cores like the
@@ -13,14 +13,14 @@
 
 use flate2::read::MultiGzDecoder;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
-use keywarden_core::cloudtrail::event::Event;
+use keywarden_core::cloudtrail::event::{recycle, Event};
 use keywarden_core::cloudtrail::reader::{
     is_line_oriented, read_document, read_lines_from, BadRecord, Location, Record,
 };
 use keywarden_core::finding::Finding;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
 /// One thing to read.
@@ -132,6 +132,8 @@ const CHUNK: usize = 16 << 20;
 
 enum Batch {
     Events {
+        /// The worker that read them, which gets the vector back once analyzed.
+        worker: usize,
         events: Vec<Event>,
         /// The inspector's findings, each with the index of its event in `events`.
         findings: Vec<(usize, Finding)>,
@@ -157,25 +159,76 @@ pub fn analyze_units_inspecting(
     let queue = Arc::new(Mutex::new(units.into_iter()));
     let (sender, receiver) = sync_channel::<Batch>(threads * 4);
     let mut report = ReadReport::default();
+    let mut returns = Vec::new();
     std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
+        for worker_id in 0..threads.max(1) {
             let queue = Arc::clone(&queue);
-            let sender = sender.clone();
-            scope.spawn(move || worker(&queue, &sender, inspector));
+            let (give_back, returned) = channel();
+            returns.push(give_back);
+            let link = Link {
+                worker: worker_id,
+                sender: sender.clone(),
+                returned,
+            };
+            scope.spawn(move || worker(&queue, &link, inspector));
         }
         drop(sender);
-        fold(&receiver, analyzer, &mut report);
+        fold(&receiver, &returns, analyzer, &mut report);
     });
     report
 }
 
-fn fold(receiver: &Receiver<Batch>, analyzer: &mut TrailAnalyzer, report: &mut ReadReport) {
+/// A worker's ends of the channels: batches to the analyzer, and its analyzed batches coming
+/// back. The worker reuses the vector and hands the events to the reader's reuse pool
+/// (`event::recycle`), so the next events it decodes reuse their strings: a batch holds some
+/// fifteen allocations per event, and freeing memory another thread allocated is slow in the
+/// system allocator (its arena's lock, no thread cache).
+struct Link {
+    worker: usize,
+    sender: SyncSender<Batch>,
+    returned: Receiver<Vec<Event>>,
+}
+
+impl Link {
+    fn send(&self, batch: Batch) -> Result<(), std::sync::mpsc::SendError<Batch>> {
+        self.sender.send(batch)
+    }
+
+    /// An empty vector for the next batch, a returned one if any (batches returned since the
+    /// last call are dropped here, on the thread that allocated their events).
+    fn empty_batch(&self) -> Vec<Event> {
+        let mut reused: Option<Vec<Event>> = None;
+        while let Ok(mut events) = self.returned.try_recv() {
+            // Their allocations serve the next events this worker decodes.
+            recycle(&mut events);
+            reused.get_or_insert(events);
+        }
+        reused.unwrap_or_else(|| Vec::with_capacity(BATCH))
+    }
+}
+
+fn fold(
+    receiver: &Receiver<Batch>,
+    returns: &[Sender<Vec<Event>>],
+    analyzer: &mut TrailAnalyzer,
+    report: &mut ReadReport,
+) {
     for batch in receiver {
         match batch {
-            Batch::Events { events, findings } if findings.is_empty() => {
+            Batch::Events {
+                worker,
+                events,
+                findings,
+            } if findings.is_empty() => {
                 events.iter().for_each(|e| analyzer.observe(e));
+                // If the worker is gone, the events are dropped here instead.
+                let _ = returns[worker].send(events);
             }
-            Batch::Events { events, findings } => {
+            Batch::Events {
+                worker,
+                events,
+                findings,
+            } => {
                 let mut findings = findings.into_iter().peekable();
                 for (index, event) in events.iter().enumerate() {
                     let before = analyzer.stats;
@@ -192,6 +245,7 @@ fn fold(receiver: &Receiver<Batch>, analyzer: &mut TrailAnalyzer, report: &mut R
                         }
                     }
                 }
+                let _ = returns[worker].send(events);
             }
             Batch::Bad(bad) => {
                 for record in bad {
@@ -210,9 +264,12 @@ fn fold(receiver: &Receiver<Batch>, analyzer: &mut TrailAnalyzer, report: &mut R
 
 fn worker(
     queue: &Mutex<std::vec::IntoIter<Unit>>,
-    sender: &SyncSender<Batch>,
+    sender: &Link,
     inspector: Option<Inspector<'_>>,
 ) {
+    // One read buffer for all the worker's units: a fresh one per file would grow (and copy)
+    // to the file's size, in fresh pages, every time.
+    let mut buffer = Vec::new();
     loop {
         let unit = match queue.lock() {
             Ok(mut q) => q.next(),
@@ -221,7 +278,7 @@ fn worker(
         let Some(unit) = unit else {
             return;
         };
-        read_unit(&unit, sender, inspector);
+        read_unit(&unit, sender, inspector, &mut buffer);
         if sender.send(Batch::UnitDone).is_err() {
             return;
         }
@@ -229,7 +286,7 @@ fn worker(
 }
 
 /// Reads one unit, sending events and bad records as they come.
-fn read_unit(unit: &Unit, sender: &SyncSender<Batch>, inspector: Option<Inspector<'_>>) {
+fn read_unit(unit: &Unit, sender: &Link, inspector: Option<Inspector<'_>>, buffer: &mut Vec<u8>) {
     let origin = unit.origin();
     let opened: io::Result<Box<dyn Read>> = match unit {
         Unit::File(path) => std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>),
@@ -255,7 +312,7 @@ fn read_unit(unit: &Unit, sender: &SyncSender<Batch>, inspector: Option<Inspecto
     } else {
         Box::new(input)
     };
-    read_stream(input, &origin, gzipped, sender, inspector);
+    read_stream(input, &origin, gzipped, sender, inspector, buffer);
 }
 
 /// Fetched bytes shared with the queue, read without copying.
@@ -281,10 +338,16 @@ fn read_stream(
     mut input: Box<dyn Read>,
     origin: &str,
     gzipped: bool,
-    sender: &SyncSender<Batch>,
+    sender: &Link,
     inspector: Option<Inspector<'_>>,
+    buffer: &mut Vec<u8>,
 ) {
-    let mut buffer = Vec::with_capacity(1 << 20);
+    buffer.clear();
+    // A document larger than a chunk is read whole; do not keep its size for the next unit.
+    if buffer.capacity() > 2 * CHUNK {
+        *buffer = Vec::new();
+    }
+    buffer.reserve(1 << 20);
     let mut failure = None;
     let mut first_line = 1u64;
     let mut line_mode: Option<bool> = None;
@@ -293,7 +356,7 @@ fn read_stream(
         // Always ask for at least 1 MiB, so a line longer than a chunk still makes progress.
         let want = CHUNK.saturating_sub(buffer.len()).max(1 << 20) as u64;
         let before = buffer.len();
-        let at_end = match (&mut input).take(want).read_to_end(&mut buffer) {
+        let at_end = match (&mut input).take(want).read_to_end(buffer) {
             Ok(0) => true,
             Ok(n) => {
                 decoded += n as u64;
@@ -309,15 +372,15 @@ fn read_stream(
         if !at_end && buffer.len() < CHUNK {
             continue;
         }
-        let lines = *line_mode.get_or_insert_with(|| !at_end && is_line_oriented(&buffer));
+        let lines = *line_mode.get_or_insert_with(|| !at_end && is_line_oriented(buffer));
         if !lines {
             // One document (a CloudTrail file, an array): it must be read whole.
             if !at_end {
-                if let Err(e) = input.read_to_end(&mut buffer) {
+                if let Err(e) = input.read_to_end(buffer) {
                     failure = Some(damage(gzipped, buffer.len() as u64, &e));
                 }
             }
-            send_document(&buffer, sender, inspector, |text, sink| {
+            send_document(buffer, sender, inspector, |text, sink| {
                 read_document(text, origin, sink)
             });
             break;
@@ -330,12 +393,15 @@ fn read_stream(
                 None => continue,
             }
         };
-        let chunk: Vec<u8> = buffer.drain(..cut).collect();
-        let text = String::from_utf8_lossy(&chunk);
+        // Read in place; only the bytes after the cut (a partial line) move afterwards.
+        let chunk = &buffer[..cut];
+        let text = String::from_utf8_lossy(chunk);
         let line_count = chunk.iter().filter(|&&b| b == b'\n').count() as u64;
         send_document(text.as_bytes(), sender, inspector, |_, sink| {
             read_lines_from(&text, origin, first_line, sink)
         });
+        drop(text);
+        buffer.drain(..cut);
         first_line += line_count;
         if at_end {
             break;
@@ -358,13 +424,17 @@ fn damage(gzipped: bool, decoded: u64, e: &io::Error) -> String {
     }
 }
 
+/// Events per batch sent to the analyzer: what a worker holds while it parses, and what waits
+/// in the channel, stays this size however large a document or chunk is.
+const BATCH: usize = 1024;
+
 fn send_document(
     document: &[u8],
-    sender: &SyncSender<Batch>,
+    sender: &Link,
     inspector: Option<Inspector<'_>>,
     read: impl FnOnce(&[u8], &mut dyn FnMut(Result<Record<'_>, BadRecord>)),
 ) {
-    let mut events = Vec::new();
+    let mut events = sender.empty_batch();
     let mut findings = Vec::new();
     let mut found = Vec::new();
     let mut bad_records = Vec::new();
@@ -375,11 +445,22 @@ fn send_document(
                 findings.extend(found.drain(..).map(|f| (events.len(), f)));
             }
             events.push(record.event);
+            if events.len() == BATCH {
+                let _ = sender.send(Batch::Events {
+                    worker: sender.worker,
+                    events: std::mem::replace(&mut events, sender.empty_batch()),
+                    findings: std::mem::take(&mut findings),
+                });
+            }
         }
         Err(record) => bad_records.push(record),
     });
     if !events.is_empty() {
-        let _ = sender.send(Batch::Events { events, findings });
+        let _ = sender.send(Batch::Events {
+            worker: sender.worker,
+            events,
+            findings,
+        });
     }
     if !bad_records.is_empty() {
         let _ = sender.send(Batch::Bad(bad_records));

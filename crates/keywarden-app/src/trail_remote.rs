@@ -12,10 +12,11 @@
 //!
 //! **LookupEvents.** One query per lookup attribute (AWS takes one per call) and per region,
 //! every page (50 events), `--since`/`--until` as StartTime/EndTime (AWS's default: the last 90
-//! days). Calls in one region are spaced by a tokio interval so that at most 2 go out a second,
-//! AWS's limit; regions run concurrently. Each page's `CloudTrailEvent` records become one
-//! JSON-lines unit. An event matching several attributes comes back several times; the
-//! analyzer deduplicates by `eventID`.
+//! days). Calls in one region are spaced by a [`LookupPacer`] so that at most 2 go out a second,
+//! AWS's limit, across every query and every round of a run (`keywarden key --lookup` asks
+//! again for the sessions a key minted); regions run concurrently. Each page's
+//! `CloudTrailEvent` records become one JSON-lines unit. An event matching several attributes
+//! comes back several times; the analyzer deduplicates by `eventID`.
 //!
 //! **Failures are loud.** A listing or LookupEvents call that fails (AccessDenied,
 //! NoSuchBucket, throttled out after the SDK's retries) stops the run with an error naming the
@@ -33,13 +34,13 @@ use keywarden_aws::logs::{
 };
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::time::format_timestamp;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
-use tokio::time::MissedTickBehavior;
 
 /// Where fetched units go: the parser's side of the pipeline.
 pub type UnitSink = mpsc::Sender<Unit>;
@@ -506,6 +507,36 @@ where
 /// reaches AWS, so that two calls never arrive closer than AWS's limit allows.
 pub const LOOKUP_INTERVAL: Duration = Duration::from_millis(520);
 
+/// The pace of LookupEvents calls, per region, for a whole run: a call in a region goes out no
+/// sooner than `interval` after the one before it in that region, whichever query or round
+/// made that one. Clones share the pace.
+#[derive(Debug, Clone, Default)]
+pub struct LookupPacer(Arc<std::sync::Mutex<HashMap<String, tokio::time::Instant>>>);
+
+impl LookupPacer {
+    /// Waits for the next slot in `region`, and takes it.
+    pub async fn wait(&self, region: &str, interval: Duration) {
+        let slot = {
+            let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let now = tokio::time::Instant::now();
+            let slot = last
+                .get(region)
+                .map_or(now, |&previous| (previous + interval).max(now));
+            last.insert(region.to_owned(), slot);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// Two plans are the same plan whatever their pace.
+impl PartialEq for LookupPacer {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for LookupPacer {}
+
 /// What `--lookup` asks CloudTrail's event history for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupPlan {
@@ -517,6 +548,8 @@ pub struct LookupPlan {
     pub page_size: u32,
     /// The least time between two calls in one region.
     pub interval: Duration,
+    /// Keeps `interval` across plans: share one between the rounds of a run.
+    pub pacer: LookupPacer,
 }
 
 impl LookupPlan {
@@ -527,6 +560,7 @@ impl LookupPlan {
             window,
             page_size: LOOKUP_MAX_RESULTS,
             interval: LOOKUP_INTERVAL,
+            pacer: LookupPacer::default(),
         }
     }
 
@@ -549,12 +583,14 @@ impl LookupPlan {
     }
 }
 
-/// Reads every page of every query in one region, at most one call per `interval`.
+/// Reads every page of every query in one region, at most one call per `interval` (kept by
+/// `pacer`, which may have calls of an earlier round to space from).
 pub async fn lookup_region<C>(
     client: Arc<C>,
     region: String,
     queries: Vec<LookupQuery>,
     interval: Duration,
+    pacer: LookupPacer,
     sink: UnitSink,
 ) -> Result<SourceSummary, RemoteError>
 where
@@ -564,9 +600,6 @@ where
         source: format!("LookupEvents {region}"),
         ..SourceSummary::default()
     };
-    let mut ticks = tokio::time::interval(interval);
-    // A slow call delays the next tick instead of letting two go out back to back.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     for query in queries {
         let name = query
             .attribute
@@ -576,7 +609,8 @@ where
         let mut token: Option<String> = None;
         let mut page_number = 0;
         loop {
-            ticks.tick().await;
+            // Slots are taken when a call starts: a slow call never lets two go out back to back.
+            pacer.wait(&region, interval).await;
             page_number += 1;
             let page = client
                 .lookup_events(&region, &query, token.as_deref())
@@ -634,6 +668,7 @@ where
             region,
             queries.clone(),
             plan.interval,
+            plan.pacer.clone(),
             sink.clone(),
         );
         tasks.spawn(async move { (index, read.await) });
@@ -1115,6 +1150,23 @@ mod tests {
         assert_eq!(summaries[0].units, 4);
         // 4 calls: 3 intervals at least.
         assert!(started.elapsed() >= Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn a_shared_pacer_spaces_the_calls_of_successive_rounds() {
+        let fake = Arc::new(history(3));
+        let pacer = LookupPacer::default();
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            let mut plan = LookupPlan::new(vec!["us-east-1".into()], Vec::new(), Window::default());
+            plan.interval = Duration::from_millis(100);
+            plan.pacer = pacer.clone();
+            let (sink, _receiver) = mpsc::channel(64);
+            read_lookup(Arc::clone(&fake), plan, sink).await.unwrap();
+        }
+        // Three rounds of one call each: the second and third wait for their slot.
+        assert_eq!(fake.count("cloudtrail:LookupEvents"), 3);
+        assert!(started.elapsed() >= Duration::from_millis(200));
     }
 
     #[tokio::test]

@@ -237,6 +237,7 @@ fn used_on(date: Timestamp) -> KeyLastUsed {
         date: Some(date),
         service: Some("s3".into()),
         region: Some("us-east-1".into()),
+        user: None,
     }
 }
 

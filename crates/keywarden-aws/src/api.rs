@@ -1,8 +1,12 @@
-//! The AWS boundary's vocabulary: plain data types and the read traits every source implements
+//! The AWS boundary's vocabulary: plain data types and the traits every source implements
 //! (the live SDK client, the in-memory fake). Nothing here names an SDK type, so the application
 //! layer and its tests never see the SDK.
 //!
-//! Each trait method is declared together with the IAM action it needs (`declare_reads!`), so
+//! Reads and writes are separate traits: an audit holds read traits only ([`IamRead`],
+//! [`TrailRead`]), so it cannot write by construction; remediation adds [`RemediationRead`],
+//! [`IamWrite`], [`SecretWrite`] and [`WhoAmI`].
+//!
+//! Each trait method is declared together with the API action it needs (`declare_calls!`), so
 //! `keywarden permissions` prints a policy generated from what the code calls.
 
 use keywarden_core::model::{PasswordPolicy, Tag, Trail};
@@ -24,6 +28,12 @@ pub struct AwsError {
 impl AwsError {
     pub fn is_not_found(&self) -> bool {
         self.code == "NoSuchEntity"
+    }
+
+    /// What already exists: Secrets Manager's `ResourceExistsException` (CreateSecret on a name
+    /// in use) and IAM's `EntityAlreadyExists`.
+    pub fn is_already_exists(&self) -> bool {
+        self.code == "ResourceExistsException" || self.code == "EntityAlreadyExists"
     }
 
     /// The text a finding's `unknown` reason carries.
@@ -81,6 +91,58 @@ pub struct KeyLastUsed {
     pub date: Option<Timestamp>,
     pub service: Option<String>,
     pub region: Option<String>,
+    /// The key's owner (`UserName`): how `contain AKIA...` finds whose key it is. AWS always
+    /// names it for an IAM user's key; `None` when the answer did not.
+    pub user: Option<String>,
+}
+
+/// A secret value: an access key's secret. Its `Debug` and `Display` print `***`, never the
+/// value, and it has no `Serialize`, so a secret cannot reach a log, a journal, an error message
+/// or a JSON output by accident (`{:?}` of a struct holding one is safe). Read it only where it
+/// is handed over, with [`SecretString::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretString(value.into())
+    }
+
+    /// The value itself: only for handing it where the user asked (a 0600 file, Secrets
+    /// Manager, stdout with `--show-secret`).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// CreateAccessKey's answer. The secret is only ever returned here: AWS cannot show it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccessKey {
+    pub id: String,
+    pub created: Timestamp,
+    pub secret: SecretString,
+}
+
+/// Who the client acts as: GetCallerIdentity's account and ARN, and the access key id the
+/// client signs its requests with (remediation refuses to act on that key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    /// `AKIA...` for an IAM user's long-term key, `ASIA...` for temporary credentials.
+    pub access_key_id: String,
 }
 
 /// GetAccountSummary's root facts.
@@ -99,7 +161,9 @@ pub struct TrailInfo {
     pub is_multi_region: bool,
 }
 
-macro_rules! declare_reads {
+/// Declares a trait whose every method names the API action it calls, and a constant listing
+/// those actions in declaration order (the permission policies are generated from it).
+macro_rules! declare_calls {
     (
         $(#[$trait_doc:meta])*
         pub trait $trait:ident {
@@ -119,15 +183,15 @@ macro_rules! declare_reads {
             )*
         }
 
-        /// The IAM actions this trait's methods call, in declaration order.
+        #[doc = concat!("The API actions [`", stringify!($trait), "`]'s methods call, in declaration order.")]
         pub const $actions: &[&str] = &[$($action),*];
     };
 }
 
-// Other modules of the boundary (`logs`) declare their read traits the same way.
-pub(crate) use declare_reads;
+// Other modules of the boundary (`logs`) declare their traits the same way.
+pub(crate) use declare_calls;
 
-declare_reads! {
+declare_calls! {
     /// Read-only IAM calls. An audit holds only read traits, so it cannot write by construction.
     pub trait IamRead {
         ["iam:GenerateCredentialReport"] fn generate_credential_report(&self) -> ReportGeneration;
@@ -151,7 +215,7 @@ declare_reads! {
     actions: IAM_READ_ACTIONS
 }
 
-declare_reads! {
+declare_calls! {
     /// Read-only CloudTrail calls for TRAIL001.
     pub trait TrailRead {
         /// Trails visible from the client's region, shadow trails of other regions included.
@@ -163,6 +227,76 @@ declare_reads! {
     actions: TRAIL_READ_ACTIONS
 }
 
+declare_calls! {
+    /// The IAM reads remediation needs beyond [`IamRead`] (a user's inline policies, whether a
+    /// user exists). A trait of their own so they appear in remediation's policies, not the
+    /// audit's.
+    pub trait RemediationRead {
+        /// The inline policy's document, URL-decoded (AWS sends it URL-encoded); `None` when the
+        /// user has no such policy (AWS answers NoSuchEntity).
+        ["iam:GetUserPolicy"] fn get_user_policy(&self, user: &str, policy_name: &str) -> Option<String>;
+        /// The names of the user's inline policies, all pages.
+        ["iam:ListUserPolicies"] fn list_user_policies(&self, user: &str) -> Vec<String>;
+        /// `None` when there is no such user (AWS answers NoSuchEntity).
+        ["iam:GetUser"] fn get_user(&self, user: &str) -> Option<IamUser>;
+    }
+    actions: REMEDIATION_READ_ACTIONS
+}
+
+declare_calls! {
+    /// IAM writes: what `apply`, `undo`, `rotate` and `contain` change. Never held by an audit.
+    pub trait IamWrite {
+        /// Activates (`true`) or deactivates (`false`) the key.
+        ["iam:UpdateAccessKey"] fn set_access_key_status(&self, user: &str, key_id: &str, active: bool) -> ();
+        /// Irreversible: a deleted key cannot be restored.
+        ["iam:DeleteAccessKey"] fn delete_access_key(&self, user: &str, key_id: &str) -> ();
+        /// Removes the console password. Irreversible: the password cannot be restored.
+        ["iam:DeleteLoginProfile"] fn delete_login_profile(&self, user: &str) -> ();
+        /// Creates or replaces the user's inline policy `policy_name` (the JSON document, not
+        /// URL-encoded).
+        ["iam:PutUserPolicy"] fn put_user_policy(&self, user: &str, policy_name: &str, document: &str) -> ();
+        ["iam:DeleteUserPolicy"] fn delete_user_policy(&self, user: &str, policy_name: &str) -> ();
+        /// A new active key; AWS refuses a third key with `LimitExceeded`.
+        ["iam:CreateAccessKey"] fn create_access_key(&self, user: &str) -> NewAccessKey;
+    }
+    actions: IAM_WRITE_ACTIONS
+}
+
+declare_calls! {
+    /// Secrets Manager writes: where `rotate --secrets-manager` hands a new key's secret.
+    pub trait SecretWrite {
+        /// Stores `secret` under `name` and returns the secret's ARN. A name already in use fails
+        /// with AWS's `ResourceExistsException` ([`AwsError::is_already_exists`]); nothing is
+        /// overwritten.
+        ["secretsmanager:CreateSecret"] fn create_secret(&self, name: &str, secret: &SecretString, description: &str) -> String;
+    }
+    actions: SECRET_WRITE_ACTIONS
+}
+
+declare_calls! {
+    /// Who the client acts as.
+    pub trait WhoAmI {
+        /// The account, the ARN and the access key id the client signs with. AWS allows
+        /// GetCallerIdentity to every principal.
+        ["sts:GetCallerIdentity"] fn caller_identity(&self) -> CallerIdentity;
+    }
+    actions: WHO_AM_I_ACTIONS
+}
+
+/// Decodes a URL-encoded (percent-encoded) IAM policy document, as GetUserPolicy returns it.
+/// A document already starting with `{` is returned as is: AWS always encodes the braces, so it
+/// was never encoded (some local servers answer that way), and decoding it would corrupt a
+/// literal `%` inside it.
+pub fn decode_policy_document(document: &str) -> Result<String, String> {
+    if document.trim_start().starts_with('{') {
+        return Ok(document.to_owned());
+    }
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|e| format!("the policy document is not UTF-8 once decoded: {e}"))
+}
+
 /// Builds the keywarden core's trail model from the boundary's answers.
 pub fn trail_from(info: &TrailInfo, is_logging: bool, logs_management_write_events: bool) -> Trail {
     Trail {
@@ -171,5 +305,59 @@ pub fn trail_from(info: &TrailInfo, is_logging: bool, logs_management_write_even
         is_multi_region: info.is_multi_region,
         is_logging,
         logs_management_write_events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_prints_its_value() {
+        let secret = SecretString::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        assert_eq!(format!("{secret:?}"), "***");
+        assert_eq!(format!("{secret}"), "***");
+        assert_eq!(format!("{secret:#?}"), "***");
+        let key = NewAccessKey {
+            id: "AKIANEW".into(),
+            created: Timestamp::default(),
+            secret: secret.clone(),
+        };
+        let debug = format!("{key:?} {key:#?}");
+        assert!(!debug.contains("wJalr"), "{debug}");
+        assert!(debug.contains("AKIANEW"));
+        assert_eq!(secret.expose(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    }
+
+    #[test]
+    fn policy_documents_are_url_decoded() {
+        // As AWS (and moto, with urllib's quote) sends it.
+        let encoded = "%7B%22Version%22%3A%20%222012-10-17%22%2C%20%22Statement%22%3A%20%5B%7B%22Effect%22%3A%20%22Deny%22%2C%20%22Action%22%3A%20%22%2A%22%2C%20%22Resource%22%3A%20%22arn:aws:iam::123456789012:user/a%2Bb%22%7D%5D%7D";
+        assert_eq!(
+            decode_policy_document(encoded).unwrap(),
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "arn:aws:iam::123456789012:user/a+b"}]}"#
+        );
+        // Multi-byte UTF-8, percent-encoded byte by byte.
+        assert_eq!(
+            decode_policy_document("%7B%22Sid%22%3A%22caf%C3%A9%22%7D").unwrap(),
+            r#"{"Sid":"café"}"#
+        );
+        // Not encoded at all: kept as is, a literal `%` included.
+        let plain = r#"{"Condition":{"StringLike":{"s3:prefix":"100%25"}}}"#;
+        assert_eq!(decode_policy_document(plain).unwrap(), plain);
+        // Bytes that are not UTF-8 once decoded are an error, not a mangled document.
+        assert!(decode_policy_document("%7B%FF%7D").is_err());
+    }
+
+    #[test]
+    fn already_exists_covers_both_services() {
+        let error = |code: &str| AwsError {
+            action: "secretsmanager:CreateSecret",
+            code: code.into(),
+            message: String::new(),
+        };
+        assert!(error("ResourceExistsException").is_already_exists());
+        assert!(error("EntityAlreadyExists").is_already_exists());
+        assert!(!error("AccessDenied").is_already_exists());
     }
 }

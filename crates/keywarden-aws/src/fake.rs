@@ -1,10 +1,15 @@
-//! An in-memory AWS account implementing the read traits, for fast tests of the application
-//! layer. It records every call, so tests can assert how many calls an audit makes, and it can
-//! fail any action with a given AWS error code.
+//! An in-memory AWS account implementing the boundary's traits, for fast tests of the
+//! application layer. It records every call, so tests can assert how many calls an audit makes,
+//! and it can fail any action, read or write, with a given AWS error code.
+//!
+//! Writes (`IamWrite`, `SecretWrite`) change an overlay over the account's public fields, which
+//! every read consults: a test can apply a change, then read it back through the read traits.
+//! The public fields themselves are never changed, so they keep describing the starting state.
 
 use crate::api::{
-    AccessKeyMeta, AccountSummary, AwsError, AwsResult, CredentialReportBlob, IamRead, IamUser,
-    KeyLastUsed, ReportGeneration, TrailInfo, TrailRead,
+    AccessKeyMeta, AccountSummary, AwsError, AwsResult, CallerIdentity, CredentialReportBlob,
+    IamRead, IamUser, IamWrite, KeyLastUsed, NewAccessKey, RemediationRead, ReportGeneration,
+    SecretString, SecretWrite, TrailInfo, TrailRead, WhoAmI,
 };
 use crate::logs::{
     record_matches, EventHistoryRead, LogBucketRead, LookupPage, LookupQuery, S3Object,
@@ -35,9 +40,43 @@ pub struct FakeAccount {
     pub buckets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// CloudTrail's event history for LookupEvents: (region, the CloudTrail record as JSON).
     pub event_history: Vec<(String, String)>,
-    /// Actions that fail, with the AWS error code they fail with.
+    /// Inline user policies at the start: user -> policy name -> document (plain JSON).
+    pub user_policies: HashMap<String, BTreeMap<String, String>>,
+    /// Who the fake says the caller is; `None` reports [`FakeAccount::DEFAULT_CALLER`]'s
+    /// identity (account 123456789012, key `AKIAFAKECALLER000000`).
+    pub caller: Option<CallerIdentity>,
+    /// The time the fake stamps on what it creates (CreateAccessKey's CreateDate).
+    pub now: Timestamp,
+    /// Actions that fail, with the AWS error code they fail with. Writes too: a failed write
+    /// changes nothing.
     pub failures: HashMap<&'static str, String>,
     calls: Mutex<Vec<String>>,
+    changes: Mutex<Changes>,
+}
+
+/// What the writes changed, over the account's public fields.
+#[derive(Debug, Default)]
+struct Changes {
+    /// Keys whose status was set: key id -> active.
+    status: HashMap<String, bool>,
+    deleted_keys: BTreeSet<String>,
+    /// Keys created, in order: (user, key).
+    created_keys: Vec<(String, AccessKeyMeta)>,
+    deleted_login_profiles: BTreeSet<String>,
+    /// Inline policies put: (user, name) -> document, and deleted: (user, name).
+    put_policies: BTreeMap<(String, String), String>,
+    deleted_policies: BTreeSet<(String, String)>,
+    /// Secrets Manager secrets: name -> (ARN, value, description).
+    secrets: BTreeMap<String, (String, SecretString, String)>,
+}
+
+/// A secret stored in the fake's Secrets Manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeSecret {
+    pub name: String,
+    pub arn: String,
+    pub value: SecretString,
+    pub description: String,
 }
 
 impl FakeAccount {
@@ -76,6 +115,109 @@ impl FakeAccount {
             action,
             code: "NoSuchEntity".into(),
             message: format!("{what} not found"),
+        }
+    }
+
+    /// The caller the fake reports when [`FakeAccount::caller`] is `None`.
+    pub const DEFAULT_CALLER: (&'static str, &'static str, &'static str) = (
+        "123456789012",
+        "arn:aws:iam::123456789012:user/keywarden-fake-caller",
+        "AKIAFAKECALLER000000",
+    );
+
+    /// The secrets created so far, by name.
+    pub fn secrets(&self) -> Vec<FakeSecret> {
+        self.changes
+            .lock()
+            .unwrap()
+            .secrets
+            .iter()
+            .map(|(name, (arn, value, description))| FakeSecret {
+                name: name.clone(),
+                arn: arn.clone(),
+                value: value.clone(),
+                description: description.clone(),
+            })
+            .collect()
+    }
+
+    /// The user's keys as they are now: the starting keys with the writes applied.
+    fn current_keys(&self, user: &str) -> Vec<AccessKeyMeta> {
+        let changes = self.changes.lock().unwrap();
+        self.keys
+            .get(user)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(
+                changes
+                    .created_keys
+                    .iter()
+                    .filter(|(owner, _)| owner == user)
+                    .map(|(_, key)| key.clone()),
+            )
+            .filter(|key| !changes.deleted_keys.contains(&key.id))
+            .map(|mut key| {
+                if let Some(active) = changes.status.get(&key.id) {
+                    key.active = *active;
+                }
+                key
+            })
+            .collect()
+    }
+
+    /// The owner of an existing (not deleted) key.
+    fn key_owner(&self, key_id: &str) -> Option<String> {
+        let changes = self.changes.lock().unwrap();
+        if changes.deleted_keys.contains(key_id) {
+            return None;
+        }
+        self.keys
+            .iter()
+            .find(|(_, keys)| keys.iter().any(|k| k.id == key_id))
+            .map(|(user, _)| user.clone())
+            .or_else(|| {
+                changes
+                    .created_keys
+                    .iter()
+                    .find(|(_, k)| k.id == key_id)
+                    .map(|(user, _)| user.clone())
+            })
+    }
+
+    /// Whether the user exists: listed in `users`, or given keys, a password or policies.
+    fn user_exists(&self, user: &str) -> bool {
+        self.users.iter().any(|u| u.name == user)
+            || self.keys.contains_key(user)
+            || self.login_profiles.contains_key(user)
+            || self.user_policies.contains_key(user)
+    }
+
+    fn current_policies(&self, user: &str) -> BTreeMap<String, String> {
+        let changes = self.changes.lock().unwrap();
+        let mut policies = self.user_policies.get(user).cloned().unwrap_or_default();
+        for (owner, name) in &changes.deleted_policies {
+            if owner == user {
+                policies.remove(name);
+            }
+        }
+        for ((owner, name), document) in &changes.put_policies {
+            if owner == user {
+                policies.insert(name.clone(), document.clone());
+            }
+        }
+        policies
+    }
+
+    /// The key `key_id` of `user`, or AWS's NoSuchEntity.
+    fn owned_key(&self, action: &'static str, user: &str, key_id: &str) -> AwsResult<()> {
+        if self.key_owner(key_id).as_deref() == Some(user) {
+            Ok(())
+        } else {
+            Err(Self::not_found(
+                action,
+                &format!("The Access Key with id {key_id} of user {user}"),
+            ))
         }
     }
 }
@@ -120,24 +262,37 @@ impl IamRead for FakeAccount {
 
     async fn list_access_keys(&self, user: &str) -> AwsResult<Vec<AccessKeyMeta>> {
         self.call("iam:ListAccessKeys", Some(user))?;
-        Ok(self.keys.get(user).cloned().unwrap_or_default())
+        Ok(self.current_keys(user))
     }
 
+    /// The owner (`user`) is the key's owner in `keys` unless `last_used` names one.
     async fn get_access_key_last_used(&self, key_id: &str) -> AwsResult<KeyLastUsed> {
         const ACTION: &str = "iam:GetAccessKeyLastUsed";
         self.call(ACTION, Some(key_id))?;
-        if !self.keys.values().flatten().any(|k| k.id == key_id) {
+        let Some(owner) = self.key_owner(key_id) else {
             return Err(Self::not_found(ACTION, key_id));
-        }
-        Ok(self.last_used.get(key_id).cloned().unwrap_or(KeyLastUsed {
+        };
+        let mut used = self.last_used.get(key_id).cloned().unwrap_or(KeyLastUsed {
             date: None,
             service: None,
             region: None,
-        }))
+            user: None,
+        });
+        used.user.get_or_insert(owner);
+        Ok(used)
     }
 
     async fn get_login_profile(&self, user: &str) -> AwsResult<Option<Timestamp>> {
         self.call("iam:GetLoginProfile", Some(user))?;
+        if self
+            .changes
+            .lock()
+            .unwrap()
+            .deleted_login_profiles
+            .contains(user)
+        {
+            return Ok(None);
+        }
         Ok(self.login_profiles.get(user).copied())
     }
 
@@ -185,6 +340,182 @@ impl TrailRead for FakeAccount {
             .find(|(t, _, _)| t.arn == trail_arn)
             .map(|(_, _, management)| *management)
             .ok_or_else(|| Self::not_found(ACTION, trail_arn))
+    }
+}
+
+impl RemediationRead for FakeAccount {
+    async fn get_user_policy(&self, user: &str, policy_name: &str) -> AwsResult<Option<String>> {
+        const ACTION: &str = "iam:GetUserPolicy";
+        self.call(ACTION, Some(&format!("{user}/{policy_name}")))?;
+        Ok(self.current_policies(user).remove(policy_name))
+    }
+
+    async fn list_user_policies(&self, user: &str) -> AwsResult<Vec<String>> {
+        const ACTION: &str = "iam:ListUserPolicies";
+        self.call(ACTION, Some(user))?;
+        if !self.user_exists(user) {
+            return Err(Self::not_found(ACTION, &format!("The user {user}")));
+        }
+        Ok(self.current_policies(user).into_keys().collect())
+    }
+
+    async fn get_user(&self, user: &str) -> AwsResult<Option<IamUser>> {
+        self.call("iam:GetUser", Some(user))?;
+        Ok(self.users.iter().find(|u| u.name == user).cloned())
+    }
+}
+
+impl IamWrite for FakeAccount {
+    async fn set_access_key_status(&self, user: &str, key_id: &str, active: bool) -> AwsResult<()> {
+        const ACTION: &str = "iam:UpdateAccessKey";
+        let status = if active { "Active" } else { "Inactive" };
+        self.call(ACTION, Some(&format!("{user}/{key_id}:{status}")))?;
+        self.owned_key(ACTION, user, key_id)?;
+        let mut changes = self.changes.lock().unwrap();
+        changes.status.insert(key_id.to_owned(), active);
+        Ok(())
+    }
+
+    async fn delete_access_key(&self, user: &str, key_id: &str) -> AwsResult<()> {
+        const ACTION: &str = "iam:DeleteAccessKey";
+        self.call(ACTION, Some(&format!("{user}/{key_id}")))?;
+        self.owned_key(ACTION, user, key_id)?;
+        let mut changes = self.changes.lock().unwrap();
+        changes.deleted_keys.insert(key_id.to_owned());
+        Ok(())
+    }
+
+    async fn delete_login_profile(&self, user: &str) -> AwsResult<()> {
+        const ACTION: &str = "iam:DeleteLoginProfile";
+        self.call(ACTION, Some(user))?;
+        let mut changes = self.changes.lock().unwrap();
+        if !self.login_profiles.contains_key(user) || changes.deleted_login_profiles.contains(user)
+        {
+            return Err(Self::not_found(
+                ACTION,
+                &format!("Login profile for user {user}"),
+            ));
+        }
+        changes.deleted_login_profiles.insert(user.to_owned());
+        Ok(())
+    }
+
+    /// Records `iam:PutUserPolicy(user/name)`: the document is read back with GetUserPolicy.
+    async fn put_user_policy(
+        &self,
+        user: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> AwsResult<()> {
+        const ACTION: &str = "iam:PutUserPolicy";
+        self.call(ACTION, Some(&format!("{user}/{policy_name}")))?;
+        if !self.user_exists(user) {
+            return Err(Self::not_found(ACTION, &format!("The user {user}")));
+        }
+        if serde_json::from_str::<serde_json::Value>(document).is_err() {
+            return Err(AwsError {
+                action: ACTION,
+                code: "MalformedPolicyDocument".into(),
+                message: "Syntax errors in policy.".into(),
+            });
+        }
+        let key = (user.to_owned(), policy_name.to_owned());
+        let mut changes = self.changes.lock().unwrap();
+        changes.deleted_policies.remove(&key);
+        changes.put_policies.insert(key, document.to_owned());
+        Ok(())
+    }
+
+    async fn delete_user_policy(&self, user: &str, policy_name: &str) -> AwsResult<()> {
+        const ACTION: &str = "iam:DeleteUserPolicy";
+        self.call(ACTION, Some(&format!("{user}/{policy_name}")))?;
+        if !self.current_policies(user).contains_key(policy_name) {
+            return Err(Self::not_found(
+                ACTION,
+                &format!("The user policy with name {policy_name}"),
+            ));
+        }
+        let key = (user.to_owned(), policy_name.to_owned());
+        let mut changes = self.changes.lock().unwrap();
+        changes.put_policies.remove(&key);
+        changes.deleted_policies.insert(key);
+        Ok(())
+    }
+
+    /// Ids `AKIAFAKE000000000001`, `...002`..., secrets `fake-secret-000000000001...` (40
+    /// characters), created at [`FakeAccount::now`]. A third key fails with `LimitExceeded`.
+    async fn create_access_key(&self, user: &str) -> AwsResult<NewAccessKey> {
+        const ACTION: &str = "iam:CreateAccessKey";
+        self.call(ACTION, Some(user))?;
+        if !self.user_exists(user) {
+            return Err(Self::not_found(ACTION, &format!("The user {user}")));
+        }
+        if self.current_keys(user).len() >= 2 {
+            return Err(AwsError {
+                action: ACTION,
+                code: "LimitExceeded".into(),
+                message: "Cannot exceed quota for AccessKeysPerUser: 2".into(),
+            });
+        }
+        let mut changes = self.changes.lock().unwrap();
+        let n = changes.created_keys.len() + 1;
+        let key = AccessKeyMeta {
+            id: format!("AKIAFAKE{n:012}"),
+            active: true,
+            created: self.now,
+        };
+        changes.created_keys.push((user.to_owned(), key.clone()));
+        Ok(NewAccessKey {
+            id: key.id,
+            created: key.created,
+            secret: SecretString::new(format!("fake-secret-{n:012}{}", "x".repeat(16))),
+        })
+    }
+}
+
+impl SecretWrite for FakeAccount {
+    /// Records `secretsmanager:CreateSecret(name)`, never the value. ARNs are
+    /// `arn:aws:secretsmanager:us-east-1:ACCOUNT:secret:NAME-fake`.
+    async fn create_secret(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        description: &str,
+    ) -> AwsResult<String> {
+        const ACTION: &str = "secretsmanager:CreateSecret";
+        self.call(ACTION, Some(name))?;
+        let mut changes = self.changes.lock().unwrap();
+        if changes.secrets.contains_key(name) {
+            return Err(AwsError {
+                action: ACTION,
+                code: "ResourceExistsException".into(),
+                message: format!("The operation failed because the secret {name} already exists."),
+            });
+        }
+        let account = self
+            .caller
+            .as_ref()
+            .map_or(Self::DEFAULT_CALLER.0, |c| c.account.as_str());
+        let arn = format!("arn:aws:secretsmanager:us-east-1:{account}:secret:{name}-fake");
+        changes.secrets.insert(
+            name.to_owned(),
+            (arn.clone(), secret.clone(), description.to_owned()),
+        );
+        Ok(arn)
+    }
+}
+
+impl WhoAmI for FakeAccount {
+    async fn caller_identity(&self) -> AwsResult<CallerIdentity> {
+        self.call("sts:GetCallerIdentity", None)?;
+        Ok(self.caller.clone().unwrap_or_else(|| {
+            let (account, arn, key) = Self::DEFAULT_CALLER;
+            CallerIdentity {
+                account: account.into(),
+                arn: arn.into(),
+                access_key_id: key.into(),
+            }
+        }))
     }
 }
 

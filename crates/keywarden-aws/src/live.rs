@@ -1,4 +1,4 @@
-//! The live client: the read traits implemented with the official AWS SDK for Rust.
+//! The live client: the boundary's traits implemented with the official AWS SDK for Rust.
 //!
 //! AWS access follows the AWS CLI: the standard credential chain (environment, profiles, SSO,
 //! container and instance roles), `--profile`, `--region`, `--endpoint-url` and
@@ -7,8 +7,9 @@
 //! carrying AWS's error code, never as an empty answer.
 
 use crate::api::{
-    AccessKeyMeta, AccountSummary, AwsError, AwsResult, CredentialReportBlob, IamRead, IamUser,
-    KeyLastUsed, ReportGeneration, TrailInfo, TrailRead,
+    decode_policy_document, AccessKeyMeta, AccountSummary, AwsError, AwsResult,
+    CredentialReportBlob, IamRead, IamUser, IamWrite, KeyLastUsed, NewAccessKey, RemediationRead,
+    ReportGeneration, SecretString, SecretWrite, TrailInfo, TrailRead, WhoAmI,
 };
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -44,6 +45,7 @@ pub struct LiveClient {
     /// Path-style addressing (`endpoint/bucket/key`), which local servers such as moto need and
     /// bucket names with dots (common for CloudTrail buckets) need over TLS.
     s3: aws_sdk_s3::Client,
+    secretsmanager: aws_sdk_secretsmanager::Client,
     /// Buckets S3 said live in another region than the configured one (see `logs`).
     bucket_regions: Arc<Mutex<HashMap<String, String>>>,
     region: String,
@@ -79,14 +81,12 @@ impl aws_sdk_iam::config::Intercept for RequestCounter {
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let request = context.request();
         let host = request.uri().split("//").nth(1).unwrap_or_default();
-        // JSON services name the action in X-Amz-Target (`Service_20131101.DescribeTrails`),
-        // query services in the form body (`Action=ListUsers&...`), S3 (REST) in the query
-        // string (`x-id=GetObject`, `list-type=2` for ListObjectsV2).
+        // JSON services name the action in X-Amz-Target (`CloudTrail_20131101.DescribeTrails`,
+        // `secretsmanager.CreateSecret`), query services in the form body
+        // (`Action=ListUsers&...`), S3 (REST) in the query string (`x-id=GetObject`,
+        // `list-type=2` for ListObjectsV2).
         let action = match request.headers().get("x-amz-target") {
-            Some(target) => {
-                let operation = target.rsplit('.').next().unwrap_or(target);
-                format!("cloudtrail:{operation}")
-            }
+            Some(target) => json_target_action(target),
             None if s3_operation(request.uri()).is_some() => {
                 format!("s3:{}", s3_operation(request.uri()).unwrap_or_default())
             }
@@ -112,6 +112,65 @@ impl aws_sdk_iam::config::Intercept for RequestCounter {
     }
 }
 
+/// `service:Operation` from a JSON protocol's X-Amz-Target: the operation after the last dot,
+/// the service from the prefix without its API version (`CloudTrail_20131101` -> `cloudtrail`,
+/// `secretsmanager` -> `secretsmanager`).
+fn json_target_action(target: &str) -> String {
+    let (prefix, operation) = target.rsplit_once('.').unwrap_or(("", target));
+    let service = prefix.rsplit('.').next().unwrap_or(prefix);
+    let service = service.split('_').next().unwrap_or(service);
+    let service = if service.is_empty() {
+        "unknown".to_owned()
+    } else {
+        service.to_ascii_lowercase()
+    };
+    format!("{service}:{operation}")
+}
+
+/// Captures the access key id a request was signed with, from its SigV4 `Authorization` header
+/// (`AWS4-HMAC-SHA256 Credential=AKIA.../20250101/us-east-1/sts/aws4_request, ...`). This is the
+/// key the client really uses, as resolved through the SDK's identity cache; asking the
+/// credentials provider again would resolve a second time (a new assume-role session, a
+/// `credential_process` run again) and could name another key.
+#[derive(Debug, Clone, Default)]
+struct SigningKey(Arc<Mutex<Option<String>>>);
+
+impl SigningKey {
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|k| k.clone())
+    }
+}
+
+impl aws_sdk_iam::config::Intercept for SigningKey {
+    fn name(&self) -> &'static str {
+        "keywarden-signing-key"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_iam::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_iam::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_iam::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let key = context
+            .request()
+            .headers()
+            .get("authorization")
+            .and_then(signing_key_id);
+        if let (Some(key), Ok(mut slot)) = (key, self.0.lock()) {
+            *slot = Some(key);
+        }
+        Ok(())
+    }
+}
+
+/// The access key id of a SigV4 `Authorization` header's `Credential=` scope.
+fn signing_key_id(authorization: &str) -> Option<String> {
+    let scope = authorization.split("Credential=").nth(1)?;
+    let key = scope.split('/').next()?.trim();
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
 /// The S3 operation a REST request is, from its query string.
 fn s3_operation(uri: &str) -> Option<&str> {
     let query = uri.split_once('?')?.1;
@@ -124,12 +183,8 @@ fn s3_operation(uri: &str) -> Option<&str> {
         })
 }
 
-/// Who the credentials belong to (GetCallerIdentity, which needs no permission).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallerIdentity {
-    pub account: String,
-    pub arn: String,
-}
+/// Who the credentials belong to; declared in [`crate::api`] (the fake reports one too).
+pub use crate::api::CallerIdentity;
 
 impl LiveClient {
     pub async fn connect(options: &ConnectOptions) -> Self {
@@ -181,14 +236,20 @@ impl LiveClient {
                     .interceptor(requests.clone())
                     .build(),
             ),
+            secretsmanager: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(&shared)
+                    .interceptor(requests.clone())
+                    .build(),
+            ),
             bucket_regions: Arc::default(),
             region,
             requests,
         }
     }
 
-    /// A client around ready-made SDK clients (tests use mocked ones). Its S3 client has no
-    /// credentials: replace it with [`LiveClient::with_s3`] to call S3.
+    /// A client around ready-made SDK clients (tests use mocked ones). Its S3 and Secrets
+    /// Manager clients have no credentials: replace them with [`LiveClient::with_s3`] and
+    /// [`LiveClient::with_secretsmanager`] to call those services.
     pub fn from_clients(
         iam: aws_sdk_iam::Client,
         cloudtrail: aws_sdk_cloudtrail::Client,
@@ -201,11 +262,18 @@ impl LiveClient {
                 .force_path_style(true)
                 .build(),
         );
+        let secretsmanager = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::Config::builder()
+                .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+                .region(Region::from_static(DEFAULT_REGION))
+                .build(),
+        );
         LiveClient {
             iam,
             cloudtrail,
             sts,
             s3,
+            secretsmanager,
             bucket_regions: Arc::default(),
             region: DEFAULT_REGION.to_owned(),
             requests: RequestCounter::default(),
@@ -215,6 +283,12 @@ impl LiveClient {
     /// The same client with a ready-made S3 client (tests use a mocked one).
     pub fn with_s3(mut self, s3: aws_sdk_s3::Client) -> Self {
         self.s3 = s3;
+        self
+    }
+
+    /// The same client with a ready-made Secrets Manager client (tests use a mocked one).
+    pub fn with_secretsmanager(mut self, secretsmanager: aws_sdk_secretsmanager::Client) -> Self {
+        self.secretsmanager = secretsmanager;
         self
     }
 
@@ -248,17 +322,30 @@ impl LiveClient {
     pub fn region(&self) -> &str {
         &self.region
     }
+}
 
-    pub async fn caller_identity(&self) -> AwsResult<CallerIdentity> {
+impl WhoAmI for LiveClient {
+    async fn caller_identity(&self) -> AwsResult<CallerIdentity> {
+        const ACTION: &str = "sts:GetCallerIdentity";
+        let signing_key = SigningKey::default();
         let out = self
             .sts
             .get_caller_identity()
+            .customize()
+            .interceptor(signing_key.clone())
             .send()
             .await
-            .map_err(|e| aws_error("sts:GetCallerIdentity", e))?;
+            .map_err(|e| aws_error(ACTION, e))?;
+        let access_key_id = signing_key.get().ok_or_else(|| AwsError {
+            action: ACTION,
+            code: "UnsignedRequest".into(),
+            message: "the request carried no SigV4 credential scope to read the access key id from"
+                .into(),
+        })?;
         Ok(CallerIdentity {
             account: out.account().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),
+            access_key_id,
         })
     }
 }
@@ -296,6 +383,15 @@ fn none_if_not_found<T>(result: AwsResult<T>) -> AwsResult<Option<T>> {
         Ok(value) => Ok(Some(value)),
         Err(error) if error.is_not_found() => Ok(None),
         Err(error) => Err(error),
+    }
+}
+
+fn iam_user(user: &aws_sdk_iam::types::User) -> IamUser {
+    IamUser {
+        name: user.user_name().to_owned(),
+        arn: user.arn().to_owned(),
+        created: timestamp(user.create_date()).unwrap_or_default(),
+        password_last_used: user.password_last_used().and_then(timestamp),
     }
 }
 
@@ -355,12 +451,7 @@ impl IamRead for LiveClient {
         let mut users = Vec::new();
         while let Some(user) = pages.next().await {
             let user = user.map_err(|e| aws_error(ACTION, e))?;
-            users.push(IamUser {
-                name: user.user_name().to_owned(),
-                arn: user.arn().to_owned(),
-                created: timestamp(user.create_date()).unwrap_or_default(),
-                password_last_used: user.password_last_used().and_then(timestamp),
-            });
+            users.push(iam_user(&user));
         }
         Ok(users)
     }
@@ -416,16 +507,19 @@ impl IamRead for LiveClient {
             .await
             .map_err(|e| aws_error(ACTION, e))?;
         let known = |s: &str| (!s.is_empty() && s != "N/A").then(|| s.to_owned());
+        let user = out.user_name().filter(|u| !u.is_empty()).map(str::to_owned);
         Ok(match out.access_key_last_used() {
             Some(used) => KeyLastUsed {
                 date: used.last_used_date().and_then(timestamp),
                 service: known(used.service_name()),
                 region: known(used.region()),
+                user,
             },
             None => KeyLastUsed {
                 date: None,
                 service: None,
                 region: None,
+                user,
             },
         })
     }
@@ -562,5 +656,202 @@ impl TrailRead for LiveClient {
             equals("eventCategory", "Management") && !equals("readOnly", "true")
         });
         Ok(basic || advanced)
+    }
+}
+
+impl RemediationRead for LiveClient {
+    async fn get_user_policy(&self, user: &str, policy_name: &str) -> AwsResult<Option<String>> {
+        const ACTION: &str = "iam:GetUserPolicy";
+        let out = self
+            .iam
+            .get_user_policy()
+            .user_name(user)
+            .policy_name(policy_name)
+            .send()
+            .await;
+        let Some(out) = none_if_not_found(out.map_err(|e| aws_error(ACTION, e)))? else {
+            return Ok(None);
+        };
+        decode_policy_document(out.policy_document())
+            .map(Some)
+            .map_err(|message| AwsError {
+                action: ACTION,
+                code: "MalformedResponse".into(),
+                message,
+            })
+    }
+
+    async fn list_user_policies(&self, user: &str) -> AwsResult<Vec<String>> {
+        const ACTION: &str = "iam:ListUserPolicies";
+        let mut pages = self
+            .iam
+            .list_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send();
+        let mut names = Vec::new();
+        while let Some(name) = pages.next().await {
+            names.push(name.map_err(|e| aws_error(ACTION, e))?);
+        }
+        Ok(names)
+    }
+
+    async fn get_user(&self, user: &str) -> AwsResult<Option<IamUser>> {
+        const ACTION: &str = "iam:GetUser";
+        let out = self.iam.get_user().user_name(user).send().await;
+        Ok(none_if_not_found(out.map_err(|e| aws_error(ACTION, e)))?
+            .and_then(|out| out.user().map(iam_user)))
+    }
+}
+
+impl IamWrite for LiveClient {
+    async fn set_access_key_status(&self, user: &str, key_id: &str, active: bool) -> AwsResult<()> {
+        use aws_sdk_iam::types::StatusType;
+        self.iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key_id)
+            .status(if active {
+                StatusType::Active
+            } else {
+                StatusType::Inactive
+            })
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:UpdateAccessKey", e))?;
+        Ok(())
+    }
+
+    async fn delete_access_key(&self, user: &str, key_id: &str) -> AwsResult<()> {
+        self.iam
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:DeleteAccessKey", e))?;
+        Ok(())
+    }
+
+    async fn delete_login_profile(&self, user: &str) -> AwsResult<()> {
+        self.iam
+            .delete_login_profile()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:DeleteLoginProfile", e))?;
+        Ok(())
+    }
+
+    async fn put_user_policy(
+        &self,
+        user: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> AwsResult<()> {
+        self.iam
+            .put_user_policy()
+            .user_name(user)
+            .policy_name(policy_name)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:PutUserPolicy", e))?;
+        Ok(())
+    }
+
+    async fn delete_user_policy(&self, user: &str, policy_name: &str) -> AwsResult<()> {
+        self.iam
+            .delete_user_policy()
+            .user_name(user)
+            .policy_name(policy_name)
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:DeleteUserPolicy", e))?;
+        Ok(())
+    }
+
+    async fn create_access_key(&self, user: &str) -> AwsResult<NewAccessKey> {
+        const ACTION: &str = "iam:CreateAccessKey";
+        let out = self
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        let key = out.access_key().ok_or_else(|| AwsError {
+            action: ACTION,
+            code: "MalformedResponse".into(),
+            message: "the response has no AccessKey".into(),
+        })?;
+        Ok(NewAccessKey {
+            id: key.access_key_id().to_owned(),
+            created: required_time(ACTION, "CreateDate", key.create_date())?,
+            secret: SecretString::new(key.secret_access_key()),
+        })
+    }
+}
+
+impl SecretWrite for LiveClient {
+    async fn create_secret(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        description: &str,
+    ) -> AwsResult<String> {
+        const ACTION: &str = "secretsmanager:CreateSecret";
+        let out = self
+            .secretsmanager
+            .create_secret()
+            .name(name)
+            .description(description)
+            .secret_string(secret.expose())
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        out.arn().map(str::to_owned).ok_or_else(|| AwsError {
+            action: ACTION,
+            code: "MalformedResponse".into(),
+            message: "the response has no ARN".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{json_target_action, signing_key_id};
+
+    #[test]
+    fn json_targets_name_their_service() {
+        assert_eq!(
+            json_target_action("CloudTrail_20131101.DescribeTrails"),
+            "cloudtrail:DescribeTrails"
+        );
+        assert_eq!(
+            json_target_action(
+                "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+            ),
+            "cloudtrail:LookupEvents"
+        );
+        assert_eq!(
+            json_target_action("secretsmanager.CreateSecret"),
+            "secretsmanager:CreateSecret"
+        );
+        assert_eq!(json_target_action("Odd"), "unknown:Odd");
+    }
+
+    #[test]
+    fn the_signing_key_is_read_from_the_credential_scope() {
+        assert_eq!(
+            signing_key_id(
+                "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20250101/us-east-1/sts/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=abc"
+            ),
+            Some("AKIAEXAMPLE".to_owned())
+        );
+        assert_eq!(signing_key_id("Bearer token"), None);
+        assert_eq!(signing_key_id("AWS4-HMAC-SHA256 Credential=/x"), None);
     }
 }

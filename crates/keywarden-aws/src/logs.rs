@@ -10,7 +10,7 @@
 //! bucket's region in `x-amz-bucket-region`), repeats the call once in that region and remembers
 //! it for the bucket's later calls.
 
-use crate::api::{declare_reads, AwsError, AwsResult};
+use crate::api::{declare_calls, AwsError, AwsResult};
 use crate::live::{aws_error, LiveClient};
 use keywarden_core::Timestamp;
 use std::fmt;
@@ -145,7 +145,7 @@ pub struct LookupPage {
     pub next_token: Option<String>,
 }
 
-declare_reads! {
+declare_calls! {
     /// Read-only S3 calls for the log files a trail delivers to its bucket.
     pub trait LogBucketRead {
         /// Every object whose key starts with `prefix`, all pages, in key order.
@@ -159,7 +159,7 @@ declare_reads! {
     actions: LOG_BUCKET_READ_ACTIONS
 }
 
-declare_reads! {
+declare_calls! {
     /// CloudTrail's event history: the last 90 days of management events, one region per call.
     pub trait EventHistoryRead {
         /// One page of events in `region`, newest first; `next_token` continues a previous page.

@@ -1,7 +1,14 @@
-//! Least-privilege IAM policies, generated from the read traits' own declarations: every action
-//! listed here is one a trait method calls, and every trait method's action is listed.
+//! Least-privilege IAM policies, generated from the traits' own declarations: every action
+//! listed here is one a trait method calls (a subset of a trait is picked by name and checked
+//! against the trait's list), and every trait method's action is listed in some policy.
+//!
+//! `sts:GetCallerIdentity` ([`crate::api::WhoAmI`]) is never listed: AWS allows it to every
+//! principal and no policy can deny it.
 
-use crate::api::{IAM_READ_ACTIONS, TRAIL_READ_ACTIONS};
+use crate::api::{
+    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_WRITE_ACTIONS,
+    TRAIL_READ_ACTIONS,
+};
 use crate::logs::{EVENT_HISTORY_READ_ACTIONS, LOG_BUCKET_READ_ACTIONS};
 use serde_json::{json, Value};
 
@@ -20,12 +27,7 @@ pub fn audit_actions() -> Vec<&'static str> {
 pub fn policy_document(sid: &str, actions: &[&str]) -> Value {
     json!({
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": sid,
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": "*",
-        }],
+        "Statement": [statement(sid, actions, "*")],
     })
 }
 
@@ -54,4 +56,140 @@ pub fn trail_actions() -> Vec<&'static str> {
 /// `arn:aws:s3:::BUCKET` (ListBucket) and `arn:aws:s3:::BUCKET/*` (GetObject) to taste.
 pub fn trail_policy() -> Value {
     policy_document("KeywardenTrailReadOnly", &trail_actions())
+}
+
+/// `action` as `declared` lists it. Panics when the trait does not declare it: a policy can only
+/// name actions the code calls (the permission tests run every policy, so a rename shows there).
+fn declared(declared: &'static [&'static str], action: &str) -> &'static str {
+    declared
+        .iter()
+        .copied()
+        .find(|a| *a == action)
+        .unwrap_or_else(|| panic!("{action} is not declared by the trait it is picked from"))
+}
+
+/// `actions` once each, in order.
+fn unique(actions: impl IntoIterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for action in actions {
+        if !out.contains(&action) {
+            out.push(action);
+        }
+    }
+    out
+}
+
+fn statement(sid: &str, actions: &[&str], resource: &str) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": resource,
+    })
+}
+
+// Resources: every IAM action below takes a user as its resource (`arn:aws:iam::ACCOUNT:user/*`
+// would be enough, GetAccessKeyLastUsed included, whose resource is the key's owner), but the
+// policies say `*`: moto, the local server the integration tests authorize against, matches IAM
+// statements against `*` only, so a user-scoped statement could not be tested; a reviewer may
+// narrow `Resource` to `arn:aws:iam::ACCOUNT:user/*` (or a path) without losing anything.
+
+/// The actions `keywarden apply` (and `undo`, which needs the same policy: it reactivates keys
+/// with UpdateAccessKey and removes keywarden's policies with DeleteUserPolicy) calls.
+pub fn apply_actions() -> Vec<&'static str> {
+    let read = |action| declared(IAM_READ_ACTIONS, action);
+    let write = |action| declared(IAM_WRITE_ACTIONS, action);
+    unique(
+        [
+            // Preconditions are re-read before every action and the state read back after it:
+            // the user's keys and their status (ListAccessKeys), a key's last use
+            // (GetAccessKeyLastUsed: used since the plan means skip), exemption tags
+            // (ListUserTags), the console password (GetLoginProfile).
+            read("iam:ListAccessKeys"),
+            read("iam:GetAccessKeyLastUsed"),
+            read("iam:ListUserTags"),
+            read("iam:GetLoginProfile"),
+        ]
+        .into_iter()
+        // The user still exists (GetUser), and the inline policies keywarden puts or removes,
+        // read back and checked before undo removes them (GetUserPolicy, ListUserPolicies).
+        .chain(REMEDIATION_READ_ACTIONS.iter().copied())
+        .chain([
+            // Deactivate a key; undo reactivates it.
+            write("iam:UpdateAccessKey"),
+            // Two-phase deletion of a key inactive long enough.
+            write("iam:DeleteAccessKey"),
+            // Remove a console password (an unsafe action).
+            write("iam:DeleteLoginProfile"),
+            // Session revocation and quarantine policies; undo deletes them.
+            write("iam:PutUserPolicy"),
+            write("iam:DeleteUserPolicy"),
+        ]),
+    )
+}
+
+/// The policy `keywarden permissions --command apply` prints; `undo` needs the same.
+pub fn apply_policy() -> Value {
+    policy_document("KeywardenApply", &apply_actions())
+}
+
+/// The actions `keywarden contain AKIA...` calls. ListUserTags is left out on purpose: an
+/// exemption tag does not stop the containment of a leaked key. Lifting a containment early is
+/// `undo`'s job, with the apply policy (DeleteUserPolicy, UpdateAccessKey).
+pub fn contain_actions() -> Vec<&'static str> {
+    let read = |action| declared(IAM_READ_ACTIONS, action);
+    let remediation = |action| declared(REMEDIATION_READ_ACTIONS, action);
+    let write = |action| declared(IAM_WRITE_ACTIONS, action);
+    vec![
+        // The key's owner: GetAccessKeyLastUsed answers UserName for a key id alone.
+        read("iam:GetAccessKeyLastUsed"),
+        // The key's status before and after deactivating it (running twice does no harm).
+        read("iam:ListAccessKeys"),
+        // The revocation and quarantine policies already there, and read back once put.
+        remediation("iam:GetUserPolicy"),
+        // Deactivate the key.
+        write("iam:UpdateAccessKey"),
+        // Revoke the sessions issued before now, and quarantine the user.
+        write("iam:PutUserPolicy"),
+    ]
+}
+
+/// The policy `keywarden permissions --command contain` prints.
+pub fn contain_policy() -> Value {
+    policy_document("KeywardenContain", &contain_actions())
+}
+
+/// The actions `keywarden rotate USER` calls. `secretsmanager:CreateSecret` is needed only with
+/// `--secrets-manager`. Deactivating and deleting the old key later is planned, then applied
+/// with the apply policy.
+pub fn rotate_actions() -> Vec<&'static str> {
+    rotate_iam_actions()
+        .into_iter()
+        .chain(SECRET_WRITE_ACTIONS.iter().copied())
+        .collect()
+}
+
+fn rotate_iam_actions() -> Vec<&'static str> {
+    vec![
+        // The user's keys: AWS allows two, so a rotation needs a free slot, and the old key.
+        declared(IAM_READ_ACTIONS, "iam:ListAccessKeys"),
+        // The old key's last use, recorded in the rotation's plan.
+        declared(IAM_READ_ACTIONS, "iam:GetAccessKeyLastUsed"),
+        // The new key.
+        declared(IAM_WRITE_ACTIONS, "iam:CreateAccessKey"),
+    ]
+}
+
+/// The policy `keywarden permissions --command rotate` prints: an IAM statement, and a Secrets
+/// Manager one (`secretsmanager:CreateSecret`, `--secrets-manager` only: drop the statement when
+/// secrets go to a file or stdout). Its resource may be narrowed to
+/// `arn:aws:secretsmanager:REGION:ACCOUNT:secret:PREFIX*`.
+pub fn rotate_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            statement("KeywardenRotate", &rotate_iam_actions(), "*"),
+            statement("KeywardenRotateSecretsManager", SECRET_WRITE_ACTIONS, "*"),
+        ],
+    })
 }

@@ -38,7 +38,7 @@ use aws_smithy_mocks::{create_mock_http_client, mock, mock_client, MockResponseI
 use aws_smithy_mocks::{Rule, RuleMode};
 use keywarden_aws::api::{
     AccessKeyMeta, AccountSummary, AwsError, IamRead, KeyLastUsed, ReportGeneration, TrailInfo,
-    TrailRead,
+    TrailRead, WhoAmI,
 };
 use keywarden_aws::live::{LiveClient, RequestCounter};
 use keywarden_core::model::{PasswordPolicy, Tag};
@@ -665,6 +665,7 @@ async fn a_never_used_key_has_no_date_service_or_region() {
             date: None,
             service: None,
             region: None,
+            user: Some("bob".into()),
         })
     );
 }
@@ -693,6 +694,7 @@ async fn a_used_key_has_its_date_service_and_region() {
             date: Some(ts(1_700_000_000)),
             service: Some("s3".into()),
             region: Some("eu-west-1".into()),
+            user: Some("alice".into()),
         })
     );
 }
@@ -952,6 +954,8 @@ async fn caller_identity_reads_account_and_arn() {
     let identity = client.caller_identity().await.unwrap();
     assert_eq!(identity.account, "123456789012");
     assert_eq!(identity.arn, "arn:aws:iam::123456789012:user/auditor");
+    // The key the client signed GetCallerIdentity with (the mocked client's credentials).
+    assert_eq!(identity.access_key_id, "AKIDTEST");
 }
 
 // --- request counting ------------------------------------------------------------------------

@@ -1,12 +1,22 @@
-//! The least-privilege policy `keywarden permissions audit` prints.
+//! The least-privilege policies `keywarden permissions` prints.
 //!
-//! It must grant exactly the actions the read traits declare (`IAM_READ_ACTIONS` then
+//! The audit's must grant exactly the actions the read traits declare (`IAM_READ_ACTIONS` then
 //! `TRAIL_READ_ACTIONS`), each once, each a well-formed `service:Action` of a read-only kind,
 //! in a document IAM accepts: version 2012-10-17, one Allow statement with an alphanumeric Sid,
 //! an `Action` list and `Resource: "*"`, within the managed-policy size limit.
+//!
+//! Remediation's (`apply`, `contain`, `rotate`) are documents of the same shape, made only of
+//! declared actions; every remediation trait's action is in one of them, and none is in the
+//! audit's (an audit cannot write).
 
-use keywarden_aws::api::{IAM_READ_ACTIONS, TRAIL_READ_ACTIONS};
-use keywarden_aws::permissions::{audit_actions, audit_policy, policy_document};
+use keywarden_aws::api::{
+    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_WRITE_ACTIONS,
+    TRAIL_READ_ACTIONS, WHO_AM_I_ACTIONS,
+};
+use keywarden_aws::permissions::{
+    apply_actions, apply_policy, audit_actions, audit_policy, contain_actions, contain_policy,
+    policy_document, rotate_actions, rotate_policy,
+};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -55,6 +65,196 @@ fn the_declared_actions_are_the_ones_the_live_client_calls() {
             "cloudtrail:GetTrailStatus",
             "cloudtrail:GetEventSelectors",
         ]
+    );
+    assert_eq!(
+        REMEDIATION_READ_ACTIONS,
+        ["iam:GetUserPolicy", "iam:ListUserPolicies", "iam:GetUser"]
+    );
+    assert_eq!(
+        IAM_WRITE_ACTIONS,
+        [
+            "iam:UpdateAccessKey",
+            "iam:DeleteAccessKey",
+            "iam:DeleteLoginProfile",
+            "iam:PutUserPolicy",
+            "iam:DeleteUserPolicy",
+            "iam:CreateAccessKey",
+        ]
+    );
+    assert_eq!(SECRET_WRITE_ACTIONS, ["secretsmanager:CreateSecret"]);
+    assert_eq!(WHO_AM_I_ACTIONS, ["sts:GetCallerIdentity"]);
+}
+
+/// Every action of every statement of `policy`.
+fn all_policy_actions(policy: &Value) -> Vec<String> {
+    policy["Statement"]
+        .as_array()
+        .expect("Statement is a list")
+        .iter()
+        .flat_map(|statement| {
+            statement["Action"]
+                .as_array()
+                .expect("Action is a list")
+                .iter()
+                .map(|a| a.as_str().expect("every action is a string").to_owned())
+        })
+        .collect()
+}
+
+fn remediation_policies() -> [(&'static str, Vec<&'static str>, Value); 3] {
+    [
+        ("apply", apply_actions(), apply_policy()),
+        ("contain", contain_actions(), contain_policy()),
+        ("rotate", rotate_actions(), rotate_policy()),
+    ]
+}
+
+#[test]
+fn the_remediation_policies_grant_exactly_their_actions() {
+    assert_eq!(
+        apply_actions(),
+        [
+            "iam:ListAccessKeys",
+            "iam:GetAccessKeyLastUsed",
+            "iam:ListUserTags",
+            "iam:GetLoginProfile",
+            "iam:GetUserPolicy",
+            "iam:ListUserPolicies",
+            "iam:GetUser",
+            "iam:UpdateAccessKey",
+            "iam:DeleteAccessKey",
+            "iam:DeleteLoginProfile",
+            "iam:PutUserPolicy",
+            "iam:DeleteUserPolicy",
+        ]
+    );
+    assert_eq!(
+        contain_actions(),
+        [
+            "iam:GetAccessKeyLastUsed",
+            "iam:ListAccessKeys",
+            "iam:GetUserPolicy",
+            "iam:UpdateAccessKey",
+            "iam:PutUserPolicy",
+        ]
+    );
+    assert_eq!(
+        rotate_actions(),
+        [
+            "iam:ListAccessKeys",
+            "iam:GetAccessKeyLastUsed",
+            "iam:CreateAccessKey",
+            "secretsmanager:CreateSecret",
+        ]
+    );
+    for (command, actions, policy) in remediation_policies() {
+        assert_eq!(all_policy_actions(&policy), actions, "{command}");
+    }
+}
+
+#[test]
+fn every_remediation_trait_action_is_in_a_remediation_policy_and_none_in_the_audit() {
+    let granted: HashSet<&str> = remediation_policies()
+        .iter()
+        .flat_map(|(_, actions, _)| actions.clone())
+        .collect();
+    for action in REMEDIATION_READ_ACTIONS
+        .iter()
+        .chain(IAM_WRITE_ACTIONS)
+        .chain(SECRET_WRITE_ACTIONS)
+    {
+        assert!(
+            granted.contains(action),
+            "{action} is in no remediation policy"
+        );
+        assert!(
+            !audit_actions().contains(action),
+            "{action} is in the audit's policy"
+        );
+    }
+    // Every granted action is declared by some trait (no hand-written extras).
+    let declared: HashSet<&str> = IAM_READ_ACTIONS
+        .iter()
+        .chain(REMEDIATION_READ_ACTIONS)
+        .chain(IAM_WRITE_ACTIONS)
+        .chain(SECRET_WRITE_ACTIONS)
+        .copied()
+        .collect();
+    for action in &granted {
+        assert!(
+            declared.contains(action),
+            "{action} is declared by no trait"
+        );
+    }
+    // GetCallerIdentity is allowed to everyone: no policy lists it.
+    assert!(!granted.contains("sts:GetCallerIdentity"));
+    assert!(!audit_actions().contains(&"sts:GetCallerIdentity"));
+}
+
+#[test]
+fn the_remediation_policies_are_valid_iam_identity_policies() {
+    for (command, actions, policy) in remediation_policies() {
+        assert_eq!(policy["Version"], "2012-10-17", "{command}");
+        let statements = policy["Statement"].as_array().expect("Statement is a list");
+        assert!(!statements.is_empty(), "{command}");
+        let mut sids = HashSet::new();
+        for statement in statements {
+            let object = statement.as_object().expect("a statement is an object");
+            let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["Action", "Effect", "Resource", "Sid"], "{command}");
+            assert_eq!(statement["Effect"], "Allow", "{command}");
+            // `*`: moto authorizes IAM actions against `*` only (see permissions.rs).
+            assert_eq!(statement["Resource"], "*", "{command}");
+            let sid = statement["Sid"].as_str().expect("Sid is a string");
+            assert!(
+                !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{command}: IAM accepts only [A-Za-z0-9] in a Sid: {sid}"
+            );
+            assert!(sids.insert(sid.to_owned()), "{command}: Sid {sid} twice");
+            // One service per statement.
+            let services: HashSet<&str> = statement["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().split(':').next().unwrap())
+                .collect();
+            assert_eq!(services.len(), 1, "{command}: {services:?}");
+        }
+        let mut seen = HashSet::new();
+        for action in &actions {
+            assert!(
+                seen.insert(action.to_ascii_lowercase()),
+                "{command}: {action} twice"
+            );
+            let (_, name) = action.split_once(':').expect("service:Action");
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric())
+                    && name.starts_with(|c: char| c.is_ascii_uppercase()),
+                "{command}: {action}"
+            );
+        }
+        let compact = serde_json::to_string(&policy).unwrap();
+        assert!(
+            compact.len() < 6_144,
+            "{command}: {} characters",
+            compact.len()
+        );
+    }
+}
+
+#[test]
+fn rotate_keeps_secrets_manager_in_its_own_statement() {
+    let policy = rotate_policy();
+    assert_eq!(policy["Statement"][0]["Sid"], "KeywardenRotate");
+    assert_eq!(
+        policy["Statement"][1],
+        json!({
+            "Sid": "KeywardenRotateSecretsManager",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:CreateSecret"],
+            "Resource": "*",
+        })
     );
 }
 

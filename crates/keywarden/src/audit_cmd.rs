@@ -140,7 +140,7 @@ fn parse_time_flag(flag: &str, text: &str) -> Result<Timestamp> {
     })
 }
 
-fn build_config(args: &ThresholdArgs) -> Result<AuditConfig> {
+pub(crate) fn build_config(args: &ThresholdArgs) -> Result<AuditConfig> {
     let file = match &args.config {
         Some(path) => {
             let origin = path.display().to_string();

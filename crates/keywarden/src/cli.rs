@@ -32,7 +32,34 @@ pub enum Command {
     Trail(TrailArgs),
     /// Everything the logs say about one access key: creation, status changes, deletion, the
     /// sessions it minted and their use.
+    ///
+    /// With --lookup, CloudTrail's event history is asked for AccessKeyId=<the key> (always, as
+    /// the first query; --lookup-attribute adds more): the calls signed with that key, including
+    /// the GetSessionToken, GetFederationToken and AssumeRole calls that minted its sessions. The
+    /// sessions sign with their own temporary keys (ASIA...), so keywarden then looks up
+    /// AccessKeyId=<ASIA...> for every session the key minted, and again for the sessions those
+    /// minted by role chaining (at most --max-session-lookups keys, one query per key and region,
+    /// 2 calls a second per region). The key's creation, status changes and deletion are signed
+    /// by whoever made them, not by the key: add --lookup-attribute EventName=CreateAccessKey,
+    /// EventName=UpdateAccessKey and EventName=DeleteAccessKey (IAM events are in us-east-1's
+    /// history), or read the trail's files, to see them.
     Key(KeyArgs),
+    /// Turn audit findings into a reviewed remediation plan (a JSON file). Never writes to AWS.
+    Plan(PlanArgs),
+    /// Run a plan's safe actions (more with --unsafe / --two-phase), journaled, each re-checked
+    /// against live state first and read back after.
+    Apply(ApplyArgs),
+    /// List past remediation runs from the journal.
+    Runs(RunsArgs),
+    /// Reverse what a run changed, where AWS allows (reactivate keys, remove keywarden's
+    /// policies); says plainly what cannot be reversed.
+    Undo(UndoArgs),
+    /// Create a new access key for a user, hand over its secret, and plan the old key's
+    /// deactivation and deletion after grace periods.
+    Rotate(RotateArgs),
+    /// Contain a leaked access key: deactivate it, revoke the sessions issued before now,
+    /// quarantine its user, and write an incident report.
+    Contain(ContainArgs),
     /// Print the least-privilege IAM policy a command needs.
     Permissions {
         /// The command whose policy to print.
@@ -46,6 +73,12 @@ pub enum PermissionsFor {
     Audit,
     /// `trail` and `key` reading S3 log files (`s3://...`) or LookupEvents (`--lookup`).
     Trail,
+    /// `apply` and `undo`: re-reads, key status, key and password deletion, inline policies.
+    Apply,
+    /// `contain AKIA...`: find the owner, deactivate the key, revoke sessions, quarantine.
+    Contain,
+    /// `rotate USER`: a new key (Secrets Manager's statement only for `--secrets-manager`).
+    Rotate,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -283,7 +316,8 @@ pub struct TrailArgs {
     /// match is a finding whose rule is the Sigma rule's id, title and level. A rule that cannot
     /// be loaded is named on standard error, the others still run, and the exit status is 2 (not
     /// every rule asked for ran). Rules for other log sources are skipped. --select/--ignore
-    /// choose among keywarden's detections only. Local sources and standard input only, for now.
+    /// choose among keywarden's detections only. Every source is inspected: files, standard
+    /// input, S3 objects and LookupEvents pages.
     #[arg(long, value_name = "DIR")]
     pub sigma: Option<std::path::PathBuf>,
 
@@ -298,6 +332,12 @@ pub struct KeyArgs {
 
     #[command(flatten)]
     pub input: TrailSourceArgs,
+
+    /// With --lookup: the most session keys (ASIA...) minted by the key, directly or by role
+    /// chaining, whose own events are looked up too. More sessions than this leave their uses
+    /// out, and the exit status is 2; 0 looks up none.
+    #[arg(help_heading = REMOTE, long, value_name = "N", default_value_t = 100, requires = "lookup")]
+    pub max_session_lookups: usize,
 
     /// `table` (default) or `json`.
     #[arg(long, value_enum, default_value = "table")]
@@ -315,4 +355,207 @@ pub struct RulesArgs {
 pub enum RulesFormat {
     Table,
     Json,
+}
+
+/// AWS access for the commands that write (no credential-report options).
+#[derive(Debug, Args)]
+pub struct WriteAwsArgs {
+    /// Named profile from the AWS config files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Region for the API calls (IAM is global; default: the configured region, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Send every AWS call to this endpoint (a local server, a VPC endpoint); AWS_ENDPOINT_URL also works.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Attempts per AWS call, the first included; throttling and 5xx answers are retried with backoff.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_attempts: u32,
+}
+
+/// Where keywarden keeps its journal (and incident reports, rotation plans).
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// keywarden's state folder; default: $KEYWARDEN_STATE_DIR, else $XDG_STATE_HOME/keywarden,
+    /// else ~/.local/state/keywarden.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The time to act at (RFC 3339), instead of the clock; for tests and rehearsals.
+    #[arg(long, value_name = "RFC3339", hide = true)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanFormatArg {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Plan from a saved `keywarden audit --format json` document instead of a live audit.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// Write the plan file here (it is also what `apply` reads); default: print it only.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Days a key stays inactive, and unused, before keywarden deletes it.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub delete_after_days: u32,
+
+    /// How the plan is shown on standard output; default: table on a terminal, json otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormatArg>,
+
+    #[command(flatten)]
+    pub aws: WriteAwsArgs,
+
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file `keywarden plan --out` wrote.
+    #[arg(
+        value_name = "PLAN",
+        required_unless_present = "resume",
+        conflicts_with = "resume"
+    )]
+    pub plan: Option<PathBuf>,
+
+    /// Resume an interrupted run: settle its calls in doubt, then finish it.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+
+    /// Also run unsafe actions (they may break a workload) and two-phase deletions.
+    #[arg(long = "unsafe")]
+    pub allow_unsafe: bool,
+
+    /// Also run two-phase deletions (keys inactive and unused for the plan's delete_after_days).
+    #[arg(long)]
+    pub two_phase: bool,
+
+    /// At most this many AWS write calls in this run.
+    #[arg(long, value_name = "N")]
+    pub max_actions: Option<usize>,
+
+    /// A config file whose exemptions are re-checked before each action.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Report format; default: table on a terminal, json otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormatArg>,
+
+    #[command(flatten)]
+    pub aws: WriteAwsArgs,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Show one run's steps (intents, outcomes, verifications, skips).
+    #[arg(value_name = "RUN_ID")]
+    pub run: Option<String>,
+
+    /// Output format; default: table on a terminal, json otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormatArg>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The run to reverse (`keywarden runs` lists them).
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+
+    /// Report format; default: table on a terminal, json otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormatArg>,
+
+    #[command(flatten)]
+    pub aws: WriteAwsArgs,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The IAM user whose key to rotate.
+    #[arg(value_name = "USER")]
+    pub user: String,
+
+    /// Write the new key (id and secret) to this file, created with mode 0600; refuses an existing file.
+    #[arg(long, value_name = "FILE", group = "secret_destination")]
+    pub secret_file: Option<PathBuf>,
+
+    /// Store the new key in AWS Secrets Manager under this name (needs secretsmanager:CreateSecret).
+    #[arg(long, value_name = "NAME", group = "secret_destination")]
+    pub secrets_manager: Option<String>,
+
+    /// Print the secret on standard output.
+    #[arg(long, group = "secret_destination")]
+    pub show_secret: bool,
+
+    /// Days after the rotation before the old key is deactivated (AWS's rotation sample: 7).
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub deactivate_after_days: u32,
+
+    /// Days after the deactivation before the old key is deleted (AWS's rotation sample: 7).
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub delete_after_days: u32,
+
+    /// Where to write the old key's plan; default: the state folder's plans/ folder.
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub aws: WriteAwsArgs,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainArgs {
+    /// The leaked long-term access key id (AKIA...).
+    #[arg(value_name = "ACCESS_KEY_ID")]
+    pub key_id: String,
+
+    /// CloudTrail sources (files, folders, s3://bucket/prefix) to list the sessions the key
+    /// minted and what they did.
+    #[arg(long, value_name = "SOURCE", num_args = 1..)]
+    pub trail: Vec<String>,
+
+    /// Hours the quarantine policy stays in force before it lifts itself (36: the longest a
+    /// GetSessionToken credential lives).
+    #[arg(long, value_name = "HOURS", default_value_t = 36)]
+    pub quarantine_hours: u32,
+
+    /// Where to write the incident report (Markdown and JSON); default: the state folder's incidents/ folder.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub aws: WriteAwsArgs,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 }

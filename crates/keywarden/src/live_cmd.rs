@@ -7,8 +7,11 @@ use crate::Exit;
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use keywarden_app::{run_live_audit, LiveAuditOptions, Progress};
+use keywarden_aws::api::WhoAmI;
 use keywarden_aws::live::{ConnectOptions, LiveClient};
-use keywarden_aws::permissions::{audit_policy, trail_policy};
+use keywarden_aws::permissions::{
+    apply_policy, audit_policy, contain_policy, rotate_policy, trail_policy,
+};
 use keywarden_core::{AuditConfig, Timestamp};
 use keywarden_output::DataSource;
 use std::io::{IsTerminal, Write};
@@ -33,18 +36,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
         endpoint_url: aws.endpoint_url.clone(),
         max_attempts: aws.max_attempts,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let progress = TerminalProgress::new();
-    let (audit, client, identity) = runtime.block_on(async {
-        let client = Arc::new(LiveClient::connect(&connect).await);
-        let identity = client.caller_identity().await;
-        let audit = run_live_audit(Arc::clone(&client), config, now, &options, &progress).await;
-        (audit, client, identity)
-    });
+    let (audit, client, identity) = live_audit(&connect, &options, config, now)?;
     if aws.stats {
         print_stats(&client);
     }
@@ -69,6 +61,40 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
     print(&audit.outcome, source, config, args.output.format)
 }
 
+/// A live audit's result, the client that made it (for --stats) and who the credentials
+/// belong to.
+pub(crate) type LiveAuditRun = (
+    Result<keywarden_app::LiveAudit, keywarden_app::LiveAuditError>,
+    Arc<LiveClient>,
+    keywarden_aws::api::AwsResult<keywarden_aws::api::CallerIdentity>,
+);
+
+/// Runs a live audit on a runtime of its own.
+pub(crate) fn live_audit(
+    connect: &ConnectOptions,
+    options: &LiveAuditOptions,
+    config: &AuditConfig,
+    now: Timestamp,
+) -> Result<LiveAuditRun> {
+    let runtime = runtime()?;
+    let progress = TerminalProgress::new();
+    Ok(runtime.block_on(async {
+        let client = Arc::new(LiveClient::connect(connect).await);
+        let identity = client.caller_identity().await;
+        let audit = run_live_audit(Arc::clone(&client), config, now, options, &progress).await;
+        (audit, client, identity)
+    }))
+}
+
+/// The async runtime the AWS commands run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 pub(crate) fn print_stats(client: &LiveClient) {
     let counts = client.requests().snapshot();
     let total: u64 = counts.values().sum();
@@ -83,6 +109,9 @@ pub fn permissions(command: PermissionsFor) -> Result<Exit> {
     let policy = match command {
         PermissionsFor::Audit => audit_policy(),
         PermissionsFor::Trail => trail_policy(),
+        PermissionsFor::Apply => apply_policy(),
+        PermissionsFor::Contain => contain_policy(),
+        PermissionsFor::Rotate => rotate_policy(),
     };
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &policy)?;

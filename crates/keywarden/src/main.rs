@@ -4,7 +4,10 @@
 
 mod audit_cmd;
 mod cli;
+mod contain_cmd;
 mod live_cmd;
+mod remediate_cmd;
+mod rotate_cmd;
 mod rules_cmd;
 mod trail_cmd;
 
@@ -30,6 +33,12 @@ fn main() -> ExitCode {
         cli::Command::Permissions { command } => live_cmd::permissions(command),
         cli::Command::Trail(args) => trail_cmd::run_trail(args),
         cli::Command::Key(args) => trail_cmd::run_key(args),
+        cli::Command::Plan(args) => remediate_cmd::plan(args),
+        cli::Command::Apply(args) => remediate_cmd::apply(args),
+        cli::Command::Runs(args) => remediate_cmd::runs(args),
+        cli::Command::Undo(args) => remediate_cmd::undo(args),
+        cli::Command::Rotate(args) => rotate_cmd::rotate(args),
+        cli::Command::Contain(args) => contain_cmd::contain(args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

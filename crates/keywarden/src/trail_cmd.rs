@@ -2,37 +2,44 @@
 //! layer, print detections with the audit's printers, or one key's timeline.
 //!
 //! `trail --sigma DIR` loads the Sigma rules once (keywarden-sigma), runs them in the parsing
-//! workers over each event's JSON, and adds their matches to the detections' findings. A rule
-//! that cannot be loaded is named on standard error and makes the exit status 2 once the others
-//! have run and printed: like a bad record, it means the run did not do all it was asked.
+//! workers over each event's JSON (from files, standard input, S3 objects or LookupEvents pages
+//! alike), and adds their matches to the detections' findings. A rule that cannot be loaded is
+//! named on standard error and makes the exit status 2 once the others have run and printed:
+//! like a bad record, it means the run did not do all it was asked.
+//!
+//! `key --lookup` always asks for the key's own events (AccessKeyId=<key>), then, round after
+//! round, for those of the temporary keys it minted (directly, then by role chaining): a
+//! session signs with its own key, so no query about the long-term key returns its uses.
 
 use crate::audit_cmd::{print, resolve_now};
 use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
 use crate::Exit;
 use anyhow::{anyhow, bail, Result};
-use keywarden_app::trail::{analyze_units_inspecting, expand, ReadReport};
-use keywarden_core::cloudtrail::analyzer::{TrailAnalyzer, TrailOutcome};
+use keywarden_app::trail::{Inspector, ReadReport};
+use keywarden_app::trail_remote::merge;
+use keywarden_aws::logs::{LookupAttribute, LookupKey};
+use keywarden_core::cloudtrail::analyzer::{TrailAnalyzer, TrailOutcome, Window};
 use keywarden_core::cloudtrail::lineage::{Change, UseSpan};
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::{AuditConfig, RuleSelection};
 use keywarden_core::finding::Finding;
-use keywarden_core::time::{format_timestamp, parse_timestamp};
+use keywarden_core::time::parse_timestamp;
 use keywarden_core::AuditOutcome;
-use keywarden_output::DataSource;
+use keywarden_core::Timestamp;
+use keywarden_output::{rfc3339, DataSource};
 use keywarden_sigma::SigmaRules;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::io::Write;
+use std::sync::Mutex;
 
-mod remote;
+pub(crate) mod remote;
 
 /// How many bad records are echoed to standard error; all are counted.
 const BAD_RECORDS_SHOWN: usize = 20;
 
-fn read_sources(
-    input: &TrailSourceArgs,
-    selection: &RuleSelection,
-    sigma: Option<&SigmaRules>,
-) -> Result<(TrailOutcome, ReadReport)> {
+/// The window and parallelism of a run, from the command line.
+fn reading_options(input: &TrailSourceArgs) -> Result<(Window, usize)> {
     if !remote::has_sources(input) {
         bail!("no CloudTrail source: name files, folders, `-` for standard input, s3://bucket/prefix, or --lookup");
     }
@@ -44,22 +51,42 @@ fn read_sources(
             })
             .transpose()
     };
-    let since = time("--since", &input.since)?;
-    let until = time("--until", &input.until)?;
+    let window = Window {
+        since: time("--since", &input.since)?,
+        until: time("--until", &input.until)?,
+    };
     let threads = input
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut analyzer = TrailAnalyzer::new(selection).with_window(since, until);
-    let report = match sigma {
-        None => remote::read_all(input, since, until, threads, &mut analyzer)?,
-        // `run_trail` has refused remote sources: the remote readers do not run an inspector.
-        Some(rules) => {
-            let units = expand(&input.sources)?;
-            let inspect = |record: &Record<'_>, out: &mut Vec<Finding>| rules.check(record, out);
-            analyze_units_inspecting(units, threads, &mut analyzer, Some(&inspect))
+    Ok((window, threads))
+}
+
+/// Reads every source of `input` into a new analyzer, with the Sigma rules, if any, run over
+/// every record (local or remote).
+fn read_sources(
+    input: &TrailSourceArgs,
+    selection: &RuleSelection,
+    sigma: Option<&SigmaRules>,
+) -> Result<(TrailOutcome, ReadReport)> {
+    let (window, threads) = reading_options(input)?;
+    let mut analyzer = TrailAnalyzer::new(selection).with_window(window.since, window.until);
+    let inspect = |record: &Record<'_>, out: &mut Vec<Finding>| {
+        if let Some(rules) = sigma {
+            rules.check(record, out);
         }
     };
+    let inspector: Option<Inspector<'_>> = sigma.is_some().then_some(&inspect);
+    let mut sources = remote::Sources::new(input, window, threads);
+    let report = sources.read_all(&mut analyzer, inspector);
+    sources.print_stats();
+    let report = report?;
     let outcome = analyzer.finish();
+    print_summary(&outcome, &report);
+    Ok((outcome, report))
+}
+
+/// The bad records (the first ones) and the counts, on standard error.
+fn print_summary(outcome: &TrailOutcome, report: &ReadReport) {
     let mut err = std::io::stderr().lock();
     for record in report.bad_records.iter().take(BAD_RECORDS_SHOWN) {
         let _ = writeln!(err, "keywarden: skipped bad record: {record}");
@@ -78,7 +105,6 @@ fn read_sources(
         },
         stats.bad_records
     );
-    Ok((outcome, report))
 }
 
 pub fn run_trail(args: TrailArgs) -> Result<Exit> {
@@ -89,7 +115,7 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
     };
     let config = keywarden_core::config::layer(None, None, &Default::default(), &selection)?;
     let sigma = match &args.sigma {
-        Some(dir) => Some(load_sigma(dir, &args.input)?),
+        Some(dir) => Some(load_sigma(dir)?),
         None => None,
     };
     let (mut outcome, report) =
@@ -128,16 +154,7 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
 
 /// Loads the Sigma rules of `--sigma DIR` and reports on standard error the rules that cannot be
 /// loaded, by file and reason. Returns the rules and how many were not loaded.
-fn load_sigma(dir: &std::path::Path, input: &TrailSourceArgs) -> Result<(SigmaRules, usize)> {
-    let remote = input.remote.lookup
-        || input.sources.iter().any(|s| {
-            s.to_str()
-                .and_then(|s| s.get(..5))
-                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("s3://"))
-        });
-    if remote {
-        bail!("--sigma runs over local files and standard input only: S3 and --lookup sources do not pass their events to it yet");
-    }
+fn load_sigma(dir: &std::path::Path) -> Result<(SigmaRules, usize)> {
     let loaded = keywarden_sigma::load_dir(dir).map_err(|e| anyhow!("--sigma: {e}"))?;
     if loaded.files == 0 {
         bail!(
@@ -190,9 +207,128 @@ fn add_sigma_findings(findings: &mut Vec<Finding>, mut sigma: Vec<Finding>) {
     findings.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
-pub fn run_key(args: KeyArgs) -> Result<Exit> {
+/// Sessions looked up one after the other in `key --lookup`'s later rounds: the keys they
+/// came from, ordered by minting time.
+#[derive(Default)]
+struct Mintings(Mutex<Vec<(Timestamp, String, String)>>);
+
+impl Mintings {
+    /// Every record that mints a temporary key, with the key that signed it. Broader than the
+    /// lineage's STS calls on purpose: a key looked up for nothing costs one call, a session
+    /// missed costs its uses.
+    fn observe(&self, record: &Record<'_>) {
+        let event = &record.event;
+        if let (Some(minted), Some(signer), true) = (
+            &event.minted_key,
+            &event.identity.access_key_id,
+            event.succeeded(),
+        ) {
+            let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            seen.push((event.event_time, signer.clone(), minted.clone()));
+        }
+    }
+
+    /// The temporary keys descending from `key`, role chaining included, in minting order.
+    fn descendants(&self, key: &str) -> Vec<String> {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        seen.sort();
+        let mut found: Vec<String> = Vec::new();
+        let mut parents = HashSet::from([key.to_owned()]);
+        // Each pass follows one more hop of role chaining; chains are short.
+        loop {
+            let before = found.len();
+            for (_, signer, minted) in &seen {
+                if parents.contains(signer) && !parents.contains(minted) {
+                    parents.insert(minted.clone());
+                    found.push(minted.clone());
+                }
+            }
+            if found.len() == before {
+                return found;
+            }
+        }
+    }
+}
+
+/// `key`'s sources: the command line's, then, with --lookup, the uses of the sessions the key
+/// minted, one LookupEvents round per generation of role chaining, at most `max_sessions` keys
+/// in all. Returns the outcome and how many sessions were left out by that bound.
+fn read_key_sources(
+    input: &TrailSourceArgs,
+    key_id: &str,
+    max_sessions: usize,
+) -> Result<(TrailOutcome, usize)> {
+    let (window, threads) = reading_options(input)?;
+    let selection = AuditConfig::default().selection;
+    let mut analyzer = TrailAnalyzer::new(&selection).with_window(window.since, window.until);
+    let mintings = Mintings::default();
+    let inspect = |record: &Record<'_>, _: &mut Vec<Finding>| mintings.observe(record);
+    let lookup = input.remote.lookup;
+    let inspector: Option<Inspector<'_>> = lookup.then_some(&inspect);
+    let mut sources = remote::Sources::new(input, window, threads);
+    let mut read = || -> Result<(ReadReport, usize)> {
+        let mut report = sources.read_all(&mut analyzer, inspector)?;
+        if !lookup {
+            return Ok((report, 0));
+        }
+        let mut asked: HashSet<String> = HashSet::new();
+        for round in 1.. {
+            let new: Vec<String> = mintings
+                .descendants(key_id)
+                .into_iter()
+                .filter(|k| !asked.contains(k))
+                .collect();
+            let room = max_sessions.saturating_sub(asked.len());
+            if new.is_empty() || room == 0 {
+                return Ok((report, new.len()));
+            }
+            let batch: Vec<String> = new.into_iter().take(room).collect();
+            eprintln!(
+                "keywarden: LookupEvents for the {} session key(s) minted from {key_id}{} (round {round})",
+                batch.len(),
+                if round > 1 { " by role chaining" } else { "" }
+            );
+            asked.extend(batch.iter().cloned());
+            let attributes = batch
+                .into_iter()
+                .map(|value| LookupAttribute {
+                    key: LookupKey::AccessKeyId,
+                    value,
+                })
+                .collect();
+            let label = format!(" (sessions, round {round})");
+            let more = sources.lookup(attributes, &mut analyzer, inspector, &label)?;
+            merge(&mut report, more);
+        }
+        unreachable!("the rounds end when no session is left")
+    };
+    let result = read();
+    sources.print_stats();
+    let (report, left_out) = result?;
+    let outcome = analyzer.finish();
+    print_summary(&outcome, &report);
+    if left_out > 0 {
+        eprintln!(
+            "keywarden: error: {left_out} more session key(s) minted from {key_id} were not looked up (--max-session-lookups {max_sessions}): their uses are missing"
+        );
+    }
+    Ok((outcome, left_out))
+}
+
+pub fn run_key(mut args: KeyArgs) -> Result<Exit> {
     let key_id = args.key_id.trim().to_owned();
-    let (outcome, _) = read_sources(&args.input, &AuditConfig::default().selection, None)?;
+    let remote = &mut args.input.remote;
+    if remote.lookup {
+        // The key's own events, whatever else was asked: LookupEvents takes one attribute per
+        // call, so this is one more query, first.
+        let own = LookupAttribute {
+            key: LookupKey::AccessKeyId,
+            value: key_id.clone(),
+        };
+        remote.lookup_attributes.retain(|a| *a != own);
+        remote.lookup_attributes.insert(0, own);
+    }
+    let (outcome, left_out) = read_key_sources(&args.input, &key_id, args.max_session_lookups)?;
     let lineage = &outcome.lineage;
     let history = lineage.keys.get(&key_id);
     let sessions: Vec<_> = {
@@ -206,7 +342,7 @@ pub fn run_key(args: KeyArgs) -> Result<Exit> {
     };
     let change_json = |c: &Change| {
         json!({
-            "time": format_timestamp(c.time),
+            "time": rfc3339(c.time),
             "event_name": c.event_name,
             "event_id": c.event_id,
             "status": c.status,
@@ -217,8 +353,8 @@ pub fn run_key(args: KeyArgs) -> Result<Exit> {
     let span_json = |span: Option<&UseSpan>| match span {
         None => Value::Null,
         Some(s) => json!({
-            "first": {"time": format_timestamp(s.first.time), "event_name": s.first.event_name, "event_id": s.first.event_id, "source_ip": s.first.source_ip},
-            "last": {"time": format_timestamp(s.last.time), "event_name": s.last.event_name, "event_id": s.last.event_id, "source_ip": s.last.source_ip},
+            "first": {"time": rfc3339(s.first.time), "event_name": s.first.event_name, "event_id": s.first.event_id, "source_ip": s.first.source_ip},
+            "last": {"time": rfc3339(s.last.time), "event_name": s.last.event_name, "event_id": s.last.event_id, "source_ip": s.last.source_ip},
         }),
     };
     let document = json!({
@@ -246,7 +382,7 @@ pub fn run_key(args: KeyArgs) -> Result<Exit> {
         RulesFormat::Table => print_timeline(&mut out, &key_id, &document)?,
     }
     out.flush()?;
-    Ok(if outcome.stats.bad_records > 0 {
+    Ok(if outcome.stats.bad_records > 0 || left_out > 0 {
         Exit::ErrorOrIncomplete
     } else {
         Exit::Clean

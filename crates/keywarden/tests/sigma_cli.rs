@@ -1,7 +1,8 @@
 //! `keywarden trail --sigma DIR` end to end: the shared Sigma rules (copied under
 //! crates/keywarden-sigma/tests/data with their licenses) over the shared real CloudTrail events.
 //! The engine's verdicts per rule are pinned in keywarden-sigma's tests; here, the glue: rules
-//! that cannot load, findings in the output, deduplication, the time window, exit status.
+//! that cannot load, findings in the output, deduplication, the time window, exit status. The
+//! same rules over S3 and LookupEvents sources are tested against moto in trail_s3_moto.rs.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -233,15 +234,6 @@ fn a_sigma_folder_that_cannot_be_used_is_an_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("no Sigma rule files"),
-        "{}",
-        stderr(&output)
-    );
-
-    let rules = data().join("sigma");
-    let output = keywarden(&["trail", "s3://bucket/AWSLogs/", "--sigma", path(&rules)]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("--sigma runs over local files"),
         "{}",
         stderr(&output)
     );

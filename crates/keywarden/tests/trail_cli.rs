@@ -547,6 +547,43 @@ fn exit_status_is_0_without_findings_1_with_findings_2_with_bad_records() {
 }
 
 #[test]
+fn a_folder_without_log_files_is_an_error_not_a_clean_run() {
+    // Missing data is never a pass: a folder holding no log file (here only a digest, a stray
+    // file and an empty subfolder) exits 2 and says so, as an S3 prefix without log objects does.
+    let root = scratch("empty-folder");
+    let empty = root.join("AWSLogs");
+    write(
+        &empty.join("111122223333/CloudTrail-Digest/us-east-1/2024/11/30/digest.json.gz"),
+        &gzip(b"{}"),
+    );
+    write(&empty.join("README.txt"), b"not a log");
+    std::fs::create_dir_all(empty.join("111122223333/CloudTrail/us-east-1")).unwrap();
+    for command in ["trail", "key"] {
+        let mut args = vec![command];
+        if command == "key" {
+            args.push("AKIA6V1GNZTT65XQH36M");
+        }
+        args.extend([arg(&empty), "--format", "json"]);
+        let out = keywarden(&args);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("no CloudTrail records found in {}", arg(&empty))),
+            "{command}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{command}: {}", stdout(&out));
+    }
+    // Beside a folder that has logs, it is still an error: a source named is a source expected.
+    let logs = incident_tree(&scratch("empty-folder-logs"));
+    let out = keywarden(&["trail", arg(&logs), arg(&empty), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // An empty file named on the command line is read, and holds no event: not an error.
+    let nothing = write(&root.join("nothing.json"), b"");
+    let out = keywarden(&["trail", arg(&nothing), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
 fn since_and_until_keep_only_the_events_inside_the_window() {
     let root = scratch("window");
     for (name, text) in REAL_FILES {
@@ -688,7 +725,7 @@ fn key_prints_the_timeline_of_a_leaked_key_and_its_sessions_as_json() {
     // Created before the logs begin.
     assert_eq!(doc["created"], Value::Null);
     assert_eq!(doc["status_changes"], json!([]));
-    assert_eq!(doc["deleted"]["time"], "2024-11-30T10:00:00+00:00");
+    assert_eq!(doc["deleted"]["time"], "2024-11-30T10:00:00Z");
     assert_eq!(doc["deleted"]["event_name"], "DeleteAccessKey");
     assert_eq!(doc["deleted"]["event_id"], "derived-evt006-delete");
     assert_eq!(
@@ -698,9 +735,9 @@ fn key_prints_the_timeline_of_a_leaked_key_and_its_sessions_as_json() {
     assert_eq!(doc["deleted"]["source_ip"], "211.9.016.253");
     // The key itself signed the two minting calls.
     assert_eq!(doc["used"]["first"]["event_name"], "GetFederationToken");
-    assert_eq!(doc["used"]["first"]["time"], "2024-11-30T08:43:17+00:00");
+    assert_eq!(doc["used"]["first"]["time"], "2024-11-30T08:43:17Z");
     assert_eq!(doc["used"]["last"]["event_name"], "GetSessionToken");
-    assert_eq!(doc["used"]["last"]["time"], "2024-11-30T09:00:00+00:00");
+    assert_eq!(doc["used"]["last"]["time"], "2024-11-30T09:00:00Z");
     // Its sessions, role chaining included, in minting order, with their use.
     let sessions = doc["sessions"].as_array().unwrap();
     let summary: Vec<(String, String, String, String, String)> = sessions
@@ -731,22 +768,22 @@ fn key_prints_the_timeline_of_a_leaked_key_and_its_sessions_as_json() {
                 FEDERATION_SESSION,
                 "GetFederationToken",
                 LEAKED_KEY,
-                "2024-11-30T08:43:18+00:00",
-                "2024-11-30T11:10:00+00:00"
+                "2024-11-30T08:43:18Z",
+                "2024-11-30T11:10:00Z"
             ),
             row(
                 SESSION,
                 "GetSessionToken",
                 LEAKED_KEY,
-                "2024-11-30T09:05:00+00:00",
-                "2024-11-30T11:00:00+00:00"
+                "2024-11-30T09:05:00Z",
+                "2024-11-30T11:00:00Z"
             ),
             row(
                 CHAINED_SESSION,
                 "AssumeRole",
                 SESSION,
-                "2024-11-30T11:05:00+00:00",
-                "2024-11-30T11:05:00+00:00"
+                "2024-11-30T11:05:00Z",
+                "2024-11-30T11:05:00Z"
             ),
         ]
     );
@@ -809,7 +846,7 @@ fn key_shows_creation_and_status_changes() {
     let doc = stdout_json(&out);
     assert_eq!(doc["owner"], BACKDOOR_USER_NAME);
     assert_eq!(doc["account"], "946986569305");
-    assert_eq!(doc["created"]["time"], "2024-07-30T21:53:13+00:00");
+    assert_eq!(doc["created"]["time"], "2024-07-30T21:53:13Z");
     assert_eq!(doc["created"]["status"], "Active");
     assert_eq!(
         doc["created"]["actor"],
@@ -824,8 +861,8 @@ fn key_shows_creation_and_status_changes() {
     assert_eq!(
         changes,
         [
-            ("2024-07-30T22:00:00+00:00", "Inactive"),
-            ("2024-07-30T23:00:00+00:00", "Active")
+            ("2024-07-30T22:00:00Z", "Inactive"),
+            ("2024-07-30T23:00:00Z", "Active")
         ]
     );
     assert_eq!(doc["deleted"], Value::Null);

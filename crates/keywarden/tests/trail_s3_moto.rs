@@ -18,6 +18,9 @@
 
 mod support;
 
+#[path = "../../keywarden-core/tests/cloudtrail/fixtures.rs"]
+mod fixtures;
+
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
@@ -694,6 +697,465 @@ fn a_failed_lookup_fails_the_run_and_names_the_region() {
         run.context()
     );
     assert!(run.stdout.is_empty(), "{}", run.context());
+}
+
+/// Between two runs against one launcher: each run paces its own LookupEvents calls, but the
+/// next process knows nothing of the last one's, and the launcher (like AWS) counts them all.
+fn let_the_lookup_rate_settle() {
+    std::thread::sleep(Duration::from_millis(1100));
+}
+
+// --- Sigma rules over remote sources ----------------------------------------------------------
+
+/// Shared Sigma rules (crates/keywarden-sigma/tests/data/sigma, with their licenses there).
+const BACKDOOR_USERS_KEYS: &str = "0a5177f4-6ca9-44c2-aacf-d3f3d8b6e4d2";
+const UPDATE_LOGIN_PROFILE: &str = "055fb148-60f8-462d-ad16-26926ce050f1";
+const DELETE_SAML_PROVIDER: &str = "ccd6a6c8-bb4e-4a91-9d2a-07e632819374";
+
+/// A folder of shared Sigma rules, by file name.
+fn sigma_rules(scratch: &Scratch, files: &[&str]) -> PathBuf {
+    let shared = repo_root().join("crates/keywarden-sigma/tests/data/sigma");
+    let dir = scratch.path().join("sigma");
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in files {
+        std::fs::copy(shared.join(file), dir.join(file)).unwrap();
+    }
+    dir
+}
+
+/// Sigma findings per rule id, with the rule's title and level as the findings carry them.
+fn sigma_hits(run: &Audit) -> BTreeMap<String, (usize, String, String)> {
+    let mut hits: BTreeMap<String, (usize, String, String)> = BTreeMap::new();
+    for finding in run.findings() {
+        let rule = finding["rule"].as_str().unwrap();
+        if rule.starts_with("EVT") {
+            continue;
+        }
+        let entry = hits.entry(rule.to_owned()).or_insert_with(|| {
+            (
+                0,
+                finding["name"].as_str().unwrap().to_owned(),
+                finding["severity"].as_str().unwrap().to_owned(),
+            )
+        });
+        entry.0 += 1;
+    }
+    hits
+}
+
+fn expected_sigma_hits() -> BTreeMap<String, (usize, String, String)> {
+    // The backdoor key (2024-07-30) and the admin user's key (2024-08-01) are created by another
+    // user; one UpdateLoginProfile (2024-08-28). No SAML provider is deleted in the data: that
+    // rule loads, runs, and finds nothing.
+    BTreeMap::from([
+        (
+            BACKDOOR_USERS_KEYS.to_owned(),
+            (
+                2,
+                "AWS IAM Backdoor Users Keys".to_owned(),
+                "medium".to_owned(),
+            ),
+        ),
+        (
+            UPDATE_LOGIN_PROFILE.to_owned(),
+            (
+                1,
+                "AWS User Login Profile Was Modified".to_owned(),
+                "high".to_owned(),
+            ),
+        ),
+    ])
+}
+
+const LOADABLE_RULES: [&str; 3] = [
+    "aws_iam_backdoor_users_keys.yml",
+    "aws_update_login_profile.yml",
+    "aws_delete_saml_provider.yml",
+];
+
+#[test]
+fn sigma_rules_run_over_s3_objects_as_over_the_same_files_read_locally() {
+    let records = records();
+    let scratch = Scratch::new("logs");
+    let layout = Layout::write(&records, scratch.path());
+    let rules = sigma_rules(&scratch, &LOADABLE_RULES);
+    let moto = Moto::start(&json!({ "s3_objects": layout.s3_objects() }));
+    let sigma = ["--sigma", path_str(&rules)];
+
+    let remote = trail(
+        &moto,
+        &[&format!("s3://{BUCKET}/AWSLogs/"), sigma[0], sigma[1]],
+    );
+    let local = trail_local(&[path_str(&layout.root), sigma[0], sigma[1]]);
+
+    assert_same_findings(&remote, &local);
+    assert_eq!(remote.code(), Some(1), "{}", remote.context());
+    assert_eq!(
+        sigma_hits(&remote),
+        expected_sigma_hits(),
+        "{}",
+        remote.context()
+    );
+    assert!(!sigma_hits(&remote).contains_key(DELETE_SAML_PROVIDER));
+    assert!(
+        remote.stderr.contains("3 rule(s) loaded") && !remote.stderr.contains("not loaded:"),
+        "{}",
+        remote.context()
+    );
+    let rules_run = remote.doc["summary"]["rules_run"].as_array().unwrap();
+    assert_eq!(rules_run.len(), 9 + 3, "{}", remote.context());
+    let finding = remote
+        .findings()
+        .iter()
+        .find(|f| f["rule"] == UPDATE_LOGIN_PROFILE)
+        .unwrap();
+    assert_eq!(finding["event_name"], "UpdateLoginProfile");
+    assert_eq!(finding["status"], "fail");
+    assert_eq!(
+        finding["evidence"]["sigma_file"],
+        "aws_update_login_profile.yml"
+    );
+
+    // The window applies to Sigma matches as to the detections: only 2024-08-01's.
+    let window = [
+        "--since",
+        "2024-08-01T00:00:00Z",
+        "--until",
+        "2024-08-01T23:59:59Z",
+    ];
+    let remote = trail(
+        &moto,
+        &[
+            &format!("s3://{BUCKET}/AWSLogs/"),
+            sigma[0],
+            sigma[1],
+            window[0],
+            window[1],
+            window[2],
+            window[3],
+        ],
+    );
+    let counts: BTreeMap<String, usize> = sigma_hits(&remote)
+        .into_iter()
+        .map(|(rule, (n, _, _))| (rule, n))
+        .collect();
+    // The admin user's key (2024-08-01); the backdoor key (07-30) and the login profile change
+    // (08-28) are outside.
+    assert_eq!(
+        counts,
+        BTreeMap::from([(BACKDOOR_USERS_KEYS.to_owned(), 1)]),
+        "{}",
+        remote.context()
+    );
+}
+
+#[test]
+fn sigma_rules_run_over_lookup_events_and_a_rule_that_cannot_load_exits_2() {
+    let records = records();
+    let moto = Moto::start(&lookup_scenario(&records, 60, json!({})));
+    let scratch = Scratch::new("rules");
+    let mut files = LOADABLE_RULES.to_vec();
+    files.push("unsupported_aws_enum_listing.yml");
+    let rules = sigma_rules(&scratch, &files);
+    let regions = ["--lookup", "--regions", "us-east-1,eu-west-1"];
+
+    let remote = trail(
+        &moto,
+        &[
+            regions[0],
+            regions[1],
+            regions[2],
+            "--sigma",
+            path_str(&rules),
+        ],
+    );
+
+    // The reference: the same history read from a file, with the same rules.
+    let history = in_history(&records, &["us-east-1", "eu-west-1"]);
+    let reference = scratch.path().join("history.jsonl");
+    write_events(&history, &reference);
+    let local = trail_local(&[path_str(&reference), "--sigma", path_str(&rules)]);
+    assert_same_findings(&remote, &local);
+    // A rule the engine cannot load: named, the others still ran and matched, exit 2.
+    assert_eq!(remote.code(), Some(2), "{}", remote.context());
+    assert!(
+        remote
+            .stderr
+            .contains("sigma rule not loaded: unsupported_aws_enum_listing.yml"),
+        "{}",
+        remote.context()
+    );
+    assert_eq!(
+        sigma_hits(&remote),
+        expected_sigma_hits(),
+        "{}",
+        remote.context()
+    );
+    assert!(
+        remote.findings().iter().any(|f| f["rule"] == "EVT001"),
+        "the detections ran too\n{}",
+        remote.context()
+    );
+
+    // Without the unloadable rule, the exit status is the findings': 1.
+    std::fs::remove_file(rules.join("unsupported_aws_enum_listing.yml")).unwrap();
+    let_the_lookup_rate_settle();
+    let remote = trail(
+        &moto,
+        &[
+            regions[0],
+            regions[1],
+            regions[2],
+            "--sigma",
+            path_str(&rules),
+        ],
+    );
+    assert_eq!(remote.code(), Some(1), "{}", remote.context());
+    assert_eq!(
+        sigma_hits(&remote),
+        expected_sigma_hits(),
+        "{}",
+        remote.context()
+    );
+
+    // Negative: a lookup whose events no Sigma rule matches gives no Sigma finding.
+    let_the_lookup_rate_settle();
+    let quiet = trail(
+        &moto,
+        &[
+            regions[0],
+            "--lookup-attribute",
+            "EventName=DescribeInstances",
+            "--sigma",
+            path_str(&rules),
+        ],
+    );
+    assert!(quiet.code().is_some_and(|c| c < 2), "{}", quiet.context());
+    assert!(sigma_hits(&quiet).is_empty(), "{}", quiet.context());
+    assert!(
+        quiet.stderr.contains("LookupEvents us-east-1: 60 events"),
+        "{}",
+        quiet.context()
+    );
+}
+
+// --- key --lookup --------------------------------------------------------------------------------
+
+/// The EVT006 incident of the CloudTrail fixtures (a leaked key mints a federation session and
+/// a session, the session assumes a role, the key is deleted, the three sessions are used after
+/// it), filed by region as CloudTrail does: STS and IAM in us-east-1, the chained session's
+/// RunInstances in eu-west-1.
+fn incident_events() -> Vec<Value> {
+    let mut events = fixtures::incident(fixtures::leaked_key_deleted("2024-11-30T10:00:00Z"));
+    for event in &mut events {
+        event["awsRegion"] = json!(layout_region(event));
+    }
+    events
+}
+
+/// LookupEvents history on 2024-12-15: the incident, and another key's calls the same day in
+/// both regions, which no query of `key` must bring back.
+fn incident_scenario() -> Value {
+    let mut history = incident_events();
+    let noise = lookup_scenario(&[], 30, json!({}))["lookup_events"].clone();
+    for (i, mut event) in noise.as_array().unwrap().iter().cloned().enumerate() {
+        event["eventTime"] = json!(format!("2024-11-30T12:{:02}:00Z", i));
+        if i % 2 == 1 {
+            event["awsRegion"] = json!("eu-west-1");
+        }
+        history.push(event);
+    }
+    json!({"now": "2024-12-15T00:00:00Z", "lookup_events": history})
+}
+
+/// The key's events in LookupEvents' answers are the same events a trail file holds.
+fn key_local(key: &str, events: &[&Value]) -> Value {
+    let scratch = Scratch::new("key-reference");
+    let file = scratch.path().join("events.jsonl");
+    write_events(events, &file);
+    let output = Command::new(env!("CARGO_BIN_EXE_keywarden"))
+        .env_clear()
+        .args(["key", key, path_str(&file), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn key_remote(moto: &Moto, args: &[&str]) -> (Option<i32>, Value, String) {
+    let mut command = moto.keywarden(&moto.admin());
+    command.args(["key"]).args(args).args(["--format", "json"]);
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let doc = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code(), doc, stderr)
+}
+
+/// The attribute each LookupEvents call asked for in `region`, first pages only.
+fn asked(calls: &[Value], region: &str) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| c["region"] == region && c["next_token"].is_null())
+        .map(|c| c["attributes"][0].as_str().unwrap_or("-").to_owned())
+        .collect()
+}
+
+#[test]
+fn key_lookup_asks_for_the_key_then_for_every_session_it_minted() {
+    use fixtures::{CHAINED_SESSION, FEDERATION_SESSION, LEAKED_KEY, SESSION};
+    let events = incident_events();
+    let moto = Moto::start(&incident_scenario());
+
+    let (code, doc, stderr) = key_remote(
+        &moto,
+        &[
+            LEAKED_KEY,
+            "--lookup",
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--stats",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // The timeline is the one the same events give from a file, the deletion aside: another
+    // user's key signed it, so no AccessKeyId query finds it.
+    let deletion = "derived-evt006-delete";
+    let signed: Vec<&Value> = events.iter().filter(|e| e["eventID"] != deletion).collect();
+    assert_eq!(doc, key_local(LEAKED_KEY, &signed), "{stderr}");
+    assert_eq!(doc["deleted"], Value::Null);
+    let sessions: Vec<(&str, &str, &str)> = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["access_key_id"].as_str().unwrap(),
+                s["used"]["last"]["event_name"].as_str().unwrap(),
+                s["used"]["last"]["time"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sessions,
+        [
+            (
+                FEDERATION_SESSION,
+                "GetCallerIdentity",
+                "2024-11-30T11:10:00Z"
+            ),
+            (SESSION, "GetCallerIdentity", "2024-11-30T11:00:00Z"),
+            // Used in eu-west-1 only: found because every region is asked for every session.
+            (CHAINED_SESSION, "RunInstances", "2024-11-30T11:05:00Z"),
+        ],
+        "{stderr}"
+    );
+
+    // The queries, in each region: the key; then the two sessions it minted, in minting order;
+    // then the session chained from one of them.
+    let calls = lookup_calls(&moto);
+    let expected = [
+        format!("AccessKeyId={LEAKED_KEY}"),
+        format!("AccessKeyId={FEDERATION_SESSION}"),
+        format!("AccessKeyId={SESSION}"),
+        format!("AccessKeyId={CHAINED_SESSION}"),
+    ];
+    for region in ["us-east-1", "eu-west-1"] {
+        assert_eq!(asked(&calls, region), expected, "{region}: {calls:?}");
+        // Across the rounds too: never 3 calls within a second in one region, none throttled.
+        let times: Vec<f64> = calls
+            .iter()
+            .filter(|c| c["region"] == region)
+            .map(|c| c["time"].as_f64().unwrap())
+            .collect();
+        for pair in times.windows(3) {
+            assert!(pair[2] - pair[0] >= 0.9, "{region}: {times:?}");
+        }
+    }
+    assert!(calls.iter().all(|c| c["status"] == "ok"), "{calls:?}");
+    assert!(stderr.contains("(sessions, round 2)"), "{stderr}");
+    // One page per query: 4 queries in 2 regions.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.split_whitespace().eq(["8", "cloudtrail:LookupEvents"])),
+        "{stderr}"
+    );
+    // The other key's calls were never fetched.
+    assert!(!stderr.contains("AKIANOISE"), "{stderr}");
+    let fetched: u64 = calls.iter().map(|c| c["events"].as_u64().unwrap()).sum();
+    assert_eq!(fetched as usize, signed.len(), "{calls:?}");
+
+    // An attribute the user adds is one more query after the key's own: here the deletion.
+    let_the_lookup_rate_settle();
+    let (code, doc, stderr) = key_remote(
+        &moto,
+        &[
+            LEAKED_KEY,
+            "--lookup",
+            "--lookup-attribute",
+            "EventName=DeleteAccessKey",
+            "--regions",
+            "us-east-1,eu-west-1",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let all: Vec<&Value> = events.iter().collect();
+    assert_eq!(doc, key_local(LEAKED_KEY, &all), "{stderr}");
+    assert_eq!(doc["deleted"]["event_id"], deletion);
+    let calls = lookup_calls(&moto);
+    let last_run: Vec<String> = asked(&calls, "us-east-1").split_off(4);
+    assert_eq!(
+        last_run[..2],
+        [
+            format!("AccessKeyId={LEAKED_KEY}"),
+            "EventName=DeleteAccessKey".to_owned()
+        ],
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn key_lookup_sessions_beyond_the_bound_are_not_fetched_and_exit_2() {
+    use fixtures::{FEDERATION_SESSION, LEAKED_KEY, SESSION};
+    let moto = Moto::start(&incident_scenario());
+
+    let (code, doc, stderr) = key_remote(
+        &moto,
+        &[LEAKED_KEY, "--lookup", "--max-session-lookups", "1"],
+    );
+
+    // The first session minted is looked up; the second is not, and the run says it is short.
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("1 more session key(s) minted from AKIA6V1GNZTT65XQH36M were not looked up"),
+        "{stderr}"
+    );
+    assert_eq!(
+        asked(&lookup_calls(&moto), "us-east-1"),
+        [
+            format!("AccessKeyId={LEAKED_KEY}"),
+            format!("AccessKeyId={FEDERATION_SESSION}")
+        ]
+    );
+    // The unlooked-up session is still known as minted; its uses are not.
+    let session = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["access_key_id"] == SESSION)
+        .expect("the session minted");
+    assert_eq!(session["used"], Value::Null);
+
+    // 0: no session round at all.
+    let_the_lookup_rate_settle();
+    let (code, _, stderr) = key_remote(
+        &moto,
+        &[LEAKED_KEY, "--lookup", "--max-session-lookups", "0"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("2 more session key(s)"), "{stderr}");
 }
 
 #[test]

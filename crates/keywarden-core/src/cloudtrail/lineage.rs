@@ -44,22 +44,44 @@ pub struct UseSpan {
     pub last: Use,
 }
 
+impl Use {
+    fn of(event: &Event) -> Use {
+        Use {
+            time: event.event_time,
+            event_id: event.event_id.clone(),
+            event_name: event.event_name.clone(),
+            event_source: event.event_source.clone(),
+            region: event.region.clone(),
+            source_ip: event.source_ip.clone(),
+            user_agent: event.user_agent.clone(),
+        }
+    }
+}
+
 impl UseSpan {
-    fn observe(span: &mut Option<UseSpan>, used: Use) {
+    fn new(event: &Event) -> UseSpan {
+        let used = Use::of(event);
+        UseSpan {
+            first: used.clone(),
+            last: used,
+        }
+    }
+
+    /// Moves the first or last use to `event` if it is earlier or later. Most uses move
+    /// neither, and copy nothing.
+    fn observe(&mut self, event: &Event) {
+        let at = (event.event_time, &event.event_id);
+        if at < (self.first.time, &self.first.event_id) {
+            self.first = Use::of(event);
+        } else if at > (self.last.time, &self.last.event_id) {
+            self.last = Use::of(event);
+        }
+    }
+
+    fn observe_in(span: &mut Option<UseSpan>, event: &Event) {
         match span {
-            None => {
-                *span = Some(UseSpan {
-                    first: used.clone(),
-                    last: used,
-                })
-            }
-            Some(s) => {
-                if (used.time, &used.event_id) < (s.first.time, &s.first.event_id) {
-                    s.first = used;
-                } else if (used.time, &used.event_id) > (s.last.time, &s.last.event_id) {
-                    s.last = used;
-                }
-            }
+            None => *span = Some(UseSpan::new(event)),
+            Some(s) => s.observe(event),
         }
     }
 }
@@ -145,35 +167,33 @@ fn change(event: &Event, status: Option<String>) -> Change {
 
 impl Lineage {
     fn key(&mut self, key_id: &str) -> &mut KeyHistory {
-        self.keys
-            .entry(key_id.to_owned())
-            .or_insert_with(|| KeyHistory {
-                key_id: key_id.to_owned(),
-                ..KeyHistory::default()
-            })
+        // Looked up before the entry API, which would copy the id for every use of a known key.
+        if !self.keys.contains_key(key_id) {
+            self.keys.insert(
+                key_id.to_owned(),
+                KeyHistory {
+                    key_id: key_id.to_owned(),
+                    ..KeyHistory::default()
+                },
+            );
+        }
+        self.keys.get_mut(key_id).expect("inserted above")
     }
 
     /// Folds one distinct event in (the analyzer deduplicates by `eventID` first).
     pub fn observe(&mut self, event: &Event) {
         if let Some(signer) = event.identity.access_key_id.as_deref() {
-            let used = Use {
-                time: event.event_time,
-                event_id: event.event_id.clone(),
-                event_name: event.event_name.clone(),
-                event_source: event.event_source.clone(),
-                region: event.region.clone(),
-                source_ip: event.source_ip.clone(),
-                user_agent: event.user_agent.clone(),
-            };
             if is_temporary(signer) {
-                let mut span = self.session_uses.remove(signer);
-                UseSpan::observe(&mut span, used);
-                if let Some(span) = span {
-                    self.session_uses.insert(signer.to_owned(), span);
+                match self.session_uses.get_mut(signer) {
+                    Some(span) => span.observe(event),
+                    None => {
+                        self.session_uses
+                            .insert(signer.to_owned(), UseSpan::new(event));
+                    }
                 }
             } else if is_long_term(signer) {
                 let history = self.key(signer);
-                UseSpan::observe(&mut history.used, used);
+                UseSpan::observe_in(&mut history.used, event);
                 if history.owner.is_none() && event.identity.kind.as_deref() == Some("IAMUser") {
                     history.owner = event.identity.user_name.clone();
                 }

@@ -7,7 +7,7 @@
 //! everything before the damage. A record that is not a usable event is reported with where it
 //! was (line, or record number and byte offset) and why, and reading goes on.
 
-use super::event::{parse_event, Event};
+use super::event::{from_wire_into, parse_event, spare_event, Event, EventError, Wire};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
@@ -99,6 +99,11 @@ pub fn is_line_oriented(document: &[u8]) -> bool {
         Ok(t) => t,
         Err(e) => std::str::from_utf8(&document[..e.valid_up_to()]).unwrap_or_default(),
     };
+    is_line_oriented_text(text)
+}
+
+/// [`is_line_oriented`] for text already known to be UTF-8 (no second validation pass).
+fn is_line_oriented_text(text: &str) -> bool {
     let trimmed = text.strip_prefix('\u{feff}').unwrap_or(text).trim_start();
     // Several lines, and among the first few at least one complete object on its own line: a
     // pretty-printed document has none, while a bad first line must not cost the others.
@@ -121,7 +126,7 @@ fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, B
     if trimmed.is_empty() {
         return;
     }
-    if is_line_oriented(trimmed.as_bytes()) {
+    if is_line_oriented_text(trimmed) {
         read_lines(text, origin, sink);
     } else {
         read_values(text, origin, sink);
@@ -151,24 +156,125 @@ pub fn read_lines_from(
             read_values(line_text, origin, sink);
             continue;
         }
-        sink(
-            parse_event(line_text)
-                .map(|event| Record {
-                    event,
-                    raw: line_text,
-                })
-                .map_err(|e| BadRecord {
-                    origin: origin.to_owned(),
-                    location,
-                    reason: e.to_string(),
-                }),
-        );
+        let wire = serde_json::from_str::<Wire<'_>>(line_text)
+            .map_err(|e| EventError::NotJson(e.to_string()));
+        emit(wire, line_text, origin, location, sink);
     }
 }
 
 /// A whole document: a `Records` object, an array, or a stream of events, streamed element by
 /// element so that damage late in the document keeps the events before it.
 fn read_values(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
+    let done = match read_records_file(text, origin, sink) {
+        Ok(()) => return,
+        Err(done) => done,
+    };
+    // Anything else, or a document the fast path stopped in: read it all the general way,
+    // without handing the sink again the records it already had.
+    let mut skipped = 0;
+    read_values_general(text, origin, &mut |item| {
+        if skipped < done {
+            skipped += 1;
+        } else {
+            sink(item);
+        }
+    });
+}
+
+/// JSON's whitespace, as serde_json skips it.
+fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The fast path for what CloudTrail writes, `{"Records":[event,...]}`: each event is decoded
+/// in place, in one pass, where the general path first finds its extent (a [`RawValue`]) and
+/// then decodes that text again. Events and bad records are exactly the general path's.
+///
+/// Returns `Err(n)` when the document is not that shape, or stops being valid where it is (a
+/// syntax error, an element that is not an event object, more members after `Records`,
+/// anything after the closing brace): `n` records went to the sink, and the caller reads the
+/// document again the general way, skipping them, so that errors and their positions are the
+/// general path's.
+fn read_records_file(
+    text: &str,
+    origin: &str,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) -> Result<(), u64> {
+    let bytes = text.as_bytes();
+    let mut at = skip_whitespace(bytes, 0);
+    for expected in [&b"{"[..], b"\"Records\"", b":", b"["] {
+        if !bytes[at..].starts_with(expected) {
+            return Err(0);
+        }
+        at = skip_whitespace(bytes, at + expected.len());
+    }
+    let mut counter = 0u64;
+    if bytes.get(at) == Some(&b']') {
+        at += 1;
+    } else {
+        loop {
+            let mut stream =
+                serde_json::Deserializer::from_str(&text[at..]).into_iter::<Wire<'_>>();
+            let wire = match stream.next() {
+                Some(Ok(wire)) => wire,
+                _ => return Err(counter),
+            };
+            let raw = &text[at..at + stream.byte_offset()];
+            counter += 1;
+            emit(Ok(wire), raw, origin, Location::Record(counter), sink);
+            at = skip_whitespace(bytes, at + raw.len());
+            match bytes.get(at) {
+                Some(b',') => at = skip_whitespace(bytes, at + 1),
+                Some(b']') => {
+                    at += 1;
+                    break;
+                }
+                _ => return Err(counter),
+            }
+        }
+    }
+    at = skip_whitespace(bytes, at);
+    if bytes.get(at) != Some(&b'}') || skip_whitespace(bytes, at + 1) != bytes.len() {
+        return Err(counter);
+    }
+    Ok(())
+}
+
+/// Decodes one event (what [`parse_event`] does) and hands it to the sink. The event is built
+/// in place, in a recycled one when there is one: an `Event` is some 600 bytes, and every move
+/// of it is a copy.
+fn emit<'r>(
+    wire: Result<Wire<'r>, EventError>,
+    raw: &'r str,
+    origin: &str,
+    location: Location,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) {
+    let bad = |e: EventError| BadRecord {
+        origin: origin.to_owned(),
+        location,
+        reason: e.to_string(),
+    };
+    let wire = match wire {
+        Ok(wire) => wire,
+        Err(e) => return sink(Err(bad(e))),
+    };
+    let mut event = spare_event();
+    match from_wire_into(wire, raw, &mut event) {
+        Ok(()) => sink(Ok(Record { event, raw })),
+        Err(e) => sink(Err(bad(e))),
+    }
+}
+
+/// [`read_values`] for any document.
+fn read_values_general(
+    text: &str,
+    origin: &str,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut counter = 0u64;
     loop {

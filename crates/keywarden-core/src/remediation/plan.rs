@@ -198,6 +198,11 @@ pub struct Action {
     pub access_key_id: Option<String>,
     /// Not to be applied before this instant (a two-phase delete waits for its grace period).
     pub not_before: Option<Timestamp>,
+    /// The instant in the policy a `revoke-sessions` (sessions issued before it are denied) or
+    /// `quarantine` (lifts itself at it) action attaches. Fixed when the action is planned, so
+    /// a resumed run attaches the same document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_time: Option<Timestamp>,
     pub precondition: Precondition,
     pub reasons: Vec<Reason>,
     /// For `manual` actions, what a person should do; otherwise notes for the reviewer.
@@ -343,6 +348,13 @@ impl Plan {
                 return Err(invalid(
                     "`delete-key` must require key_status inactive and inactive_for_days".into(),
                 ));
+            }
+            let needs_time = matches!(
+                action.kind,
+                ActionKind::RevokeSessions | ActionKind::Quarantine
+            );
+            if needs_time && action.policy_time.is_none() {
+                return Err(invalid(format!("`{}` needs a policy_time", action.kind)));
             }
             if action.user.as_deref() == Some(crate::model::ROOT_USER_NAME)
                 && action.kind != ActionKind::Manual

@@ -118,6 +118,9 @@ pub fn build_plan(
         not_planned,
         ..
     } = builder;
+    // What keywarden does comes first, in the audit's order (worst first); steps for a person
+    // after.
+    actions.sort_by_key(|a| a.safety == Safety::Manual);
     for (index, action) in actions.iter_mut().enumerate() {
         action.id = format!("A{:03}", index + 1);
     }
@@ -393,6 +396,7 @@ impl Builder<'_> {
             user: finding.user.clone(),
             access_key_id: finding.access_key_id.clone(),
             not_before,
+            policy_time: None,
             precondition,
             reasons: vec![finding.reason()],
             steps,

@@ -1,17 +1,19 @@
 //! The sources of `keywarden trail` and `keywarden key`, local and remote: files, folders and
 //! standard input are parsed first (a missing file fails before any AWS call), then S3 locations
 //! and LookupEvents are fetched on a tokio runtime through the live client and parsed as they
-//! arrive, into the same analyzer.
+//! arrive, into the same analyzer. The runtime and client are kept for `keywarden key`'s later
+//! LookupEvents rounds (the sessions a key minted).
 
 use crate::audit_cmd::resolve_now;
 use crate::cli::TrailSourceArgs;
 use crate::live_cmd::print_stats;
 use anyhow::{bail, Context, Result};
-use keywarden_app::trail::{analyze_units_inspecting, expand, Inspector, ReadReport};
+use keywarden_app::trail::{analyze_units_inspecting, expand, Inspector, ReadReport, Unit};
 use keywarden_app::trail_remote::{
-    merge, read_remote, LookupPlan, RemoteOptions, RemoteSources, S3Location, Window,
+    merge, read_remote, LookupPacer, LookupPlan, RemoteOptions, RemoteSources, S3Location, Window,
 };
 use keywarden_aws::live::{ConnectOptions, LiveClient};
+use keywarden_aws::logs::LookupAttribute;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::time::format_timestamp;
 use keywarden_core::Timestamp;
@@ -59,114 +61,194 @@ pub fn describe_sources(input: &TrailSourceArgs) -> String {
     names.join(", ")
 }
 
-/// Reads every source into `analyzer`.
-pub fn read_all(
-    input: &TrailSourceArgs,
-    since: Option<Timestamp>,
-    until: Option<Timestamp>,
+/// The sources of one run, and the AWS client and runtime once a remote source needs them:
+/// kept for a later [`Sources::lookup`] round, whose calls keep the pace of the earlier ones.
+pub struct Sources<'a> {
+    input: &'a TrailSourceArgs,
+    window: Window,
     threads: usize,
-    analyzer: &mut TrailAnalyzer,
-) -> Result<ReadReport> {
-    read_all_inspecting(input, since, until, threads, analyzer, None)
+    aws: Option<Aws>,
 }
 
-/// [`read_all`] with `inspector` (Sigma rules) run on every record, local or remote; its
-/// findings are in the report's `findings`.
-pub fn read_all_inspecting(
-    input: &TrailSourceArgs,
-    since: Option<Timestamp>,
-    until: Option<Timestamp>,
-    threads: usize,
-    analyzer: &mut TrailAnalyzer,
-    inspector: Option<Inspector<'_>>,
-) -> Result<ReadReport> {
-    let mut local: Vec<PathBuf> = Vec::new();
-    let mut s3 = Vec::new();
-    for source in &input.sources {
-        match source.to_str().and_then(S3Location::parse) {
-            Some(Ok(location)) => s3.push(location),
-            Some(Err(message)) => bail!("{message}"),
-            None => local.push(source.clone()),
+struct Aws {
+    runtime: tokio::runtime::Runtime,
+    client: Arc<LiveClient>,
+    /// The regions --lookup queries.
+    regions: Vec<String>,
+    pacer: LookupPacer,
+}
+
+impl<'a> Sources<'a> {
+    pub fn new(input: &'a TrailSourceArgs, window: Window, threads: usize) -> Self {
+        Sources {
+            input,
+            window,
+            threads,
+            aws: None,
         }
     }
-    let units = expand(&local)?;
-    let mut report = analyze_units_inspecting(units, threads, analyzer, inspector);
-    if s3.is_empty() && !input.remote.lookup {
-        return Ok(report);
+
+    /// Reads every source of the command line into `analyzer`, with `inspector` (Sigma rules)
+    /// run on every record, local or remote; its findings are in the report's `findings`.
+    pub fn read_all(
+        &mut self,
+        analyzer: &mut TrailAnalyzer,
+        inspector: Option<Inspector<'_>>,
+    ) -> Result<ReadReport> {
+        let input = self.input;
+        let mut local: Vec<PathBuf> = Vec::new();
+        let mut s3 = Vec::new();
+        for source in &input.sources {
+            match source.to_str().and_then(S3Location::parse) {
+                Some(Ok(location)) => s3.push(location),
+                Some(Err(message)) => bail!("{message}"),
+                None => local.push(source.clone()),
+            }
+        }
+        let units = expand_each(&local)?;
+        let mut report = analyze_units_inspecting(units, self.threads, analyzer, inspector);
+        if s3.is_empty() && !input.remote.lookup {
+            return Ok(report);
+        }
+        if input.remote.lookup {
+            note_lookup_window(self.window.since);
+        }
+        let lookup = input
+            .remote
+            .lookup
+            .then(|| input.remote.lookup_attributes.clone());
+        let reading = self.read_remote(s3, lookup, analyzer, inspector, "")?;
+        merge(&mut report, reading);
+        Ok(report)
     }
 
-    let remote = &input.remote;
-    let window = Window { since, until };
-    if remote.lookup {
-        note_lookup_window(since);
+    /// One more LookupEvents round in the regions of the command line, one query per attribute,
+    /// spaced from the calls before it. `label` ends each region's summary line.
+    pub fn lookup(
+        &mut self,
+        attributes: Vec<LookupAttribute>,
+        analyzer: &mut TrailAnalyzer,
+        inspector: Option<Inspector<'_>>,
+        label: &str,
+    ) -> Result<ReadReport> {
+        self.read_remote(Vec::new(), Some(attributes), analyzer, inspector, label)
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let connect = ConnectOptions {
-        profile: remote.profile.clone(),
-        region: remote.region.clone(),
-        endpoint_url: remote.endpoint_url.clone(),
-        max_attempts: remote.max_attempts,
-    };
-    let client = Arc::new(runtime.block_on(LiveClient::connect(&connect)));
-    let lookup = remote.lookup.then(|| {
-        let regions = if remote.regions.is_empty() {
-            vec![client.region().to_owned()]
-        } else {
-            remote.regions.clone()
-        };
-        LookupPlan::new(regions, remote.lookup_attributes.clone(), window)
-    });
-    let options = RemoteOptions {
-        window,
-        concurrency: remote.concurrency.max(1),
-    };
-    let reading = read_remote(
-        runtime.handle(),
-        Arc::clone(&client),
-        RemoteSources { s3, lookup },
-        options,
-        threads,
-        analyzer,
-        inspector,
-    );
-    if remote.stats {
-        print_stats(&client);
+
+    /// `--stats`: the AWS requests of the whole run, if it made any.
+    pub fn print_stats(&self) {
+        if let (true, Some(aws)) = (self.input.remote.stats, &self.aws) {
+            print_stats(&aws.client);
+        }
     }
-    let reading = reading?;
-    let mut err = std::io::stderr().lock();
-    for summary in &reading.summaries {
-        let line = if summary.source.starts_with("s3://") {
-            format!(
-                "{}: {} objects, {} bytes ({} prefixes listed)",
-                summary.source, summary.units, summary.bytes, summary.prefixes_listed
-            )
-        } else {
-            format!(
-                "{}: {} events in {} pages{}",
-                summary.source,
-                summary.events,
-                summary.units,
-                if summary.without_record > 0 {
-                    format!(
-                        ", {} without their CloudTrail record (not analysed)",
-                        summary.without_record
-                    )
-                } else {
-                    String::new()
-                }
-            )
-        };
-        let _ = writeln!(err, "keywarden: {line}");
+
+    fn aws(&mut self) -> Result<&Aws> {
+        if self.aws.is_none() {
+            let remote = &self.input.remote;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            let connect = ConnectOptions {
+                profile: remote.profile.clone(),
+                region: remote.region.clone(),
+                endpoint_url: remote.endpoint_url.clone(),
+                max_attempts: remote.max_attempts,
+            };
+            let client = Arc::new(runtime.block_on(LiveClient::connect(&connect)));
+            let regions = if remote.regions.is_empty() {
+                vec![client.region().to_owned()]
+            } else {
+                remote.regions.clone()
+            };
+            self.aws = Some(Aws {
+                runtime,
+                client,
+                regions,
+                pacer: LookupPacer::default(),
+            });
+        }
+        Ok(self.aws.as_ref().expect("set above"))
     }
-    for failure in &reading.failures {
-        let _ = writeln!(err, "keywarden: error: {failure}");
+
+    fn read_remote(
+        &mut self,
+        s3: Vec<S3Location>,
+        lookup: Option<Vec<LookupAttribute>>,
+        analyzer: &mut TrailAnalyzer,
+        inspector: Option<Inspector<'_>>,
+        label: &str,
+    ) -> Result<ReadReport> {
+        let (window, threads, concurrency) = (
+            self.window,
+            self.threads,
+            self.input.remote.concurrency.max(1),
+        );
+        let aws = self.aws()?;
+        let lookup = lookup.map(|attributes| {
+            let mut plan = LookupPlan::new(aws.regions.clone(), attributes, window);
+            plan.pacer = aws.pacer.clone();
+            plan
+        });
+        let reading = read_remote(
+            aws.runtime.handle(),
+            Arc::clone(&aws.client),
+            RemoteSources { s3, lookup },
+            RemoteOptions {
+                window,
+                concurrency,
+            },
+            threads,
+            analyzer,
+            inspector,
+        )?;
+        let mut err = std::io::stderr().lock();
+        for summary in &reading.summaries {
+            let line = if summary.source.starts_with("s3://") {
+                format!(
+                    "{}: {} objects, {} bytes ({} prefixes listed)",
+                    summary.source, summary.units, summary.bytes, summary.prefixes_listed
+                )
+            } else {
+                format!(
+                    "{}: {} events in {} pages{}{label}",
+                    summary.source,
+                    summary.events,
+                    summary.units,
+                    if summary.without_record > 0 {
+                        format!(
+                            ", {} without their CloudTrail record (not analysed)",
+                            summary.without_record
+                        )
+                    } else {
+                        String::new()
+                    }
+                )
+            };
+            let _ = writeln!(err, "keywarden: {line}");
+        }
+        for failure in &reading.failures {
+            let _ = writeln!(err, "keywarden: error: {failure}");
+        }
+        Ok(reading.report)
     }
-    merge(&mut report, reading.report);
-    Ok(report)
+}
+
+/// The files of each local source, in order. A folder with no log file under it is an error,
+/// as an S3 prefix without log objects is: a run that read nothing must not look clean.
+fn expand_each(paths: &[PathBuf]) -> Result<Vec<Unit>> {
+    let mut units = Vec::new();
+    for path in paths {
+        let found = expand(std::slice::from_ref(path))?;
+        if found.is_empty() && path.is_dir() {
+            bail!(
+                "no CloudTrail records found in {}: no .json, .jsonl, .ndjson or .log file (gzipped or not) under it",
+                path.display()
+            );
+        }
+        units.extend(found);
+    }
+    Ok(units)
 }
 
 /// LookupEvents cannot reach past 90 days: say so rather than let an old --since look covered.

@@ -1,0 +1,375 @@
+//! Remediation runs: `apply` (a reviewed plan), `undo` (a past run reversed), and the engine
+//! they share with `contain` and `rotate`.
+//!
+//! The journal discipline that makes a run safe to kill: before every AWS write an intent is
+//! committed to the journal, after it an outcome, then a read-back verification. A resumed run
+//! first settles every intent without an outcome by reading AWS: the effect in place means the
+//! call happened (`already_done`, not repeated); absent means it did not (`abandoned`, and the
+//! action is attempted again). So no action is lost or done twice.
+//!
+//! Before each action the live state is re-read and the plan's precondition re-checked
+//! ([`keywarden_core::remediation::check`]); an action on the key keywarden runs with, or a
+//! lock-out of the user it runs as, is refused.
+
+mod apply;
+mod contain;
+mod effect;
+mod rotate;
+mod undo;
+
+pub use apply::{apply_plan, resume_run, ApplyOptions};
+pub use contain::{
+    check_key_id, contain_key, contain_plan, find_owner, root_steps, trail_section,
+    write_incident_report, AttachedPolicy, CallerReport, ContainError, ContainStep, Containment,
+    EventCount, IncidentReport, MintedSession, SessionUsage, TrailMoment, TrailSection,
+    CONTAIN_SOURCE_KIND, DEFAULT_QUARANTINE_HOURS, INCIDENT_FORMAT, INCIDENT_VERSION,
+};
+pub use effect::Effect;
+pub use rotate::{
+    credentials_file_text, rotate_key, rotation_plan, RotateError, RotateOptions, RotateReport,
+    SecretDestination, CREATE_KEY_ACTION, HAND_OVER_ACTION, ROTATION_RULE,
+};
+pub use undo::undo_run;
+
+use crate::journal::{
+    Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind,
+};
+use keywarden_aws::api::{AwsError, CallerIdentity, IamRead, IamWrite, RemediationRead, WhoAmI};
+use keywarden_core::remediation::{ActionKind, PlanError};
+use keywarden_core::Timestamp;
+use std::fmt;
+use std::str::FromStr;
+
+/// Everything remediation calls on AWS.
+pub trait RemediationClient: IamRead + RemediationRead + IamWrite + WhoAmI {}
+impl<T: IamRead + RemediationRead + IamWrite + WhoAmI> RemediationClient for T {}
+
+/// Where a test makes the process die (`KEYWARDEN_TEST_CRASH=after-intent:A002`): between the
+/// intent record and the AWS call, or between the call and the outcome record. The binary reads
+/// the variable; the engine only obeys it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrashPoint {
+    AfterIntent(String),
+    AfterCall(String),
+}
+
+impl FromStr for CrashPoint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            Some(("after-intent", id)) => Ok(CrashPoint::AfterIntent(id.to_owned())),
+            Some(("after-call", id)) => Ok(CrashPoint::AfterCall(id.to_owned())),
+            _ => Err(format!(
+                "`{text}`: expected after-intent:ACTION_ID or after-call:ACTION_ID"
+            )),
+        }
+    }
+}
+
+/// The clock the engine stamps journal records with (the binary's `Utc::now`, or a fixed
+/// `--now`).
+pub type Clock<'a> = &'a (dyn Fn() -> Timestamp + Sync);
+
+/// Why a run could not proceed at all (individual action failures are in the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum RemediationError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(
+        "cannot tell which credentials keywarden runs with, so it cannot avoid acting on them: {0}"
+    )]
+    Identity(AwsError),
+    #[error("run {run}: {problem}")]
+    Run { run: String, problem: String },
+    #[error(
+        "the plan was made for account {plan}, but keywarden runs in account {caller}: \
+         refusing to apply it here"
+    )]
+    WrongAccount { plan: String, caller: String },
+}
+
+/// What happened to one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionResult {
+    /// The call succeeded; `verified` says whether reading the state back confirmed it.
+    Done { verified: bool, detail: String },
+    /// The effect was already in place (a resumed call that had happened, or an idempotent
+    /// step already done by an earlier run).
+    AlreadyDone(String),
+    /// The precondition no longer holds.
+    Skipped(String),
+    /// Waiting for its grace period.
+    NotDue(Timestamp),
+    /// keywarden will not do this (its own key, a manual step, a safety level not allowed).
+    NotAttempted(String),
+    /// AWS refused the call, or a read needed to decide failed.
+    Failed { code: String, message: String },
+    /// Settled by an earlier attempt of this run (a resume).
+    Settled,
+}
+
+impl ActionResult {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ActionResult::Done { verified: true, .. } => "done",
+            ActionResult::Done {
+                verified: false, ..
+            } => "unverified",
+            ActionResult::AlreadyDone(_) => "already-done",
+            ActionResult::Skipped(_) => "skipped",
+            ActionResult::NotDue(_) => "not-due",
+            ActionResult::NotAttempted(_) => "not-attempted",
+            ActionResult::Failed { .. } => "failed",
+            ActionResult::Settled => "settled-earlier",
+        }
+    }
+
+    /// Whether this result makes the run exit 2.
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            ActionResult::Failed { .. }
+                | ActionResult::Done {
+                    verified: false,
+                    ..
+                }
+        )
+    }
+
+    pub fn detail(&self) -> String {
+        match self {
+            ActionResult::Done { detail, .. } => detail.clone(),
+            ActionResult::AlreadyDone(d)
+            | ActionResult::Skipped(d)
+            | ActionResult::NotAttempted(d) => d.clone(),
+            ActionResult::NotDue(t) => format!(
+                "not due before {}",
+                keywarden_core::time::format_timestamp(*t)
+            ),
+            ActionResult::Failed { code, message } => format!("{code}: {message}"),
+            ActionResult::Settled => "settled by an earlier attempt of this run".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for ActionResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.label(), self.detail())
+    }
+}
+
+/// One line of a run's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionReport {
+    pub action_id: String,
+    /// The plan's action kind (`deactivate-key`), or for an undo what it does (`reactivate-key`).
+    pub kind: String,
+    pub target: String,
+    pub result: ActionResult,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    pub run: RunId,
+    pub kind: RunKind,
+    /// Intents left without an outcome by an interrupted attempt, and how they were settled.
+    pub settled_in_doubt: Vec<String>,
+    pub actions: Vec<ActionReport>,
+    /// What undo could not reverse, said plainly.
+    pub irreversible: Vec<String>,
+}
+
+impl RunReport {
+    pub fn has_errors(&self) -> bool {
+        self.actions.iter().any(|a| a.result.is_error())
+    }
+}
+
+/// The AWS side of a run: the client, who it runs as, the journal and the clock.
+pub(crate) struct Engine<'a, C> {
+    pub client: &'a C,
+    pub journal: &'a mut Journal,
+    pub clock: Clock<'a>,
+    pub caller: CallerIdentity,
+    pub crash: Option<CrashPoint>,
+}
+
+impl<'a, C: RemediationClient> Engine<'a, C> {
+    pub async fn new(
+        client: &'a C,
+        journal: &'a mut Journal,
+        clock: Clock<'a>,
+        crash: Option<CrashPoint>,
+    ) -> Result<Engine<'a, C>, RemediationError> {
+        let caller = client
+            .caller_identity()
+            .await
+            .map_err(RemediationError::Identity)?;
+        Ok(Engine {
+            client,
+            journal,
+            clock,
+            caller,
+            crash,
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Refuses a plan made for another account: user names repeat across accounts, so
+    /// another account's `alice` would lose her password or be quarantined.
+    pub fn check_account(&self, plan_account: Option<&str>) -> Result<(), RemediationError> {
+        match plan_account {
+            Some(plan) if !plan.is_empty() && plan != self.caller.account => {
+                Err(RemediationError::WrongAccount {
+                    plan: plan.to_owned(),
+                    caller: self.caller.account.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The IAM user keywarden runs as, when it runs as one.
+    pub fn caller_user(&self) -> Option<&str> {
+        let resource = self.caller.arn.split(':').nth(5)?;
+        resource.strip_prefix("user/")?.rsplit('/').next()
+    }
+
+    /// Why keywarden will not act on this target, if it will not.
+    pub fn refusal(
+        &self,
+        kind: ActionKind,
+        user: Option<&str>,
+        key: Option<&str>,
+    ) -> Option<String> {
+        if key.is_some() && key == Some(self.caller.access_key_id.as_str()) {
+            return Some(format!(
+                "refused: keywarden is running with this key ({})",
+                self.caller.access_key_id
+            ));
+        }
+        let locks_out_caller = matches!(kind, ActionKind::RevokeSessions | ActionKind::Quarantine);
+        if locks_out_caller && user.is_some() && user == self.caller_user() {
+            return Some(format!(
+                "refused: keywarden is running as {} and would lock itself out",
+                self.caller.arn
+            ));
+        }
+        None
+    }
+
+    /// Intent, call, outcome, verification: one journaled write.
+    pub async fn execute(
+        &mut self,
+        run: &RunId,
+        action_id: &str,
+        effect: &Effect,
+        undo: Option<&Effect>,
+    ) -> Result<ActionResult, RemediationError> {
+        let key = match effect {
+            Effect::SetKeyStatus { key_id, active, .. } => Some(KeyEffect {
+                key_id: key_id.clone(),
+                change: if *active {
+                    KeyChange::Reactivated
+                } else {
+                    KeyChange::Deactivated
+                },
+            }),
+            Effect::DeleteKey { key_id, .. } => Some(KeyEffect {
+                key_id: key_id.clone(),
+                change: KeyChange::Deleted,
+            }),
+            _ => None,
+        };
+        let step = self.journal.record_intent(Intent {
+            run: run.clone(),
+            action_id: action_id.to_owned(),
+            call: effect.call().to_owned(),
+            target: effect.describe(),
+            params_json: effect.to_json(),
+            undo_json: undo.map(Effect::to_json),
+            key,
+            at: self.now(),
+        })?;
+        if self.crash == Some(CrashPoint::AfterIntent(action_id.to_owned())) {
+            std::process::abort();
+        }
+        let called = effect.perform(self.client).await;
+        if self.crash == Some(CrashPoint::AfterCall(action_id.to_owned())) {
+            std::process::abort();
+        }
+        if let Err(error) = called {
+            self.journal.record_outcome(
+                step,
+                Outcome::Failed {
+                    code: error.code.clone(),
+                    message: error.message.clone(),
+                },
+                self.now(),
+            )?;
+            return Ok(ActionResult::Failed {
+                code: error.code,
+                message: error.message,
+            });
+        }
+        self.journal
+            .record_outcome(step, Outcome::Succeeded, self.now())?;
+        let (verified, detail) = match effect.is_in_place(self.client).await {
+            Ok(read) => read,
+            Err(error) => (false, format!("could not read the state back: {error}")),
+        };
+        self.journal
+            .record_verification(step, verified, &detail, self.now())?;
+        Ok(ActionResult::Done { verified, detail })
+    }
+
+    /// Settles the intents an interrupted attempt left without an outcome, by reading AWS.
+    pub async fn settle_in_doubt(&mut self, run: &RunId) -> Result<Vec<String>, RemediationError> {
+        let mut settled = Vec::new();
+        for step in self.journal.in_doubt(run)? {
+            let Some(call) = step.call() else { continue };
+            let effect =
+                Effect::from_json(&call.params_json).map_err(|e| RemediationError::Run {
+                    run: run.as_str().to_owned(),
+                    problem: format!("step {} has unreadable parameters: {e}", step.id),
+                })?;
+            let outcome = match effect.is_in_place(self.client).await {
+                Ok((true, detail)) => Outcome::AlreadyDone { detail },
+                Ok((false, detail)) => Outcome::Abandoned {
+                    reason: format!("the call did not take effect ({detail}); attempted again"),
+                },
+                Err(error) => {
+                    // Cannot tell: leave it in doubt rather than guess, and stop the resume.
+                    return Err(RemediationError::Run {
+                        run: run.as_str().to_owned(),
+                        problem: format!(
+                            "cannot settle step {} ({}): {error}",
+                            step.id,
+                            effect.describe()
+                        ),
+                    });
+                }
+            };
+            settled.push(format!(
+                "{} {}: {} ({})",
+                step.action_id,
+                effect.describe(),
+                outcome.name(),
+                match &outcome {
+                    Outcome::AlreadyDone { detail } => detail.clone(),
+                    Outcome::Abandoned { reason } => reason.clone(),
+                    _ => String::new(),
+                }
+            ));
+            self.journal.record_outcome(step.id, outcome, self.now())?;
+        }
+        Ok(settled)
+    }
+}

@@ -1,0 +1,886 @@
+//! `keywarden rotate USER`: a new access key, its secret handed only where the user asked, and a
+//! plan for the old key (deactivate after a grace period, delete after another), following AWS's
+//! own rotation sample.
+//!
+//! The run is journaled like any other: an intent before `iam:CreateAccessKey` (the user and the
+//! ids of the keys that existed before; never the secret), its outcome, and a verification that
+//! names the new key's **id**. The secret lives in a [`SecretString`] from the moment AWS returns
+//! it and is read with [`SecretString::expose`] at one place only, the hand-over.
+//!
+//! A key whose secret nobody received is useless and a liability, so it is removed (deactivated,
+//! then deleted, through the journaled engine) when:
+//! - the hand-over fails (the file exists, the Secrets Manager name is taken, access denied);
+//! - an earlier rotation of the same user was killed with its `CreateAccessKey` in doubt and the
+//!   key it created is found: the key that is not among that run's pre-existing ids and was
+//!   never used. Its secret died with the process.
+//!
+//! A rotation is not resumed (`apply --resume` refuses it): running `rotate` again settles what
+//! the interrupted run left, then rotates.
+
+use super::{
+    ActionReport, ActionResult, Clock, CrashPoint, Effect, Engine, RemediationClient,
+    RemediationError,
+};
+use crate::journal::{Intent, NewRun, Outcome, RunId, RunKind, RunStatus};
+use crate::journal::{Journal, StepRecord};
+use keywarden_aws::api::{AccessKeyMeta, AwsError, SecretString, SecretWrite};
+use keywarden_core::remediation::{
+    Action, ActionKind, KeyStatus, Plan, PlanSource, Precondition, Reason, Safety, UseBound,
+    PLAN_FORMAT, PLAN_VERSION,
+};
+use keywarden_core::time::{days, format_timestamp};
+use keywarden_core::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The journal's action id of the `CreateAccessKey` call of a rotation.
+pub const CREATE_KEY_ACTION: &str = "create-key";
+/// The journal's action id of the `secretsmanager:CreateSecret` hand-over.
+pub const HAND_OVER_ACTION: &str = "hand-over";
+/// The rule code the rotation plan's reasons carry.
+pub const ROTATION_RULE: &str = "ROTATION";
+
+/// Where the new key's secret goes. Exactly one, by construction.
+pub enum SecretDestination<'a> {
+    /// A new file, created with mode 0600 (an existing file is refused), in the AWS CLI
+    /// credentials-file format (see [`credentials_file_text`]).
+    File(PathBuf),
+    /// A new AWS Secrets Manager secret of this name, whose value is the console's shape,
+    /// `{"AccessKeyId": ..., "SecretAccessKey": ...}`. A name in use is refused by AWS.
+    SecretsManager(String),
+    /// A writer (`--show-secret`: standard output), in the credentials-file format.
+    Writer(&'a mut (dyn Write + Send)),
+}
+
+impl SecretDestination<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            SecretDestination::File(_) => "file",
+            SecretDestination::SecretsManager(_) => "secrets-manager",
+            SecretDestination::Writer(_) => "stdout",
+        }
+    }
+}
+
+/// What to rotate, and the grace periods of the old key's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateOptions {
+    pub user: String,
+    /// Days after the rotation before the old key is deactivated.
+    pub deactivate_after_days: u32,
+    /// Days after the deactivation before the old key is deleted.
+    pub delete_after_days: u32,
+}
+
+/// The inputs stored with the run (never a secret).
+#[derive(Debug, Serialize, Deserialize)]
+struct RotateInputs {
+    rotate_user: String,
+    destination: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    destination_name: Option<String>,
+    deactivate_after_days: u32,
+    delete_after_days: u32,
+}
+
+/// The parameters of the `CreateAccessKey` intent.
+#[derive(Debug, Serialize, Deserialize)]
+struct CreateParams {
+    call: String,
+    user: String,
+    /// The user's keys before the call: a key not among them after an interrupted call was
+    /// created by it.
+    existing_key_ids: Vec<String>,
+}
+
+/// Why a rotation did not start (nothing was created).
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("cannot read {user}'s access keys: {error}")]
+    Read { user: String, error: AwsError },
+    #[error(transparent)]
+    Remediation(#[from] RemediationError),
+}
+
+impl From<crate::journal::JournalError> for RotateError {
+    fn from(error: crate::journal::JournalError) -> Self {
+        RotateError::Remediation(error.into())
+    }
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateReport {
+    pub run: RunId,
+    pub user: String,
+    /// What an earlier, interrupted rotation of the user left, and how it was settled.
+    pub settled: Vec<String>,
+    /// The keys the user had before the new one.
+    pub old_keys: Vec<AccessKeyMeta>,
+    /// The new key's id, when it was created (it may have been removed since: see `failure`).
+    pub new_key_id: Option<String>,
+    /// Where the secret went, for a person: `file creds (mode 0600)`, a secret's ARN...
+    pub handed_to: Option<String>,
+    /// Why the rotation failed, when it did (the new key, if any, was then removed).
+    pub failure: Option<String>,
+    /// Removals of keys whose secret nobody has: the orphan of an interrupted run, or the new
+    /// key when the hand-over failed.
+    pub cleanup: Vec<ActionReport>,
+    /// The old key's plan; `None` when the user had no key before, or the rotation failed.
+    pub plan: Option<Plan>,
+}
+
+impl RotateReport {
+    /// True when the new key was created and its secret handed over, and every cleanup worked.
+    pub fn succeeded(&self) -> bool {
+        self.failure.is_none() && !self.cleanup.iter().any(|a| a.result.is_error())
+    }
+}
+
+/// Rotates `options.user`'s access key: see the module documentation.
+pub async fn rotate_key<C: RemediationClient + SecretWrite>(
+    client: &C,
+    journal: &mut Journal,
+    clock: Clock<'_>,
+    options: &RotateOptions,
+    destination: &mut SecretDestination<'_>,
+    crash: Option<CrashPoint>,
+) -> Result<RotateReport, RotateError> {
+    let user = options.user.as_str();
+    // Refusals that need no AWS call first.
+    if let SecretDestination::File(path) = destination {
+        check_secret_file(path)?;
+    }
+    let mut engine = Engine::new(client, journal, clock, crash).await?;
+    let read_keys = |error| RotateError::Read {
+        user: user.to_owned(),
+        error,
+    };
+    let keys = engine
+        .client
+        .list_access_keys(user)
+        .await
+        .map_err(read_keys)?;
+    let interrupted = interrupted_rotations(engine.journal, user)?;
+    if interrupted.is_empty() {
+        refuse_two_keys(user, &keys)?;
+    }
+
+    let (destination_name, destination_kind) = match &*destination {
+        SecretDestination::File(path) => (Some(path.display().to_string()), destination.kind()),
+        SecretDestination::SecretsManager(name) => (Some(name.clone()), destination.kind()),
+        SecretDestination::Writer(_) => (None, destination.kind()),
+    };
+    let inputs = RotateInputs {
+        rotate_user: user.to_owned(),
+        destination: destination_kind.to_owned(),
+        destination_name,
+        deactivate_after_days: options.deactivate_after_days,
+        delete_after_days: options.delete_after_days,
+    };
+    let run = engine.journal.start_run(NewRun {
+        kind: RunKind::Rotate,
+        started_at: engine.now(),
+        plan_json: serde_json::to_string(&inputs).unwrap_or_default(),
+        options_json: "{}".to_owned(),
+        parent_run: None,
+    })?;
+    let pid = std::process::id();
+    engine.journal.claim_run(&run, pid, engine.now())?;
+    let mut report = RotateReport {
+        run: run.clone(),
+        user: user.to_owned(),
+        settled: Vec::new(),
+        old_keys: Vec::new(),
+        new_key_id: None,
+        handed_to: None,
+        failure: None,
+        cleanup: Vec::new(),
+        plan: None,
+    };
+    let result = rotate_in_run(
+        &mut engine,
+        &run,
+        options,
+        destination,
+        keys,
+        interrupted,
+        &mut report,
+    )
+    .await;
+    let status = match &result {
+        Err(RotateError::Refused(_)) => RunStatus::Failed,
+        Err(_) => RunStatus::Interrupted,
+        Ok(()) if report.succeeded() => RunStatus::Completed,
+        Ok(()) => RunStatus::CompletedWithErrors,
+    };
+    engine.journal.finish_run(&run, status, engine.now())?;
+    engine.journal.release_run(&run, pid)?;
+    result.map(|()| report)
+}
+
+async fn rotate_in_run<C: RemediationClient + SecretWrite>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    options: &RotateOptions,
+    destination: &mut SecretDestination<'_>,
+    mut keys: Vec<AccessKeyMeta>,
+    interrupted: Vec<RunId>,
+    report: &mut RotateReport,
+) -> Result<(), RotateError> {
+    let user = options.user.as_str();
+    if !interrupted.is_empty() {
+        for old in &interrupted {
+            settle_interrupted(engine, run, old, user, &keys, report).await?;
+        }
+        keys = engine
+            .client
+            .list_access_keys(user)
+            .await
+            .map_err(|error| RotateError::Read {
+                user: user.to_owned(),
+                error,
+            })?;
+        refuse_two_keys(user, &keys)?;
+    }
+    report.old_keys = keys.clone();
+
+    // The call, journaled: the intent names the user and the keys before, never the secret.
+    let params = CreateParams {
+        call: "create-access-key".to_owned(),
+        user: user.to_owned(),
+        existing_key_ids: keys.iter().map(|k| k.id.clone()).collect(),
+    };
+    let step = engine.journal.record_intent(Intent {
+        run: run.clone(),
+        action_id: CREATE_KEY_ACTION.to_owned(),
+        call: "iam:CreateAccessKey".to_owned(),
+        target: format!("create a new access key for {user}"),
+        params_json: serde_json::to_string(&params).unwrap_or_default(),
+        undo_json: None,
+        key: None,
+        at: engine.now(),
+    })?;
+    if engine.crash == Some(CrashPoint::AfterIntent(CREATE_KEY_ACTION.to_owned())) {
+        std::process::abort();
+    }
+    let created = engine.client.create_access_key(user).await;
+    if engine.crash == Some(CrashPoint::AfterCall(CREATE_KEY_ACTION.to_owned())) {
+        std::process::abort();
+    }
+    let new_key = match created {
+        Ok(new_key) => new_key,
+        Err(error) => {
+            engine.journal.record_outcome(
+                step,
+                Outcome::Failed {
+                    code: error.code.clone(),
+                    message: error.message.clone(),
+                },
+                engine.now(),
+            )?;
+            report.failure = Some(format!("the new key was not created: {error}"));
+            return Ok(());
+        }
+    };
+    engine
+        .journal
+        .record_outcome(step, Outcome::Succeeded, engine.now())?;
+    report.new_key_id = Some(new_key.id.clone());
+    let (verified, detail) = match engine.client.list_access_keys(user).await {
+        Ok(now) => match now.iter().find(|k| k.id == new_key.id) {
+            Some(k) => (
+                true,
+                format!(
+                    "new key {} of {user} exists, {}",
+                    new_key.id,
+                    if k.active { "Active" } else { "Inactive" }
+                ),
+            ),
+            None => (
+                false,
+                format!("new key {} is not among {user}'s keys", new_key.id),
+            ),
+        },
+        Err(error) => (
+            false,
+            format!(
+                "new key {}: could not read the keys back: {error}",
+                new_key.id
+            ),
+        ),
+    };
+    engine
+        .journal
+        .record_verification(step, verified, &detail, engine.now())?;
+
+    // The hand-over: the only place the secret is read.
+    let handed = hand_over(engine, run, user, &new_key.id, &new_key.secret, destination).await?;
+    drop(new_key.secret);
+    match handed {
+        Ok(to) => report.handed_to = Some(to),
+        Err(why) => {
+            report.failure = Some(format!(
+                "the secret could not be handed over ({why}); the new key {} is useless without \
+                 it, so it is removed",
+                new_key.id
+            ));
+            let removed = remove_key(engine, run, user, &new_key.id, "cleanup").await?;
+            report.cleanup.extend(removed);
+            return Ok(());
+        }
+    }
+
+    let old: Vec<&AccessKeyMeta> = keys.iter().collect();
+    if !old.is_empty() {
+        let account = Some(engine.caller.account.clone());
+        report.plan = Some(rotation_plan(
+            user,
+            &old,
+            &new_key.id,
+            run,
+            account,
+            engine.now(),
+            options,
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a file destination that already exists or whose folder does not, before any AWS call.
+fn check_secret_file(path: &Path) -> Result<(), RotateError> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(RotateError::Refused(format!(
+            "{}: the file exists; keywarden writes a secret only to a new file",
+            path.display()
+        )));
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(RotateError::Refused(format!(
+            "{}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
+}
+
+fn refuse_two_keys(user: &str, keys: &[AccessKeyMeta]) -> Result<(), RotateError> {
+    if keys.len() < 2 {
+        return Ok(());
+    }
+    let listed: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "{} ({})",
+                k.id,
+                if k.active { "Active" } else { "Inactive" }
+            )
+        })
+        .collect();
+    Err(RotateError::Refused(format!(
+        "{user} already has two access keys ({}), the most AWS allows: deactivate and delete one \
+         first (for example with `keywarden plan` and `keywarden apply`), then rotate",
+        listed.join(", ")
+    )))
+}
+
+/// Earlier rotations of `user` that never finished (killed), oldest first.
+fn interrupted_rotations(journal: &Journal, user: &str) -> Result<Vec<RunId>, RotateError> {
+    let mut found = Vec::new();
+    for info in journal.runs()? {
+        if info.kind != RunKind::Rotate || info.status.is_some() {
+            continue;
+        }
+        let Some(inputs) = journal.run_inputs(&info.id)? else {
+            continue;
+        };
+        let Ok(inputs) = serde_json::from_str::<RotateInputs>(&inputs.plan_json) else {
+            continue;
+        };
+        if inputs.rotate_user == user {
+            found.push(info.id);
+        }
+    }
+    found.reverse();
+    Ok(found)
+}
+
+/// Settles what an interrupted rotation of `user` left: a `CreateAccessKey` in doubt (the key it
+/// created, if any, is removed: its secret is lost), other calls in doubt (read back), then
+/// closes the old run as interrupted.
+async fn settle_interrupted<C: RemediationClient + SecretWrite>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    old: &RunId,
+    user: &str,
+    keys: &[AccessKeyMeta],
+    report: &mut RotateReport,
+) -> Result<(), RotateError> {
+    let pid = std::process::id();
+    if let Err(error) = engine.journal.claim_run(old, pid, engine.now()) {
+        return Err(RotateError::Refused(format!(
+            "an earlier rotation of {user} (run {old}) is still running or cannot be claimed: \
+             {error}"
+        )));
+    }
+    let settled = settle_claimed(engine, run, old, user, keys, report).await;
+    if settled.is_ok() {
+        engine
+            .journal
+            .finish_run(old, RunStatus::Interrupted, engine.now())?;
+    }
+    engine.journal.release_run(old, pid)?;
+    settled
+}
+
+async fn settle_claimed<C: RemediationClient + SecretWrite>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    old: &RunId,
+    user: &str,
+    keys: &[AccessKeyMeta],
+    report: &mut RotateReport,
+) -> Result<(), RotateError> {
+    for step in engine.journal.in_doubt(old)? {
+        let Some(call) = step.call() else { continue };
+        if call.call == "iam:CreateAccessKey" {
+            settle_create(engine, run, old, user, &step, keys, report).await?;
+            continue;
+        }
+        if let Ok(effect) = Effect::from_json(&call.params_json) {
+            let outcome = match effect.is_in_place(engine.client).await {
+                Ok((true, detail)) => Outcome::AlreadyDone { detail },
+                Ok((false, detail)) => Outcome::Abandoned {
+                    reason: format!("the call did not take effect ({detail})"),
+                },
+                Err(error) => {
+                    return Err(RotateError::Refused(format!(
+                        "cannot settle step {} of the interrupted run {old} ({}): {error}",
+                        step.id,
+                        effect.describe()
+                    )))
+                }
+            };
+            report.settled.push(format!(
+                "run {old}: {} was {}",
+                effect.describe(),
+                if outcome.is_effective() {
+                    "done"
+                } else {
+                    "not done"
+                }
+            ));
+            engine
+                .journal
+                .record_outcome(step.id, outcome, engine.now())?;
+        } else {
+            // The hand-over to Secrets Manager: keywarden cannot read secrets back.
+            let reason = format!(
+                "{} ({}): keywarden cannot read it back; check it by hand",
+                call.call, call.target
+            );
+            report.settled.push(format!(
+                "run {old}: cannot tell whether {} happened; check it by hand",
+                call.target
+            ));
+            engine
+                .journal
+                .record_outcome(step.id, Outcome::Abandoned { reason }, engine.now())?;
+        }
+    }
+    // A key the old run created and verified, whose hand-over is not known to have finished.
+    for step in engine.journal.steps(old)? {
+        let Some(call) = step.call() else { continue };
+        if call.call == "iam:CreateAccessKey"
+            && matches!(
+                call.outcome.as_ref().map(|o| &o.outcome),
+                Some(Outcome::Succeeded)
+            )
+        {
+            let detail = call
+                .verification
+                .as_ref()
+                .map(|v| v.detail.clone())
+                .unwrap_or_default();
+            report.settled.push(format!(
+                "run {old} created a key and was interrupted before it finished ({detail}); if \
+                 its secret did not reach its destination, deactivate and delete that key"
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn settle_create<C: RemediationClient + SecretWrite>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    old: &RunId,
+    user: &str,
+    step: &StepRecord,
+    keys: &[AccessKeyMeta],
+    report: &mut RotateReport,
+) -> Result<(), RotateError> {
+    let Some(call) = step.call() else {
+        return Ok(());
+    };
+    let params: CreateParams = serde_json::from_str(&call.params_json).map_err(|e| {
+        RotateError::Refused(format!(
+            "step {} of the interrupted run {old} has unreadable parameters: {e}",
+            step.id
+        ))
+    })?;
+    let new: Vec<&AccessKeyMeta> = keys
+        .iter()
+        .filter(|k| !params.existing_key_ids.contains(&k.id))
+        .collect();
+    let orphan = match new.as_slice() {
+        [] => {
+            engine.journal.record_outcome(
+                step.id,
+                Outcome::Abandoned {
+                    reason: format!(
+                        "{user} has no key beyond the ones before the call ({}): the call did \
+                         not take effect",
+                        list_or_none(&params.existing_key_ids)
+                    ),
+                },
+                engine.now(),
+            )?;
+            report.settled.push(format!(
+                "run {old} was interrupted around CreateAccessKey; no key was created"
+            ));
+            return Ok(());
+        }
+        [one] => *one,
+        many => {
+            let ids: Vec<String> = many.iter().map(|k| k.id.clone()).collect();
+            return Err(RotateError::Refused(format!(
+                "run {old} was interrupted around CreateAccessKey for {user}, and {} keys are \
+                 new since ({}): keywarden cannot tell which one it created; delete the one \
+                 nobody uses, then rotate again",
+                ids.len(),
+                ids.join(", ")
+            )));
+        }
+    };
+    // The orphan was never handed to anyone, so it was never used. A used key is someone's.
+    let last_used = engine
+        .client
+        .get_access_key_last_used(&orphan.id)
+        .await
+        .map_err(|error| RotateError::Read {
+            user: user.to_owned(),
+            error,
+        })?;
+    if let Some(used) = last_used.date {
+        return Err(RotateError::Refused(format!(
+            "run {old} was interrupted around CreateAccessKey for {user}; key {} is new since, \
+             but it was used at {}, so it is someone's: keywarden leaves it alone. Settle it by \
+             hand, then rotate again",
+            orphan.id,
+            format_timestamp(used)
+        )));
+    }
+    engine.journal.record_outcome(
+        step.id,
+        Outcome::AlreadyDone {
+            detail: format!(
+                "key {} of {user} exists and was not among the keys before the call: created; \
+                 its secret was lost with the interrupted run",
+                orphan.id
+            ),
+        },
+        engine.now(),
+    )?;
+    report.settled.push(format!(
+        "run {old} was interrupted after creating key {}; its secret was lost, so the key is \
+         removed (deactivated, then deleted)",
+        orphan.id
+    ));
+    let removed = remove_key(
+        engine,
+        run,
+        user,
+        &orphan.id,
+        &format!("orphan-{}", orphan.id),
+    )
+    .await?;
+    report.cleanup.extend(removed);
+    Ok(())
+}
+
+fn list_or_none(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "none".to_owned()
+    } else {
+        ids.join(", ")
+    }
+}
+
+/// Deactivates, then deletes, a key whose secret nobody has, through the journal.
+async fn remove_key<C: RemediationClient>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    user: &str,
+    key_id: &str,
+    prefix: &str,
+) -> Result<Vec<ActionReport>, RemediationError> {
+    let mut reports = Vec::new();
+    let steps = [
+        (
+            "deactivate",
+            ActionKind::DeactivateKey,
+            Effect::SetKeyStatus {
+                user: user.to_owned(),
+                key_id: key_id.to_owned(),
+                active: false,
+            },
+        ),
+        (
+            "delete",
+            ActionKind::DeleteKey,
+            Effect::DeleteKey {
+                user: user.to_owned(),
+                key_id: key_id.to_owned(),
+            },
+        ),
+    ];
+    for (suffix, kind, effect) in steps {
+        let action_id = format!("{prefix}/{suffix}");
+        let result = if let Some(refusal) = engine.refusal(kind, Some(user), Some(key_id)) {
+            engine
+                .journal
+                .record_skip(run, &action_id, &refusal, engine.now())?;
+            ActionResult::NotAttempted(refusal)
+        } else {
+            engine.execute(run, &action_id, &effect, None).await?
+        };
+        let failed = result.is_error();
+        reports.push(ActionReport {
+            action_id,
+            kind: kind.as_str().to_owned(),
+            target: format!("user {user}, key {key_id}"),
+            result,
+        });
+        if failed {
+            // Deleting a key still active is not what was intended: stop here.
+            break;
+        }
+    }
+    Ok(reports)
+}
+
+/// Hands the secret to its destination: `Ok(where)` for a person, or `Err(why)` (never the
+/// secret). A journal error (the Secrets Manager call is journaled) stops the run.
+async fn hand_over<C: RemediationClient + SecretWrite>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    user: &str,
+    key_id: &str,
+    secret: &SecretString,
+    destination: &mut SecretDestination<'_>,
+) -> Result<Result<String, String>, RemediationError> {
+    Ok(match destination {
+        SecretDestination::File(path) => write_secret_file(path, user, key_id, secret)
+            .map(|()| format!("{} (mode 0600)", path.display()))
+            .map_err(|e| format!("{}: {e}", path.display())),
+        SecretDestination::Writer(writer) => {
+            let text = credentials_file_text(user, key_id, secret);
+            writer
+                .write_all(text.as_bytes())
+                .and_then(|()| writer.flush())
+                .map(|()| "standard output".to_owned())
+                .map_err(|e| format!("standard output: {e}"))
+        }
+        SecretDestination::SecretsManager(name) => {
+            let name = name.clone();
+            let step = engine.journal.record_intent(Intent {
+                run: run.clone(),
+                action_id: HAND_OVER_ACTION.to_owned(),
+                call: "secretsmanager:CreateSecret".to_owned(),
+                target: format!("Secrets Manager secret {name} for key {key_id} of {user}"),
+                params_json: serde_json::json!({
+                    "call": "create-secret",
+                    "name": name,
+                    "access_key_id": key_id,
+                })
+                .to_string(),
+                undo_json: None,
+                key: None,
+                at: engine.now(),
+            })?;
+            let value = SecretString::new(
+                serde_json::json!({
+                    "AccessKeyId": key_id,
+                    "SecretAccessKey": secret.expose(),
+                })
+                .to_string(),
+            );
+            let description = format!(
+                "Access key {key_id} of IAM user {user}, created by keywarden rotate (run {run})"
+            );
+            match engine
+                .client
+                .create_secret(&name, &value, &description)
+                .await
+            {
+                Ok(arn) => {
+                    engine
+                        .journal
+                        .record_outcome(step, Outcome::Succeeded, engine.now())?;
+                    Ok(format!("Secrets Manager secret {name} ({arn})"))
+                }
+                Err(error) => {
+                    engine.journal.record_outcome(
+                        step,
+                        Outcome::Failed {
+                            code: error.code.clone(),
+                            message: error.message.clone(),
+                        },
+                        engine.now(),
+                    )?;
+                    Err(if error.is_already_exists() {
+                        format!("the Secrets Manager secret {name} already exists: {error}")
+                    } else {
+                        error.reason()
+                    })
+                }
+            }
+        }
+    })
+}
+
+/// The AWS CLI credentials-file format (a `[default]` profile), usable as is with
+/// `AWS_SHARED_CREDENTIALS_FILE`; what `--secret-file` and `--show-secret` write.
+pub fn credentials_file_text(user: &str, key_id: &str, secret: &SecretString) -> String {
+    format!(
+        "# IAM user {user}, access key {key_id} (keywarden rotate)\n[default]\n\
+         aws_access_key_id = {key_id}\naws_secret_access_key = {}\n",
+        secret.expose()
+    )
+}
+
+/// Creates `path` (never an existing file) with mode 0600 and writes the credentials; a
+/// partial file is removed.
+fn write_secret_file(
+    path: &Path,
+    user: &str,
+    key_id: &str,
+    secret: &SecretString,
+) -> std::io::Result<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    let mut file = open.open(path)?;
+    let written = file
+        .write_all(credentials_file_text(user, key_id, secret).as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(error) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// The old keys' plan: deactivate each active one `deactivate_after_days` after the rotation
+/// (safe: skipped if a workload used it after the rotation), then delete it
+/// `delete_after_days` after that (two-phase: only once inactive for that long, and unused).
+pub fn rotation_plan(
+    user: &str,
+    old_keys: &[&AccessKeyMeta],
+    new_key_id: &str,
+    run: &RunId,
+    account: Option<String>,
+    now: Timestamp,
+    options: &RotateOptions,
+) -> Plan {
+    let deactivate_at = now + days(options.deactivate_after_days);
+    let delete_at = deactivate_at + days(options.delete_after_days);
+    let reason = |key: &str| Reason {
+        rule: ROTATION_RULE.to_owned(),
+        message: format!(
+            "key {key} of {user} was replaced by {new_key_id} at {} (keywarden rotate, run {run})",
+            format_timestamp(now)
+        ),
+    };
+    let mut actions = Vec::new();
+    let mut n = 0usize;
+    for key in old_keys {
+        if key.active {
+            n += 1;
+            actions.push(Action {
+                id: format!("A{n:03}"),
+                kind: ActionKind::DeactivateKey,
+                safety: Safety::Safe,
+                user: Some(user.to_owned()),
+                access_key_id: Some(key.id.clone()),
+                not_before: Some(deactivate_at),
+                policy_time: None,
+                precondition: Precondition {
+                    key_status: Some(KeyStatus::Active),
+                    key_unused_since: Some(UseBound {
+                        last_used: Some(now),
+                    }),
+                    ..Precondition::default()
+                },
+                reasons: vec![reason(&key.id)],
+                steps: vec![format!(
+                    "skipped if the key is used after {}: a workload still needs it; move it to \
+                     {new_key_id} and rotate again",
+                    format_timestamp(now)
+                )],
+            });
+        }
+        n += 1;
+        // An old key already inactive waits only for the delete's grace period.
+        let delete_not_before = if key.active {
+            delete_at
+        } else {
+            now + days(options.delete_after_days)
+        };
+        actions.push(Action {
+            id: format!("A{n:03}"),
+            kind: ActionKind::DeleteKey,
+            safety: Safety::TwoPhase,
+            user: Some(user.to_owned()),
+            access_key_id: Some(key.id.clone()),
+            not_before: Some(delete_not_before),
+            policy_time: None,
+            precondition: Precondition {
+                key_status: Some(KeyStatus::Inactive),
+                inactive_for_days: Some(options.delete_after_days),
+                ..Precondition::default()
+            },
+            reasons: vec![reason(&key.id)],
+            steps: Vec::new(),
+        });
+    }
+    Plan {
+        format: PLAN_FORMAT.to_owned(),
+        version: PLAN_VERSION,
+        created_at: now,
+        account,
+        source: PlanSource {
+            kind: "rotation".to_owned(),
+            location: format!("keywarden rotate {user} (run {run})"),
+            data_as_of: Some(now),
+        },
+        delete_after_days: options.delete_after_days,
+        actions,
+        not_planned: Vec::new(),
+    }
+}

@@ -1,0 +1,495 @@
+//! `keywarden rotate` end to end: the real binary and the real AWS SDK against moto's server on
+//! 127.0.0.1 (`tests/moto/launcher.py`). The new key is created in moto's IAM, its secret lands
+//! only where asked (a 0600 file, a Secrets Manager secret read back with boto3, stdout), never
+//! in standard error, the journal or the plan; the plan applies later and deactivates the old
+//! key only when it was not used after the rotation.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{repo_root, scratch_dir, Moto};
+
+const NOW: &str = "2025-06-01T12:00:00Z";
+/// After the deactivation's grace period (7 days), before the deletion's (14 days).
+const AFTER_GRACE: &str = "2025-06-09T12:00:00Z";
+
+fn scenario(users: Value) -> Value {
+    json!({"now": NOW, "users": users})
+}
+
+/// alice: one active key, 100 days old, last used two days ago.
+fn alice() -> Value {
+    json!({"name": "alice", "created": "-200d",
+           "access_keys": [{"created": "-100d", "last_used": "-2d"}]})
+}
+
+/// A fresh state folder (and scratch folder) for this test.
+fn fresh_dir(name: &str) -> PathBuf {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("test").replace("::", "-");
+    let dir = scratch_dir().join(format!("{test}-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(moto: &Moto, args: &[&str]) -> Output {
+    moto.keywarden(&moto.admin())
+        .args(args)
+        .output()
+        .expect("run keywarden")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a Python snippet with boto3 against the server (admin credentials: they touch no
+/// fixture key's last-used date) and parses the JSON it prints.
+fn boto(moto: &Moto, code: &str) -> Value {
+    let out = Command::new(repo_root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json, os\n\
+             def client(name):\n    return boto3.client(name, endpoint_url=os.environ['EP'], \
+             region_name='us-east-1', aws_access_key_id=os.environ['AK'], \
+             aws_secret_access_key=os.environ['SK'])\n{code}"
+        ))
+        .env("EP", moto.endpoint())
+        .env("AK", moto.admin().access_key_id)
+        .env("SK", moto.admin().secret_access_key)
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "python failed: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("python printed JSON")
+}
+
+/// The user's keys as moto has them: `[(id, status)]`.
+fn keys(moto: &Moto, user: &str) -> Vec<(String, String)> {
+    let listed = boto(
+        moto,
+        &format!(
+            "r = client('iam').list_access_keys(UserName='{user}')\n\
+             print(json.dumps([[k['AccessKeyId'], k['Status']] for k in r['AccessKeyMetadata']]))"
+        ),
+    );
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k[0].as_str().unwrap().to_owned(),
+                k[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every byte of the journal files in the state folder.
+fn journal_bytes(state: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        if let Ok(bytes) = std::fs::read(state.join(format!("journal.sqlite3{suffix}"))) {
+            all.extend(bytes);
+        }
+    }
+    assert!(!all.is_empty(), "no journal in {}", state.display());
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The credentials file's `aws_access_key_id` and `aws_secret_access_key`.
+fn parse_credentials(text: &str) -> (String, String) {
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .trim()
+                    .strip_prefix('=')
+                    .map(str::trim)
+            })
+            .unwrap_or_else(|| panic!("no {name} in the credentials"))
+            .to_owned()
+    };
+    (field("aws_access_key_id"), field("aws_secret_access_key"))
+}
+
+/// The plan path the summary names.
+fn plan_path(stdout: &str) -> PathBuf {
+    let line = stdout
+        .lines()
+        .find_map(|l| {
+            l.trim_start_matches("# ")
+                .strip_prefix("plan for the old key: ")
+        })
+        .unwrap_or_else(|| panic!("no plan in the summary:\n{stdout}"));
+    PathBuf::from(line.trim())
+}
+
+fn apply(moto: &Moto, state: &Path, plan: &Path, now: &str) -> (Value, Output) {
+    let out = run(
+        moto,
+        &[
+            "apply",
+            plan.to_str().unwrap(),
+            "--now",
+            now,
+            "--format",
+            "json",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "apply printed no JSON ({e}):\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    (report, out)
+}
+
+fn result_of<'a>(report: &'a Value, action: &str) -> &'a str {
+    report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action_id"] == action)
+        .unwrap_or_else(|| panic!("no {action} in {report}"))["result"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn rotate_to_a_secret_file_then_apply_deactivates_the_unused_old_key() {
+    let moto = Moto::start(&scenario(json!([alice()])));
+    let old = moto.key_id("alice", 0);
+    let dir = fresh_dir("state");
+    let state = dir.join("state");
+    let file = dir.join("alice.credentials");
+    let out = run(
+        &moto,
+        &[
+            "rotate",
+            "alice",
+            "--secret-file",
+            file.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+
+    // The file: mode 0600, the new key and its secret.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let (new_key, secret) = parse_credentials(&std::fs::read_to_string(&file).unwrap());
+    assert_ne!(new_key, old);
+    assert!(secret.len() >= 20, "{secret}");
+    let now_keys = keys(&moto, "alice");
+    assert_eq!(
+        now_keys,
+        [
+            (old.clone(), "Active".to_owned()),
+            (new_key.clone(), "Active".to_owned())
+        ]
+    );
+
+    // The secret is nowhere else.
+    assert!(stdout.contains(&new_key), "{stdout}");
+    assert!(!stdout.contains(&secret), "the secret is on stdout");
+    assert!(!stderr.contains(&secret), "the secret is on stderr");
+    assert!(
+        !contains(&journal_bytes(&state), &secret),
+        "the secret is in the journal"
+    );
+    let plan = plan_path(&stdout);
+    assert!(plan.starts_with(state.join("plans")), "{}", plan.display());
+    let plan_text = std::fs::read_to_string(&plan).unwrap();
+    assert!(!plan_text.contains(&secret), "the secret is in the plan");
+    let plan_json: Value = serde_json::from_str(&plan_text).unwrap();
+    assert_eq!(plan_json["source"]["kind"], "rotation");
+    assert_eq!(plan_json["actions"][0]["access_key_id"], old.as_str());
+    assert_eq!(
+        plan_json["actions"][0]["not_before"],
+        "2025-06-08T12:00:00Z"
+    );
+    assert_eq!(
+        plan_json["actions"][1]["not_before"],
+        "2025-06-15T12:00:00Z"
+    );
+
+    // Before the grace period: nothing happens.
+    let (report, out) = apply(&moto, &state, &plan, "2025-06-02T12:00:00Z");
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(result_of(&report, "A001"), "not-due");
+    // After it: the old key, unused since the rotation, is deactivated; its deletion waits.
+    let (report, out) = apply(&moto, &state, &plan, AFTER_GRACE);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{report}\n{}",
+        text(&out.stderr)
+    );
+    assert_eq!(result_of(&report, "A001"), "done", "{report}");
+    assert_eq!(result_of(&report, "A002"), "not-attempted", "{report}");
+    assert_eq!(
+        keys(&moto, "alice"),
+        [(old, "Inactive".to_owned()), (new_key, "Active".to_owned())]
+    );
+}
+
+#[test]
+fn rotate_plan_skips_the_deactivation_when_the_old_key_was_used_after_the_rotation() {
+    let moto = Moto::start(&scenario(json!([alice()])));
+    let old = moto.key_id("alice", 0);
+    let old_secret = moto.info["users"]["alice"][0]["secret_access_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = fresh_dir("state");
+    let state = dir.join("state");
+    let plan = dir.join("rotation-plan.json");
+    let out = run(
+        &moto,
+        &[
+            "rotate",
+            "alice",
+            "--show-secret",
+            "--now",
+            NOW,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--plan-out",
+            plan.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let (new_key, secret) = parse_credentials(&stdout);
+    assert!(stdout.contains("[default]"), "{stdout}");
+    // The summary after the credentials is made of comments: stdout stays a credentials file.
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with('#') || l.starts_with('[') || l.starts_with("aws_")),
+        "{stdout}"
+    );
+    assert!(!stderr.contains(&secret));
+    assert!(!contains(&journal_bytes(&state), &secret));
+    assert_eq!(plan_path(&stdout), plan);
+
+    // A workload still signs with the old key: moto dates its last use now (after NOW).
+    let signed = boto(
+        &moto,
+        &format!(
+            "s = boto3.client('sts', endpoint_url=os.environ['EP'], region_name='us-east-1', \
+             aws_access_key_id='{old}', aws_secret_access_key='{old_secret}')\n\
+             s.get_caller_identity()\n\
+             r = client('iam').get_access_key_last_used(AccessKeyId='{old}')\n\
+             print(json.dumps(str(r['AccessKeyLastUsed'].get('LastUsedDate'))))"
+        ),
+    );
+    assert!(!signed.as_str().unwrap().starts_with("2025-05"), "{signed}");
+
+    let (report, out) = apply(&moto, &state, &plan, AFTER_GRACE);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{report}\n{}",
+        text(&out.stderr)
+    );
+    assert_eq!(result_of(&report, "A001"), "skipped", "{report}");
+    assert_eq!(
+        keys(&moto, "alice"),
+        [(old, "Active".to_owned()), (new_key, "Active".to_owned())]
+    );
+}
+
+#[test]
+fn rotate_to_secrets_manager_stores_the_key_and_a_taken_name_removes_it() {
+    let moto = Moto::start(&scenario(json!([
+        alice(),
+        {"name": "bob", "created": "-50d", "access_keys": [{"created": "-40d"}]}
+    ])));
+    let dir = fresh_dir("state");
+    let state = dir.join("state");
+    let state_arg = state.to_str().unwrap();
+    let out = run(
+        &moto,
+        &[
+            "rotate",
+            "alice",
+            "--secrets-manager",
+            "prod/alice/aws",
+            "--now",
+            NOW,
+            "--state-dir",
+            state_arg,
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let stored = boto(
+        &moto,
+        "r = client('secretsmanager').get_secret_value(SecretId='prod/alice/aws')\n\
+         print(r['SecretString'])",
+    );
+    let new_key = stored["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = stored["SecretAccessKey"].as_str().unwrap().to_owned();
+    assert!(keys(&moto, "alice").iter().any(|(id, _)| *id == new_key));
+    assert!(
+        stdout.contains(&new_key) && stdout.contains("prod/alice/aws"),
+        "{stdout}"
+    );
+    for (what, bytes) in [
+        ("stdout", out.stdout.clone()),
+        ("stderr", out.stderr.clone()),
+        ("journal", journal_bytes(&state)),
+    ] {
+        assert!(!contains(&bytes, &secret), "the secret is in {what}");
+    }
+
+    // bob's new key cannot be handed over (the name is taken): it is removed, exit 2.
+    let bob_old = moto.key_id("bob", 0);
+    let out = run(
+        &moto,
+        &[
+            "rotate",
+            "bob",
+            "--secrets-manager",
+            "prod/alice/aws",
+            "--now",
+            NOW,
+            "--state-dir",
+            state_arg,
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ResourceExistsException"), "{stderr}");
+    assert!(stderr.contains("removed"), "{stderr}");
+    assert_eq!(keys(&moto, "bob"), [(bob_old, "Active".to_owned())]);
+    // alice's secret is untouched.
+    let again = boto(
+        &moto,
+        "r = client('secretsmanager').get_secret_value(SecretId='prod/alice/aws')\n\
+         print(r['SecretString'])",
+    );
+    assert_eq!(again["AccessKeyId"], new_key.as_str());
+}
+
+#[test]
+fn rotate_refuses_a_user_with_two_keys_and_a_missing_destination() {
+    let moto = Moto::start(&scenario(json!([
+        {"name": "pair", "created": "-50d",
+         "access_keys": [{"created": "-40d"}, {"created": "-30d", "status": "Inactive"}]}
+    ])));
+    let dir = fresh_dir("state");
+    let state = dir.join("state");
+    let state_arg = state.to_str().unwrap();
+    let out = run(
+        &moto,
+        &["rotate", "pair", "--show-secret", "--state-dir", state_arg],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("two access keys"), "{stderr}");
+    assert!(text(&out.stdout).is_empty());
+    assert_eq!(keys(&moto, "pair").len(), 2);
+
+    let out = run(&moto, &["rotate", "pair", "--state-dir", state_arg]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--secret-file"), "{stderr}");
+
+    // An existing secret file is refused before anything is created.
+    let file = dir.join("exists");
+    std::fs::write(&file, "keep").unwrap();
+    let moto2 = Moto::start(&scenario(json!([alice()])));
+    let out = run(
+        &moto2,
+        &[
+            "rotate",
+            "alice",
+            "--secret-file",
+            file.to_str().unwrap(),
+            "--state-dir",
+            state_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("exists"));
+    assert_eq!(keys(&moto2, "alice").len(), 1);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+}
+
+#[test]
+fn rotate_after_a_crash_past_create_access_key_removes_the_orphan_key() {
+    let moto = Moto::start(&scenario(json!([alice()])));
+    let old = moto.key_id("alice", 0);
+    let dir = fresh_dir("state");
+    let state = dir.join("state");
+    let state_arg = state.to_str().unwrap();
+    // Killed after AWS created the key, before the outcome was journaled: the secret is lost.
+    let crashed = moto
+        .keywarden(&moto.admin())
+        .env("KEYWARDEN_TEST_CRASH", "after-call:create-key")
+        .args(["rotate", "alice", "--show-secret", "--now", NOW])
+        .args(["--state-dir", state_arg])
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    assert!(crashed.stdout.is_empty(), "{}", text(&crashed.stdout));
+    let after_crash = keys(&moto, "alice");
+    assert_eq!(after_crash.len(), 2, "{after_crash:?}");
+    let orphan = after_crash[1].0.clone();
+
+    let file = dir.join("alice.credentials");
+    let out = run(
+        &moto,
+        &[
+            "rotate",
+            "alice",
+            "--secret-file",
+            file.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--state-dir",
+            state_arg,
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("earlier rotation") && stderr.contains(&orphan),
+        "{stderr}"
+    );
+    let (new_key, _) = parse_credentials(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(
+        keys(&moto, "alice"),
+        [
+            (old.clone(), "Active".to_owned()),
+            (new_key, "Active".to_owned())
+        ]
+    );
+    // The plan is for the old key, never the orphan.
+    let plan = std::fs::read_to_string(plan_path(&stdout)).unwrap();
+    assert!(plan.contains(&old) && !plan.contains(&orphan), "{plan}");
+}

@@ -76,24 +76,15 @@ fn table_wanted(format: Option<PlanFormatArg>) -> bool {
     }
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename, so a
-/// reader never sees half a file.
+/// Writes `text` to `path` atomically (see [`keywarden_app::remediate::write_atomically`]),
+/// creating its folder.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("`{}` is not a file name", path.display()))?;
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&temp, text).with_context(|| format!("cannot write `{}`", temp.display()))?;
-    std::fs::rename(&temp, path).with_context(|| format!("cannot write `{}`", path.display()))
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    keywarden_app::remediate::write_atomically(path, text.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 // ----- plan -----
@@ -109,7 +100,13 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
     settings.delete_after_days = args.delete_after_days;
     // What the journal knows about keys keywarden deactivated (or saw inactive) dates the
     // two-phase deletes. A missing journal is no error for a plan: it then knows nothing.
-    if let Ok(journal) = open_journal(&args.state) {
+    let journal_exists = state_dir(&args.state)
+        .map(|dir| dir.join(keywarden_app::journal::JOURNAL_FILE_NAME).exists())
+        .unwrap_or(false);
+    if let Some(journal) = journal_exists
+        .then(|| open_journal(&args.state))
+        .transpose()?
+    {
         for key in findings.iter().filter_map(|f| f.access_key_id.as_deref()) {
             let since = match journal.last_deactivation(key)? {
                 Some(t) => Some(t),

@@ -5,7 +5,7 @@ use super::{
     ActionReport, ActionResult, Clock, CrashPoint, Effect, Engine, RemediationClient,
     RemediationError, RunReport,
 };
-use crate::journal::{Journal, NewRun, RunId, RunKind, RunStatus};
+use crate::journal::{Journal, NewRun, RunId, RunKind};
 use keywarden_aws::api::AwsError;
 use keywarden_core::config::{AuditConfig, ExemptionMatch};
 use keywarden_core::remediation::{
@@ -61,7 +61,7 @@ pub async fn apply_plan<C: RemediationClient>(
     let pid = std::process::id();
     engine.journal.claim_run(&run, pid, engine.now())?;
     let report = run_actions(&mut engine, &run, kind, plan, options, config, Vec::new()).await;
-    finish(&mut engine, &run, pid, report)
+    engine.finish(&run, pid, report)
 }
 
 /// Resumes an interrupted run: settles its calls in doubt, then carries on with the actions it
@@ -108,17 +108,7 @@ pub async fn resume_run<C: RemediationClient>(
     let mut engine = Engine::new(client, journal, clock, crash).await?;
     engine.check_account(plan.account.as_deref())?;
     let pid = std::process::id();
-    engine.journal.claim_run(run, pid, engine.now())?;
-    engine.journal.reopen_run(run, engine.now())?;
-    let settled = match engine.settle_in_doubt(run).await {
-        Ok(settled) => settled,
-        Err(error) => {
-            engine
-                .journal
-                .finish_run(run, RunStatus::Interrupted, engine.now())?;
-            return Err(error);
-        }
-    };
+    let settled = engine.reopen_for_resume(run, pid).await?;
     let report = run_actions(
         &mut engine,
         run,
@@ -129,24 +119,7 @@ pub async fn resume_run<C: RemediationClient>(
         settled,
     )
     .await;
-    finish(&mut engine, run, pid, report)
-}
-
-fn finish<C>(
-    engine: &mut Engine<'_, C>,
-    run: &RunId,
-    pid: u32,
-    report: Result<RunReport, RemediationError>,
-) -> Result<RunReport, RemediationError> {
-    let now = (engine.clock)();
-    let status = match &report {
-        Ok(r) if r.has_errors() => RunStatus::CompletedWithErrors,
-        Ok(_) => RunStatus::Completed,
-        Err(_) => RunStatus::Interrupted,
-    };
-    engine.journal.finish_run(run, status, now)?;
-    engine.journal.release_run(run, pid)?;
-    report
+    engine.finish(run, pid, report)
 }
 
 async fn run_actions<C: RemediationClient>(
@@ -245,13 +218,7 @@ async fn run_action<C: RemediationClient>(
         Ok(observed) => observed,
         Err(error) => {
             let reason = format!("could not re-read the state to check the precondition: {error}");
-            engine
-                .journal
-                .record_skip(run, &action.id, &reason, engine.now())?;
-            return Ok(ActionResult::Failed {
-                code: error.code,
-                message: reason,
-            });
+            return engine.fail_before_call(run, &action.id, &action.target(), error, reason);
         }
     };
     let now = engine.now();
@@ -259,13 +226,7 @@ async fn run_action<C: RemediationClient>(
         Ok(pair) => pair,
         Err(error) => {
             let reason = format!("could not read the state undo needs: {error}");
-            engine
-                .journal
-                .record_skip(run, &action.id, &reason, engine.now())?;
-            return Ok(ActionResult::Failed {
-                code: error.code,
-                message: reason,
-            });
+            return engine.fail_before_call(run, &action.id, &action.target(), error, reason);
         }
     };
     // A step already in place (a key already inactive, the same policy a second `contain`

@@ -32,7 +32,7 @@ pub use rotate::{
 pub use undo::undo_run;
 
 use crate::journal::{
-    Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind,
+    Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind, RunStatus,
 };
 use keywarden_aws::api::{AwsError, CallerIdentity, IamRead, IamWrite, RemediationRead, WhoAmI};
 use keywarden_core::remediation::{ActionKind, PlanError};
@@ -328,6 +328,76 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
         self.journal
             .record_verification(step, verified, &detail, self.now())?;
         Ok(ActionResult::Done { verified, detail })
+    }
+
+    /// Journals an action that failed before its write could be made (a read it needed was
+    /// refused): a step for the failed read, so `runs` counts it as failed, not skipped.
+    pub fn fail_before_call(
+        &mut self,
+        run: &RunId,
+        action_id: &str,
+        target: &str,
+        error: AwsError,
+        reason: String,
+    ) -> Result<ActionResult, RemediationError> {
+        let step = self.journal.record_intent(Intent {
+            run: run.clone(),
+            action_id: action_id.to_owned(),
+            call: error.action.to_owned(),
+            target: target.to_owned(),
+            params_json: "{}".to_owned(),
+            undo_json: None,
+            key: None,
+            at: self.now(),
+        })?;
+        self.journal.record_outcome(
+            step,
+            Outcome::Failed {
+                code: error.code.clone(),
+                message: reason.clone(),
+            },
+            self.now(),
+        )?;
+        Ok(ActionResult::Failed {
+            code: error.code,
+            message: reason,
+        })
+    }
+
+    /// Claims and reopens an interrupted run, then settles its calls in doubt; if they cannot be
+    /// settled the run is left interrupted.
+    pub async fn reopen_for_resume(
+        &mut self,
+        run: &RunId,
+        pid: u32,
+    ) -> Result<Vec<String>, RemediationError> {
+        self.journal.claim_run(run, pid, self.now())?;
+        self.journal.reopen_run(run, self.now())?;
+        match self.settle_in_doubt(run).await {
+            Ok(settled) => Ok(settled),
+            Err(error) => {
+                self.journal
+                    .finish_run(run, RunStatus::Interrupted, self.now())?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Records how the run ended (from its report) and releases the claim.
+    pub fn finish(
+        &mut self,
+        run: &RunId,
+        pid: u32,
+        report: Result<RunReport, RemediationError>,
+    ) -> Result<RunReport, RemediationError> {
+        let status = match &report {
+            Ok(r) if r.has_errors() => RunStatus::CompletedWithErrors,
+            Ok(_) => RunStatus::Completed,
+            Err(_) => RunStatus::Interrupted,
+        };
+        self.journal.finish_run(run, status, self.now())?;
+        self.journal.release_run(run, pid)?;
+        report
     }
 
     /// Settles the intents an interrupted attempt left without an outcome, by reading AWS.

@@ -8,7 +8,7 @@ use super::{
     ActionReport, ActionResult, Clock, CrashPoint, Effect, Engine, RemediationClient,
     RemediationError, RunReport,
 };
-use crate::journal::{Journal, NewRun, RunId, RunKind, RunStatus};
+use crate::journal::{Journal, NewRun, RunId, RunKind};
 
 pub async fn undo_run<C: RemediationClient>(
     client: &C,
@@ -55,7 +55,7 @@ pub async fn undo_run<C: RemediationClient>(
     let pid = std::process::id();
     engine.journal.claim_run(&run, pid, engine.now())?;
     let report = undo_steps(&mut engine, &run, target, Vec::new()).await;
-    finish(&mut engine, &run, pid, report)
+    engine.finish(&run, pid, report)
 }
 
 pub(super) async fn resume_undo<C: RemediationClient>(
@@ -68,36 +68,9 @@ pub(super) async fn resume_undo<C: RemediationClient>(
 ) -> Result<RunReport, RemediationError> {
     let mut engine = Engine::new(client, journal, clock, crash).await?;
     let pid = std::process::id();
-    engine.journal.claim_run(run, pid, engine.now())?;
-    engine.journal.reopen_run(run, engine.now())?;
-    let settled = match engine.settle_in_doubt(run).await {
-        Ok(settled) => settled,
-        Err(error) => {
-            engine
-                .journal
-                .finish_run(run, RunStatus::Interrupted, engine.now())?;
-            return Err(error);
-        }
-    };
+    let settled = engine.reopen_for_resume(run, pid).await?;
     let report = undo_steps(&mut engine, run, target, settled).await;
-    finish(&mut engine, run, pid, report)
-}
-
-fn finish<C>(
-    engine: &mut Engine<'_, C>,
-    run: &RunId,
-    pid: u32,
-    report: Result<RunReport, RemediationError>,
-) -> Result<RunReport, RemediationError> {
-    let status = match &report {
-        Ok(r) if r.has_errors() => RunStatus::CompletedWithErrors,
-        Ok(_) => RunStatus::Completed,
-        Err(_) => RunStatus::Interrupted,
-    };
-    let now = (engine.clock)();
-    engine.journal.finish_run(run, status, now)?;
-    engine.journal.release_run(run, pid)?;
-    report
+    engine.finish(run, pid, report)
 }
 
 async fn undo_steps<C: RemediationClient>(
@@ -153,11 +126,10 @@ async fn undo_steps<C: RemediationClient>(
                 Ok(_) => {}
                 Err(error) => {
                     let reason = format!("could not read the key's state: {error}");
-                    engine.journal.record_skip(run, &action_id, &reason, now)?;
-                    actions.push(report(ActionResult::Failed {
-                        code: error.code,
-                        message: reason,
-                    }));
+                    let target = undo.describe();
+                    actions.push(report(
+                        engine.fail_before_call(run, &action_id, &target, error, reason)?,
+                    ));
                     continue;
                 }
             }
@@ -176,11 +148,10 @@ async fn undo_steps<C: RemediationClient>(
             Ok((false, _)) => {}
             Err(error) => {
                 let reason = format!("could not read the state: {error}");
-                engine.journal.record_skip(run, &action_id, &reason, now)?;
-                actions.push(report(ActionResult::Failed {
-                    code: error.code,
-                    message: reason,
-                }));
+                let target = undo.describe();
+                actions.push(report(
+                    engine.fail_before_call(run, &action_id, &target, error, reason)?,
+                ));
                 continue;
             }
         }

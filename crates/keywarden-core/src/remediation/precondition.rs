@@ -78,9 +78,11 @@ pub fn check(action: &Action, observed: &ObservedState, now: Timestamp) -> Verdi
     }
     if let Some(required) = pre.inactive_for_days {
         let Some(since) = observed.inactive_since else {
+            // `apply` records a sighting before it checks, so this is reached only when the
+            // caller had no journal to ask.
             return Verdict::Skip(format!(
-                "keywarden has no record of when the key became inactive; it is recorded now, \
-                 and the delete becomes due {required} days after"
+                "keywarden has no record of when the key became inactive, so it cannot tell \
+                 whether it has been inactive for {required} days"
             ));
         };
         if let Some(used) = observed.key.and_then(|k| k.last_used) {

@@ -24,7 +24,8 @@
 # It prints a summary and writes nothing else: BENCHMARKS.md is updated by hand. `trail` exits 1
 # on these logs (they hold failing findings); 0, 1 and 2 count as runs, anything else fails the
 # script. Knobs: BENCH_RUNS (5), BENCH_SIZES, BENCH_BIG_RUNS (1), BENCH_SEED (42),
-# BENCH_KEEP=1 (keep the generated sets), BENCH_SKIP_GZIP=1, BENCH_BIN=PATH (time another build).
+# BENCH_KEEP=1 (keep the generated sets, which are otherwise deleted at the end; a kept set is
+# reused by the next run), BENCH_SKIP_GZIP=1, BENCH_BIN=PATH (time another build).
 #
 # Exit status: 0 all measured; 1 a build, the generator or a run failed; 3 not enough disk for
 # the largest size (the smaller ones are still measured and printed).
@@ -109,6 +110,7 @@ events_of() { awk '{ print $1 }' "$1/.complete"; }
 bytes_of() { awk '{ print $5 }' "$1/.complete"; }
 
 trail=("$bin" trail --format json --now "$now")
+mkdir -p "$data"
 
 say "generate $data/100m (100 MiB in ~4 MiB files) and the same events as one line file"
 generate "$data/100m" 100M --stats 2>"$data/100m.stats"
@@ -189,7 +191,7 @@ for size in $sizes; do
 done
 
 if [[ -z "${BENCH_KEEP:-}" ]]; then
-    rm -rf "$data/1g" "$data/1g-lines" "$data/1g-gz" "$data/1g.log" "$data/1g-lines.log"
+    rm -rf "$data/100m" "$data/100m-lines" "$data/1g" "$data/1g-lines" "$data/1g-gz" "$data"/*.log "$data"/*.stats
 fi
 echo
 echo "targets: parse + nine detections >= 500,000 events/s per core (uncompressed), both cores used"

@@ -18,6 +18,7 @@ use keywarden_core::cloudtrail::reader::{
     is_line_oriented, read_document, read_lines_from, BadRecord, Location, Record,
 };
 use keywarden_core::finding::Finding;
+use std::borrow::Cow;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -395,8 +396,13 @@ fn read_stream(
         };
         // Read in place; only the bytes after the cut (a partial line) move afterwards.
         let chunk = &buffer[..cut];
-        let text = String::from_utf8_lossy(chunk);
-        let line_count = chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        // `from_utf8_lossy` validates byte by byte; the standard validator is several times
+        // faster on the usual, valid, chunk.
+        let text = match std::str::from_utf8(chunk) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(chunk),
+        };
+        let line_count = count_newlines(chunk);
         send_document(text.as_bytes(), sender, inspector, |_, sink| {
             read_lines_from(&text, origin, first_line, sink)
         });
@@ -414,6 +420,22 @@ fn read_stream(
             reason,
         )]));
     }
+}
+
+/// The number of `\n` in `bytes`, counted in blocks of 255 so that the count vectorizes in
+/// bytes (a `filter().count()` widens every byte to 64 bits: a sixth of the time of reading a
+/// line file went there).
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes
+        .chunks(255)
+        .map(|block| {
+            u64::from(
+                block
+                    .iter()
+                    .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\n'))),
+            )
+        })
+        .sum()
 }
 
 fn damage(gzipped: bool, decoded: u64, e: &io::Error) -> String {
@@ -464,5 +486,22 @@ fn send_document(
     }
     if !bad_records.is_empty() {
         let _ = sender.send(Batch::Bad(bad_records));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_newlines;
+
+    #[test]
+    fn newlines_are_counted_across_blocks() {
+        for len in [0, 1, 254, 255, 256, 1000, 70_000] {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| if i % 3 == 0 { b'\n' } else { b'x' })
+                .collect();
+            let expected = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(count_newlines(&bytes), expected, "{len} bytes");
+            assert_eq!(count_newlines(&vec![b'\n'; len]), len as u64);
+        }
     }
 }

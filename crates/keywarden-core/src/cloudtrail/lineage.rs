@@ -56,6 +56,18 @@ impl Use {
             user_agent: event.user_agent.clone(),
         }
     }
+
+    /// `*self = Use::of(event)`, reusing the strings' allocations: in a log read in time order
+    /// nearly every use moves its key's last use.
+    fn set(&mut self, event: &Event) {
+        self.time = event.event_time;
+        self.event_id.clone_from(&event.event_id);
+        self.event_name.clone_from(&event.event_name);
+        self.event_source.clone_from(&event.event_source);
+        self.region.clone_from(&event.region);
+        self.source_ip.clone_from(&event.source_ip);
+        self.user_agent.clone_from(&event.user_agent);
+    }
 }
 
 impl UseSpan {
@@ -68,13 +80,13 @@ impl UseSpan {
     }
 
     /// Moves the first or last use to `event` if it is earlier or later. Most uses move
-    /// neither, and copy nothing.
+    /// neither, and copy nothing; a move reuses the strings' allocations.
     fn observe(&mut self, event: &Event) {
         let at = (event.event_time, &event.event_id);
         if at < (self.first.time, &self.first.event_id) {
-            self.first = Use::of(event);
+            self.first.set(event);
         } else if at > (self.last.time, &self.last.event_id) {
-            self.last = Use::of(event);
+            self.last.set(event);
         }
     }
 
@@ -103,6 +115,14 @@ pub struct KeyHistory {
 }
 
 impl KeyHistory {
+    /// A call signed with this key.
+    fn observe_use(&mut self, event: &Event) {
+        UseSpan::observe_in(&mut self.used, event);
+        if self.owner.is_none() && event.identity.kind.as_deref() == Some("IAMUser") {
+            self.owner = event.identity.user_name.clone();
+        }
+    }
+
     /// The first deactivation or deletion at or after `after`: from then on the key cannot
     /// sign, but the sessions it minted stay valid until they expire. A revocation logged in the
     /// same second as a minting counts: the minting succeeded, so the key was active before.
@@ -192,10 +212,10 @@ impl Lineage {
                     }
                 }
             } else if is_long_term(signer) {
-                let history = self.key(signer);
-                UseSpan::observe_in(&mut history.used, event);
-                if history.owner.is_none() && event.identity.kind.as_deref() == Some("IAMUser") {
-                    history.owner = event.identity.user_name.clone();
+                // One lookup for a known key (most uses), `key` for a new one.
+                match self.keys.get_mut(signer) {
+                    Some(history) => history.observe_use(event),
+                    None => self.key(signer).observe_use(event),
                 }
             }
         }

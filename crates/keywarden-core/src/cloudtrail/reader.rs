@@ -7,7 +7,9 @@
 //! everything before the damage. A record that is not a usable event is reported with where it
 //! was (line, or record number and byte offset) and why, and reading goes on.
 
-use super::event::{from_wire_into, parse_event, spare_event, Event, EventError, Wire};
+use super::event::{
+    decode_into, decode_into_with_wire, finish, parse_event, spare_event, Event, EventError, Found,
+};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
@@ -105,6 +107,14 @@ pub fn is_line_oriented(document: &[u8]) -> bool {
 /// [`is_line_oriented`] for text already known to be UTF-8 (no second validation pass).
 fn is_line_oriented_text(text: &str) -> bool {
     let trimmed = text.strip_prefix('\u{feff}').unwrap_or(text).trim_start();
+    // The usual CloudTrail file is one line of several MB: find that out with a vectorized
+    // search (the `split` below looks for the first newline a word at a time). Without a newline
+    // followed by more than whitespace there is one non-empty line, and the answer is no.
+    match memchr::memchr(b'\n', trimmed.as_bytes()) {
+        None => return false,
+        Some(at) if trimmed[at + 1..].trim().is_empty() => return false,
+        Some(_) => {}
+    }
     // Several lines, and among the first few at least one complete object on its own line: a
     // pretty-printed document has none, while a bad first line must not cost the others.
     let first_few: Vec<&str> = trimmed
@@ -156,9 +166,9 @@ pub fn read_lines_from(
             read_values(line_text, origin, sink);
             continue;
         }
-        let wire = serde_json::from_str::<Wire<'_>>(line_text)
-            .map_err(|e| EventError::NotJson(e.to_string()));
-        emit(wire, line_text, origin, location, sink);
+        let mut event = spare_event();
+        let decoded = decode_into(line_text, &mut event);
+        emit(decoded, event, line_text, origin, location, sink);
     }
 }
 
@@ -217,14 +227,22 @@ fn read_records_file(
     } else {
         loop {
             let mut stream =
-                serde_json::Deserializer::from_str(&text[at..]).into_iter::<Wire<'_>>();
-            let wire = match stream.next() {
-                Some(Ok(wire)) => wire,
+                serde_json::Deserializer::from_str(&text[at..]).into_iter::<Found<'_>>();
+            let found = match stream.next() {
+                Some(Ok(found)) => found,
                 _ => return Err(counter),
             };
+            // The event `found` describes, decoded in place in the reuse pool.
+            let mut event = spare_event();
             let raw = &text[at..at + stream.byte_offset()];
             counter += 1;
-            emit(Ok(wire), raw, origin, Location::Record(counter), sink);
+            let decoded = match finish(found, raw, &mut event) {
+                Ok(result) => result,
+                // The decoder gave up on a wrapped event: decode the record as the general path
+                // would.
+                Err(_) => decode_into_with_wire(raw, &mut event),
+            };
+            emit(decoded, event, raw, origin, Location::Record(counter), sink);
             at = skip_whitespace(bytes, at + raw.len());
             match bytes.get(at) {
                 Some(b',') => at = skip_whitespace(bytes, at + 1),
@@ -243,29 +261,24 @@ fn read_records_file(
     Ok(())
 }
 
-/// Decodes one event (what [`parse_event`] does) and hands it to the sink. The event is built
-/// in place, in a recycled one when there is one: an `Event` is some 600 bytes, and every move
-/// of it is a copy.
+/// Hands one decoded event (or why the record is not one) to the sink. Events are decoded in
+/// place, in a recycled one when there is one (see `event::decode_into`): an `Event` is some
+/// 600 bytes, and every move of it is a copy.
 fn emit<'r>(
-    wire: Result<Wire<'r>, EventError>,
+    decoded: Result<(), EventError>,
+    event: Event,
     raw: &'r str,
     origin: &str,
     location: Location,
     sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
 ) {
-    let bad = |e: EventError| BadRecord {
-        origin: origin.to_owned(),
-        location,
-        reason: e.to_string(),
-    };
-    let wire = match wire {
-        Ok(wire) => wire,
-        Err(e) => return sink(Err(bad(e))),
-    };
-    let mut event = spare_event();
-    match from_wire_into(wire, raw, &mut event) {
+    match decoded {
         Ok(()) => sink(Ok(Record { event, raw })),
-        Err(e) => sink(Err(bad(e))),
+        Err(e) => sink(Err(BadRecord {
+            origin: origin.to_owned(),
+            location,
+            reason: e.to_string(),
+        })),
     }
 }
 

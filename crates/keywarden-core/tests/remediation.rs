@@ -318,7 +318,7 @@ fn plan_file_round_trips_and_bad_files_are_refused_with_the_reason() {
         .unwrap()
         .remove("inactive_for_days");
     let err = Plan::from_json(&doc.to_string(), "plan.json").unwrap_err();
-    assert!(err.to_string().contains("action 1"), "{err}");
+    assert!(err.to_string().contains("actions[1] (A002)"), "{err}");
 
     let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     doc["actions"][1]["id"] = json!("A001");

@@ -258,11 +258,11 @@ pub struct NotPlanned {
 /// Why a plan file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{origin}: not a keywarden plan: {source}")]
+    #[error("{origin}: not a keywarden plan: {message}")]
     Json {
         origin: String,
-        #[source]
-        source: serde_json::Error,
+        /// serde_json's message, which names the line and column.
+        message: String,
     },
     #[error("{origin}: `format` is `{found}`, expected `{PLAN_FORMAT}`")]
     Format { origin: String, found: String },
@@ -270,10 +270,12 @@ pub enum PlanError {
         "{origin}: plan version {found} is not supported: this build reads version {PLAN_VERSION}"
     )]
     Version { origin: String, found: u32 },
-    #[error("{origin}: action {index}: {problem}")]
+    /// `index` counts from 0, as in the file's `actions` array.
+    #[error("{origin}: actions[{index}] ({id}): {problem}")]
     Invalid {
         origin: String,
         index: usize,
+        id: String,
         problem: String,
     },
 }
@@ -287,9 +289,9 @@ impl Plan {
             format: String,
             version: u32,
         }
-        let json_error = |source| PlanError::Json {
+        let json_error = |error: serde_json::Error| PlanError::Json {
             origin: origin.to_owned(),
-            source,
+            message: error.to_string(),
         };
         let head: Head = serde_json::from_str(text).map_err(json_error)?;
         if head.format != PLAN_FORMAT {
@@ -315,6 +317,7 @@ impl Plan {
             let invalid = |problem: String| PlanError::Invalid {
                 origin: origin.to_owned(),
                 index,
+                id: action.id.clone(),
                 problem,
             };
             if !seen.insert(action.id.as_str()) {

@@ -144,7 +144,7 @@ pub enum JournalError {
     #[error("cannot find keywarden's state folder: set KEYWARDEN_STATE_DIR (or XDG_STATE_HOME, or HOME)")]
     NoStateDir,
     /// The state folder or the journal file could not be created.
-    #[error("cannot create {path}: {source}")]
+    #[error("cannot create {path}")]
     Create {
         /// The folder or file.
         path: PathBuf,
@@ -152,7 +152,7 @@ pub enum JournalError {
         source: std::io::Error,
     },
     /// The file is not an SQLite database, or it is damaged.
-    #[error("{path} is not a keywarden journal: not an SQLite database, or damaged ({source}); move it aside to start a new journal")]
+    #[error("{path} is not a keywarden journal (not an SQLite database, or damaged): move it aside to start a new journal")]
     NotADatabase {
         /// The journal file.
         path: PathBuf,
@@ -180,7 +180,7 @@ pub enum JournalError {
         supported: i64,
     },
     /// An SQLite operation failed.
-    #[error("journal {path}: {operation}: {source}")]
+    #[error("journal {path}: cannot {operation}")]
     Sqlite {
         /// The journal file.
         path: PathBuf,

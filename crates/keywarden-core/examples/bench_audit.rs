@@ -23,49 +23,11 @@
 
 use keywarden_core::report::ReportReader;
 use keywarden_core::{audit_report, AccountExtras, AuditConfig};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-/// The system allocator, counting while `COUNTING` is set (one relaxed load otherwise).
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static LIVE: AtomicU64 = AtomicU64::new(0);
-static PEAK: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            let live = LIVE.fetch_add(layout.size() as u64, Relaxed) + layout.size() as u64;
-            PEAK.fetch_max(live, Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_sub(layout.size() as u64, Relaxed);
-        }
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            let live = LIVE.fetch_add(new_size as u64, Relaxed) + new_size as u64;
-            PEAK.fetch_max(live, Relaxed);
-            LIVE.fetch_sub(layout.size() as u64, Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 /// Splits the input into records with the csv crate, as ReportReader configures it.
 fn csv_only(data: &[u8]) -> u64 {
@@ -216,14 +178,8 @@ fn main() {
         }),
     ];
 
-    COUNTING.store(true, Relaxed);
-    let before = ALLOCS.load(Relaxed);
-    let live_before = LIVE.load(Relaxed);
-    PEAK.store(live_before, Relaxed);
-    let (rows, _) = parse_and_audit(&data, &config, now);
-    COUNTING.store(false, Relaxed);
-    let allocs = ALLOCS.load(Relaxed) - before;
-    let heap_peak = PEAK.load(Relaxed) - live_before;
+    let ((rows, _), allocs, heap_peak) =
+        counting_alloc::measure(|| parse_and_audit(&data, &config, now));
 
     println!(
         "input: {path}: {rows} rows, {:.1} MB, {findings} findings, now {now_text}",

@@ -30,50 +30,12 @@ use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::event::recycle;
 use keywarden_core::cloudtrail::reader::read_document;
 use keywarden_core::config::AuditConfig;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-/// The system allocator, counting while `COUNTING` is set (one relaxed load otherwise).
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static LIVE: AtomicU64 = AtomicU64::new(0);
-static PEAK: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            let live = LIVE.fetch_add(layout.size() as u64, Relaxed) + layout.size() as u64;
-            PEAK.fetch_max(live, Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_sub(layout.size() as u64, Relaxed);
-        }
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            let live = LIVE.fetch_add(new_size as u64, Relaxed) + new_size as u64;
-            PEAK.fetch_max(live, Relaxed);
-            LIVE.fetch_sub(layout.size() as u64, Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 fn walk(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {
@@ -223,15 +185,11 @@ fn main() {
         let (best, median, (seen, findings)) = time(reps, || analyze(&files));
         report("parse+analyze", best, median);
         println!("analyzed: {seen} events, {findings} findings");
-        COUNTING.store(true, Relaxed);
-        let before = LIVE.load(Relaxed);
-        PEAK.store(before, Relaxed);
-        black_box(analyze(&files));
-        COUNTING.store(false, Relaxed);
+        let (_, allocs, heap_peak) = counting_alloc::measure(|| black_box(analyze(&files)));
         println!(
             "heap during parse+analyze: {:.1} allocations per event, peak {:.1} MiB",
-            ALLOCS.load(Relaxed) as f64 / events.max(1) as f64,
-            (PEAK.load(Relaxed) - before) as f64 / (1 << 20) as f64
+            allocs as f64 / events.max(1) as f64,
+            heap_peak as f64 / (1 << 20) as f64
         );
     }
 }

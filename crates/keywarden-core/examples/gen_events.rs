@@ -49,46 +49,16 @@ const START: i64 = 1_793_491_200;
 const MILLIS_PER_EVENT: i64 = 40;
 const REGIONS: &[(u32, &str)] = &[(70, "us-east-1"), (20, "eu-west-1"), (10, "us-west-2")];
 
-/// splitmix64: tiny, fast, and the same sequence on every platform.
-struct Rng(u64);
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// eventID-like ids, only gen_events needs them.
+trait UuidExt {
+    fn uuid(&mut self, out: &mut String);
+}
 
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next_u64() >> 11) as f64) * (1.0 / (1u64 << 53) as f64) < p
-    }
-
-    fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64) * (1.0 / (1u64 << 53) as f64)
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    fn weighted<T: Copy>(&mut self, items: &[(u32, T)]) -> T {
-        let total: u32 = items.iter().map(|(w, _)| w).sum();
-        let mut r = self.below(u64::from(total)) as u32;
-        for &(w, v) in items {
-            if r < w {
-                return v;
-            }
-            r -= w;
-        }
-        items[items.len() - 1].1
-    }
-
+impl UuidExt for Rng {
     /// A UUID-shaped id (eventID, requestID).
     fn uuid(&mut self, out: &mut String) {
         let a = self.next_u64();
@@ -338,7 +308,7 @@ impl Gen {
                     key: key_id("AKIA", i as u64),
                     principal: principal_id("AIDA", i as u64),
                     ip: ip_of(&mut rng),
-                    agent: rng.pick(USER_AGENTS),
+                    agent: rng.pick::<&str>(USER_AGENTS),
                 }
             })
             .collect();
@@ -508,7 +478,7 @@ impl Gen {
     }
 
     fn random_region(&mut self) -> &'static str {
-        self.rng.weighted(REGIONS)
+        self.rng.weighted::<&str>(REGIONS)
     }
 
     fn bulk(&mut self, index: u64, out: &mut String) -> &'static str {
@@ -517,7 +487,7 @@ impl Gen {
             if r < 5 {
                 Who::Service(
                     self.rng
-                        .pick(&["ec2.amazonaws.com", "lambda.amazonaws.com"]),
+                        .pick::<&str>(&["ec2.amazonaws.com", "lambda.amazonaws.com"]),
                 )
             } else if r < 45 || self.minted == 0 {
                 let span = self.bulk_users.len() as u64;
@@ -533,7 +503,7 @@ impl Gen {
         };
         let region = self.random_region();
         let failed = self.rng.chance(0.02);
-        let kind = self.rng.weighted(&[
+        let kind = *self.rng.weighted(&[
             (30u32, "GetObject"),
             (8, "PutObject"),
             (5, "ListObjects"),

@@ -38,50 +38,9 @@ access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active
 access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,\
 cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
 
-/// splitmix64: tiny, fast, and the same sequence on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// Uniform in `lo..hi` (lo < hi).
-    fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo) as u64) as i64
-    }
-
-    /// True with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next_u64() >> 11) as f64) * (1.0 / (1u64 << 53) as f64) < p
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    /// Picks from `(weight, value)` pairs.
-    fn weighted<'a, T>(&mut self, items: &'a [(u32, T)]) -> &'a T {
-        let total: u32 = items.iter().map(|(w, _)| w).sum();
-        let mut r = self.below(u64::from(total)) as u32;
-        for (w, v) in items {
-            if r < *w {
-                return v;
-            }
-            r -= w;
-        }
-        &items[items.len() - 1].1
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const FIRST: &[&str] = &[
     "james",

@@ -137,11 +137,8 @@ async fn run_actions<C: RemediationClient>(
         .steps(run)?
         .iter()
         .filter(|s| {
-            s.call().is_some_and(|c| {
-                c.outcome
-                    .as_ref()
-                    .is_some_and(|o| o.outcome.name() != "abandoned")
-            })
+            s.call()
+                .is_some_and(|c| c.outcome.as_ref().is_some_and(|o| o.outcome.is_terminal()))
         })
         .count();
     let mut actions = Vec::new();

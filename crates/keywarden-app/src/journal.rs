@@ -151,6 +151,34 @@ pub enum JournalError {
         /// The IO error.
         source: std::io::Error,
     },
+    /// The journal file exists but cannot be looked at (a read-only open).
+    #[error("cannot read {path}")]
+    Read {
+        /// The journal file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// A read-only open of a journal whose recent changes are in its `-wal` file, in a folder
+    /// where SQLite cannot create the index it needs to read them.
+    #[error("{path}: its latest changes are in {path}-wal and cannot be read without write access to the folder (SQLite needs to create {path}-shm): run as the journal's owner")]
+    WalUnreadable {
+        /// The journal file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// A read-only open of a journal written by an older keywarden, which only a writing open
+    /// migrates.
+    #[error("{path} has journal schema version {found}, older than this keywarden's {supported}, and reading does not upgrade it: run a command that writes the journal (`keywarden apply`, `undo`) once")]
+    OlderSchema {
+        /// The journal file.
+        path: PathBuf,
+        /// The file's `PRAGMA user_version`.
+        found: i64,
+        /// [`SCHEMA_VERSION`].
+        supported: i64,
+    },
     /// The file is not an SQLite database, or it is damaged.
     #[error("{path} is not a keywarden journal (not an SQLite database, or damaged): move it aside to start a new journal")]
     NotADatabase {
@@ -837,6 +865,56 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Opens the journal in `state_dir` for reading only, as `keywarden runs` does. It creates
+    /// nothing (neither the folder nor the file), never migrates nor writes, and works when the
+    /// folder and the file are read-only to this process (modes 0500/0400, another user's files,
+    /// a read-only mount). `Ok(None)` when there is no journal, or when the file holds no schema
+    /// yet (a process stopped between creating the file and its first transaction): no runs.
+    ///
+    /// SQLite reads a WAL-mode database through a `-shm` index it creates beside the file. When
+    /// it cannot (a folder this process cannot write) and the `-wal` file is absent or empty,
+    /// every change is in the main file (as after the last writer closed): the file is then
+    /// opened `immutable` (no locks, no index). A non-empty `-wal` that cannot be indexed is an
+    /// error ([`JournalError::WalUnreadable`]), not a read that silently misses its changes.
+    pub fn open_read_only(state_dir: &Path) -> Result<Option<Journal>> {
+        let path = state_dir.join(JOURNAL_FILE_NAME);
+        match std::fs::metadata(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(JournalError::Read { path, source }),
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(ctx(&path, "open"))?;
+        let (conn, version, tables) = match identify(&conn, &path) {
+            Ok((version, tables)) => (conn, version, tables),
+            Err(JournalError::Sqlite { source, .. }) if cannot_index(&source) => {
+                if !wal_is_empty(&path)? {
+                    return Err(JournalError::WalUnreadable { path, source });
+                }
+                drop(conn);
+                let conn = Connection::open_with_flags(
+                    immutable_uri(&path),
+                    flags | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(ctx(&path, "open"))?;
+                let (version, tables) = identify(&conn, &path)?;
+                (conn, version, tables)
+            }
+            Err(e) => return Err(e),
+        };
+        if version == 0 && tables == 0 {
+            return Ok(None);
+        }
+        if version < SCHEMA_VERSION {
+            return Err(JournalError::OlderSchema {
+                path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Some(Journal { conn, path }))
+    }
+
     /// The journal file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -845,41 +923,7 @@ impl Journal {
     fn prepare(&mut self) -> Result<()> {
         let path = self.path.as_path();
         let conn = &mut self.conn;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(ctx(path, "set the busy timeout"))?;
-        // The first read of the header: a file that is not SQLite fails here.
-        let application_id: i64 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(ctx(path, "read the application id"))?;
-        let tables: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(ctx(path, "read the schema"))?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(ctx(path, "read the schema version"))?;
-        let foreign = if application_id == 0 {
-            version == 0 && tables > 0
-        } else {
-            application_id != APPLICATION_ID
-        };
-        if foreign {
-            return Err(JournalError::ForeignDatabase {
-                path: path.to_path_buf(),
-                application_id,
-                tables,
-            });
-        }
-        if version > SCHEMA_VERSION {
-            return Err(JournalError::NewerSchema {
-                path: path.to_path_buf(),
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
+        identify(conn, path)?;
         // WAL may be refused by the file system (the answer is then another mode); the
         // rollback journal with synchronous=FULL is just as durable, only slower.
         let _mode: String = conn
@@ -1607,14 +1651,92 @@ impl Journal {
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| JournalError::Create {
+    crate::files::create_private_dir_all(dir).map_err(|source| JournalError::Create {
         path: dir.to_path_buf(),
         source,
     })
+}
+
+/// Sets the busy timeout and checks the file is a keywarden journal this build can read:
+/// returns its schema version and how many tables it holds. The first read of the header
+/// happens here, so a file that is not SQLite fails here.
+fn identify(conn: &Connection, path: &Path) -> Result<(i64, i64)> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(ctx(path, "set the busy timeout"))?;
+    let application_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(ctx(path, "read the application id"))?;
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(ctx(path, "read the schema"))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(ctx(path, "read the schema version"))?;
+    let foreign = if application_id == 0 {
+        version == 0 && tables > 0
+    } else {
+        application_id != APPLICATION_ID
+    };
+    if foreign {
+        return Err(JournalError::ForeignDatabase {
+            path: path.to_path_buf(),
+            application_id,
+            tables,
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(JournalError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok((version, tables))
+}
+
+/// SQLite's answer when a read-only connection cannot create the `-shm` index (or `-wal`) of a
+/// WAL-mode database beside it.
+fn cannot_index(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+    )
+}
+
+/// True when the journal's `-wal` file is absent or empty: the main file then holds every
+/// committed change.
+fn wal_is_empty(path: &Path) -> Result<bool> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    match std::fs::metadata(&wal) {
+        Ok(m) => Ok(m.len() == 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(source) => Err(JournalError::Read { path: wal, source }),
+    }
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded as SQLite's URI syntax asks (`?`, `#`,
+/// `%` and anything outside ASCII letters, digits and `/._-~`).
+fn immutable_uri(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().into_owned().into_bytes();
+    let mut uri = String::from("file:");
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// Creates the journal file with mode 0600 (SQLite gives its WAL and shared-memory files the

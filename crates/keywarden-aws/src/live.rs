@@ -781,7 +781,7 @@ impl IamWrite for LiveClient {
             .send()
             .await
             .map_err(|e| aws_error(ACTION, e))?;
-        let key = out.access_key().ok_or_else(|| AwsError {
+        let key = out.access_key.ok_or_else(|| AwsError {
             action: ACTION,
             code: "MalformedResponse".into(),
             message: "the response has no AccessKey".into(),
@@ -789,7 +789,8 @@ impl IamWrite for LiveClient {
         Ok(NewAccessKey {
             id: key.access_key_id().to_owned(),
             created: required_time(ACTION, "CreateDate", key.create_date())?,
-            secret: SecretString::new(key.secret_access_key()),
+            // Moved, not copied: the only copy keywarden holds is zeroed on drop.
+            secret: SecretString::new(key.secret_access_key),
         })
     }
 }

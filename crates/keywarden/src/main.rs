@@ -5,6 +5,7 @@
 mod audit_cmd;
 mod cli;
 mod contain_cmd;
+mod core_dumps;
 mod live_cmd;
 mod remediate_cmd;
 mod rotate_cmd;
@@ -37,8 +38,11 @@ fn main() -> ExitCode {
         cli::Command::Apply(args) => remediate_cmd::apply(args),
         cli::Command::Runs(args) => remediate_cmd::runs(args),
         cli::Command::Undo(args) => remediate_cmd::undo(args),
-        cli::Command::Rotate(args) => rotate_cmd::rotate(args),
-        cli::Command::Contain(args) => contain_cmd::contain(args),
+        // Before any secret exists: no core file may hold one.
+        cli::Command::Rotate(args) => core_dumps::forbid().and_then(|()| rotate_cmd::rotate(args)),
+        cli::Command::Contain(args) => {
+            core_dumps::forbid().and_then(|()| contain_cmd::contain(args))
+        }
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

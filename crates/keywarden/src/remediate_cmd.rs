@@ -76,14 +76,14 @@ fn table_wanted(format: Option<PlanFormatArg>) -> bool {
     }
 }
 
-/// Writes `text` to `path` atomically (see [`keywarden_app::remediate::write_atomically`]),
-/// creating its folder.
+/// Writes `text` to `path` atomically and 0600, creating its missing folders 0700 (see
+/// [`keywarden_app::files`]): plans and rotation plans.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        keywarden_app::files::create_private_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
-    keywarden_app::remediate::write_atomically(path, text.as_bytes())
+    keywarden_app::files::write_atomically(path, text.as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
@@ -425,10 +425,25 @@ pub(crate) fn run_report_json(report: &RunReport) -> serde_json::Value {
 
 // ----- runs -----
 
+/// `runs` only reads: it opens the journal read-only, and creates neither the state folder nor
+/// the journal. No journal means no runs.
 pub fn runs(args: RunsArgs) -> Result<Exit> {
-    let journal = open_journal(&args.state)?;
+    let dir = state_dir(&args.state)?;
+    let journal = Journal::open_read_only(&dir)
+        .with_context(|| format!("cannot read keywarden's journal in `{}`", dir.display()))?;
     let mut stdout = std::io::stdout().lock();
     let table = table_wanted(args.format);
+    let Some(journal) = journal else {
+        if let Some(run) = &args.run {
+            bail!("no run {run}: there is no journal in `{}`", dir.display());
+        }
+        if table {
+            writeln!(stdout, "no runs (no journal in {})", dir.display())?;
+        } else {
+            writeln!(stdout, "[]")?;
+        }
+        return Ok(Exit::Clean);
+    };
     if let Some(run) = &args.run {
         let run = RunId::parse(run)?;
         let info = journal

@@ -21,6 +21,7 @@ use super::{
     apply_plan, ActionResult, ApplyOptions, Clock, CrashPoint, Effect, RemediationClient,
     RemediationError, RunReport,
 };
+use crate::files::{create_private_dir_all, write_atomically};
 use crate::journal::{Journal, RunKind, StepEntry, StepRecord};
 use keywarden_aws::api::{AwsError, CallerIdentity};
 use keywarden_core::cloudtrail::event::Event;
@@ -36,7 +37,6 @@ use keywarden_core::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -880,38 +880,18 @@ fn markdown_trail(md: &mut String, trail: &TrailSection) {
     }
 }
 
-/// Writes `<run id>.md` and `<run id>.json` into `dir` (created if needed), each atomically: to
-/// a temporary name in the same folder, then renamed. Returns the Markdown and JSON paths.
+/// Writes `<run id>.md` and `<run id>.json` into `dir` (created 0700 if needed), each atomically
+/// and 0600 ([`crate::files::write_atomically`]). Returns the Markdown and JSON paths.
 pub fn write_incident_report(
     dir: &Path,
     report: &IncidentReport,
 ) -> std::io::Result<(PathBuf, PathBuf)> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir_all(dir)?;
     let md = dir.join(format!("{}.md", report.run_id));
     let json = dir.join(format!("{}.json", report.run_id));
     write_atomically(&md, report.to_markdown().as_bytes())?;
     write_atomically(&json, report.to_json().as_bytes())?;
     Ok((md, json))
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
-/// renamed over `path`, so a reader never sees half a file. Plans and incident reports use it.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
 }
 
 mod time {

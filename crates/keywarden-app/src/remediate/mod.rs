@@ -20,7 +20,7 @@ mod undo;
 pub use apply::{apply_plan, resume_run, ApplyOptions};
 pub use contain::{
     check_key_id, contain_key, contain_plan, find_owner, root_steps, trail_section,
-    write_atomically, write_incident_report, AttachedPolicy, CallerReport, ContainError,
+    write_incident_report, AttachedPolicy, CallerReport, ContainError,
     ContainStep, Containment, EventCount, IncidentReport, MintedSession, SessionUsage, TrailMoment,
     TrailSection, CONTAIN_SOURCE_KIND, DEFAULT_QUARANTINE_HOURS, INCIDENT_FORMAT, INCIDENT_VERSION,
 };

@@ -114,6 +114,17 @@ impl SecretString {
         SecretString(Zeroizing::new(value.into()))
     }
 
+    /// A text made of `parts` (some of them secret, e.g. a credentials file), built in one
+    /// allocation of the exact size: a growing `String` would leave partial copies in the
+    /// buffers it outgrows, which are freed without being zeroed.
+    pub fn concat(parts: &[&str]) -> Self {
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            text.push_str(part);
+        }
+        SecretString::new(text)
+    }
+
     /// The value itself: only for handing it where the user asked (a 0600 file, Secrets
     /// Manager, stdout with `--show-secret`).
     pub fn expose(&self) -> &str {

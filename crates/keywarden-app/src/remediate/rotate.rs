@@ -696,7 +696,7 @@ async fn hand_over<C: RemediationClient + SecretWrite>(
         SecretDestination::Writer(writer) => {
             let text = credentials_file_text(user, key_id, secret);
             writer
-                .write_all(text.as_bytes())
+                .write_all(text.expose().as_bytes())
                 .and_then(|()| writer.flush())
                 .map(|()| "standard output".to_owned())
                 .map_err(|e| format!("standard output: {e}"))
@@ -718,13 +718,7 @@ async fn hand_over<C: RemediationClient + SecretWrite>(
                 key: None,
                 at: engine.now(),
             })?;
-            let value = SecretString::new(
-                serde_json::json!({
-                    "AccessKeyId": key_id,
-                    "SecretAccessKey": secret.expose(),
-                })
-                .to_string(),
-            );
+            let value = secret_json(key_id, secret);
             let description = format!(
                 "Access key {key_id} of IAM user {user}, created by keywarden rotate (run {run})"
             );
@@ -760,13 +754,37 @@ async fn hand_over<C: RemediationClient + SecretWrite>(
 }
 
 /// The AWS CLI credentials-file format (a `[default]` profile), usable as is with
-/// `AWS_SHARED_CREDENTIALS_FILE`; what `--secret-file` and `--show-secret` write.
-pub fn credentials_file_text(user: &str, key_id: &str, secret: &SecretString) -> String {
-    format!(
-        "# IAM user {user}, access key {key_id} (keywarden rotate)\n[default]\n\
-         aws_access_key_id = {key_id}\naws_secret_access_key = {}\n",
-        secret.expose()
-    )
+/// `AWS_SHARED_CREDENTIALS_FILE`; what `--secret-file` and `--show-secret` write. A secret
+/// itself: zeroed when dropped.
+pub fn credentials_file_text(user: &str, key_id: &str, secret: &SecretString) -> SecretString {
+    SecretString::concat(&[
+        "# IAM user ",
+        user,
+        ", access key ",
+        key_id,
+        " (keywarden rotate)\n[default]\naws_access_key_id = ",
+        key_id,
+        "\naws_secret_access_key = ",
+        secret.expose(),
+        "\n",
+    ])
+}
+
+/// `{"AccessKeyId":"...","SecretAccessKey":"..."}`, the Secrets Manager hand-over, built so
+/// that every copy of the secret is zeroed when dropped (a `serde_json::Value` would hold one
+/// that is not).
+fn secret_json(key_id: &str, secret: &SecretString) -> SecretString {
+    // Serializing a string cannot fail. serde_json writes into a 128-byte buffer first, more
+    // than an access key's 40-character secret needs, so that buffer is not outgrown.
+    let quoted = SecretString::new(serde_json::to_string(secret.expose()).unwrap_or_default());
+    let id = serde_json::to_string(key_id).unwrap_or_default();
+    SecretString::concat(&[
+        "{\"AccessKeyId\":",
+        &id,
+        ",\"SecretAccessKey\":",
+        quoted.expose(),
+        "}",
+    ])
 }
 
 /// Creates `path` (never an existing file) with mode 0600 and writes the credentials; a
@@ -786,7 +804,7 @@ fn write_secret_file(
     }
     let mut file = open.open(path)?;
     let written = file
-        .write_all(credentials_file_text(user, key_id, secret).as_bytes())
+        .write_all(credentials_file_text(user, key_id, secret).expose().as_bytes())
         .and_then(|()| file.sync_all());
     if let Err(error) = written {
         drop(file);

@@ -65,7 +65,9 @@ fn a_reader_sees_what_a_writer_still_open_committed() {
     let mut wal = dir.path().join(JOURNAL_FILE_NAME).into_os_string();
     wal.push("-wal");
     assert!(
-        std::fs::metadata(&wal).map(|m| m.len() > 0).unwrap_or(false),
+        std::fs::metadata(&wal)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false),
         "the commit is in the WAL"
     );
 
@@ -76,7 +78,11 @@ fn a_reader_sees_what_a_writer_still_open_committed() {
     assert_eq!(runs[0].status_label(), "unfinished");
 
     writer
-        .finish_run(&runs[0].id, RunStatus::Completed, at("2025-06-01T12:01:00Z"))
+        .finish_run(
+            &runs[0].id,
+            RunStatus::Completed,
+            at("2025-06-01T12:01:00Z"),
+        )
         .unwrap();
     let second = start(&mut writer, "2025-06-01T12:02:00Z");
     let runs = reader.runs().unwrap();

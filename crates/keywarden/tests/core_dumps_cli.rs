@@ -63,7 +63,10 @@ mod core_dumps {
             .env("PATH", "/usr/bin:/bin")
             .env("HOME", &dir)
             .env("AWS_ACCESS_KEY_ID", "AKIAKEYWARDENTEST000")
-            .env("AWS_SECRET_ACCESS_KEY", "not-a-real-secret-not-a-real-secret-0000")
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                "not-a-real-secret-not-a-real-secret-0000",
+            )
             .env("AWS_REGION", "us-east-1")
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
@@ -88,7 +91,10 @@ mod core_dumps {
                             String::from_utf8_lossy(&output.stderr)
                         );
                     }
-                    assert!(Instant::now() < deadline, "keywarden {args:?} never called AWS");
+                    assert!(
+                        Instant::now() < deadline,
+                        "keywarden {args:?} never called AWS"
+                    );
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => panic!("accept: {e}"),
@@ -121,7 +127,10 @@ mod core_dumps {
             "the core-size limit, soft and hard: {}",
             seen.core_limit
         );
-        assert_ne!(seen.runs_as, 0, "the check needs keywarden to run as another user");
+        assert_ne!(
+            seen.runs_as, 0,
+            "the check needs keywarden to run as another user"
+        );
         assert_eq!(
             seen.status_owner, 0,
             "/proc/PID is owned by root only when the process is not dumpable (it runs as uid {})",
@@ -132,7 +141,8 @@ mod core_dumps {
     /// `rotate` writes the new key's secret to a file: before the key exists, no core dump.
     #[test]
     fn rotate_runs_without_core_dumps() {
-        let seen = caught_in_first_call("rotate", &["rotate", "alice", "--secret-file", "alice.key"]);
+        let seen =
+            caught_in_first_call("rotate", &["rotate", "alice", "--secret-file", "alice.key"]);
         assert_no_dumps(&seen);
     }
 

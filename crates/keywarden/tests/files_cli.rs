@@ -64,7 +64,11 @@ mod files {
     }
 
     fn mode(path: &Path) -> u32 {
-        std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
     }
 
     fn keywarden() -> Command {
@@ -140,7 +144,11 @@ mod files {
 
     fn assert_is_the_plan(path: &Path, output: &Output) {
         let meta = std::fs::symlink_metadata(path).unwrap();
-        assert!(meta.file_type().is_file(), "{} is a regular file", path.display());
+        assert!(
+            meta.file_type().is_file(),
+            "{} is a regular file",
+            path.display()
+        );
         let file: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let stdout: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -157,8 +165,16 @@ mod files {
         let output = plan_via_shell(&dir, &out, "umask 000");
         assert_is_the_plan(&out, &output);
         assert_eq!(mode(&out), 0o600, "the plan file");
-        assert_eq!(mode(&dir.join("plans")), 0o700, "a folder keywarden created");
-        assert_eq!(mode(&dir.join("plans/june")), 0o700, "a folder keywarden created");
+        assert_eq!(
+            mode(&dir.join("plans")),
+            0o700,
+            "a folder keywarden created"
+        );
+        assert_eq!(
+            mode(&dir.join("plans/june")),
+            0o700,
+            "a folder keywarden created"
+        );
         assert_eq!(mode(&dir), 0o755, "an existing folder is left alone");
 
         // Replacing an existing, world-readable plan gives a private one too.
@@ -224,7 +240,11 @@ mod files {
                 "json" => assert_eq!(stdout.trim(), "[]"),
                 _ => assert!(stdout.starts_with("no runs"), "{}", context(&output)),
             }
-            assert!(!dir.join("absent").exists(), "runs created {}", state.display());
+            assert!(
+                !dir.join("absent").exists(),
+                "runs created {}",
+                state.display()
+            );
         }
 
         // The default state folder, under $HOME.
@@ -313,10 +333,23 @@ mod files {
         let output = runs(&[run_id.as_str()]);
         assert_eq!(output.status.code(), Some(0), "{}", context(&output));
         let one: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(one["run"]["run_id"], run_id.as_str(), "{}", context(&output));
+        assert_eq!(
+            one["run"]["run_id"],
+            run_id.as_str(),
+            "{}",
+            context(&output)
+        );
 
-        assert_eq!(std::fs::read(&journal_file).unwrap(), before, "the journal is unchanged");
-        assert_eq!(walk(&state), files_before, "no file was added to the state folder");
+        assert_eq!(
+            std::fs::read(&journal_file).unwrap(),
+            before,
+            "the journal is unchanged"
+        );
+        assert_eq!(
+            walk(&state),
+            files_before,
+            "no file was added to the state folder"
+        );
         make_writable(&dir);
     }
 }

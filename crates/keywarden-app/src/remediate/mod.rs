@@ -20,9 +20,9 @@ mod undo;
 pub use apply::{apply_plan, resume_run, ApplyOptions};
 pub use contain::{
     check_key_id, contain_key, contain_plan, find_owner, root_steps, trail_section,
-    write_incident_report, AttachedPolicy, CallerReport, ContainError,
-    ContainStep, Containment, EventCount, IncidentReport, MintedSession, SessionUsage, TrailMoment,
-    TrailSection, CONTAIN_SOURCE_KIND, DEFAULT_QUARANTINE_HOURS, INCIDENT_FORMAT, INCIDENT_VERSION,
+    write_incident_report, AttachedPolicy, CallerReport, ContainError, ContainStep, Containment,
+    EventCount, IncidentReport, MintedSession, SessionUsage, TrailMoment, TrailSection,
+    CONTAIN_SOURCE_KIND, DEFAULT_QUARANTINE_HOURS, INCIDENT_FORMAT, INCIDENT_VERSION,
 };
 pub use effect::Effect;
 pub use rotate::{

@@ -804,7 +804,11 @@ fn write_secret_file(
     }
     let mut file = open.open(path)?;
     let written = file
-        .write_all(credentials_file_text(user, key_id, secret).expose().as_bytes())
+        .write_all(
+            credentials_file_text(user, key_id, secret)
+                .expose()
+                .as_bytes(),
+        )
         .and_then(|()| file.sync_all());
     if let Err(error) = written {
         drop(file);

@@ -184,19 +184,45 @@ mod files {
         assert_eq!(mode(&out), 0o600, "the replaced plan file");
     }
 
+    /// The file a planted symlink points at: what an attacker wants overwritten.
+    struct Victim {
+        path: PathBuf,
+        mode: u32,
+    }
+
+    impl Victim {
+        fn new(dir: &Path) -> Victim {
+            let path = dir.join("victim");
+            std::fs::write(&path, "precious\n").unwrap();
+            let mode = mode(&path);
+            Victim { path, mode }
+        }
+
+        fn assert_untouched(&self) {
+            assert_eq!(
+                std::fs::read_to_string(&self.path).unwrap(),
+                "precious\n",
+                "the link's target was written"
+            );
+            assert_eq!(
+                mode(&self.path),
+                self.mode,
+                "the link's target changed mode"
+            );
+        }
+    }
+
     /// Another local user plants `plan.json -> victim` where the operator will write the plan:
     /// the link is replaced by the plan, the file it pointed at is not written.
     #[test]
     fn a_symlink_at_the_destination_is_replaced_not_followed() {
         let dir = scratch("symlink-destination");
-        let victim = dir.join("victim");
-        std::fs::write(&victim, "precious\n").unwrap();
+        let victim = Victim::new(&dir);
         let out = dir.join("plan.json");
-        std::os::unix::fs::symlink(&victim, &out).unwrap();
+        std::os::unix::fs::symlink(&victim.path, &out).unwrap();
         let output = plan_via_shell(&dir, &out, ":");
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        victim.assert_untouched();
         assert_is_the_plan(&out, &output);
-        assert_eq!(mode(&victim), 0o644, "the link's target keeps its mode");
     }
 
     /// The temporary name the writer used to derive from the process id
@@ -205,20 +231,15 @@ mod files {
     #[test]
     fn a_symlink_at_a_predictable_temporary_name_is_not_followed() {
         let dir = scratch("symlink-temporary");
-        let victim = dir.join("victim");
-        std::fs::write(&victim, "precious\n").unwrap();
+        let victim = Victim::new(&dir);
         let out = dir.join("plan.json");
         let plant = format!(
             "ln -s '{}' '{}/.plan.json.'$$'.tmp'",
-            victim.display(),
+            victim.path.display(),
             dir.display()
         );
         let output = plan_via_shell(&dir, &out, &plant);
-        assert_eq!(
-            std::fs::read_to_string(&victim).unwrap(),
-            "precious\n",
-            "the link's target is unchanged"
-        );
+        victim.assert_untouched();
         assert_is_the_plan(&out, &output);
     }
 

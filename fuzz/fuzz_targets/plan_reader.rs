@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let account = plan.account.as_deref().expect("an accepted plan has an account");
+    let account = plan
+        .account
+        .as_deref()
+        .expect("an accepted plan has an account");
     assert!(is_account_id(account), "account {account:?}");
     for action in &plan.actions {
         assert_eq!(action.account.as_deref(), Some(account), "{}", action.id);

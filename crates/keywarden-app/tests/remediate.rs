@@ -20,9 +20,9 @@ mod remediate {
     use keywarden_core::config::AuditConfig;
     use keywarden_core::model::Tag;
     use keywarden_core::remediation::{
-        quarantine_policy, revoke_sessions_policy, Action, ActionKind, KeyStatus, Plan, PlanSource,
-        Precondition, Reason, Safety, UseBound, PLAN_FORMAT, PLAN_VERSION, QUARANTINE_POLICY_NAME,
-        REVOKE_SESSIONS_POLICY_NAME,
+        quarantine_policy, revoke_sessions_policy, Action, ActionKind, KeyIdle, KeyStatus, Plan,
+        PlanSource, Precondition, Reason, Safety, UseBound, PLAN_FORMAT, PLAN_VERSION,
+        QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME,
     };
     use keywarden_core::Timestamp;
     use std::collections::{BTreeMap, HashMap};
@@ -118,6 +118,7 @@ mod remediate {
             id: id.into(),
             kind,
             safety,
+            account: Some("123456789012".into()),
             user: Some(user.into()),
             access_key_id: key.map(str::to_owned),
             not_before: None,
@@ -135,6 +136,11 @@ mod remediate {
                 key_status: Some(KeyStatus::Active),
                 key_unused_since: Some(UseBound {
                     last_used: last_used.map(t),
+                }),
+                // What makes it safe: idle since its last use (or, never used, long before).
+                key_idle: Some(KeyIdle {
+                    since: t(last_used.unwrap_or("2024-01-01T00:00:00Z")),
+                    days: 1,
                 }),
                 not_exempt_from: vec!["KEY001".into()],
                 ..Precondition::default()

@@ -117,7 +117,7 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
             }
         }
     }
-    let plan = build_plan(&findings, &settings, source, account);
+    let plan = build_plan(&findings, &settings, source, account)?;
     if let Some(out) = &args.out {
         write_atomically(out, &plan.to_json())?;
         eprintln!("keywarden: plan written to {}", out.display());

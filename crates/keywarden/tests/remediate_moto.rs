@@ -418,6 +418,124 @@ mod remediate {
         assert!(!has_finding(&kw.audit(), "KEY001", &stale));
     }
 
+    // ----- a hand-edited plan cannot lower its own guards (issue 9, point 2) -----
+
+    /// The reviewed plan for `stale`'s key, edited by hand before `apply`: each edit that
+    /// lowers a guard is refused before any AWS call, naming the action and the field, and the
+    /// key is still there and active. Today the first edit deletes the key on a plain `apply`
+    /// (A001 deactivates it, then the "safe" delete with a 0-day wait runs at once).
+    #[test]
+    fn a_hand_edited_plan_that_lowers_its_guards_is_refused_by_apply() {
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let kw = Kw::new(&moto, "edited-plan");
+        let stale = moto.key_id("stale", 0);
+        let (_, plan) = kw.plan(&[]);
+        let actions = plan["actions"].as_array().unwrap();
+        let delete = actions
+            .iter()
+            .position(|a| a["kind"] == "delete-key")
+            .unwrap();
+        let deactivate = actions
+            .iter()
+            .position(|a| a["kind"] == "deactivate-key")
+            .unwrap();
+        let at = |i: usize| format!("actions[{i}] ({})", actions[i]["id"].as_str().unwrap());
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<(&str, Edit, String)> = vec![
+            (
+                "delete made safe, no wait",
+                Box::new(move |p| {
+                    p["actions"][delete]["safety"] = json!("safe");
+                    p["actions"][delete]["precondition"] =
+                        json!({"key_status": "inactive", "inactive_for_days": 0});
+                }),
+                format!(
+                    "{}: precondition.inactive_for_days: 0 is below 14",
+                    at(delete)
+                ),
+            ),
+            (
+                "misspelled use bound",
+                Box::new(move |p| {
+                    let pre = p["actions"][deactivate]["precondition"]
+                        .as_object_mut()
+                        .unwrap();
+                    let bound = pre.remove("key_unused_since").unwrap();
+                    pre.insert("key_unused_snice".into(), bound);
+                }),
+                format!(
+                    "{}: precondition: unknown field `key_unused_snice`",
+                    at(deactivate)
+                ),
+            ),
+            (
+                "empty account",
+                Box::new(|p| p["account"] = json!("")),
+                "account: `` is not an AWS account id".to_owned(),
+            ),
+            (
+                "null account",
+                Box::new(|p| p["account"] = json!(null)),
+                "account: missing".to_owned(),
+            ),
+        ];
+        for (name, edit, message) in edits {
+            let mut edited = plan.clone();
+            edit(&mut edited);
+            let file = scratch_file(
+                &format!("edited-plan-{}.json", name.replace(' ', "-")),
+                &edited.to_string(),
+            );
+            let applied = kw.apply(&file, APPLY_AT, &[]);
+            assert_eq!(applied.code(), Some(2), "{name}\n{}", applied.context());
+            assert!(
+                applied.stderr.contains(&message),
+                "{name}: `{message}`\n{}",
+                applied.context()
+            );
+        }
+        // Nothing ran: no run in the journal, and the key is still there and active.
+        assert!(kw.runs().is_empty());
+        let after = kw.audit();
+        assert!(has_finding(&after, "KEY001", &stale), "{}", after.context());
+    }
+
+    /// A saved audit whose findings carry no account (a credential report whose ARNs have
+    /// none) makes no plan: `apply` could not refuse another account's credentials with it.
+    #[test]
+    fn a_plan_from_findings_without_an_account_is_refused() {
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let kw = Kw::new(&moto, "no-account");
+        let audit = kw.audit();
+        let mut doc = audit.doc.clone();
+        for finding in doc["findings"].as_array_mut().unwrap() {
+            finding["account"] = json!(null);
+        }
+        let saved = scratch_file("audit-no-account.json", &doc.to_string());
+        let out = kw.state.with_extension("no-account-plan.json");
+        let planned = kw.run(
+            "plan",
+            NOW,
+            &[
+                "--from",
+                saved.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(planned.code(), Some(2), "{}", planned.context());
+        assert!(
+            planned
+                .stderr
+                .contains("the findings carry no AWS account (their ARNs have none)"),
+            "{}",
+            planned.context()
+        );
+        assert!(!out.exists(), "no plan file is written");
+    }
+
     // ----- 2. precondition changed between plan and apply -----
 
     #[test]
@@ -701,13 +819,15 @@ mod remediate {
         "source": {"kind": "test", "location": "hand-written", "data_as_of": NOW},
         "delete_after_days": 14,
         "actions": [
-            {"id": "A001", "kind": "deactivate-key", "safety": "safe", "user": "stale",
-             "access_key_id": moto.key_id("stale", 0), "not_before": null,
+            {"id": "A001", "kind": "deactivate-key", "safety": "safe", "account": "123456789012",
+             "user": "stale", "access_key_id": moto.key_id("stale", 0), "not_before": null,
              "precondition": {"key_status": "active",
                               "key_unused_since": {"last_used": "2025-02-21T12:00:00Z"},
+                              "key_idle": {"since": "2025-02-21T12:00:00Z", "days": 90},
                               "not_exempt_from": ["KEY001"]},
              "reasons": [{"rule": "KEY001", "message": "unused for 100 days"}]},
-            {"id": "A002", "kind": "delete-login-profile", "safety": "unsafe", "user": "dormant",
+            {"id": "A002", "kind": "delete-login-profile", "safety": "unsafe",
+             "account": "123456789012", "user": "dormant",
              "access_key_id": null, "not_before": null,
              "precondition": {"password_present": true,
                               "password_unused_since": {"last_used": "2024-11-13T12:00:00Z"},

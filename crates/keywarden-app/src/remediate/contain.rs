@@ -166,6 +166,7 @@ pub fn contain_plan(
         id: id.to_owned(),
         kind,
         safety,
+        account: account.clone(),
         user: Some(owner.to_owned()),
         access_key_id: key.map(str::to_owned),
         not_before: None,
@@ -180,7 +181,7 @@ pub fn contain_plan(
         format: PLAN_FORMAT.to_owned(),
         version: PLAN_VERSION,
         created_at: now,
-        account,
+        account: account.clone(),
         source: PlanSource {
             kind: CONTAIN_SOURCE_KIND.to_owned(),
             location: key_id.to_owned(),

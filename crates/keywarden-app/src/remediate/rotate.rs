@@ -25,8 +25,8 @@ use crate::journal::{Intent, NewRun, Outcome, RunId, RunKind, RunStatus};
 use crate::journal::{Journal, StepRecord};
 use keywarden_aws::api::{AccessKeyMeta, AwsError, SecretString, SecretWrite};
 use keywarden_core::remediation::{
-    Action, ActionKind, KeyStatus, Plan, PlanSource, Precondition, Reason, Safety, UseBound,
-    PLAN_FORMAT, PLAN_VERSION,
+    Action, ActionKind, KeyIdle, KeyStatus, Plan, PlanSource, Precondition, Reason, Safety,
+    UseBound, PLAN_FORMAT, PLAN_VERSION,
 };
 use keywarden_core::time::{days, format_timestamp};
 use keywarden_core::Timestamp;
@@ -844,18 +844,25 @@ pub fn rotation_plan(
     for key in old_keys {
         if key.active {
             n += 1;
-            actions.push(Action {
+            let mut deactivate = Action {
                 id: format!("A{n:03}"),
                 kind: ActionKind::DeactivateKey,
                 safety: Safety::Safe,
+                account: account.clone(),
                 user: Some(user.to_owned()),
                 access_key_id: Some(key.id.clone()),
                 not_before: Some(deactivate_at),
                 policy_time: None,
+                // Safe because no workload used the key in the days it had to move to the new
+                // one (`key_idle`, re-checked by `apply`).
                 precondition: Precondition {
                     key_status: Some(KeyStatus::Active),
                     key_unused_since: Some(UseBound {
                         last_used: Some(now),
+                    }),
+                    key_idle: Some(KeyIdle {
+                        since: now,
+                        days: options.deactivate_after_days,
                     }),
                     ..Precondition::default()
                 },
@@ -865,7 +872,10 @@ pub fn rotation_plan(
                      {new_key_id} and rotate again",
                     format_timestamp(now)
                 )],
-            });
+            };
+            // `--deactivate-after-days 0` gives workloads no time to move: not safe.
+            deactivate.safety = deactivate.derived_safety();
+            actions.push(deactivate);
         }
         n += 1;
         // An old key already inactive waits only for the delete's grace period.
@@ -878,6 +888,7 @@ pub fn rotation_plan(
             id: format!("A{n:03}"),
             kind: ActionKind::DeleteKey,
             safety: Safety::TwoPhase,
+            account: account.clone(),
             user: Some(user.to_owned()),
             access_key_id: Some(key.id.clone()),
             not_before: Some(delete_not_before),

@@ -76,6 +76,22 @@ pub fn check(action: &Action, observed: &ObservedState, now: Timestamp) -> Verdi
             return skip;
         }
     }
+    if let Some(idle) = pre.key_idle {
+        // What makes a deactivation safe must hold when it runs, not only when it was planned.
+        if let Some(used) = observed.key.and_then(|k| k.last_used) {
+            if used > idle.since {
+                return Verdict::Skip(format!(
+                    "the key was used at {}, after the plan saw it idle since {}",
+                    format_timestamp(used),
+                    format_timestamp(idle.since)
+                ));
+            }
+        }
+        let due = idle.since + days(idle.days);
+        if now < due {
+            return Verdict::NotDue(due);
+        }
+    }
     if let Some(required) = pre.inactive_for_days {
         let Some(since) = observed.inactive_since else {
             // `apply` records a sighting before it checks, so this is reached only when the

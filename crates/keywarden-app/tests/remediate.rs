@@ -512,10 +512,7 @@ mod remediate {
             matches!(result(&first, "A001"), ActionResult::NotDue(t) if *t == days_after(14)),
             "{first:#?}"
         );
-        assert_eq!(
-            fx.journal.inactive_since(DAVE_KEY).unwrap(),
-            Some(now())
-        );
+        assert_eq!(fx.journal.inactive_since(DAVE_KEY).unwrap(), Some(now()));
         assert_eq!(fake.count("iam:DeleteAccessKey"), 0);
 
         let later = apply_at(&fake, &mut fx, days_after(10), &plan, &two_phase).await;
@@ -1100,7 +1097,6 @@ mod remediate {
         // The call never reached AWS.
         assert_eq!(updates(&fake), 0);
 
-
         let report = resume_at(&fake, &mut fx, now(), &run).await;
         assert_eq!(report.settled_in_doubt.len(), 1);
         assert!(
@@ -1228,12 +1224,19 @@ mod remediate {
 
         let clock = || now();
         let refused = undo_run(&fake, &mut fx.journal, &clock, &run, None).await;
-        let message = refused.as_ref().map(|_| String::new()).unwrap_or_else(|e| e.to_string());
+        let message = refused
+            .as_ref()
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string());
         assert!(
             message.contains(&format!("process {}", applying.pid())),
             "refused with the reason: {refused:?}"
         );
-        assert_eq!(updates(&fake), 0, "nothing read as settled, nothing written");
+        assert_eq!(
+            updates(&fake),
+            0,
+            "nothing read as settled, nothing written"
+        );
         assert_eq!(fx.journal.in_doubt(&run).unwrap().len(), 1);
         assert_eq!(fx.journal.runs().unwrap().len(), 1, "no undo run started");
         assert_eq!(
@@ -1256,7 +1259,10 @@ mod remediate {
 
         let undo = undo_at(&fake, &mut fx, days_after(1), &run).await;
         assert_eq!(undo.settled_in_doubt.len(), 1, "{undo:#?}");
-        assert!(undo.settled_in_doubt[0].contains("already_done"), "{undo:#?}");
+        assert!(
+            undo.settled_in_doubt[0].contains("already_done"),
+            "{undo:#?}"
+        );
         assert_done(&undo, "undo-A001");
         assert_eq!(key_active(&fake, "alice", ALICE_KEY).await, Some(true));
         assert_eq!(outcomes(&fx.journal, &run, "A001"), ["already_done"]);
@@ -1354,7 +1360,9 @@ mod remediate {
     /// The deactivation of `plan` alone, planned again a day later (as a new `keywarden plan`).
     fn plan_again(plan: &Plan) -> Plan {
         let mut again = plan.clone();
-        again.actions.retain(|a| a.kind == ActionKind::DeactivateKey);
+        again
+            .actions
+            .retain(|a| a.kind == ActionKind::DeactivateKey);
         again.actions[0].precondition.key_unused_since = None;
         again
     }

@@ -867,7 +867,9 @@ mod remediate {
         assert_eq!(undone.code(), Some(0), "{}", undone.context());
         let irreversible = undone.doc["irreversible"].as_array().unwrap();
         assert_eq!(irreversible.len(), 2, "{}", undone.context());
-        assert!(irreversible.iter().any(|l| l.as_str().unwrap().contains(&stale)));
+        assert!(irreversible
+            .iter()
+            .any(|l| l.as_str().unwrap().contains(&stale)));
         assert!(irreversible
             .iter()
             .any(|l| l.as_str().unwrap().contains("console password of dormant")));
@@ -880,7 +882,10 @@ mod remediate {
         let (plan_file, plan) = kw.plan(&[]);
         let first = plan["actions"][0]["id"].as_str().unwrap().to_owned();
         let user = plan["actions"][0]["user"].as_str().unwrap().to_owned();
-        let key = plan["actions"][0]["access_key_id"].as_str().unwrap().to_owned();
+        let key = plan["actions"][0]["access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         // The apply dies after its UpdateAccessKey reached AWS, before the outcome.
         let crash = format!("after-call:{first}");
         let crashed = kw.apply_env(

@@ -32,8 +32,7 @@ pub use rotate::{
 pub use undo::undo_run;
 
 use crate::journal::{
-    Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind, RunStatus,
-    StepId,
+    Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind, RunStatus, StepId,
 };
 use keywarden_aws::api::{AwsError, CallerIdentity, IamRead, IamWrite, RemediationRead, WhoAmI};
 use keywarden_core::remediation::{ActionKind, PlanError};

@@ -20,7 +20,9 @@ use super::{
     ActionReport, ActionResult, Clock, CrashPoint, Effect, Engine, RemediationClient,
     RemediationError, RunReport,
 };
-use crate::journal::{Journal, JournalError, NewRun, Outcome, RunId, RunKind, RunStatus, StepRecord};
+use crate::journal::{
+    Journal, JournalError, NewRun, Outcome, RunId, RunKind, RunStatus, StepRecord,
+};
 
 pub async fn undo_run<C: RemediationClient>(
     client: &C,
@@ -109,7 +111,9 @@ async fn hold_target<C: RemediationClient>(
 ) -> Result<Vec<String>, RemediationError> {
     match engine.journal.claim_run(target, pid, engine.now()) {
         Ok(()) => {}
-        Err(JournalError::RunClaimed { pid: holder, since, .. }) => {
+        Err(JournalError::RunClaimed {
+            pid: holder, since, ..
+        }) => {
             return Err(RemediationError::Run {
                 run: target.as_str().to_owned(),
                 problem: format!(
@@ -233,9 +237,9 @@ async fn undo_steps<C: RemediationClient>(
             Ok(read) => read,
             Err(error) => {
                 let reason = format!("could not read the state: {error}");
-                actions.push(report(engine.fail_before_call(
-                    run, &action_id, &shown, error, reason,
-                )?));
+                actions.push(report(
+                    engine.fail_before_call(run, &action_id, &shown, error, reason)?,
+                ));
                 continue;
             }
         };

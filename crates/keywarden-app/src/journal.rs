@@ -35,8 +35,17 @@
 //! Each intent carries `undo_json`: what undo needs to reverse the call if it succeeds (the key's
 //! previous status, the name of the policy attached), or `None` when the call cannot be reversed
 //! (a deleted key or password). An undo is a run of kind [`RunKind::Undo`] whose `parent_run` is
-//! the run undone. [`KeyEffect`] marks the steps that change a key's status, so that
-//! [`Journal::last_deactivation`] can tell how long keywarden has kept a key inactive.
+//! the run undone. [`KeyEffect`] marks the steps that change a key's status
+//! ([`Journal::last_deactivation`]).
+//!
+//! # Key sightings: the inactive clock
+//!
+//! A two-phase delete waits until a key has been inactive for `delete_after_days` by keywarden's
+//! own record. Every read of a key's status (apply's re-reads and read-backs, undo's, a resume's
+//! settling) and every status change keywarden makes is a sighting:
+//! [`Journal::observe_active`] stops the clock, [`Journal::observe_inactive`] starts it unless it
+//! runs already, and [`Journal::inactive_since`] reads it. A key keywarden never saw inactive has
+//! no clock: its first inactive sighting starts it.
 //!
 //! # Secrets never enter the journal
 //!
@@ -79,7 +88,7 @@ pub const JOURNAL_FILE_NAME: &str = "journal.sqlite3";
 
 /// The schema version this build writes (`PRAGMA user_version`). A journal with a higher version
 /// was written by a newer keywarden and is refused ([`JournalError::NewerSchema`]).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a keywarden journal: the bytes `KWJL`.
 pub const APPLICATION_ID: i64 = 0x4B57_4A4C;
@@ -133,6 +142,42 @@ const MIGRATIONS: &[&str] = &[
         key_id              TEXT PRIMARY KEY,
         first_seen_inactive TEXT NOT NULL
     ) STRICT;
+    ",
+    // 1 -> 2: key sightings keep when a key was last seen active, and keywarden's own status
+    // changes count as sightings. Version 1 kept the first inactive sighting past a
+    // reactivation (an undo), so a key deactivated again by hand later looked inactive since
+    // the first time and was deleted at once. The migration carries the sightings over, then
+    // replays each key's latest status change by keywarden: a reactivation after the sighting
+    // clears it; a deactivation starts the clock at the later of the two (never earlier than
+    // the record supports).
+    "
+    CREATE TABLE key_sightings (
+        key_id           TEXT PRIMARY KEY,
+        inactive_since   TEXT,
+        last_seen_active TEXT
+    ) STRICT;
+    INSERT INTO key_sightings (key_id, inactive_since)
+        SELECT key_id, first_seen_inactive FROM key_observations;
+    DROP TABLE key_observations;
+    INSERT INTO key_sightings (key_id, inactive_since, last_seen_active)
+        SELECT s.key_id,
+               CASE WHEN s.key_change = 'deactivated' THEN s.outcome_at END,
+               CASE WHEN s.key_change = 'reactivated' THEN s.outcome_at END
+        FROM steps s
+        WHERE s.key_change IN ('deactivated', 'reactivated')
+          AND s.outcome IN ('succeeded', 'already_done')
+          AND s.id = (SELECT max(t.id) FROM steps t
+                      WHERE t.key_id = s.key_id
+                        AND t.key_change IN ('deactivated', 'reactivated')
+                        AND t.outcome IN ('succeeded', 'already_done'))
+    ON CONFLICT (key_id) DO UPDATE SET
+        inactive_since = CASE
+            WHEN excluded.last_seen_active IS NOT NULL
+                THEN CASE WHEN key_sightings.inactive_since > excluded.last_seen_active
+                          THEN key_sightings.inactive_since END
+            ELSE max(key_sightings.inactive_since, excluded.inactive_since)
+        END,
+        last_seen_active = excluded.last_seen_active;
     ",
 ];
 
@@ -1576,6 +1621,31 @@ impl Journal {
         rows.collect::<rusqlite::Result<HashSet<_>>>().map_err(&sql)
     }
 
+    /// The latest run, other than `run` and `besides`, whose step after `after` made the same
+    /// call on the same target and saw it take effect: a later change keywarden made to what
+    /// step `after` changed (undoing `run` would then reverse that run's change, not its own).
+    pub fn later_same_change(
+        &self,
+        run: &RunId,
+        besides: &RunId,
+        after: StepId,
+        call: &str,
+        target: &str,
+    ) -> Result<Option<RunId>> {
+        self.conn
+            .query_row(
+                "SELECT run_id FROM steps
+                 WHERE kind = 'call' AND call = ?1 AND target = ?2 AND id > ?3
+                   AND run_id NOT IN (?4, ?5) AND outcome IN ('succeeded', 'already_done')
+                 ORDER BY id DESC LIMIT 1",
+                params![call, target, after.0, run.as_str(), besides.as_str()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|found| found.map(RunId))
+            .map_err(ctx(&self.path, "look for a later change"))
+    }
+
     // ----- keys -----
 
     /// When keywarden last deactivated this key (the outcome time of the latest deactivation
@@ -1612,41 +1682,64 @@ impl Journal {
         }
     }
 
-    /// Records that keywarden saw this key inactive at `at`. Only the first sighting is kept
-    /// (until [`Journal::observe_active`] clears it).
+    /// Records that keywarden saw (or made) this key inactive at `at`: the key's inactive
+    /// clock starts at the first such sighting since it was last seen active, and later
+    /// sightings leave it alone.
     pub fn observe_inactive(&mut self, key_id: &str, at: Timestamp) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO key_observations (key_id, first_seen_inactive) VALUES (?1, ?2)
-                 ON CONFLICT (key_id) DO NOTHING",
+                "INSERT INTO key_sightings (key_id, inactive_since) VALUES (?1, ?2)
+                 ON CONFLICT (key_id) DO UPDATE
+                 SET inactive_since = coalesce(inactive_since, excluded.inactive_since)",
                 params![key_id, ts(at)],
             )
-            .map_err(ctx(&self.path, "record a key observation"))?;
+            .map_err(ctx(&self.path, "record a key sighting"))?;
         Ok(())
     }
 
-    /// Records that keywarden saw this key active: forgets when it was first seen inactive.
-    /// `at` is accepted for symmetry and not stored.
+    /// Records that keywarden saw (or made) this key active at `at`: its inactive clock stops,
+    /// and the next inactive sighting starts it again from zero.
     pub fn observe_active(&mut self, key_id: &str, at: Timestamp) -> Result<()> {
-        let _ = at;
         self.conn
-            .execute("DELETE FROM key_observations WHERE key_id = ?1", [key_id])
-            .map_err(ctx(&self.path, "record a key observation"))?;
+            .execute(
+                "INSERT INTO key_sightings (key_id, inactive_since, last_seen_active)
+                 VALUES (?1, NULL, ?2)
+                 ON CONFLICT (key_id) DO UPDATE
+                 SET inactive_since = NULL, last_seen_active = excluded.last_seen_active",
+                params![key_id, ts(at)],
+            )
+            .map_err(ctx(&self.path, "record a key sighting"))?;
         Ok(())
     }
 
-    /// When keywarden first saw this key inactive (since it last saw it active), if it did.
-    pub fn first_seen_inactive(&self, key_id: &str) -> Result<Option<Timestamp>> {
-        let at: Option<String> = self
+    /// Since when the key has been inactive by keywarden's own record: the first time keywarden
+    /// saw (or made) it inactive since it last saw it active. `None` when keywarden never saw it
+    /// inactive, or saw it active last. This is the clock a two-phase delete waits on.
+    pub fn inactive_since(&self, key_id: &str) -> Result<Option<Timestamp>> {
+        let at: Option<Option<String>> = self
             .conn
             .query_row(
-                "SELECT first_seen_inactive FROM key_observations WHERE key_id = ?1",
+                "SELECT inactive_since FROM key_sightings WHERE key_id = ?1",
                 [key_id],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(ctx(&self.path, "read a key observation"))?;
-        self.parse_opt_ts(&format!("key observation {key_id}"), at)
+            .map_err(ctx(&self.path, "read a key sighting"))?;
+        self.parse_opt_ts(&format!("key sighting {key_id}"), at.flatten())
+    }
+
+    /// When keywarden last saw (or made) this key active, if it recorded it.
+    pub fn last_seen_active(&self, key_id: &str) -> Result<Option<Timestamp>> {
+        let at: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT last_seen_active FROM key_sightings WHERE key_id = ?1",
+                [key_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(ctx(&self.path, "read a key sighting"))?;
+        self.parse_opt_ts(&format!("key sighting {key_id}"), at.flatten())
     }
 }
 

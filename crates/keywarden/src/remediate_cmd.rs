@@ -108,11 +108,7 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
         .transpose()?
     {
         for key in findings.iter().filter_map(|f| f.access_key_id.as_deref()) {
-            let since = match journal.last_deactivation(key)? {
-                Some(t) => Some(t),
-                None => journal.first_seen_inactive(key)?,
-            };
-            if let Some(t) = since {
+            if let Some(t) = journal.inactive_since(key)? {
                 settings.inactive_since.insert(key.to_owned(), t);
             }
         }

@@ -624,11 +624,6 @@ mod remediate {
         let run = runs[0]["run_id"].as_str().unwrap().to_owned();
         assert_eq!(runs[0]["status"], "unfinished");
         assert_eq!(runs[0]["counts"]["in_doubt"], 1);
-        // An undo refuses a run with a call in doubt.
-        let refused = kw.run("undo", UNDO_AT, &[&run, "--format", "json"]);
-        assert_eq!(refused.code(), Some(2), "{}", refused.context());
-        assert!(refused.stderr.contains("--resume"), "{}", refused.context());
-
         let resumed = kw.run("apply", RESUME_AT, &["--resume", &run, "--format", "json"]);
         assert_eq!(resumed.code(), Some(0), "resume\n{}", resumed.context());
         assert_eq!(resumed.doc["settled_in_doubt"].as_array().unwrap().len(), 1);
@@ -891,5 +886,174 @@ mod remediate {
         assert_eq!(steps.len(), 1, "{journal:#}");
         assert_eq!(steps[0]["outcome"], "failed");
         assert_eq!(steps[0]["code"], "AccessDenied");
+    }
+
+    // ----- 6. hostile conditions (issue 9) -----
+
+    /// The status of `key` of `user` as AWS holds it (`None`: deleted), read outside keywarden.
+    fn status_of(moto: &Moto, user: &str, key: &str) -> Option<String> {
+        moto.key_statuses(user)
+            .into_iter()
+            .find(|(id, _)| id == key)
+            .map(|(_, status)| status)
+    }
+
+    #[test]
+    fn a_hand_deactivation_after_an_undo_waits_the_whole_grace_period() {
+        // plan, `apply --two-phase` (deactivated, the delete not due), `undo` (Active again);
+        // 30 days later someone deactivates the key by hand. Inactive means inactive since
+        // keywarden last saw it active: the delete waits 14 days from the next sighting.
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let kw = Kw::new(&moto, "inactive-clock");
+        let stale = moto.key_id("stale", 0);
+        let (plan_file, plan) = kw.plan(&[]);
+        let deactivate = action_id(&plan, "deactivate-key", "stale");
+        let delete = action_id(&plan, "delete-key", "stale");
+
+        let first = kw.apply(&plan_file, APPLY_AT, &["--two-phase"]);
+        assert_eq!(first.code(), Some(0), "{}", first.context());
+        assert_eq!(result_of(&first, &deactivate), "done");
+        assert_eq!(result_of(&first, &delete), "not-due");
+        let run = first.doc["run_id"].as_str().unwrap();
+        let undone = kw.run("undo", UNDO_AT, &[run, "--format", "json"]);
+        assert_eq!(undone.code(), Some(0), "{}", undone.context());
+        assert_eq!(result_of(&undone, &format!("undo-{deactivate}")), "done");
+        assert_eq!(status_of(&moto, "stale", &stale).as_deref(), Some("Active"));
+
+        moto.outside_change(&format!(
+            "iam.update_access_key(UserName='stale', AccessKeyId='{stale}', Status='Inactive')"
+        ));
+        let later = kw.apply(&plan_file, "2025-07-01T13:00:00Z", &["--two-phase"]);
+        assert_eq!(later.code(), Some(0), "{}", later.context());
+        assert_eq!(
+            result_of(&later, &delete),
+            "not-due",
+            "the key was Active a month ago: {}",
+            later.context()
+        );
+        let detail = report_action(&later, &delete)["detail"].as_str().unwrap();
+        assert!(detail.contains("2025-07-15T13:00:00"), "{detail}");
+        assert_eq!(
+            status_of(&moto, "stale", &stale).as_deref(),
+            Some("Inactive")
+        );
+
+        // 14 days of inactivity by keywarden's own record: now it is due.
+        let due = kw.apply(&plan_file, "2025-07-15T13:00:01Z", &["--two-phase"]);
+        assert_eq!(due.code(), Some(0), "{}", due.context());
+        assert_eq!(result_of(&due, &delete), "done");
+        assert_eq!(status_of(&moto, "stale", &stale), None);
+    }
+
+    #[test]
+    fn a_write_whose_reply_is_lost_is_settled_by_reading_aws() {
+        // DeleteAccessKey and DeleteLoginProfile go through, their replies are lost (a 500
+        // after the write); the SDK's retry gets NoSuchEntity. Reading back says they are done,
+        // and undo says plainly that neither can be reversed.
+        let lost = |action: &str| {
+            json!({"action": action, "status": 500, "code": "InternalFailure",
+                   "message": "the reply was lost", "after": true})
+        };
+        let moto = Moto::start(&with_faults(
+            clean_account(json!([stale_user(), dormant_user()])),
+            json!([lost("DeleteAccessKey"), lost("DeleteLoginProfile")]),
+        ));
+        let kw = Kw::new(&moto, "lost-reply");
+        let stale = moto.key_id("stale", 0);
+        let (plan_file, plan) = kw.plan(&[]);
+        let delete = action_id(&plan, "delete-key", "stale");
+        let password = action_id(&plan, "delete-login-profile", "dormant");
+        let first = kw.apply(&plan_file, APPLY_AT, &[]);
+        assert_eq!(first.code(), Some(0), "phase one\n{}", first.context());
+
+        let due = kw.apply(&plan_file, "2025-06-16T12:05:00Z", &["--unsafe"]);
+        assert_eq!(due.code(), Some(0), "{}", due.context());
+        for id in [&delete, &password] {
+            assert_eq!(result_of(&due, id), "done", "{}", due.context());
+            let detail = report_action(&due, id)["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("took effect") && detail.contains("cannot be undone"),
+                "{detail}"
+            );
+        }
+        assert_eq!(status_of(&moto, "stale", &stale), None);
+        let run = due.doc["run_id"].as_str().unwrap();
+        let journal = kw.journal(run);
+        assert_eq!(outcomes(&journal, &delete), ["succeeded"], "{journal:#}");
+        assert_eq!(outcomes(&journal, &password), ["succeeded"], "{journal:#}");
+        assert_eq!(journal["run"]["status"], "completed");
+
+        let undone = kw.run("undo", UNDO_AT, &[run, "--format", "json"]);
+        assert_eq!(undone.code(), Some(0), "{}", undone.context());
+        let irreversible = undone.doc["irreversible"].as_array().unwrap();
+        assert_eq!(irreversible.len(), 2, "{}", undone.context());
+        assert!(irreversible
+            .iter()
+            .any(|l| l.as_str().unwrap().contains(&stale)));
+        assert!(irreversible
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("console password of dormant")));
+    }
+
+    #[test]
+    fn undo_is_refused_while_the_run_is_applying_then_settles_its_calls_in_doubt() {
+        let moto = Moto::start(&clean_account(json!([stale_user(), idle_user()])));
+        let kw = Kw::new(&moto, "undo-one-process");
+        let (plan_file, plan) = kw.plan(&[]);
+        let first = plan["actions"][0]["id"].as_str().unwrap().to_owned();
+        let user = plan["actions"][0]["user"].as_str().unwrap().to_owned();
+        let key = plan["actions"][0]["access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The apply dies after its UpdateAccessKey reached AWS, before the outcome.
+        let crash = format!("after-call:{first}");
+        let crashed = kw.apply_env(
+            &plan_file,
+            APPLY_AT,
+            &[],
+            &[("KEYWARDEN_TEST_CRASH", &crash)],
+        );
+        assert_eq!(crashed.status.signal(), Some(6), "{}", crashed.context());
+        let run = kw.runs()[0]["run_id"].as_str().unwrap().to_owned();
+
+        // While a live process holds the run (an apply still applying), undo is refused.
+        let mut applying = std::process::Command::new("sleep")
+            .arg("120")
+            .spawn()
+            .expect("spawn sleep");
+        {
+            let mut journal = keywarden_app::journal::Journal::open(&kw.state).unwrap();
+            let id = keywarden_app::journal::RunId::parse(&run).unwrap();
+            journal
+                .claim_run(&id, applying.id(), APPLY_AT.parse().unwrap())
+                .unwrap();
+        }
+        let refused = kw.run("undo", UNDO_AT, &[&run, "--format", "json"]);
+        let _ = applying.kill();
+        let _ = applying.wait();
+        assert_eq!(refused.code(), Some(2), "{}", refused.context());
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("being run by process {}", applying.id())),
+            "{}",
+            refused.context()
+        );
+        assert_eq!(kw.runs().len(), 1, "no undo run was started");
+        assert_eq!(status_of(&moto, &user, &key).as_deref(), Some("Inactive"));
+
+        // That process is gone: undo settles the call in doubt by reading AWS, then reverses it.
+        let undone = kw.run("undo", UNDO_AT, &[&run, "--format", "json"]);
+        assert_eq!(undone.code(), Some(0), "{}", undone.context());
+        let settled = undone.doc["settled_in_doubt"].as_array().unwrap();
+        assert_eq!(settled.len(), 1, "{}", undone.context());
+        assert!(settled[0].as_str().unwrap().contains("already_done"));
+        assert_eq!(result_of(&undone, &format!("undo-{first}")), "done");
+        assert_eq!(status_of(&moto, &user, &key).as_deref(), Some("Active"));
+        let journal = kw.journal(&run);
+        assert_eq!(journal["run"]["status"], "interrupted", "{journal:#}");
+        assert_eq!(journal["run"]["counts"]["in_doubt"], 0);
+        assert_eq!(outcomes(&journal, &first), ["already_done"]);
     }
 }

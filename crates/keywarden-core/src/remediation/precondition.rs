@@ -25,8 +25,8 @@ pub struct ObservedState {
     pub password: Option<Option<Timestamp>>,
     /// An exemption that now covers one of the action's rules: its source and reason.
     pub exemption: Option<String>,
-    /// Since when keywarden knows the key is inactive: the journal's record of its own
-    /// deactivation, else the first time it saw the key inactive.
+    /// Since when keywarden knows the key is inactive: the first time it saw (or made) the key
+    /// inactive since it last saw it active, by the journal's sightings.
     pub inactive_since: Option<Timestamp>,
 }
 

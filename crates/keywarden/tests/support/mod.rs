@@ -223,6 +223,43 @@ impl Moto {
         command
     }
 
+    /// Runs Python with boto3 against this server, with the admin credentials: what a person (or
+    /// another tool) changes in the account behind keywarden's back. `code` sees an IAM client
+    /// as `iam`; its stdout is returned.
+    pub fn outside_change(&self, code: &str) -> String {
+        let admin = self.admin();
+        let prelude = "import boto3, os\n\
+            iam = boto3.client('iam', endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1',\n\
+                aws_access_key_id=os.environ['KEY'], aws_secret_access_key=os.environ['SECRET'])\n";
+        let out = Command::new(python())
+            .arg("-c")
+            .arg(format!("{prelude}{code}"))
+            .env("ENDPOINT", self.endpoint())
+            .env("KEY", &admin.access_key_id)
+            .env("SECRET", &admin.secret_access_key)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run python with boto3");
+        assert!(
+            out.status.success(),
+            "the outside change failed: {}\n{code}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The status of every key of `user` (`Active`/`Inactive`), read outside keywarden.
+    pub fn key_statuses(&self, user: &str) -> Vec<(String, String)> {
+        self.outside_change(&format!(
+            "for k in iam.list_access_keys(UserName={user:?})['AccessKeyMetadata']:\n\
+             \x20   print(k['AccessKeyId'], k['Status'])"
+        ))
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(id, status)| (id.to_owned(), status.to_owned()))
+        .collect()
+    }
+
     /// `keywarden audit --now <scenario now> --format json --stats ARGS` with the admin credentials.
     pub fn audit(&self, args: &[&str]) -> Audit {
         self.audit_as(&self.admin(), args)

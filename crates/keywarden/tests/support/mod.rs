@@ -40,11 +40,12 @@ pub const TEST_CRASH_VAR: &str = "KEYWARDEN_TEST_CRASH";
 /// would check the wrong thing). The test binary and the `keywarden` binary are built by the same
 /// cargo command, with the same features.
 pub fn require_test_hooks() {
-    assert!(
-        cfg!(feature = "test-hooks"),
-        "this test needs the binary's test hooks: run it with `--features keywarden/test-hooks` \
-         (scripts/test.sh does)"
-    );
+    if !cfg!(feature = "test-hooks") {
+        panic!(
+            "this test needs the binary's test hooks: run it with `--features \
+             keywarden/test-hooks` (scripts/test.sh does)"
+        );
+    }
 }
 
 pub fn repo_root() -> PathBuf {

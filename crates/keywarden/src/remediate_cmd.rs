@@ -69,11 +69,18 @@ pub(crate) fn clock(command: &str, state: &StateArgs) -> Result<impl Fn() -> Tim
              skipped; --now is for read-only commands (audit, plan, trail, key, runs)"
         );
     }
+    let fixed = test_clock()?;
+    Ok(move || fixed.unwrap_or_else(|| resolve_now(None).unwrap_or_default()))
+}
+
+/// The test suite's fixed clock (see `test_hooks`); a build without the `test-hooks` feature has
+/// none.
+fn test_clock() -> Result<Option<Timestamp>> {
     #[cfg(feature = "test-hooks")]
     let fixed = crate::test_hooks::fixed_now()?;
     #[cfg(not(feature = "test-hooks"))]
-    let fixed: Option<Timestamp> = None;
-    Ok(move || fixed.unwrap_or_else(|| resolve_now(None).unwrap_or_default()))
+    let fixed = None;
+    Ok(fixed)
 }
 
 fn table_wanted(format: Option<PlanFormatArg>) -> bool {

@@ -385,7 +385,9 @@ pub struct StateArgs {
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
-    /// The time to act at (RFC 3339), instead of the clock; for tests and rehearsals.
+    /// The time to plan at (RFC 3339), instead of the clock; for tests and rehearsals. Read-only
+    /// commands only: apply, undo, rotate and contain refuse it (it would skip grace periods on
+    /// real writes).
     #[arg(long, value_name = "RFC3339", hide = true)]
     pub now: Option<String>,
 }

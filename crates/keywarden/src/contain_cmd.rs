@@ -29,12 +29,12 @@ use keywarden_core::remediation::aws_policy_time;
 use std::io::Write;
 
 pub fn contain(args: ContainArgs) -> Result<Exit> {
+    let clock = clock("contain", &args.state)?;
     let key_id = args.key_id.trim().to_owned();
     if let Err(error) = check_key_id(&key_id) {
         eprintln!("keywarden: error: {error}");
         return Ok(Exit::ErrorOrIncomplete);
     }
-    let clock = clock(&args.state)?;
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let report_dir = match &args.report_dir {

@@ -10,6 +10,8 @@ mod live_cmd;
 mod remediate_cmd;
 mod rotate_cmd;
 mod rules_cmd;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod trail_cmd;
 
 use clap::Parser;

@@ -24,16 +24,14 @@ use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-/// The test suite's crash hook: `KEYWARDEN_TEST_CRASH=after-intent:A002` (or `after-call:`)
-/// makes the process abort at that point of that action, to prove a resume is exact.
+/// The test suite's crash hook (see `test_hooks`); a build without the `test-hooks` feature has
+/// none.
 pub(crate) fn crash_point() -> Result<Option<CrashPoint>> {
-    match std::env::var("KEYWARDEN_TEST_CRASH") {
-        Ok(text) if !text.is_empty() => text
-            .parse()
-            .map(Some)
-            .map_err(|e| anyhow!("KEYWARDEN_TEST_CRASH: {e}")),
-        _ => Ok(None),
-    }
+    #[cfg(feature = "test-hooks")]
+    let point = crate::test_hooks::crash_point()?;
+    #[cfg(not(feature = "test-hooks"))]
+    let point = None;
+    Ok(point)
 }
 
 pub(crate) fn connect_options(aws: &WriteAwsArgs) -> ConnectOptions {
@@ -59,13 +57,30 @@ pub(crate) fn open_journal(state: &StateArgs) -> Result<Journal> {
         .with_context(|| format!("cannot open keywarden's journal in `{}`", dir.display()))
 }
 
-/// The clock journal records are stamped with: fixed at --now when given, else the real one.
-pub(crate) fn clock(state: &StateArgs) -> Result<impl Fn() -> Timestamp + Sync> {
-    let fixed = match state.now.as_deref() {
-        Some(text) => Some(resolve_now(Some(text))?),
-        None => None,
-    };
+/// The clock of a command that writes to AWS (`apply`, `undo`, `rotate`, `contain`): the real
+/// one. `--now` is refused here: it would stamp real writes with a shifted time and make grace
+/// periods (`not_before`, `delete_after_days`) pass early. Only a build with the `test-hooks`
+/// feature can fix the clock (`KEYWARDEN_TEST_NOW`, see `test_hooks`).
+pub(crate) fn clock(command: &str, state: &StateArgs) -> Result<impl Fn() -> Timestamp + Sync> {
+    if let Some(now) = &state.now {
+        bail!(
+            "`keywarden {command} --now {now}`: --now is refused on commands that write to AWS \
+             (apply, undo, rotate, contain): they act at the real time, so no grace period is \
+             skipped; --now is for read-only commands (audit, plan, trail, key, runs)"
+        );
+    }
+    let fixed = test_clock()?;
     Ok(move || fixed.unwrap_or_else(|| resolve_now(None).unwrap_or_default()))
+}
+
+/// The test suite's fixed clock (see `test_hooks`); a build without the `test-hooks` feature has
+/// none.
+fn test_clock() -> Result<Option<Timestamp>> {
+    #[cfg(feature = "test-hooks")]
+    let fixed = crate::test_hooks::fixed_now()?;
+    #[cfg(not(feature = "test-hooks"))]
+    let fixed = None;
+    Ok(fixed)
 }
 
 fn table_wanted(format: Option<PlanFormatArg>) -> bool {
@@ -292,7 +307,7 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
 // ----- apply, undo -----
 
 pub fn apply(args: ApplyArgs) -> Result<Exit> {
-    let clock = clock(&args.state)?;
+    let clock = clock("apply", &args.state)?;
     let config = match &args.config {
         Some(path) => {
             let origin = path.display().to_string();
@@ -352,7 +367,7 @@ pub fn apply(args: ApplyArgs) -> Result<Exit> {
 }
 
 pub fn undo(args: UndoArgs) -> Result<Exit> {
-    let clock = clock(&args.state)?;
+    let clock = clock("undo", &args.state)?;
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let run = RunId::parse(&args.run)?;

@@ -22,6 +22,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn rotate(args: RotateArgs) -> Result<Exit> {
+    let clock = clock("rotate", &args.state)?;
+    let crash = crash_point()?;
     // A key whose secret nobody receives is useless: refuse before any AWS call.
     let given = usize::from(args.secret_file.is_some())
         + usize::from(args.secrets_manager.is_some())
@@ -41,8 +43,6 @@ pub fn rotate(args: RotateArgs) -> Result<Exit> {
             );
         }
     }
-    let clock = clock(&args.state)?;
-    let crash = crash_point()?;
     let dir = state_dir(&args.state)?;
     let mut journal = open_journal(&args.state)?;
     let options = RotateOptions {
@@ -85,6 +85,9 @@ fn finish(args: &RotateArgs, state_dir: &Path, report: &RotateReport) -> Result<
             "keywarden: {} {} ({}): {}",
             action.kind, action.target, action.action_id, action.result
         )?;
+    }
+    for left in &report.left_over {
+        writeln!(err, "keywarden: left in place: {left}")?;
     }
     if let Some(failure) = &report.failure {
         writeln!(

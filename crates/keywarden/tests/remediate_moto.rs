@@ -90,7 +90,8 @@ mod remediate {
             self
         }
 
-        /// `keywarden SUBCOMMAND --state-dir DIR --now AT ARGS`, with `env` set.
+        /// `keywarden SUBCOMMAND --state-dir DIR ARGS` at `AT` (`--now AT` for a read-only
+        /// command, the test clock for one that writes), with `env` set.
         fn run_env(
             &self,
             subcommand: &str,
@@ -98,13 +99,18 @@ mod remediate {
             args: &[&str],
             env: &[(&str, &str)],
         ) -> Audit {
-            let mut command = self.moto.keywarden(&self.credentials);
-            command
-                .arg(subcommand)
-                .arg("--state-dir")
-                .arg(&self.state)
-                .args(["--now", at])
-                .args(args);
+            // Commands that write refuse `--now`: they act at `at` through the test clock.
+            let writes = matches!(subcommand, "apply" | "undo" | "rotate" | "contain");
+            let mut command = if writes {
+                self.moto.keywarden_at(&self.credentials, at)
+            } else {
+                self.moto.keywarden(&self.credentials)
+            };
+            command.arg(subcommand).arg("--state-dir").arg(&self.state);
+            if !writes {
+                command.args(["--now", at]);
+            }
+            command.args(args);
             for (k, v) in env {
                 command.env(k, v);
             }
@@ -611,7 +617,7 @@ mod remediate {
             &plan_file,
             APPLY_AT,
             &[],
-            &[("KEYWARDEN_TEST_CRASH", &crash)],
+            &[(support::TEST_CRASH_VAR, &crash)],
         );
         assert_eq!(
             crashed.status.signal(),

@@ -28,6 +28,26 @@ const LAUNCHER_READY_TIMEOUT: Duration = Duration::from_secs(90);
 /// A keywarden run against a local server takes well under a second; anything near this is a hang.
 const KEYWARDEN_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The binary's test clock (`crates/keywarden/src/test_hooks.rs`): the time `apply`, `undo`,
+/// `rotate` and `contain` act at, which refuse `--now`. Read only by a build with the
+/// `test-hooks` feature.
+pub const TEST_NOW_VAR: &str = "KEYWARDEN_TEST_NOW";
+/// The binary's crash hook: `after-intent:ACTION_ID` or `after-call:ACTION_ID`.
+pub const TEST_CRASH_VAR: &str = "KEYWARDEN_TEST_CRASH";
+
+/// Fails the test, saying how to run it, when the binary under test was built without the
+/// `test-hooks` feature (it would ignore [`TEST_NOW_VAR`] and [`TEST_CRASH_VAR`] and the test
+/// would check the wrong thing). The test binary and the `keywarden` binary are built by the same
+/// cargo command, with the same features.
+pub fn require_test_hooks() {
+    if !cfg!(feature = "test-hooks") {
+        panic!(
+            "this test needs the binary's test hooks: run it with `--features \
+             keywarden/test-hooks` (scripts/test.sh does)"
+        );
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -258,6 +278,15 @@ impl Moto {
         .filter_map(|l| l.split_once(' '))
         .map(|(id, status)| (id.to_owned(), status.to_owned()))
         .collect()
+    }
+
+    /// [`Moto::keywarden`] for a command that writes, acting at `now` through the test clock
+    /// ([`TEST_NOW_VAR`]). Add [`TEST_CRASH_VAR`] to make it die at a chosen point.
+    pub fn keywarden_at(&self, credentials: &Credentials, now: &str) -> Command {
+        require_test_hooks();
+        let mut command = self.keywarden(credentials);
+        command.env(TEST_NOW_VAR, now);
+        command
     }
 
     /// `keywarden audit --now <scenario now> --format json --stats ARGS` with the admin credentials.

@@ -26,13 +26,14 @@ use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::AuditConfig;
 use keywarden_core::finding::Finding;
 use keywarden_core::remediation::aws_policy_time;
+use keywarden_output::escape::terminal;
 use std::io::Write;
 
 pub fn contain(args: ContainArgs) -> Result<Exit> {
     let clock = clock("contain", &args.state)?;
     let key_id = args.key_id.trim().to_owned();
     if let Err(error) = check_key_id(&key_id) {
-        eprintln!("keywarden: error: {error}");
+        diag!("keywarden: error: {error}");
         return Ok(Exit::ErrorOrIncomplete);
     }
     let crash = crash_point()?;
@@ -62,7 +63,7 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
             return Err(error.into())
         }
         Err(error) => {
-            eprintln!("keywarden: error: {error}");
+            diag!("keywarden: error: {error}");
             return Ok(Exit::ErrorOrIncomplete);
         }
     };
@@ -78,8 +79,8 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
             report_dir.display()
         )
     })?;
-    eprintln!("keywarden: incident report: {}", md.display());
-    eprintln!("keywarden: incident report (JSON): {}", json.display());
+    diag!("keywarden: incident report: {}", md.display());
+    diag!("keywarden: incident report (JSON): {}", json.display());
     print_summary(&containment, &report)?;
     Ok(if containment.complete() && !trail_incomplete {
         Exit::Clean
@@ -129,9 +130,9 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
     match read {
         Ok(report) => {
             for bad in report.bad_records.iter().take(20) {
-                eprintln!("keywarden: skipped bad record: {bad}");
+                diag!("keywarden: skipped bad record: {bad}");
             }
-            eprintln!(
+            diag!(
                 "keywarden: {} source(s), {} events, {} bad records; {} session(s) minted by {key_id}",
                 report.units_read,
                 outcome.stats.events,
@@ -140,7 +141,7 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
             );
         }
         Err(error) => {
-            eprintln!("keywarden: error: --trail: {error:#}");
+            diag!("keywarden: error: --trail: {error:#}");
             section.error = Some(format!("{error:#}"));
         }
     }
@@ -153,7 +154,10 @@ fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
     writeln!(
         out,
         "Contained {} (owner {}), run {}: {}",
-        c.key_id, c.owner, report.run_id, report.status
+        terminal(&c.key_id),
+        terminal(&c.owner),
+        report.run_id,
+        report.status
     )?;
     writeln!(
         out,
@@ -170,7 +174,7 @@ fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
             s.started_at
                 .map(aws_policy_time)
                 .unwrap_or_else(|| "-".into()),
-            s.detail
+            terminal(&s.detail)
         )?;
     }
     writeln!(
@@ -188,10 +192,10 @@ fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
             writeln!(
                 out,
                 "    {}  {} at {} from {}: {} call(s){}",
-                s.access_key_id,
-                s.minted_with,
+                terminal(&s.access_key_id),
+                terminal(&s.minted_with),
                 aws_policy_time(s.minted_at),
-                s.source_ip.as_deref().unwrap_or("-"),
+                terminal(s.source_ip.as_deref().unwrap_or("-")),
                 s.calls,
                 s.uses_after_key_revoked
                     .filter(|n| *n > 0)

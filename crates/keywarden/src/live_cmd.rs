@@ -42,7 +42,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
     }
     let audit = audit?;
     for note in &audit.notes {
-        eprintln!("keywarden: note: {note}");
+        diag!("keywarden: note: {note}");
     }
     let location = match &identity {
         Ok(id) => format!("{} as {}", id.account, id.arn),
@@ -98,10 +98,9 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 pub(crate) fn print_stats(client: &LiveClient) {
     let counts = client.requests().snapshot();
     let total: u64 = counts.values().sum();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "keywarden: {total} AWS requests");
+    diag!("keywarden: {total} AWS requests");
     for (action, n) in counts {
-        let _ = writeln!(err, "  {n:>7}  {action}");
+        diag!("  {n:>7}  {action}");
     }
 }
 

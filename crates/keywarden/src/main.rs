@@ -1,6 +1,18 @@
 //! keywarden's binary: parses the command line, reads the clock and the files, and hands them to
 //! the library crates. Exit status is a contract: 0 nothing failing, 1 failing findings,
 //! 2 error or incomplete data.
+//!
+//! Everything the binary says on standard error goes through [`diag!`], which escapes control and
+//! Bidi characters for the terminal: messages quote file contents, log fields and AWS replies.
+
+/// `eprintln!` for keywarden's diagnostics: the message is escaped by
+/// [`keywarden_output::escape::terminal_lines`] (its own line breaks kept), so a value it quotes
+/// (`invalid date `...``, a bad record, an AWS error) cannot drive the terminal.
+macro_rules! diag {
+    ($($arg:tt)*) => {
+        $crate::write_diagnostic(&format!($($arg)*))
+    };
+}
 
 mod audit_cmd;
 mod cli;
@@ -52,10 +64,17 @@ fn main() -> ExitCode {
             if is_broken_pipe(&error) {
                 return ExitCode::from(Exit::Clean as u8);
             }
-            let _ = writeln!(std::io::stderr(), "keywarden: error: {error:#}");
+            diag!("keywarden: error: {error:#}");
             ExitCode::from(Exit::ErrorOrIncomplete as u8)
         }
     }
+}
+
+/// Writes one diagnostic to standard error, escaped for the terminal (see [`diag!`]). A failed
+/// write is ignored: there is nowhere left to report it.
+pub(crate) fn write_diagnostic(text: &str) {
+    let escaped = keywarden_output::escape::terminal_lines(text);
+    let _ = writeln!(std::io::stderr().lock(), "{escaped}");
 }
 
 /// `keywarden ... | head` closing the pipe early is not an error worth reporting.

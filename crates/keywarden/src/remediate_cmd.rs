@@ -19,6 +19,7 @@ use keywarden_core::remediation::{
 };
 use keywarden_core::time::format_timestamp;
 use keywarden_core::{Status, Timestamp};
+use keywarden_output::escape::terminal;
 use keywarden_output::json::{AuditDocument, EvidenceValue};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
@@ -131,7 +132,7 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
     let plan = build_plan(&findings, &settings, source, account)?;
     if let Some(out) = &args.out {
         write_atomically(out, &plan.to_json())?;
-        eprintln!("keywarden: plan written to {}", out.display());
+        diag!("keywarden: plan written to {}", out.display());
     }
     let mut stdout = std::io::stdout().lock();
     if table_wanted(args.format) {
@@ -212,7 +213,7 @@ fn findings_from_live(args: &PlanArgs, config: &AuditConfig, now: Timestamp) -> 
     )?;
     let audit = audit?;
     for note in &audit.notes {
-        eprintln!("keywarden: note: {note}");
+        diag!("keywarden: note: {note}");
     }
     let (location, account) = match &identity {
         Ok(id) => (
@@ -250,8 +251,8 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
     ));
     text.push_str(&format!(
         "from {} {}, data as of {}, planned {}\n\n",
-        plan.source.kind,
-        plan.source.location,
+        terminal(&plan.source.kind),
+        terminal(&plan.source.location),
         plan.source
             .data_as_of
             .map_or("unknown".to_owned(), format_timestamp),
@@ -263,25 +264,26 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
         });
         text.push_str(&format!(
             "{}  {:<9}  {:<20}  {}  ({when})\n",
-            action.id,
+            terminal(&action.id),
             action.safety.as_str(),
             action.kind.as_str(),
-            action.target()
+            terminal(&action.target())
         ));
         for reason in &action.reasons {
             text.push_str(&format!(
                 "      why:   {} {}\n",
-                reason.rule, reason.message
+                terminal(&reason.rule),
+                terminal(&reason.message)
             ));
         }
         if action.kind != keywarden_core::remediation::ActionKind::Manual {
             text.push_str(&format!(
                 "      only if: {}\n",
-                action.precondition.describe()
+                terminal(&action.precondition.describe())
             ));
         }
         for step in &action.steps {
-            text.push_str(&format!("      - {step}\n"));
+            text.push_str(&format!("      - {}\n", terminal(step)));
         }
     }
     if !plan.not_planned.is_empty() {
@@ -289,14 +291,16 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
         for n in &plan.not_planned {
             text.push_str(&format!(
                 "  {} {} {}: {}\n",
-                n.rule,
-                n.user.as_deref().unwrap_or("-"),
-                n.access_key_id.as_deref().unwrap_or(""),
-                n.why
+                terminal(&n.rule),
+                terminal(n.user.as_deref().unwrap_or("-")),
+                terminal(n.access_key_id.as_deref().unwrap_or("")),
+                terminal(&n.why)
             ));
         }
     }
-    let file = out.map_or("PLAN.json".to_owned(), |p| p.display().to_string());
+    let file = out.map_or("PLAN.json".to_owned(), |p| {
+        terminal(&p.display().to_string()).into_owned()
+    });
     text.push_str(&format!(
         "\nApply: keywarden apply {file}   (safe actions only; add --two-phase for deletions, \
          --unsafe for actions that may break a workload)\n"
@@ -394,21 +398,25 @@ pub(crate) fn print_run_report(report: &RunReport, format: Option<PlanFormatArg>
     if table_wanted(format) {
         writeln!(stdout, "Run {} ({})", report.run.as_str(), report.kind)?;
         for line in &report.settled_in_doubt {
-            writeln!(stdout, "  settled from the interrupted attempt: {line}")?;
+            writeln!(
+                stdout,
+                "  settled from the interrupted attempt: {}",
+                terminal(line)
+            )?;
         }
         for a in &report.actions {
             writeln!(
                 stdout,
                 "  {:<12} {:<15} {:<20} {}  {}",
-                a.action_id,
+                terminal(&a.action_id),
                 a.result.label(),
-                a.kind,
-                a.target,
-                a.result.detail()
+                terminal(&a.kind),
+                terminal(&a.target),
+                terminal(&a.result.detail())
             )?;
         }
         for line in &report.irreversible {
-            writeln!(stdout, "  cannot be undone: {line}")?;
+            writeln!(stdout, "  cannot be undone: {}", terminal(line))?;
         }
     } else {
         let doc = run_report_json(report);
@@ -467,9 +475,10 @@ pub fn runs(args: RunsArgs) -> Result<Exit> {
                 match &step.entry {
                     StepEntry::Skipped { reason } => writeln!(
                         stdout,
-                        "  {} {} skip: {reason}",
+                        "  {} {} skip: {}",
                         format_timestamp(step.at),
-                        step.action_id
+                        terminal(&step.action_id),
+                        terminal(reason)
                     )?,
                     StepEntry::Call(call) => {
                         let outcome =
@@ -498,11 +507,13 @@ pub fn runs(args: RunsArgs) -> Result<Exit> {
                         });
                         writeln!(
                             stdout,
-                            "  {} {} {} {}: {outcome}{verified}",
+                            "  {} {} {} {}: {}{}",
                             format_timestamp(step.at),
-                            step.action_id,
-                            call.call,
-                            call.target
+                            terminal(&step.action_id),
+                            terminal(&call.call),
+                            terminal(&call.target),
+                            terminal(&outcome),
+                            terminal(&verified)
                         )?;
                     }
                 }

@@ -19,7 +19,9 @@ declare_rule! {
     /// max_unused_days * 24h`, exactly. A never-used key is not clean: Prowler passes it whatever
     /// its age, which is its best-known false negative. Inactive keys and empty slots are left to
     /// KEY004. Key 1 and key 2 are judged alike, one finding per key. A missing column makes the
-    /// finding `unknown`.
+    /// finding `unknown`, and so does a creation or last use after the data's own time (the
+    /// report's generation time when known, else `now`): a key used "in 2099" cannot be true, and
+    /// its negative age would otherwise pass.
     ///
     /// ## How to fix
     /// Deactivate the key (`aws iam update-access-key --status Inactive`), wait for anything that
@@ -47,7 +49,7 @@ impl Rule for UnusedAccessKey {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_unused_days;
-        for_each_key(&Self::META, user, true, Needs::LastUse, out, |k, out| {
+        for_each_key(&Self::META, user, true, Needs::LastUse, ctx, out, |k, out| {
             let reference = k.last_activity();
             if !older_than(ctx.now, reference, days(limit)) {
                 return;

@@ -392,7 +392,8 @@ impl SeenUsers {
         self.keys
             .extend_from_slice(user.account_id().unwrap_or_default().as_bytes());
         self.keys.push(b':');
-        self.keys.extend(user.name.bytes().map(|b| b.to_ascii_lowercase()));
+        self.keys
+            .extend(user.name.bytes().map(|b| b.to_ascii_lowercase()));
         let end = self.keys.len();
         let keys = &self.keys;
         let hash = self.hasher.hash_one(&keys[start..end]);
@@ -403,9 +404,10 @@ impl SeenUsers {
             return Some(first);
         }
         let hasher = &self.hasher;
-        self.table.insert_unique(hash, SeenUser { start, end, line }, |seen| {
-            hasher.hash_one(&keys[seen.start..seen.end])
-        });
+        self.table
+            .insert_unique(hash, SeenUser { start, end, line }, |seen| {
+                hasher.hash_one(&keys[seen.start..seen.end])
+            });
         None
     }
 }

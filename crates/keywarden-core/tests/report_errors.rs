@@ -289,7 +289,9 @@ fn two_root_rows() {
     // The audit keeps one root row; a second (a forged one with MFA, say) must not silently
     // replace the first. The lines are the rows' own, after blank lines and a quoted value
     // that spans two lines.
-    let quoted = GOOD_ROW.replacen("alice,", "\"bob\",", 1).replacen(",s3,", ",\"s3\nx\",", 1);
+    let quoted = GOOD_ROW
+        .replacen("alice,", "\"bob\",", 1)
+        .replacen(",s3,", ",\"s3\nx\",", 1);
     let input = format!("{HEADER}\n{ROOT_ROW}\n\n{quoted}\n\n{ROOT_ROW}\n");
     let error = first_error(input.as_bytes(), "roots.csv");
     assert_duplicate(&error, "roots.csv", "<root_account>", 2, 7);

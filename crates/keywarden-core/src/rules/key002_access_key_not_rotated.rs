@@ -44,24 +44,32 @@ impl Rule for AccessKeyNotRotated {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_key_age_days;
-        for_each_key(&Self::META, user, true, Needs::Creation, ctx, out, |k, out| {
-            if !older_than(ctx.now, k.created, days(limit)) {
-                return;
-            }
-            let key_age = whole_days(age(ctx.now, k.created));
-            out.push(
-                key_finding(
-                    &Self::META,
-                    Status::Fail,
-                    user,
-                    k.key,
-                    format!("active access key is {key_age} days old (limit {limit})"),
-                )
-                .with("active", true)
-                .with("created", k.created)
-                .with("age_days", key_age)
-                .with("max_key_age_days", limit),
-            );
-        });
+        for_each_key(
+            &Self::META,
+            user,
+            true,
+            Needs::Creation,
+            ctx,
+            out,
+            |k, out| {
+                if !older_than(ctx.now, k.created, days(limit)) {
+                    return;
+                }
+                let key_age = whole_days(age(ctx.now, k.created));
+                out.push(
+                    key_finding(
+                        &Self::META,
+                        Status::Fail,
+                        user,
+                        k.key,
+                        format!("active access key is {key_age} days old (limit {limit})"),
+                    )
+                    .with("active", true)
+                    .with("created", k.created)
+                    .with("age_days", key_age)
+                    .with("max_key_age_days", limit),
+                );
+            },
+        );
     }
 }

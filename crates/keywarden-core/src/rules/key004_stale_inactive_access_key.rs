@@ -44,28 +44,36 @@ impl Rule for StaleInactiveAccessKey {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_inactive_days;
-        for_each_key(&Self::META, user, false, Needs::LastUse, ctx, out, |k, out| {
-            let last_activity = k.last_activity();
-            if !older_than(ctx.now, last_activity, days(limit)) {
-                return;
-            }
-            let idle = whole_days(age(ctx.now, last_activity));
-            out.push(
-                key_finding(
-                    &Self::META,
-                    Status::Fail,
-                    user,
-                    k.key,
-                    format!(
+        for_each_key(
+            &Self::META,
+            user,
+            false,
+            Needs::LastUse,
+            ctx,
+            out,
+            |k, out| {
+                let last_activity = k.last_activity();
+                if !older_than(ctx.now, last_activity, days(limit)) {
+                    return;
+                }
+                let idle = whole_days(age(ctx.now, last_activity));
+                out.push(
+                    key_finding(
+                        &Self::META,
+                        Status::Fail,
+                        user,
+                        k.key,
+                        format!(
                         "inactive access key kept with no activity for {idle} days (limit {limit})"
                     ),
-                )
-                .with("active", false)
-                .with("created", k.created)
-                .with("last_used", k.last_used)
-                .with("days_idle", idle)
-                .with("max_inactive_days", limit),
-            );
-        });
+                    )
+                    .with("active", false)
+                    .with("created", k.created)
+                    .with("last_used", k.last_used)
+                    .with("days_idle", idle)
+                    .with("max_inactive_days", limit),
+                );
+            },
+        );
     }
 }

@@ -358,9 +358,12 @@ pub(crate) fn for_each_key<'u>(
                     continue;
                 }
                 let used = last_use.date().filter(|_| needs == Needs::LastUse);
-                let impossible = [(KeyField::LastRotated, Some(created)), (KeyField::LastUsedDate, used)]
-                    .into_iter()
-                    .find_map(|(field, t)| t.filter(|&t| after_data_time(ctx, t)).map(|t| (field, t)));
+                let impossible = [
+                    (KeyField::LastRotated, Some(created)),
+                    (KeyField::LastUsedDate, used),
+                ]
+                .into_iter()
+                .find_map(|(field, t)| t.filter(|&t| after_data_time(ctx, t)).map(|t| (field, t)));
                 if let Some((field, t)) = impossible {
                     out.push(date_after_data_time(
                         meta,

@@ -52,11 +52,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
         kind: "live",
         location,
         as_of: Some(audit.report_generated_at),
-        as_of_basis: if audit.report_generated_on_request {
-            "credential report GeneratedTime (generated for this run)".into()
-        } else {
-            "credential report GeneratedTime (reused: younger than --max-report-age)".into()
-        },
+        as_of_basis: audit.report_basis.as_of_basis().into(),
     };
     print(&audit.outcome, source, config, args.output.format)
 }

@@ -89,7 +89,7 @@ fn finish(args: &RotateArgs, state_dir: &Path, report: &RotateReport) -> Result<
         );
     }
     for left in &report.left_over {
-        writeln!(err, "keywarden: left in place: {left}")?;
+        diag!("keywarden: left in place: {left}");
     }
     if let Some(failure) = &report.failure {
         diag!(

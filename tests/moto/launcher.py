@@ -690,10 +690,33 @@ def seed(scenario: Scenario, endpoint: str) -> Fixture:
             "access_key_id": created["AccessKeyId"],
             "secret_access_key": created["SecretAccessKey"],
         }
+        date_principal_uses_at(created["AccessKeyId"], scenario.now)
 
     if ADMIN_ACCESS_KEY_ID in backend.access_keys:  # cannot happen with moto's key ids
         raise RuntimeError("the launcher's admin key id collides with a fixture key")
     return fixture
+
+
+def date_principal_uses_at(key_id: str, now: dt.datetime) -> None:
+    """Stamp the principal's uses at the scenario's now, not the wall clock.
+
+    moto marks a key used (at the wall clock) on every request it signs. The principal is the tool
+    under test's own key: its last use must belong to the scenario's world, or an audit at the
+    scenario's now sees a use dated after its data (a date that cannot be true) and says `unknown`.
+    Fixture keys keep moto's behaviour: tests sign with them on purpose to move their last use.
+    """
+    import moto.iam.models as iam_models
+
+    original = iam_models.mark_account_as_visited
+
+    def mark(account_id: str, access_key: str, service: str, region: str) -> None:
+        original(account_id, access_key, service, region)
+        if access_key == key_id:
+            key = iam_backends[account_id]["aws"].access_keys.get(key_id)
+            if key is not None:
+                key.last_used = AccessKeyLastUsed(timestamp=now, service=service, region=region)
+
+    iam_models.mark_account_as_visited = mark
 
 
 def enable_authorization(endpoint: str) -> None:

@@ -1622,23 +1622,34 @@ impl Journal {
     }
 
     /// The latest run, other than `run` and `besides`, whose step after `after` made the same
-    /// call on the same target and saw it take effect: a later change keywarden made to what
+    /// call on the same target with the same parameters and saw it take effect: a later change keywarden made to what
     /// step `after` changed (undoing `run` would then reverse that run's change, not its own).
     pub fn later_same_change(
         &self,
         run: &RunId,
         besides: &RunId,
         after: StepId,
-        call: &str,
-        target: &str,
+        call: &CallStep,
     ) -> Result<Option<RunId>> {
+        // The same change is the same call with the same parameters, made by a run that is not
+        // an undo: a later run that put another document is not the same change, and an undo
+        // that put this run's document back restored this run's change rather than making one.
         self.conn
             .query_row(
                 "SELECT run_id FROM steps
-                 WHERE kind = 'call' AND call = ?1 AND target = ?2 AND id > ?3
-                   AND run_id NOT IN (?4, ?5) AND outcome IN ('succeeded', 'already_done')
+                 WHERE kind = 'call' AND call = ?1 AND target = ?2 AND params_json = ?6
+                   AND id > ?3 AND run_id NOT IN (?4, ?5)
+                   AND run_id NOT IN (SELECT id FROM runs WHERE kind = 'undo')
+                   AND outcome IN ('succeeded', 'already_done')
                  ORDER BY id DESC LIMIT 1",
-                params![call, target, after.0, run.as_str(), besides.as_str()],
+                params![
+                    call.call,
+                    call.target,
+                    after.0,
+                    run.as_str(),
+                    besides.as_str(),
+                    call.params_json
+                ],
                 |r| r.get::<_, String>(0),
             )
             .optional()

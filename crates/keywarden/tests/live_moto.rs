@@ -185,9 +185,11 @@ fn a_clean_account_has_no_findings_and_exits_0() {
         {"name": "alice", "created": "-400d", "mfa": true,
          "password": {"created": "-60d", "last_used": "-1d"},
          "access_keys": [{"created": "-30d", "last_used": {"date": "-1d", "service": "s3", "region": "eu-west-1"}}]},
-        // A fresh inactive key next to a used active one: nothing stale, one active key.
+        // A fresh inactive key next to a used active one: nothing stale, one active key. Its
+        // last use is before the report was generated (two hours ago): a later one would be a
+        // date the report cannot hold, and the audit would re-read the user.
         {"name": "bot", "created": "-200d", "access_keys": [
-            {"created": "-60d", "last_used": "-1h"},
+            {"created": "-60d", "last_used": "-3h"},
             {"status": "Inactive", "created": "-10d"}]},
         {"name": "nocredentials", "created": "-1000d"}
     ])));

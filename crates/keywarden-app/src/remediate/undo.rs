@@ -283,10 +283,9 @@ async fn undo_steps<C: RemediationClient>(
             actions.push(report(ActionResult::Skipped(reason)));
             continue;
         }
-        if let Some(later) =
-            engine
-                .journal
-                .later_same_change(target, run, step.id, &call.call, &call.target)?
+        if let Some(later) = engine
+            .journal
+            .later_same_change(target, run, step.id, call)?
         {
             let reason = format!(
                 "left as it is: run {} made the same change later ({}); undo that run instead",

@@ -163,6 +163,9 @@ fn load_sigma(dir: &std::path::Path) -> Result<(SigmaRules, usize)> {
         );
     }
     let mut err = std::io::stderr().lock();
+    for skipped in &loaded.skipped {
+        let _ = writeln!(err, "keywarden: warning: --sigma: {skipped}");
+    }
     for rule in &loaded.not_loaded {
         let _ = writeln!(err, "keywarden: sigma rule not loaded: {rule}");
     }

@@ -3,6 +3,7 @@
 #
 #   scripts/fuzz.sh                              # 60 s of fuzz/fuzz_targets/report_parser.rs
 #   FUZZ_TARGET=event_reader scripts/fuzz.sh     # the CloudTrail reader and analyzer instead
+#   FUZZ_TARGET=plan_reader scripts/fuzz.sh      # the plan file reader (what apply reads)
 #   FUZZ_SECONDS=600 scripts/fuzz.sh             # longer
 #   FUZZ_JOBS=2 scripts/fuzz.sh                  # parallel workers (libFuzzer -fork)
 #   FUZZ_TARGET=report_parser scripts/fuzz.sh -- -max_len=65536   # extra libFuzzer flags after --
@@ -10,6 +11,7 @@
 # Targets (FUZZ_TARGET):
 #   report_parser  credential-report CSV: the report reader, then the whole audit
 #   event_reader   CloudTrail documents: the format-detecting event reader, then the analyzer
+#   plan_reader    plan files: Plan::from_json, and the guards of every plan it accepts
 #
 # Installs cargo-fuzz if it is missing. cargo-fuzz passes nightly-only flags (-Z sanitizer=...);
 # on a stable toolchain RUSTC_BOOTSTRAP=1 lets them through. If the address sanitizer cannot be
@@ -20,7 +22,9 @@
 #   report_parser  the real credential reports in credential-reports/cloud-custodian/, and a
 #                  few small generated ones;
 #   event_reader   the CloudTrail samples in cloudtrail/stratus-red-team/*.json,
-#                  cloudtrail/awsdocs/*.jsonl and cloudtrail/otrf/*.json.
+#                  cloudtrail/awsdocs/*.jsonl and cloudtrail/otrf/*.json;
+#   plan_reader    the plan files in fuzz/plan-seeds/ (a `keywarden plan`, a rotation's and a
+#                  containment's plan).
 # New inputs land in fuzz/corpus/<target>/, crashes in fuzz/artifacts/<target>/ (all
 # git-ignored). Exit status: 0 when the run ends without a crash, 2 for a bad setting, 1 with
 # the crashing inputs' paths printed otherwise.
@@ -33,8 +37,9 @@ target="${FUZZ_TARGET:-report_parser}"
 case "$target" in
     report_parser) dict=fuzz/report.dict ;;
     event_reader) dict=fuzz/event.dict ;;
+    plan_reader) dict=fuzz/plan.dict ;;
     *)
-        echo "fuzz.sh: FUZZ_TARGET must be report_parser or event_reader, not '$target'" >&2
+        echo "fuzz.sh: FUZZ_TARGET must be report_parser, event_reader or plan_reader, not '$target'" >&2
         exit 2
         ;;
 esac
@@ -81,6 +86,12 @@ if [[ $target == report_parser ]]; then
     else
         echo "fuzz.sh: warning: could not build the report generator; fuzzing from the real reports only" >&2
     fi
+elif [[ $target == plan_reader ]]; then
+    # Plans as keywarden writes them (committed: small, and they change with the plan format).
+    for f in fuzz/plan-seeds/*.json; do
+        cp "$f" "$seeds/"
+        real=$((real + 1))
+    done
 else
     # Real CloudTrail events: Records documents, JSON lines, a Logstash-style export.
     for f in "$data"/cloudtrail/stratus-red-team/*.json "$data"/cloudtrail/awsdocs/*.jsonl "$data"/cloudtrail/otrf/*.json; do

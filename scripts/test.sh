@@ -12,13 +12,20 @@ scripts/ensure-moto.sh >/dev/null
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy"
+# The keywarden crate's test hooks (crates/keywarden/src/test_hooks.rs: crash points, a fixed
+# clock for the commands that write): the remediation tests need them, a release build never has
+# them. The feature changes only the keywarden crate, so the AWS SDK and every other crate are
+# built once, in the one dev profile.
+features=(--features keywarden/test-hooks)
+
+echo "== cargo clippy (as released, then with the test hooks)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked "${features[@]}" -- -D warnings
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-  cargo test --workspace --doc --locked
+  cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
+  cargo test --workspace --doc --locked "${features[@]}"
 else
-  cargo test --workspace --locked --no-fail-fast
+  cargo test --workspace --locked --no-fail-fast "${features[@]}"
 fi

@@ -197,6 +197,10 @@ class FaultSpec:
     code: str
     message: str
     times: int
+    # False: the request is answered with the error and never reaches moto (nothing changes).
+    # True: moto performs the request first, then the error replaces its answer: the write
+    # lands and its reply is lost, as when a connection drops after AWS committed the call.
+    after: bool = False
 
 
 @dataclass
@@ -445,7 +449,7 @@ def parse_scenario(raw: Any) -> Scenario:
     faults = []
     for i, f in enumerate(_typed(raw, "faults", list, "scenario", [])):
         where = f"faults[{i}]"
-        _fields(f, where, ("action", "status", "code", "message", "times"), ("action",))
+        _fields(f, where, ("action", "status", "code", "message", "times", "after"), ("action",))
         code = _typed(f, "code", str, where, "Throttling")
         faults.append(
             FaultSpec(
@@ -456,6 +460,7 @@ def parse_scenario(raw: Any) -> Scenario:
                     f, "message", str, where, "Rate exceeded" if code == "Throttling" else f"Injected {code}"
                 ),
                 times=_typed(f, "times", int, where, 1),
+                after=_typed(f, "after", bool, where, False),
             )
         )
         if not 400 <= faults[-1].status <= 599:
@@ -1193,6 +1198,13 @@ class FixtureMiddleware:
         if action is None:
             return self.app(environ, start_response)
         fault = self.faults.take(action)
+        if fault and fault.after:
+            # The write lands (moto's answer, success or error, is thrown away), the reply is lost.
+            status, _headers, _body = call_app(self.app, environ)
+            log.info("%s answered %s, replaced by %s %s (after)", action, status, fault.status, fault.code)
+            return self.respond(
+                start_response, (json_error if is_json else query_error)(fault.status, fault.code, fault.message)
+            )
         if fault:
             log.info("injecting %s %s into %s", fault.status, fault.code, action)
             return self.respond(

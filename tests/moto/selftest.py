@@ -195,6 +195,8 @@ MAIN_SCENARIO = {
         {"action": "ListAccessKeys", "status": 400, "code": "Throttling", "times": 2},
         {"action": "GetAccessKeyLastUsed", "status": 500, "code": "ServiceFailure", "message": "boom", "times": 1},
         {"action": "DescribeTrails", "status": 400, "code": "ThrottlingException", "times": 1},
+        # The write lands, its reply is lost.
+        {"action": "CreateUser", "status": 500, "code": "InternalFailure", "message": "lost", "after": True},
     ],
     "credential_report": {
         "in_progress_polls": 3,
@@ -469,6 +471,18 @@ def test_main(launch: Launch) -> None:
         cloudtrail.get_event_selectors(TrailName="bare")["EventSelectors"],
         [],
         "quirk: a new trail has no event selectors",
+    )
+    # A fault with "after": moto performs the write, the caller gets the error anyway.
+    equal(
+        error_of(lambda: iam.create_user(UserName="yan")),
+        ("InternalFailure", 500, "lost"),
+        "fault after: CreateUser answers 500",
+    )
+    equal(iam.get_user(UserName="yan")["User"]["UserName"], "yan", "fault after: the write landed")
+    equal(
+        error_of(lambda: iam.create_user(UserName="yan"))[0],
+        "EntityAlreadyExists",
+        "fault after: the retry finds the write done",
     )
     iam.create_user(UserName="zed")
     raw = raw_body(iam, "GetUser", lambda: iam.get_user(UserName="zed"))

@@ -35,8 +35,17 @@
 //! Each intent carries `undo_json`: what undo needs to reverse the call if it succeeds (the key's
 //! previous status, the name of the policy attached), or `None` when the call cannot be reversed
 //! (a deleted key or password). An undo is a run of kind [`RunKind::Undo`] whose `parent_run` is
-//! the run undone. [`KeyEffect`] marks the steps that change a key's status, so that
-//! [`Journal::last_deactivation`] can tell how long keywarden has kept a key inactive.
+//! the run undone. [`KeyEffect`] marks the steps that change a key's status
+//! ([`Journal::last_deactivation`]).
+//!
+//! # Key sightings: the inactive clock
+//!
+//! A two-phase delete waits until a key has been inactive for `delete_after_days` by keywarden's
+//! own record. Every read of a key's status (apply's re-reads and read-backs, undo's, a resume's
+//! settling) and every status change keywarden makes is a sighting:
+//! [`Journal::observe_active`] stops the clock, [`Journal::observe_inactive`] starts it unless it
+//! runs already, and [`Journal::inactive_since`] reads it. A key keywarden never saw inactive has
+//! no clock: its first inactive sighting starts it.
 //!
 //! # Secrets never enter the journal
 //!
@@ -79,7 +88,7 @@ pub const JOURNAL_FILE_NAME: &str = "journal.sqlite3";
 
 /// The schema version this build writes (`PRAGMA user_version`). A journal with a higher version
 /// was written by a newer keywarden and is refused ([`JournalError::NewerSchema`]).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a keywarden journal: the bytes `KWJL`.
 pub const APPLICATION_ID: i64 = 0x4B57_4A4C;
@@ -134,6 +143,42 @@ const MIGRATIONS: &[&str] = &[
         first_seen_inactive TEXT NOT NULL
     ) STRICT;
     ",
+    // 1 -> 2: key sightings keep when a key was last seen active, and keywarden's own status
+    // changes count as sightings. Version 1 kept the first inactive sighting past a
+    // reactivation (an undo), so a key deactivated again by hand later looked inactive since
+    // the first time and was deleted at once. The migration carries the sightings over, then
+    // replays each key's latest status change by keywarden: a reactivation after the sighting
+    // clears it; a deactivation starts the clock at the later of the two (never earlier than
+    // the record supports).
+    "
+    CREATE TABLE key_sightings (
+        key_id           TEXT PRIMARY KEY,
+        inactive_since   TEXT,
+        last_seen_active TEXT
+    ) STRICT;
+    INSERT INTO key_sightings (key_id, inactive_since)
+        SELECT key_id, first_seen_inactive FROM key_observations;
+    DROP TABLE key_observations;
+    INSERT INTO key_sightings (key_id, inactive_since, last_seen_active)
+        SELECT s.key_id,
+               CASE WHEN s.key_change = 'deactivated' THEN s.outcome_at END,
+               CASE WHEN s.key_change = 'reactivated' THEN s.outcome_at END
+        FROM steps s
+        WHERE s.key_change IN ('deactivated', 'reactivated')
+          AND s.outcome IN ('succeeded', 'already_done')
+          AND s.id = (SELECT max(t.id) FROM steps t
+                      WHERE t.key_id = s.key_id
+                        AND t.key_change IN ('deactivated', 'reactivated')
+                        AND t.outcome IN ('succeeded', 'already_done'))
+    ON CONFLICT (key_id) DO UPDATE SET
+        inactive_since = CASE
+            WHEN excluded.last_seen_active IS NOT NULL
+                THEN CASE WHEN key_sightings.inactive_since > excluded.last_seen_active
+                          THEN key_sightings.inactive_since END
+            ELSE max(key_sightings.inactive_since, excluded.inactive_since)
+        END,
+        last_seen_active = excluded.last_seen_active;
+    ",
 ];
 
 /// Everything that can go wrong with the journal. Each error names the journal file (or the
@@ -150,6 +195,34 @@ pub enum JournalError {
         path: PathBuf,
         /// The IO error.
         source: std::io::Error,
+    },
+    /// The journal file exists but cannot be looked at (a read-only open).
+    #[error("cannot read {path}")]
+    Read {
+        /// The journal file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// A read-only open of a journal whose recent changes are in its `-wal` file, in a folder
+    /// where SQLite cannot create the index it needs to read them.
+    #[error("{path}: its latest changes are in {path}-wal and cannot be read without write access to the folder (SQLite needs to create {path}-shm): run as the journal's owner")]
+    WalUnreadable {
+        /// The journal file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// A read-only open of a journal written by an older keywarden, which only a writing open
+    /// migrates.
+    #[error("{path} has journal schema version {found}, older than this keywarden's {supported}, and reading does not upgrade it: run a command that writes the journal (`keywarden apply`, `undo`) once")]
+    OlderSchema {
+        /// The journal file.
+        path: PathBuf,
+        /// The file's `PRAGMA user_version`.
+        found: i64,
+        /// [`SCHEMA_VERSION`].
+        supported: i64,
     },
     /// The file is not an SQLite database, or it is damaged.
     #[error("{path} is not a keywarden journal (not an SQLite database, or damaged): move it aside to start a new journal")]
@@ -837,6 +910,56 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Opens the journal in `state_dir` for reading only, as `keywarden runs` does. It creates
+    /// nothing (neither the folder nor the file), never migrates nor writes, and works when the
+    /// folder and the file are read-only to this process (modes 0500/0400, another user's files,
+    /// a read-only mount). `Ok(None)` when there is no journal, or when the file holds no schema
+    /// yet (a process stopped between creating the file and its first transaction): no runs.
+    ///
+    /// SQLite reads a WAL-mode database through a `-shm` index it creates beside the file. When
+    /// it cannot (a folder this process cannot write) and the `-wal` file is absent or empty,
+    /// every change is in the main file (as after the last writer closed): the file is then
+    /// opened `immutable` (no locks, no index). A non-empty `-wal` that cannot be indexed is an
+    /// error ([`JournalError::WalUnreadable`]), not a read that silently misses its changes.
+    pub fn open_read_only(state_dir: &Path) -> Result<Option<Journal>> {
+        let path = state_dir.join(JOURNAL_FILE_NAME);
+        match std::fs::metadata(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(JournalError::Read { path, source }),
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(ctx(&path, "open"))?;
+        let (conn, version, tables) = match identify(&conn, &path) {
+            Ok((version, tables)) => (conn, version, tables),
+            Err(JournalError::Sqlite { source, .. }) if cannot_index(&source) => {
+                if !wal_is_empty(&path)? {
+                    return Err(JournalError::WalUnreadable { path, source });
+                }
+                drop(conn);
+                let conn = Connection::open_with_flags(
+                    immutable_uri(&path),
+                    flags | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(ctx(&path, "open"))?;
+                let (version, tables) = identify(&conn, &path)?;
+                (conn, version, tables)
+            }
+            Err(e) => return Err(e),
+        };
+        if version == 0 && tables == 0 {
+            return Ok(None);
+        }
+        if version < SCHEMA_VERSION {
+            return Err(JournalError::OlderSchema {
+                path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Some(Journal { conn, path }))
+    }
+
     /// The journal file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -845,41 +968,7 @@ impl Journal {
     fn prepare(&mut self) -> Result<()> {
         let path = self.path.as_path();
         let conn = &mut self.conn;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(ctx(path, "set the busy timeout"))?;
-        // The first read of the header: a file that is not SQLite fails here.
-        let application_id: i64 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(ctx(path, "read the application id"))?;
-        let tables: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(ctx(path, "read the schema"))?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(ctx(path, "read the schema version"))?;
-        let foreign = if application_id == 0 {
-            version == 0 && tables > 0
-        } else {
-            application_id != APPLICATION_ID
-        };
-        if foreign {
-            return Err(JournalError::ForeignDatabase {
-                path: path.to_path_buf(),
-                application_id,
-                tables,
-            });
-        }
-        if version > SCHEMA_VERSION {
-            return Err(JournalError::NewerSchema {
-                path: path.to_path_buf(),
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
+        identify(conn, path)?;
         // WAL may be refused by the file system (the answer is then another mode); the
         // rollback journal with synchronous=FULL is just as durable, only slower.
         let _mode: String = conn
@@ -1532,6 +1621,31 @@ impl Journal {
         rows.collect::<rusqlite::Result<HashSet<_>>>().map_err(&sql)
     }
 
+    /// The latest run, other than `run` and `besides`, whose step after `after` made the same
+    /// call on the same target and saw it take effect: a later change keywarden made to what
+    /// step `after` changed (undoing `run` would then reverse that run's change, not its own).
+    pub fn later_same_change(
+        &self,
+        run: &RunId,
+        besides: &RunId,
+        after: StepId,
+        call: &str,
+        target: &str,
+    ) -> Result<Option<RunId>> {
+        self.conn
+            .query_row(
+                "SELECT run_id FROM steps
+                 WHERE kind = 'call' AND call = ?1 AND target = ?2 AND id > ?3
+                   AND run_id NOT IN (?4, ?5) AND outcome IN ('succeeded', 'already_done')
+                 ORDER BY id DESC LIMIT 1",
+                params![call, target, after.0, run.as_str(), besides.as_str()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|found| found.map(RunId))
+            .map_err(ctx(&self.path, "look for a later change"))
+    }
+
     // ----- keys -----
 
     /// When keywarden last deactivated this key (the outcome time of the latest deactivation
@@ -1568,53 +1682,154 @@ impl Journal {
         }
     }
 
-    /// Records that keywarden saw this key inactive at `at`. Only the first sighting is kept
-    /// (until [`Journal::observe_active`] clears it).
+    /// Records that keywarden saw (or made) this key inactive at `at`: the key's inactive
+    /// clock starts at the first such sighting since it was last seen active, and later
+    /// sightings leave it alone.
     pub fn observe_inactive(&mut self, key_id: &str, at: Timestamp) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO key_observations (key_id, first_seen_inactive) VALUES (?1, ?2)
-                 ON CONFLICT (key_id) DO NOTHING",
+                "INSERT INTO key_sightings (key_id, inactive_since) VALUES (?1, ?2)
+                 ON CONFLICT (key_id) DO UPDATE
+                 SET inactive_since = coalesce(inactive_since, excluded.inactive_since)",
                 params![key_id, ts(at)],
             )
-            .map_err(ctx(&self.path, "record a key observation"))?;
+            .map_err(ctx(&self.path, "record a key sighting"))?;
         Ok(())
     }
 
-    /// Records that keywarden saw this key active: forgets when it was first seen inactive.
-    /// `at` is accepted for symmetry and not stored.
+    /// Records that keywarden saw (or made) this key active at `at`: its inactive clock stops,
+    /// and the next inactive sighting starts it again from zero.
     pub fn observe_active(&mut self, key_id: &str, at: Timestamp) -> Result<()> {
-        let _ = at;
         self.conn
-            .execute("DELETE FROM key_observations WHERE key_id = ?1", [key_id])
-            .map_err(ctx(&self.path, "record a key observation"))?;
+            .execute(
+                "INSERT INTO key_sightings (key_id, inactive_since, last_seen_active)
+                 VALUES (?1, NULL, ?2)
+                 ON CONFLICT (key_id) DO UPDATE
+                 SET inactive_since = NULL, last_seen_active = excluded.last_seen_active",
+                params![key_id, ts(at)],
+            )
+            .map_err(ctx(&self.path, "record a key sighting"))?;
         Ok(())
     }
 
-    /// When keywarden first saw this key inactive (since it last saw it active), if it did.
-    pub fn first_seen_inactive(&self, key_id: &str) -> Result<Option<Timestamp>> {
-        let at: Option<String> = self
+    /// Since when the key has been inactive by keywarden's own record: the first time keywarden
+    /// saw (or made) it inactive since it last saw it active. `None` when keywarden never saw it
+    /// inactive, or saw it active last. This is the clock a two-phase delete waits on.
+    pub fn inactive_since(&self, key_id: &str) -> Result<Option<Timestamp>> {
+        let at: Option<Option<String>> = self
             .conn
             .query_row(
-                "SELECT first_seen_inactive FROM key_observations WHERE key_id = ?1",
+                "SELECT inactive_since FROM key_sightings WHERE key_id = ?1",
                 [key_id],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(ctx(&self.path, "read a key observation"))?;
-        self.parse_opt_ts(&format!("key observation {key_id}"), at)
+            .map_err(ctx(&self.path, "read a key sighting"))?;
+        self.parse_opt_ts(&format!("key sighting {key_id}"), at.flatten())
+    }
+
+    /// When keywarden last saw (or made) this key active, if it recorded it.
+    pub fn last_seen_active(&self, key_id: &str) -> Result<Option<Timestamp>> {
+        let at: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT last_seen_active FROM key_sightings WHERE key_id = ?1",
+                [key_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(ctx(&self.path, "read a key sighting"))?;
+        self.parse_opt_ts(&format!("key sighting {key_id}"), at.flatten())
     }
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| JournalError::Create {
+    crate::files::create_private_dir_all(dir).map_err(|source| JournalError::Create {
         path: dir.to_path_buf(),
         source,
     })
+}
+
+/// Sets the busy timeout and checks the file is a keywarden journal this build can read:
+/// returns its schema version and how many tables it holds. The first read of the header
+/// happens here, so a file that is not SQLite fails here.
+fn identify(conn: &Connection, path: &Path) -> Result<(i64, i64)> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(ctx(path, "set the busy timeout"))?;
+    let application_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(ctx(path, "read the application id"))?;
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(ctx(path, "read the schema"))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(ctx(path, "read the schema version"))?;
+    let foreign = if application_id == 0 {
+        version == 0 && tables > 0
+    } else {
+        application_id != APPLICATION_ID
+    };
+    if foreign {
+        return Err(JournalError::ForeignDatabase {
+            path: path.to_path_buf(),
+            application_id,
+            tables,
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(JournalError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok((version, tables))
+}
+
+/// SQLite's answer when a read-only connection cannot create the `-shm` index (or `-wal`) of a
+/// WAL-mode database beside it.
+fn cannot_index(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+    )
+}
+
+/// True when the journal's `-wal` file is absent or empty: the main file then holds every
+/// committed change.
+fn wal_is_empty(path: &Path) -> Result<bool> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    match std::fs::metadata(&wal) {
+        Ok(m) => Ok(m.len() == 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(source) => Err(JournalError::Read { path: wal, source }),
+    }
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded as SQLite's URI syntax asks (`?`, `#`,
+/// `%` and anything outside ASCII letters, digits and `/._-~`).
+fn immutable_uri(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().into_owned().into_bytes();
+    let mut uri = String::from("file:");
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// Creates the journal file with mode 0600 (SQLite gives its WAL and shared-memory files the

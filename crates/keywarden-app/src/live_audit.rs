@@ -10,7 +10,7 @@
 //! AWS error code; it never turns them into passes. Users that pass on the report are not
 //! re-read: calls grow with findings, not with users.
 
-use crate::report_fetch::{fetch_report, FetchError, PollPolicy};
+use crate::report_fetch::{fetch_report, FetchError, PollPolicy, ReportBasis};
 use keywarden_aws::api::{trail_from, AccessKeyMeta, AwsError, IamRead, IamUser, TrailRead};
 use keywarden_core::audit::{AccountExtras, AuditOutcome, AuditRun};
 use keywarden_core::finding::{CredentialKind, EvidenceValue, Finding, Status};
@@ -68,7 +68,8 @@ pub struct LiveAudit {
     pub outcome: AuditOutcome,
     /// The credential report's GeneratedTime: how old the data is.
     pub report_generated_at: Timestamp,
-    pub report_generated_on_request: bool,
+    /// Why the run read that report (reused, generated for it, served again).
+    pub report_basis: ReportBasis,
     /// Users re-read with per-user calls.
     pub users_enriched: usize,
     /// Things the user should know about the data (users deleted or created since the report).
@@ -173,13 +174,15 @@ where
         },
     );
     let fetched = fetched?;
-    let mut notes = Vec::new();
-    if keywarden_core::time::age(now, fetched.blob.generated_at) > options.max_report_age {
-        notes.push(format!(
-            "the credential report is {} h old, older than --max-report-age: AWS generates a new one at most every 4 hours",
-            keywarden_core::time::age(now, fetched.blob.generated_at).num_hours()
-        ));
-    }
+    let generated_at = fetched.blob.generated_at;
+    let mut notes: Vec<String> = fetched
+        .basis
+        .note(now, generated_at, options.max_report_age)
+        .into_iter()
+        .collect();
+    // The report rows are judged as of the report's GeneratedTime: a date after it cannot be
+    // true, and the unknown finding it gives makes the user's credential re-read below.
+    let report_preview = AuditRun::new(config, now).generated_at(Some(generated_at));
     let mut users: Vec<UserCredentials> = ReportReader::new(
         fetched.blob.content.as_slice(),
         "the credential report from AWS",
@@ -247,7 +250,7 @@ where
             keywarden_core::time::age(now, fetched.blob.generated_at) <= options.fresh_report;
         let mut kept = Vec::with_capacity(users.len());
         for user in users {
-            let mut needs = Needs::from_findings(&preview.preview_user(&user));
+            let mut needs = Needs::from_findings(&report_preview.preview_user(&user));
             if report_is_fresh {
                 needs.last_used = [false, false];
                 needs.login = false;
@@ -284,7 +287,11 @@ where
         progress.finish();
     }
 
-    let mut run = AuditRun::new(config, now);
+    // Re-read values are as of `now` (a last use after the report was generated is real), so
+    // the data's own time is `now` once users were re-read; a report-only run keeps the
+    // report's GeneratedTime.
+    let data_time = (!options.enrich).then_some(generated_at);
+    let mut run = AuditRun::new(config, now).generated_at(data_time);
     for user in &users {
         run.add_user(user);
     }
@@ -301,8 +308,8 @@ where
     }
     Ok(LiveAudit {
         outcome,
-        report_generated_at: fetched.blob.generated_at,
-        report_generated_on_request: fetched.generated_on_request,
+        report_generated_at: generated_at,
+        report_basis: fetched.basis,
         users_enriched,
         notes,
     })

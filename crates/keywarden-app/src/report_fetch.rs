@@ -40,11 +40,65 @@ pub enum FetchError {
     },
 }
 
-/// A report, and whether keywarden had to ask AWS to generate it.
+/// A report, and why it is the one the run reads.
 #[derive(Debug, Clone)]
 pub struct FetchedReport {
     pub blob: CredentialReportBlob,
-    pub generated_on_request: bool,
+    pub basis: ReportBasis,
+}
+
+/// Which decision gave the run its report. The output's `data_source.as_of_basis` and the
+/// notes on stderr both come from it, so they cannot disagree: a yes/no "generated for this
+/// run" once labelled a report AWS served again after a regeneration request (AWS generates
+/// at most one every 4 hours) as "reused: younger than --max-report-age", while stderr said
+/// it was older.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportBasis {
+    /// The current report was at most `max_report_age` old: read without asking for a new one.
+    Reused,
+    /// Generated at this run's request (newer than any report there was before).
+    Generated,
+    /// The current report was older than `max_report_age`; asked for a new one, AWS served the
+    /// same report again.
+    ServedAgain,
+}
+
+impl ReportBasis {
+    /// How the data's time was learned, for `data_source.as_of_basis`.
+    pub fn as_of_basis(self) -> &'static str {
+        match self {
+            ReportBasis::Reused => {
+                "credential report GeneratedTime (reused: younger than --max-report-age)"
+            }
+            ReportBasis::Generated => "credential report GeneratedTime (generated for this run)",
+            ReportBasis::ServedAgain => {
+                "credential report GeneratedTime (older than --max-report-age: asked for a new one, AWS served this one again)"
+            }
+        }
+    }
+
+    /// What the user should know about the report's age at `now`, if anything.
+    pub fn note(
+        self,
+        now: Timestamp,
+        generated_at: Timestamp,
+        max_report_age: chrono::Duration,
+    ) -> Option<String> {
+        let report_age = age(now, generated_at);
+        let hours = report_age.num_hours();
+        match self {
+            ReportBasis::Reused => None,
+            ReportBasis::ServedAgain => Some(format!(
+                "the credential report is {hours} h old, older than --max-report-age: AWS served it again when asked for a new one (it generates one at most every 4 hours)"
+            )),
+            // A report generated just now that is dated hours ago: AWS's clock, or --now,
+            // disagrees with this run's.
+            ReportBasis::Generated if report_age > max_report_age => Some(format!(
+                "the credential report generated for this run is dated {hours} h before now (its GeneratedTime), older than --max-report-age"
+            )),
+            ReportBasis::Generated => None,
+        }
+    }
 }
 
 pub async fn fetch_report<C: IamRead>(
@@ -58,7 +112,7 @@ pub async fn fetch_report<C: IamRead>(
         Ok(blob) if age(now, blob.generated_at) <= max_report_age => {
             return Ok(FetchedReport {
                 blob,
-                generated_on_request: false,
+                basis: ReportBasis::Reused,
             })
         }
         Ok(blob) => previous = Some(blob.generated_at),
@@ -93,11 +147,12 @@ pub async fn fetch_report<C: IamRead>(
         match client.get_credential_report().await {
             Ok(blob) => {
                 // AWS serves the old report again when it is under 4 hours old.
-                let generated_on_request = previous.is_none_or(|p| blob.generated_at > p);
-                return Ok(FetchedReport {
-                    blob,
-                    generated_on_request,
-                });
+                let basis = if previous.is_none_or(|p| blob.generated_at > p) {
+                    ReportBasis::Generated
+                } else {
+                    ReportBasis::ServedAgain
+                };
+                return Ok(FetchedReport { blob, basis });
             }
             Err(e) if e.code == "ReportInProgress" => {
                 tokio::time::sleep(wait(e.code.clone())?).await;

@@ -553,25 +553,25 @@ fn last_deactivation_across_runs_and_undo() {
 }
 
 #[test]
-fn key_observations_keep_the_first_sighting() {
+fn key_sightings_keep_the_first_inactive_one_until_seen_active() {
     let tmp = tempfile::tempdir().unwrap();
     let mut j = Journal::open(tmp.path()).unwrap();
     let key = "AKIAOBSERVED";
-    assert_eq!(j.first_seen_inactive(key).unwrap(), None);
+    assert_eq!(j.inactive_since(key).unwrap(), None);
     j.observe_inactive(key, t("2024-03-01T00:00:00Z")).unwrap();
     j.observe_inactive(key, t("2024-03-05T00:00:00Z")).unwrap();
     assert_eq!(
-        j.first_seen_inactive(key).unwrap(),
+        j.inactive_since(key).unwrap(),
         Some(t("2024-03-01T00:00:00Z"))
     );
-    assert_eq!(j.first_seen_inactive("AKIAUNRELATED").unwrap(), None);
+    assert_eq!(j.inactive_since("AKIAUNRELATED").unwrap(), None);
     j.observe_active(key, t("2024-03-06T00:00:00Z")).unwrap();
-    assert_eq!(j.first_seen_inactive(key).unwrap(), None);
+    assert_eq!(j.inactive_since(key).unwrap(), None);
     j.observe_inactive(key, t("2024-03-07T00:00:00Z")).unwrap();
     drop(j);
     let j = Journal::open(tmp.path()).unwrap();
     assert_eq!(
-        j.first_seen_inactive(key).unwrap(),
+        j.inactive_since(key).unwrap(),
         Some(t("2024-03-07T00:00:00Z"))
     );
 }
@@ -769,4 +769,129 @@ fn the_journal_stores_what_it_is_given_and_refuses_secret_fields() {
     let bytes = journal_bytes(tmp.path());
     assert!(contains(&bytes, "VERBATIM-PARAMS-7f3a"));
     assert!(!contains(&bytes, "SECRETMARKER"));
+}
+
+/// What keywarden 0.x (journal schema version 1) wrote, frozen: its schema, and the state the
+/// inactive-clock bug left behind. Alice's key: deactivated by run R1, seen inactive by R1's
+/// delete check, reactivated by the undo R2, and the sighting kept past the reactivation.
+/// Bob's key: deactivated by R1 and never seen since. Carol's key: seen inactive, never
+/// touched by keywarden.
+const VERSION_1_JOURNAL: &str = "
+    PRAGMA application_id = 1264011852; -- KWJL
+    PRAGMA user_version = 1;
+    CREATE TABLE runs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, status TEXT, plan_json TEXT NOT NULL,
+        options_json TEXT NOT NULL, parent_run TEXT REFERENCES runs(id), claim_pid INTEGER,
+        claimed_at TEXT, resumes INTEGER NOT NULL DEFAULT 0, last_resumed_at TEXT
+    ) STRICT;
+    CREATE TABLE steps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(id),
+        action_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('call', 'skip')),
+        at TEXT NOT NULL, call TEXT, target TEXT, params_json TEXT, undo_json TEXT, key_id TEXT,
+        key_change TEXT, skip_reason TEXT, outcome TEXT, outcome_code TEXT, outcome_detail TEXT,
+        outcome_at TEXT, verified INTEGER, verification_detail TEXT, verified_at TEXT
+    ) STRICT;
+    CREATE INDEX steps_by_run_action ON steps (run_id, action_id, id);
+    CREATE INDEX steps_by_key ON steps (key_id, id) WHERE key_id IS NOT NULL;
+    CREATE TABLE key_observations (
+        key_id TEXT PRIMARY KEY, first_seen_inactive TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO runs (id, kind, started_at, finished_at, status, plan_json, options_json)
+        VALUES ('20240301T000000Z-0001', 'apply', '2024-03-01T00:00:00.000000000Z',
+                '2024-03-01T00:00:09.000000000Z', 'completed', '{}', '{}');
+    INSERT INTO runs (id, kind, started_at, finished_at, status, plan_json, options_json,
+                      parent_run)
+        VALUES ('20240302T000000Z-0002', 'undo', '2024-03-02T00:00:00.000000000Z',
+                '2024-03-02T00:00:09.000000000Z', 'completed', '{}', '{}',
+                '20240301T000000Z-0001');
+    INSERT INTO steps (run_id, action_id, kind, at, call, target, params_json, key_id,
+                       key_change, outcome, outcome_at)
+        VALUES
+        ('20240301T000000Z-0001', 'A001', 'call', '2024-03-01T00:00:01.000000000Z',
+         'iam:UpdateAccessKey', 'deactivate key AKIAALICE of alice', '{}', 'AKIAALICE',
+         'deactivated', 'succeeded', '2024-03-01T00:00:01.000000000Z'),
+        ('20240301T000000Z-0001', 'A002', 'call', '2024-03-01T00:00:02.000000000Z',
+         'iam:UpdateAccessKey', 'deactivate key AKIABOB of bob', '{}', 'AKIABOB',
+         'deactivated', 'succeeded', '2024-03-01T00:00:02.000000000Z'),
+        ('20240302T000000Z-0002', 'undo-A001', 'call', '2024-03-02T00:00:01.000000000Z',
+         'iam:UpdateAccessKey', 'reactivate key AKIAALICE of alice', '{}', 'AKIAALICE',
+         'reactivated', 'succeeded', '2024-03-02T00:00:01.000000000Z');
+    INSERT INTO key_observations VALUES
+        ('AKIAALICE', '2024-03-01T00:00:03.000000000Z'),
+        ('AKIACAROL', '2024-02-01T00:00:00.000000000Z');
+";
+
+#[test]
+fn a_journal_of_the_previous_schema_opens_and_its_inactive_clocks_are_repaired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join(JOURNAL_FILE_NAME);
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch(VERSION_1_JOURNAL)
+        .unwrap();
+
+    let mut j = Journal::open(tmp.path()).expect("a version 1 journal opens");
+    let raw = rusqlite::Connection::open(&file).unwrap();
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    drop(raw);
+    assert_eq!(j.runs().unwrap().len(), 2, "its runs are kept");
+    // Reactivated by the undo after the sighting: the key is not inactive by keywarden's record
+    // (version 1 said since 2024-03-01, so a hand deactivation weeks later deleted it at once).
+    assert_eq!(j.inactive_since("AKIAALICE").unwrap(), None);
+    assert_eq!(
+        j.last_seen_active("AKIAALICE").unwrap(),
+        Some(t("2024-03-02T00:00:01Z"))
+    );
+    // keywarden's own deactivation, never recorded as a sighting by version 1, starts the clock.
+    assert_eq!(
+        j.inactive_since("AKIABOB").unwrap(),
+        Some(t("2024-03-01T00:00:02Z"))
+    );
+    // A sighting of a key keywarden never touched is carried over as it was.
+    assert_eq!(
+        j.inactive_since("AKIACAROL").unwrap(),
+        Some(t("2024-02-01T00:00:00Z"))
+    );
+    // The migrated journal takes new sightings, and a second open changes nothing.
+    j.observe_inactive("AKIAALICE", t("2024-04-01T00:00:00Z"))
+        .unwrap();
+    drop(j);
+    let j = Journal::open(tmp.path()).unwrap();
+    assert_eq!(
+        j.inactive_since("AKIAALICE").unwrap(),
+        Some(t("2024-04-01T00:00:00Z"))
+    );
+    assert_eq!(
+        j.inactive_since("AKIABOB").unwrap(),
+        Some(t("2024-03-01T00:00:02Z"))
+    );
+}
+
+#[test]
+fn an_active_sighting_stops_the_inactive_clock_and_records_when() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(tmp.path()).unwrap();
+    let key = "AKIASEEN";
+    assert_eq!(j.last_seen_active(key).unwrap(), None);
+    j.observe_inactive(key, t("2024-03-01T00:00:00Z")).unwrap();
+    j.observe_active(key, t("2024-03-02T00:00:00Z")).unwrap();
+    assert_eq!(j.inactive_since(key).unwrap(), None);
+    assert_eq!(
+        j.last_seen_active(key).unwrap(),
+        Some(t("2024-03-02T00:00:00Z"))
+    );
+    // Seen inactive again: the clock starts from that sighting, not from the first one.
+    j.observe_inactive(key, t("2024-04-01T00:00:00Z")).unwrap();
+    assert_eq!(
+        j.inactive_since(key).unwrap(),
+        Some(t("2024-04-01T00:00:00Z"))
+    );
+    assert_eq!(
+        j.last_seen_active(key).unwrap(),
+        Some(t("2024-03-02T00:00:00Z"))
+    );
 }

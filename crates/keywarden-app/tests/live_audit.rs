@@ -17,7 +17,7 @@
 //!   handled with notes; IAM tag exemptions read from ListUserTags apply.
 
 use chrono::Duration;
-use keywarden_app::report_fetch::{FetchError, PollPolicy};
+use keywarden_app::report_fetch::{FetchError, PollPolicy, ReportBasis};
 use keywarden_app::{
     run_live_audit, LiveAudit, LiveAuditError, LiveAuditOptions, NoProgress, Progress,
 };
@@ -901,7 +901,7 @@ async fn a_fresh_report_is_reused() {
     let (fake, audit) = run(fake).await;
     assert_eq!(fake.count("iam:GenerateCredentialReport"), 0);
     assert_eq!(fake.count("iam:GetCredentialReport"), 1);
-    assert!(!audit.report_generated_on_request);
+    assert_eq!(audit.report_basis, ReportBasis::Reused);
     assert_eq!(audit.report_generated_at, generated);
 }
 
@@ -911,7 +911,7 @@ async fn a_report_exactly_max_age_old_is_still_reused() {
     fake.report.as_mut().unwrap().generated_at = now() - Duration::hours(4);
     let (fake, audit) = run(fake).await;
     assert_eq!(fake.count("iam:GenerateCredentialReport"), 0);
-    assert!(!audit.report_generated_on_request);
+    assert_eq!(audit.report_basis, ReportBasis::Reused);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -923,7 +923,7 @@ async fn an_old_report_is_regenerated() {
     assert_eq!(fake.count("iam:GetCredentialReport"), 2);
     // The fake serves the same report again (as AWS does within 4 hours of the last one), so
     // the run must not claim a report generated for it, and must say the data is old.
-    assert!(!audit.report_generated_on_request);
+    assert_eq!(audit.report_basis, ReportBasis::ServedAgain);
     assert!(
         audit
             .notes
@@ -948,7 +948,7 @@ async fn generation_is_polled_until_complete() {
     // answers, then COMPLETE.
     assert_eq!(fake.count("iam:GenerateCredentialReport"), 4);
     assert_eq!(fake.count("iam:GetCredentialReport"), 2);
-    assert!(audit.report_generated_on_request);
+    assert_eq!(audit.report_basis, ReportBasis::Generated);
     assert_eq!(audit.outcome.users_evaluated, 2 + 3 + 1);
 }
 

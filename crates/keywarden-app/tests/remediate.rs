@@ -20,9 +20,9 @@ mod remediate {
     use keywarden_core::config::AuditConfig;
     use keywarden_core::model::Tag;
     use keywarden_core::remediation::{
-        quarantine_policy, revoke_sessions_policy, Action, ActionKind, KeyStatus, Plan, PlanSource,
-        Precondition, Reason, Safety, UseBound, PLAN_FORMAT, PLAN_VERSION, QUARANTINE_POLICY_NAME,
-        REVOKE_SESSIONS_POLICY_NAME,
+        quarantine_policy, revoke_sessions_policy, Action, ActionKind, KeyIdle, KeyStatus, Plan,
+        PlanSource, Precondition, Reason, Safety, UseBound, PLAN_FORMAT, PLAN_VERSION,
+        QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME,
     };
     use keywarden_core::Timestamp;
     use std::collections::{BTreeMap, HashMap};
@@ -118,6 +118,7 @@ mod remediate {
             id: id.into(),
             kind,
             safety,
+            account: Some("123456789012".into()),
             user: Some(user.into()),
             access_key_id: key.map(str::to_owned),
             not_before: None,
@@ -135,6 +136,11 @@ mod remediate {
                 key_status: Some(KeyStatus::Active),
                 key_unused_since: Some(UseBound {
                     last_used: last_used.map(t),
+                }),
+                // What makes it safe: idle since its last use (or, never used, long before).
+                key_idle: Some(KeyIdle {
+                    since: t(last_used.unwrap_or("2024-01-01T00:00:00Z")),
+                    days: 1,
                 }),
                 not_exempt_from: vec!["KEY001".into()],
                 ..Precondition::default()
@@ -512,10 +518,7 @@ mod remediate {
             matches!(result(&first, "A001"), ActionResult::NotDue(t) if *t == days_after(14)),
             "{first:#?}"
         );
-        assert_eq!(
-            fx.journal.first_seen_inactive(DAVE_KEY).unwrap(),
-            Some(now())
-        );
+        assert_eq!(fx.journal.inactive_since(DAVE_KEY).unwrap(), Some(now()));
         assert_eq!(fake.count("iam:DeleteAccessKey"), 0);
 
         let later = apply_at(&fake, &mut fx, days_after(10), &plan, &two_phase).await;
@@ -524,6 +527,74 @@ mod remediate {
         let due = apply_at(&fake, &mut fx, days_after(14), &plan, &two_phase).await;
         assert_done(&due, "A001");
         assert_eq!(key_active(&fake, "dave", DAVE_KEY).await, None);
+    }
+
+    #[tokio::test]
+    async fn an_undo_restarts_the_inactive_clock_so_a_later_hand_deactivation_waits_again() {
+        // Plan, `apply --two-phase` (deactivated, the delete not due), `undo` (Active again);
+        // a month later someone deactivates the key by hand. The delete must wait 14 days from
+        // that sighting: the first deactivation was reversed, its clock with it.
+        let fake = account();
+        let mut fx = fixture();
+        let plan = plan(vec![
+            deactivate("A001", "alice", ALICE_KEY, Some("2025-01-01T00:00:00Z")),
+            delete_key("A002", "alice", ALICE_KEY, Some("2025-01-01T00:00:00Z")),
+        ]);
+        let two_phase = ApplyOptions {
+            allow_two_phase: true,
+            ..ApplyOptions::default()
+        };
+        let first = apply_at(&fake, &mut fx, now(), &plan, &two_phase).await;
+        assert_done(&first, "A001");
+        assert!(matches!(result(&first, "A002"), ActionResult::NotDue(t) if *t == days_after(14)));
+
+        let undo = undo_at(&fake, &mut fx, days_after(1), &first.run).await;
+        assert_done(&undo, "undo-A001");
+
+        fake.set_access_key_status("alice", ALICE_KEY, false)
+            .await
+            .unwrap();
+        let later = apply_at(&fake, &mut fx, days_after(31), &plan, &two_phase).await;
+        assert!(
+            matches!(result(&later, "A002"), ActionResult::NotDue(t) if *t == days_after(45)),
+            "inactive since it was seen so at day 31, not since day 0: {later:#?}"
+        );
+        assert_eq!(fake.count("iam:DeleteAccessKey"), 0);
+        assert_eq!(key_active(&fake, "alice", ALICE_KEY).await, Some(false));
+    }
+
+    #[tokio::test]
+    async fn any_read_that_sees_the_key_active_restarts_its_clock() {
+        // Dave's inactive key is seen inactive, then someone reactivates it and keywarden's next
+        // run sees it Active (the plan expected Inactive: a skip), then it is deactivated again.
+        let fake = account();
+        let mut fx = fixture();
+        let plan = plan(vec![delete_key(
+            "A001",
+            "dave",
+            DAVE_KEY,
+            Some("2024-12-01T00:00:00Z"),
+        )]);
+        let two_phase = ApplyOptions {
+            allow_two_phase: true,
+            ..ApplyOptions::default()
+        };
+        let first = apply_at(&fake, &mut fx, now(), &plan, &two_phase).await;
+        assert!(matches!(result(&first, "A001"), ActionResult::NotDue(_)));
+        fake.set_access_key_status("dave", DAVE_KEY, true)
+            .await
+            .unwrap();
+        let seen_active = apply_at(&fake, &mut fx, days_after(5), &plan, &two_phase).await;
+        assert!(skip_reason(&seen_active, "A001").contains("Active"));
+        fake.set_access_key_status("dave", DAVE_KEY, false)
+            .await
+            .unwrap();
+        let again = apply_at(&fake, &mut fx, days_after(20), &plan, &two_phase).await;
+        assert!(
+            matches!(result(&again, "A001"), ActionResult::NotDue(t) if *t == days_after(34)),
+            "{again:#?}"
+        );
+        assert_eq!(key_active(&fake, "dave", DAVE_KEY).await, Some(false));
     }
 
     #[tokio::test]
@@ -1032,16 +1103,6 @@ mod remediate {
         // The call never reached AWS.
         assert_eq!(updates(&fake), 0);
 
-        // An undo refuses a run with calls in doubt.
-        let clock = || now();
-        let refused = undo_run(&fake, &mut fx.journal, &clock, &run, None).await;
-        assert!(
-            refused
-                .as_ref()
-                .is_err_and(|e| e.to_string().contains("--resume")),
-            "{refused:?}"
-        );
-
         let report = resume_at(&fake, &mut fx, now(), &run).await;
         assert_eq!(report.settled_in_doubt.len(), 1);
         assert!(
@@ -1131,6 +1192,185 @@ mod remediate {
         let undo = undo_at(&fake, &mut fx, days_after(1), &run).await;
         assert_done(&undo, "undo-A001");
         assert_eq!(key_active(&fake, "alice", ALICE_KEY).await, Some(true));
+    }
+
+    /// A process that stays alive until killed, holding a run's claim as an `apply` still
+    /// applying would.
+    struct LiveHolder(std::process::Child);
+
+    impl LiveHolder {
+        fn start() -> LiveHolder {
+            LiveHolder(
+                std::process::Command::new("sleep")
+                    .arg("60")
+                    .spawn()
+                    .expect("spawn sleep"),
+            )
+        }
+
+        fn pid(&self) -> u32 {
+            self.0.id()
+        }
+    }
+
+    impl Drop for LiveHolder {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[tokio::test]
+    async fn undo_is_refused_while_a_live_process_applies_the_run() {
+        let fake = account();
+        let mut fx = fixture();
+        let run = interrupted_run(&mut fx, &two_keys());
+        let applying = LiveHolder::start();
+        fx.journal.claim_run(&run, applying.pid(), now()).unwrap();
+
+        let clock = || now();
+        let refused = undo_run(&fake, &mut fx.journal, &clock, &run, None).await;
+        let message = refused
+            .as_ref()
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string());
+        assert!(
+            message.contains(&format!("process {}", applying.pid())),
+            "refused with the reason: {refused:?}"
+        );
+        assert_eq!(
+            updates(&fake),
+            0,
+            "nothing read as settled, nothing written"
+        );
+        assert_eq!(fx.journal.in_doubt(&run).unwrap().len(), 1);
+        assert_eq!(fx.journal.runs().unwrap().len(), 1, "no undo run started");
+        assert_eq!(
+            fx.journal.run(&run).unwrap().unwrap().claim.map(|c| c.pid),
+            Some(applying.pid()),
+            "the applying process keeps its claim"
+        );
+    }
+
+    #[tokio::test]
+    async fn undo_after_the_applying_process_died_settles_its_calls_in_doubt_first() {
+        let fake = account();
+        let mut fx = fixture();
+        // The process died after its call reached AWS: alice's key is inactive, the journal
+        // has only the intent.
+        let run = interrupted_run(&mut fx, &two_keys());
+        fake.set_access_key_status("alice", ALICE_KEY, false)
+            .await
+            .unwrap();
+
+        let undo = undo_at(&fake, &mut fx, days_after(1), &run).await;
+        assert_eq!(undo.settled_in_doubt.len(), 1, "{undo:#?}");
+        assert!(
+            undo.settled_in_doubt[0].contains("already_done"),
+            "{undo:#?}"
+        );
+        assert_done(&undo, "undo-A001");
+        assert_eq!(key_active(&fake, "alice", ALICE_KEY).await, Some(true));
+        assert_eq!(outcomes(&fx.journal, &run, "A001"), ["already_done"]);
+        let info = fx.journal.run(&run).unwrap().unwrap();
+        assert_eq!(info.status, Some(RunStatus::Interrupted));
+        assert_eq!(info.counts.in_doubt, 0);
+        assert_eq!(info.claim, None, "the undo released the run it undid");
+    }
+
+    #[tokio::test]
+    async fn undo_reverses_a_deactivation_that_landed_after_the_resume_abandoned_it() {
+        // Killed after the intent of A001; on resume the settle step reads alice's key Active
+        // (the write still in flight, or IAM's eventual consistency) and abandons the intent;
+        // then the deactivation lands, and the resumed run finds it already in place.
+        let fake = account();
+        let mut fx = fixture();
+        let run = interrupted_run(&mut fx, &two_keys());
+        let step = fx.journal.in_doubt(&run).unwrap()[0].id;
+        fx.journal
+            .record_outcome(
+                step,
+                Outcome::Abandoned {
+                    reason: "the call did not take effect (key is Active); attempted again".into(),
+                },
+                now(),
+            )
+            .unwrap();
+        fake.set_access_key_status("alice", ALICE_KEY, false)
+            .await
+            .unwrap();
+        let resumed = resume_at(&fake, &mut fx, now(), &run).await;
+        assert!(
+            matches!(result(&resumed, "A001"), ActionResult::AlreadyDone(_)),
+            "{resumed:#?}"
+        );
+        assert_done(&resumed, "A002");
+
+        let undo = undo_at(&fake, &mut fx, days_after(1), &run).await;
+        assert_done(&undo, "undo-A001");
+        assert_done(&undo, "undo-A002");
+        assert!(!undo.has_errors());
+        assert_eq!(key_active(&fake, "alice", ALICE_KEY).await, Some(true));
+        assert_eq!(key_active(&fake, "bob", BOB_KEY).await, Some(true));
+    }
+
+    #[tokio::test]
+    async fn undo_leaves_what_was_changed_after_keywarden_and_says_why() {
+        let fake = account();
+        let mut fx = fixture();
+        let plan = plan(vec![
+            deactivate("A001", "alice", ALICE_KEY, Some("2025-01-01T00:00:00Z")),
+            policy_action("A002", ActionKind::Quarantine, "bob", now()),
+        ]);
+        let first = apply_at(&fake, &mut fx, now(), &plan, &unsafe_too()).await;
+        assert_done(&first, "A001");
+        assert_done(&first, "A002");
+        // Someone replaces bob's quarantine policy with their own document.
+        let theirs = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        fake.put_user_policy("bob", QUARANTINE_POLICY_NAME, theirs)
+            .await
+            .unwrap();
+        // A later run deactivates alice's key again, after someone had reactivated it.
+        fake.set_access_key_status("alice", ALICE_KEY, true)
+            .await
+            .unwrap();
+        let second = apply_at(
+            &fake,
+            &mut fx,
+            days_after(1),
+            &plan_again(&plan),
+            &ApplyOptions::default(),
+        )
+        .await;
+        assert_done(&second, "A001");
+
+        let undo = undo_at(&fake, &mut fx, days_after(2), &first.run).await;
+        assert!(
+            skip_reason(&undo, "undo-A002").contains("another document"),
+            "{undo:#?}"
+        );
+        let why = skip_reason(&undo, "undo-A001");
+        assert!(why.contains(second.run.as_str()), "{why}");
+        assert_eq!(
+            fake.get_user_policy("bob", QUARANTINE_POLICY_NAME)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(theirs),
+            "their policy is left alone"
+        );
+        assert_eq!(key_active(&fake, "alice", ALICE_KEY).await, Some(false));
+        assert!(!undo.has_errors());
+    }
+
+    /// The deactivation of `plan` alone, planned again a day later (as a new `keywarden plan`).
+    fn plan_again(plan: &Plan) -> Plan {
+        let mut again = plan.clone();
+        again
+            .actions
+            .retain(|a| a.kind == ActionKind::DeactivateKey);
+        again.actions[0].precondition.key_unused_since = None;
+        again
     }
 
     // ----- the account -----

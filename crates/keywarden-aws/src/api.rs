@@ -13,6 +13,7 @@ use keywarden_core::model::{PasswordPolicy, Tag, Trail};
 use keywarden_core::Timestamp;
 use std::fmt;
 use std::future::Future;
+use zeroize::Zeroizing;
 
 /// Why an AWS call failed, in the terms a finding's `unknown` reason needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,12 +101,28 @@ pub struct KeyLastUsed {
 /// value, and it has no `Serialize`, so a secret cannot reach a log, a journal, an error message
 /// or a JSON output by accident (`{:?}` of a struct holding one is safe). Read it only where it
 /// is handed over, with [`SecretString::expose`].
+///
+/// The value is overwritten with zeros when it is dropped (`zeroize`: the whole allocation,
+/// spare capacity included), so a secret does not linger in freed memory that a later
+/// allocation, a core dump or a swapped page could show. Build it from an owned `String` (moved,
+/// not copied); a `&str` argument is copied, and the copy's source is the caller's to clear.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
+pub struct SecretString(Zeroizing<String>);
 
 impl SecretString {
     pub fn new(value: impl Into<String>) -> Self {
-        SecretString(value.into())
+        SecretString(Zeroizing::new(value.into()))
+    }
+
+    /// A text made of `parts` (some of them secret, e.g. a credentials file), built in one
+    /// allocation of the exact size: a growing `String` would leave partial copies in the
+    /// buffers it outgrows, which are freed without being zeroed.
+    pub fn concat(parts: &[&str]) -> Self {
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            text.push_str(part);
+        }
+        SecretString::new(text)
     }
 
     /// The value itself: only for handing it where the user asked (a 0600 file, Secrets

@@ -13,6 +13,7 @@ use crate::api::{
 };
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use keywarden_core::model::{PasswordPolicy, Tag};
 use keywarden_core::Timestamp;
@@ -351,14 +352,25 @@ impl WhoAmI for LiveClient {
 }
 
 /// Turns an SDK error into the boundary's error: AWS's code when the service answered, the kind
-/// of failure when it did not (no connection, timeout, unreadable response).
-pub(crate) fn aws_error<E, R>(action: &'static str, error: SdkError<E, R>) -> AwsError
+/// of failure when it did not (no connection, timeout, unreadable response). An answer without
+/// an error code (a proxy's HTML page, an empty 404) is said as what it is: its HTTP status and
+/// the first bytes of its body ([`without_error_code`]).
+pub(crate) fn aws_error<E>(action: &'static str, error: SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
+    if let SdkError::ServiceError(e) = &error {
+        if e.err().code().is_none_or(|code| code.trim().is_empty()) {
+            let raw = e.raw();
+            return without_error_code(
+                action,
+                raw.status().as_u16(),
+                raw.body().bytes().unwrap_or_default(),
+            );
+        }
+    }
     let code = match &error {
-        SdkError::ServiceError(e) => e.err().code().unwrap_or("UnknownServiceError").to_owned(),
+        SdkError::ServiceError(e) => e.err().code().unwrap_or_default().to_owned(),
         SdkError::ConstructionFailure(_) => "ConstructionFailure".to_owned(),
         SdkError::TimeoutError(_) => "Timeout".to_owned(),
         SdkError::DispatchFailure(_) => "DispatchFailure".to_owned(),
@@ -372,6 +384,36 @@ where
     AwsError {
         action,
         code,
+        message,
+    }
+}
+
+/// How many bytes of a body without an error code an error quotes: enough to recognise a
+/// proxy's page or a truncated answer, not a whole document.
+const BODY_EXCERPT_BYTES: usize = 96;
+
+/// The error for an answer that carries no AWS error code: `HTTP 404 with no error code` as its
+/// code (never a made-up AWS code such as `UnknownServiceError`, which no one can look up), and
+/// the body's first bytes, escaped (control characters, quotes and non-ASCII bytes as `\xNN`),
+/// so a hostile or binary body cannot reach the terminal as it is.
+pub(crate) fn without_error_code(action: &'static str, status: u16, body: &[u8]) -> AwsError {
+    let message = if body.is_empty() {
+        "the response body is empty".to_owned()
+    } else {
+        let excerpt = &body[..body.len().min(BODY_EXCERPT_BYTES)];
+        let more = if body.len() > excerpt.len() {
+            format!("… ({} bytes in all)", body.len())
+        } else {
+            String::new()
+        };
+        format!(
+            "the response body starts `{}`{more}",
+            excerpt.escape_ascii()
+        )
+    };
+    AwsError {
+        action,
+        code: format!("HTTP {status} with no error code"),
         message,
     }
 }
@@ -781,7 +823,7 @@ impl IamWrite for LiveClient {
             .send()
             .await
             .map_err(|e| aws_error(ACTION, e))?;
-        let key = out.access_key().ok_or_else(|| AwsError {
+        let key = out.access_key.ok_or_else(|| AwsError {
             action: ACTION,
             code: "MalformedResponse".into(),
             message: "the response has no AccessKey".into(),
@@ -789,7 +831,8 @@ impl IamWrite for LiveClient {
         Ok(NewAccessKey {
             id: key.access_key_id().to_owned(),
             created: required_time(ACTION, "CreateDate", key.create_date())?,
-            secret: SecretString::new(key.secret_access_key()),
+            // Moved, not copied: the only copy keywarden holds is zeroed on drop.
+            secret: SecretString::new(key.secret_access_key),
         })
     }
 }

@@ -161,7 +161,9 @@ pub fn contain_policy() -> Value {
 
 /// The actions `keywarden rotate USER` calls. `secretsmanager:CreateSecret` is needed only with
 /// `--secrets-manager`. Deactivating and deleting the old key later is planned, then applied
-/// with the apply policy.
+/// with the apply policy; but rotate itself removes a key whose secret nobody received (a
+/// failed hand-over, the key of an interrupted rotation), so it needs UpdateAccessKey and
+/// DeleteAccessKey too: without them such a key stays Active with nobody holding its secret.
 pub fn rotate_actions() -> Vec<&'static str> {
     rotate_iam_actions()
         .into_iter()
@@ -177,6 +179,10 @@ fn rotate_iam_actions() -> Vec<&'static str> {
         declared(IAM_READ_ACTIONS, "iam:GetAccessKeyLastUsed"),
         // The new key.
         declared(IAM_WRITE_ACTIONS, "iam:CreateAccessKey"),
+        // Removing a key whose secret nobody has: deactivated first, then deleted (each read back
+        // with ListAccessKeys).
+        declared(IAM_WRITE_ACTIONS, "iam:UpdateAccessKey"),
+        declared(IAM_WRITE_ACTIONS, "iam:DeleteAccessKey"),
     ]
 }
 

@@ -435,6 +435,47 @@ async fn get_login_profile_access_denied_is_an_error_not_no_password() {
 }
 
 #[tokio::test]
+async fn an_answer_without_an_error_code_says_its_status_and_body() {
+    // A proxy, a captive portal or a misrouted endpoint answers 404 with its own page, or with
+    // nothing (moto's CloudTrail once did): there is no AWS error code. The error says what came
+    // back, the status and the body's first bytes escaped (an ESC must not reach a terminal),
+    // where it used to read `UnknownServiceError ()`, a code no one can look up.
+    let page = "<html><title>\u{1b}[31mNot Found</title></html>";
+    let long = format!("<html>{}</html>", "x".repeat(200));
+    let rule = mock!(Iam::get_credential_report)
+        .sequence()
+        .http_status(404, Some(page.into()))
+        .http_status(404, Some(String::new()))
+        .http_status(400, Some(long.clone()))
+        .build();
+    let client = live_sequential(&[&rule]);
+
+    let error = client.get_credential_report().await.unwrap_err();
+    assert_eq!(error.code, "HTTP 404 with no error code");
+    assert_eq!(
+        error.reason(),
+        "iam:GetCredentialReport failed: HTTP 404 with no error code \
+         (the response body starts `<html><title>\\x1b[31mNot Found</title></html>`)"
+    );
+    assert!(!error.reason().contains('\u{1b}'));
+
+    let error = client.get_credential_report().await.unwrap_err();
+    assert_eq!(
+        error.reason(),
+        "iam:GetCredentialReport failed: HTTP 404 with no error code (the response body is empty)"
+    );
+
+    let error = client.get_credential_report().await.unwrap_err();
+    assert_eq!(error.code, "HTTP 400 with no error code");
+    assert!(
+        error
+            .message
+            .ends_with(&format!("`… ({} bytes in all)", long.len())),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn get_account_password_policy_no_such_entity_means_no_custom_policy() {
     let rule = mock!(Iam::get_account_password_policy)
         .sequence()

@@ -144,6 +144,8 @@ fn the_remediation_policies_grant_exactly_their_actions() {
             "iam:ListAccessKeys",
             "iam:GetAccessKeyLastUsed",
             "iam:CreateAccessKey",
+            "iam:UpdateAccessKey",
+            "iam:DeleteAccessKey",
             "secretsmanager:CreateSecret",
         ]
     );

@@ -6,7 +6,7 @@ use crate::config::{AuditConfig, ExemptionMatch};
 use crate::finding::{CredentialKind, Finding, Severity, Status};
 use crate::model::{AccountFacts, Known, PasswordPolicy, RootSummary, Trail, UserCredentials};
 use crate::report::{ReportError, ReportReader};
-use crate::rules::{Context, Rule, RuleMeta, Scope, ALL_RULES};
+use crate::rules::{data_time, Context, Rule, RuleMeta, Scope, ALL_RULES};
 use crate::time::Timestamp;
 use std::io::Read;
 
@@ -56,6 +56,8 @@ impl AuditOutcome {
 pub struct AuditRun<'c> {
     config: &'c AuditConfig,
     now: Timestamp,
+    /// The data's own time (`rules::Context::data_time`).
+    data_time: Timestamp,
     user_rules: Vec<&'static dyn Rule>,
     account_rules: Vec<&'static dyn Rule>,
     findings: Vec<Finding>,
@@ -77,6 +79,7 @@ impl<'c> AuditRun<'c> {
         AuditRun {
             config,
             now,
+            data_time: now,
             user_rules,
             account_rules,
             findings: Vec::new(),
@@ -87,9 +90,18 @@ impl<'c> AuditRun<'c> {
         }
     }
 
+    /// Sets when the data was produced (a credential report's GeneratedTime), when the source
+    /// knows it: a date after it (or after `now`) cannot be true and makes its finding
+    /// `unknown`. Without it, the data's own time is `now`.
+    pub fn generated_at(mut self, generated: Option<Timestamp>) -> Self {
+        self.data_time = data_time(self.now, generated);
+        self
+    }
+
     fn context(&self) -> Context<'c> {
         Context {
             now: self.now,
+            data_time: self.data_time,
             config: self.config,
         }
     }
@@ -253,14 +265,26 @@ fn apply_exemption(
 }
 
 /// Audits a whole credential report as it streams in. Stops at the first bad row: no findings
-/// from a half-read report are returned.
+/// from a half-read report are returned. The data's own time is `now`; see [`audit_report_at`].
 pub fn audit_report<R: Read>(
-    mut reader: ReportReader<R>,
+    reader: ReportReader<R>,
     config: &AuditConfig,
     now: Timestamp,
     extras: AccountExtras,
 ) -> Result<AuditOutcome, ReportError> {
-    let mut run = AuditRun::new(config, now);
+    audit_report_at(reader, config, now, None, extras)
+}
+
+/// [`audit_report`] for a report whose generation time is known (`generated`): a date in it
+/// after that time cannot be true and makes its finding `unknown`.
+pub fn audit_report_at<R: Read>(
+    mut reader: ReportReader<R>,
+    config: &AuditConfig,
+    now: Timestamp,
+    generated: Option<Timestamp>,
+    extras: AccountExtras,
+) -> Result<AuditOutcome, ReportError> {
+    let mut run = AuditRun::new(config, now).generated_at(generated);
     // One row for the whole report: each row is decoded into it, reusing its strings.
     let Some(first) = reader.next_user() else {
         return Ok(run.finish(extras));

@@ -16,7 +16,7 @@ pub mod report;
 pub mod rules;
 pub mod time;
 
-pub use audit::{audit_report, AccountExtras, AuditOutcome, AuditRun};
+pub use audit::{audit_report, audit_report_at, AccountExtras, AuditOutcome, AuditRun};
 pub use config::AuditConfig;
 pub use finding::{CredentialKind, Finding, Severity, Status};
 pub use time::Timestamp;

@@ -2,14 +2,17 @@
 //!
 //! Columns are found by header name, so a report with extra or reordered columns still reads;
 //! a known column that is absent becomes [`Cell::Missing`] and the rules that need it say
-//! `unknown`. Everything else that is wrong (not a report, a short row, a bad date or boolean)
-//! is a [`ReportError`] naming the origin, line and column. The reader streams: memory does not
-//! grow with the report.
+//! `unknown`. Everything else that is wrong (not a report, a short row, a bad date or boolean,
+//! a user listed twice) is a [`ReportError`] naming the origin, line and column. The reader
+//! streams: memory does not grow with the report, apart from the user names it has seen (a
+//! report lists each user once, and a second row for one would make the verdicts depend on
+//! which row a consumer keeps).
 
 use crate::model::{AccessKey, Cell, KeySlot, Known, UserCredentials, ROOT_USER_NAME};
 use crate::time::{parse_timestamp, parse_timestamp_bytes, Timestamp};
 use records::Records;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::io::Read;
 
 /// Input is read in blocks of this size (a block grows only for a longer record).
@@ -84,6 +87,12 @@ pub enum ReportErrorKind {
     Binary {
         offset: u64,
     },
+    /// A second row for a user (user names are unique in an account, whatever their case) or a
+    /// second root row; `first_line` is where the first one is.
+    DuplicateUser {
+        name: String,
+        first_line: u64,
+    },
 }
 
 /// A credential report that cannot be read, with where: origin (file name or `-`), line, column.
@@ -136,6 +145,16 @@ impl fmt::Display for ReportError {
                 f,
                 "NUL byte at byte {offset}: binary data, not a credential report CSV"
             ),
+            ReportErrorKind::DuplicateUser { name, first_line } if name == ROOT_USER_NAME => write!(
+                f,
+                "a second root row (`{name}`): the first is on {}:{first_line}; a report has one root row",
+                self.origin
+            ),
+            ReportErrorKind::DuplicateUser { name, first_line } => write!(
+                f,
+                "user `{name}` appears twice: first on {}:{first_line}; a report lists each user of an account once (names are unique whatever their case)",
+                self.origin
+            ),
         }
     }
 }
@@ -150,6 +169,7 @@ pub struct ReportReader<R: Read> {
     positions: [Option<usize>; COLUMNS.len()],
     header: Vec<String>,
     origin: String,
+    seen: SeenUsers,
 }
 
 impl<R: Read> ReportReader<R> {
@@ -213,6 +233,7 @@ impl<R: Read> ReportReader<R> {
             positions,
             header,
             origin,
+            seen: SeenUsers::default(),
         })
     }
 
@@ -230,7 +251,10 @@ impl<R: Read> ReportReader<R> {
     pub fn next_user(&mut self) -> Option<Result<UserCredentials, ReportError>> {
         match self.record.read_record() {
             Ok(false) => None,
-            Ok(true) => Some(self.parse_row()),
+            Ok(true) => Some(self.parse_row().and_then(|user| {
+                self.first_sighting(&user)?;
+                Ok(user)
+            })),
             Err(e) => Some(Err(self.csv_error(e))),
         }
     }
@@ -245,9 +269,31 @@ impl<R: Read> ReportReader<R> {
     ) -> Option<Result<(), ReportError>> {
         match self.record.read_record() {
             Ok(false) => None,
-            Ok(true) => Some(self.parse_row_into(user)),
+            Ok(true) => Some(
+                self.parse_row_into(user)
+                    .and_then(|()| self.first_sighting(user)),
+            ),
             Err(e) => Some(Err(self.csv_error(e))),
         }
+    }
+
+    /// Records the row just decoded; a user (or root) already seen is an error naming both
+    /// lines. Two rows for one user are not a report AWS writes (a merged or edited file): which
+    /// one a consumer keeps would decide the verdict, so neither is trusted.
+    fn first_sighting(&mut self, user: &UserCredentials) -> Result<(), ReportError> {
+        let line = self.record.start_line();
+        let Some(first_line) = self.seen.insert(user, line) else {
+            return Ok(());
+        };
+        Err(ReportError {
+            origin: self.origin.clone(),
+            line: Some(line),
+            column: self.positions[USER].map(|p| (p + 1, COLUMNS[USER].to_owned())),
+            kind: ReportErrorKind::DuplicateUser {
+                name: user.name.clone(),
+                first_line,
+            },
+        })
     }
 
     /// Reading the input failed (the only error the CSV layer has: any bytes split into
@@ -341,6 +387,61 @@ impl<R: Read> ReportReader<R> {
             user.tags = Known::Unknown(NO_TAGS.into());
         }
         Ok(())
+    }
+}
+
+/// The users a report has listed so far, by account and case-folded name, with the line of
+/// each. The names are kept back to back in one buffer and the table holds ranges of it, so a
+/// user costs its name's bytes and one small entry, not a `String` each.
+#[derive(Default)]
+struct SeenUsers {
+    /// `account:name`, name ASCII-lower-cased (IAM names are ASCII, unique whatever their case).
+    keys: Vec<u8>,
+    table: hashbrown::HashTable<SeenUser>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// The root row's line: one per report, whatever its account.
+    root: Option<u64>,
+}
+
+struct SeenUser {
+    start: usize,
+    end: usize,
+    line: u64,
+}
+
+impl SeenUsers {
+    /// Records `user` read on `line`; the line of the earlier row when it was already seen.
+    fn insert(&mut self, user: &UserCredentials, line: u64) -> Option<u64> {
+        if user.is_root {
+            return match self.root {
+                Some(first) => Some(first),
+                None => {
+                    self.root = Some(line);
+                    None
+                }
+            };
+        }
+        let start = self.keys.len();
+        self.keys
+            .extend_from_slice(user.account_id().unwrap_or_default().as_bytes());
+        self.keys.push(b':');
+        self.keys
+            .extend(user.name.bytes().map(|b| b.to_ascii_lowercase()));
+        let end = self.keys.len();
+        let keys = &self.keys;
+        let hash = self.hasher.hash_one(&keys[start..end]);
+        let same = |seen: &SeenUser| keys[seen.start..seen.end] == keys[start..end];
+        if let Some(seen) = self.table.find(hash, same) {
+            let first = seen.line;
+            self.keys.truncate(start);
+            return Some(first);
+        }
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, SeenUser { start, end, line }, |seen| {
+                hasher.hash_one(&keys[seen.start..seen.end])
+            });
+        None
     }
 }
 
@@ -597,6 +698,8 @@ mod records {
         line: u64,
         /// `line` before the current record was read (csv's record position).
         record_line: u64,
+        /// The line the current record's first byte is on (blank lines before it skipped).
+        start_line: u64,
         fields: Vec<Field>,
         unquoted: Vec<u8>,
         /// Refuse a NUL byte in the first line (the report reader sets it; the bare splitter
@@ -684,6 +787,7 @@ mod records {
                 first_fill: true,
                 line: 1,
                 record_line: 1,
+                start_line: 1,
                 fields: Vec::new(),
                 unquoted: Vec::new(),
                 refuse_binary: false,
@@ -708,6 +812,13 @@ mod records {
         /// The line count before the current record was read: csv's `ByteRecord::position`.
         pub(super) fn record_line(&self) -> u64 {
             self.record_line
+        }
+
+        /// The line the current record starts on: `line` once the terminators and blank lines
+        /// before it are consumed. Kept for every record (one copy), unlike the error path's
+        /// `ReportReader::record_line`, which rereads the record.
+        pub(super) fn start_line(&self) -> u64 {
+            self.start_line
         }
 
         /// The line count after it: csv's `Reader::position`.
@@ -795,6 +906,7 @@ mod records {
                     return Ok(false);
                 }
             }
+            self.start_line = self.line;
             loop {
                 if let Some((end, lines)) = self.decode_record() {
                     self.pos = end;

@@ -100,8 +100,11 @@ fn multi_delete_noop() {
                 // 2020-02-03, 483 days, over 30.
                 "KEY004 fail test1 access_key_1",
                 // test1's key 2 is active and never used, but created "2099-02-03" (the
-                // anonymiser's date): its age at now is negative, so KEY001 and KEY002 pass as
-                // documented. See the final report for the doubt about future dates.
+                // anonymiser's date), after the data's own time (now, for a report file
+                // without --report-time): a date that cannot be true. Its age would be
+                // negative and pass; KEY001 and KEY002 are unknown for that key instead.
+                "KEY001 unknown test1 access_key_2",
+                "KEY002 unknown test1 access_key_2",
                 // test1 has no password: no PWD*, no KEY005.
             ],
             &[&NO_ACCOUNT_FACTS],
@@ -121,10 +124,13 @@ fn reverse_filter_delete() {
                 "KEY002 fail zscholl access_key_1",
                 // Both keys TRUE; key 1 (2019) is older than key 2 (2099).
                 "KEY003 fail zscholl access_key_1",
-                // Key 2: last used 2020-04-02 (424 days ago) but created "2099-08-10"; the later
-                // of use and creation counts, which lies in the future, so KEY001 passes, and
-                // so does KEY002. Documented behaviour; doubtful, see the final report.
-                // password_enabled FALSE: no PWD*, no KEY005.
+                // Key 2: last used 2020-04-02 (424 days ago) but created "2099-08-10", after the
+                // data's own time (now): a date that cannot be true. KEY001 and KEY002 read the
+                // creation, so both are unknown for key 2 (its negative age used to pass them).
+                "KEY001 unknown zscholl access_key_2",
+                "KEY002 unknown zscholl access_key_2",
+                // password_enabled FALSE: no PWD*, no KEY005 (whose 2099 user_creation_time
+                // is never read).
             ],
             &[&NO_ROOT_ROW, &NO_ACCOUNT_FACTS],
         ),

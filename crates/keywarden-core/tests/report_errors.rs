@@ -233,6 +233,80 @@ fn a_duplicated_column() {
     );
 }
 
+/// The root row as AWS writes it.
+const ROOT_ROW: &str = "<root_account>,arn:aws:iam::123456789012:root,2015-01-01T00:00:00+00:00,not_supported,2024-05-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
+
+/// The error for a row that repeats an earlier one, and its message naming both lines.
+fn assert_duplicate(error: &ReportError, origin: &str, name: &str, first: u64, second: u64) {
+    assert_located(error, origin, second, Some((1, "user")));
+    assert_eq!(
+        error.kind,
+        ReportErrorKind::DuplicateUser {
+            name: name.into(),
+            first_line: first
+        }
+    );
+    let text = error.to_string();
+    assert!(text.contains(&format!("{origin}:{first}")), "{text}");
+}
+
+#[test]
+fn the_same_user_twice() {
+    // Two exports pasted into one file, the later one after alice's key was rotated: whichever
+    // row a consumer keeps would decide her verdicts. Neither is trusted: the read stops, naming
+    // both lines, and the audit prints nothing.
+    let rotated = row_with("access_key_1_last_rotated", "2019-04-01T09:00:00+00:00");
+    let bob = GOOD_ROW.replace("alice", "bob");
+    let input = format!("{HEADER}\n{GOOD_ROW}\n{bob}\n{rotated}\n");
+    let error = first_error(input.as_bytes(), "merged.csv");
+    assert_duplicate(&error, "merged.csv", "alice", 2, 4);
+    assert!(error.to_string().contains("appears twice"), "{error}");
+    assert_eq!(read_all(input.as_bytes(), "merged.csv").unwrap_err(), error);
+    let reader = ReportReader::new(input.as_bytes(), "merged.csv").unwrap();
+    let now = parse_timestamp("2024-06-01T12:00:00Z").unwrap();
+    let audit = audit_report(
+        reader,
+        &AuditConfig::default(),
+        now,
+        AccountExtras::unknown_from_report_file(),
+    );
+    assert_eq!(audit.unwrap_err(), error);
+}
+
+#[test]
+fn the_same_user_in_another_case() {
+    // IAM user names are unique whatever their case: `Alice` cannot exist beside `alice`.
+    let input = format!(
+        "{HEADER}\n{GOOD_ROW}\n{}\n",
+        GOOD_ROW.replace("alice", "Alice")
+    );
+    let error = first_error(input.as_bytes(), "case.csv");
+    assert_duplicate(&error, "case.csv", "Alice", 2, 3);
+}
+
+#[test]
+fn two_root_rows() {
+    // The audit keeps one root row; a second (a forged one with MFA, say) must not silently
+    // replace the first. The lines are the rows' own, after blank lines and a quoted value
+    // that spans two lines.
+    let quoted = GOOD_ROW
+        .replacen("alice,", "\"bob\",", 1)
+        .replacen(",s3,", ",\"s3\nx\",", 1);
+    let input = format!("{HEADER}\n{ROOT_ROW}\n\n{quoted}\n\n{ROOT_ROW}\n");
+    let error = first_error(input.as_bytes(), "roots.csv");
+    assert_duplicate(&error, "roots.csv", "<root_account>", 2, 7);
+    assert!(error.to_string().contains("a second root row"), "{error}");
+}
+
+#[test]
+fn the_same_name_in_two_accounts_is_two_users() {
+    // Reports of two accounts concatenated under one header: alice exists in both.
+    let other = GOOD_ROW.replace("123456789012", "210987654321");
+    let input = format!("{HEADER}\n{GOOD_ROW}\n{other}\n");
+    let users = read_all(input.as_bytes(), "two-accounts.csv").unwrap();
+    assert_eq!(users.len(), 2);
+}
+
 #[test]
 fn invalid_utf8_in_a_value() {
     let mut input = format!("{HEADER}\n{GOOD_ROW}\n").into_bytes();

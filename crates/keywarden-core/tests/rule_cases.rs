@@ -6,6 +6,8 @@
 //! ```toml
 //! description = "what the case proves"
 //! now = "2024-06-01T12:00:00Z"
+//! report_time = "2024-06-01T10:00:00Z"      # optional: the report's GeneratedTime, the data's
+//!                                           # own time (default: `now`)
 //! rules = ["KEY001"]                        # optional: the rules whose findings are compared
 //!                                           # (default: all)
 //! thresholds = { max_unused_days = 90 }     # optional: any key of a keywarden config file
@@ -55,6 +57,8 @@ use std::path::{Path, PathBuf};
 struct Case {
     description: String,
     now: String,
+    /// The report's generation time: no date in the data may lie after it.
+    report_time: Option<String>,
     #[serde(default)]
     rules: Vec<String>,
     account: Option<AccountFile>,
@@ -132,6 +136,13 @@ fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
     }
     let now = parse_timestamp(&case.now)
         .ok_or_else(|| format!("`now` is not RFC 3339: `{}`", case.now))?;
+    let report_time = match &case.report_time {
+        Some(text) => Some(
+            parse_timestamp(text)
+                .ok_or_else(|| format!("`report_time` is not RFC 3339: `{text}`"))?,
+        ),
+        None => None,
+    };
     let codes = selected_codes(&case)?;
     let file: ConfigFile = toml::Value::Table(case.config)
         .try_into()
@@ -156,7 +167,7 @@ fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
     }
 
     let reader = ReportReader::new(case.report.as_bytes(), name).map_err(|e| e.to_string())?;
-    let mut run = AuditRun::new(&config, now);
+    let mut run = AuditRun::new(&config, now).generated_at(report_time);
     for user in reader {
         let mut user = user.map_err(|e| e.to_string())?;
         if let Some(user_tags) = tags.remove(user.name.as_str()) {

@@ -7,12 +7,15 @@
 //! CSV has no null. The audit time and the data's age (`generated_at`, `data_as_of`) repeat on
 //! every row, so a row copied elsewhere still says how old it is.
 //!
-//! Values are written as they are. Prefixing cells that start with `=`, `+`, `-` or `@` (the usual
-//! spreadsheet-formula guard) would change data that scripts compare against the JSON output,
-//! and IAM user names cannot hold the parentheses or pipes a harmful formula needs.
+//! A CSV file is opened in spreadsheets, and a credential report or a log can put
+//! `=HYPERLINK(...)` or `@SUM(...)` in a user name or a message. Every cell goes through
+//! [`escape::csv_cell`] (OWASP's rule): a cell starting with `=`, `+`, `-`, `@`, tab or carriage
+//! return gets a leading `'`. Plain numbers stay as they are, and a cell already starting with
+//! `'` gets one more, so a script recovers the exact value by dropping one leading `'`; the JSON
+//! output has every value unchanged.
 
 use crate::json::Evidence;
-use crate::{rfc3339, AuditReport, Printer};
+use crate::{escape, rfc3339, AuditReport, Printer};
 use std::io::{self, Write};
 
 /// `--format csv`.
@@ -57,7 +60,7 @@ impl Printer for CsvPrinter {
                 .and_then(|e| e.expires)
                 .map(rfc3339)
                 .unwrap_or_default();
-            writer.write_record([
+            let record = [
                 f.rule.code,
                 f.rule.name,
                 f.severity().as_str(),
@@ -72,7 +75,9 @@ impl Printer for CsvPrinter {
                 &exemption_expires,
                 &generated_at,
                 &data_as_of,
-            ])?;
+            ];
+            let cells = record.map(escape::csv_cell);
+            writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
         }
         writer.flush()
     }

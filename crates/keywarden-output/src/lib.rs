@@ -12,6 +12,7 @@ use std::io::{self, Write};
 use std::str::FromStr;
 
 pub mod csv;
+pub mod escape;
 pub mod json;
 pub mod sarif;
 pub mod table;

@@ -11,10 +11,14 @@
 //! - `partialFingerprints` hashes what identifies the finding (rule, account, user, credential),
 //!   not the message, so an alert survives a key aging from 93 to 94 days unused;
 //! - `unknown` findings are notes, and exempted ones carry an external suppression with the
-//!   exemption's reason, so dashboards show them as dismissed rather than dropping them.
+//!   exemption's reason, so dashboards show them as dismissed rather than dropping them;
+//! - a result's message is SARIF plain text, where `[text](target)` is a link a viewer renders:
+//!   its brackets and backslashes are escaped ([`crate::escape::sarif_text`]), so a hostile user
+//!   name cannot plant a link in a dashboard. The other fields are data, written exactly.
 //!
 //! Hand-written serde structs keep this to the fields keywarden fills, without a dependency.
 
+use crate::escape::sarif_text;
 use crate::json::{DataSourceInfo, Evidence, ExemptionRecord};
 use crate::{rfc3339, AuditReport, Printer};
 use keywarden_core::finding::{Finding, Severity, Status};
@@ -320,7 +324,9 @@ fn result(f: &Finding, rule_index: usize, uri: &str) -> SarifResult {
         rule_index,
         level: level.to_owned(),
         message: Message {
-            text: format!("{subject}: {}", f.message),
+            // A user name or a log field could hold `[text](https://...)`, which a SARIF viewer
+            // renders as a link: the message says those brackets as the literal characters.
+            text: sarif_text(&format!("{subject}: {}", f.message)).into_owned(),
         },
         locations: vec![Location {
             physical_location: PhysicalLocation {

@@ -8,10 +8,12 @@
 //! "no findings" cannot be mistaken for "nothing ran".
 //!
 //! The text is plain and deterministic: no colour codes, no terminal-width probing, columns
-//! padded from the data itself. The same audit always prints the same bytes, so the output can be
+//! padded from the data itself. Every value that came from outside (user names, key ids, log
+//! fields, messages quoting them, exemption reasons, the source's path) goes through
+//! [`escape::terminal`]. The same audit always prints the same bytes, so the output can be
 //! diffed and kept as a golden file.
 
-use crate::{rfc3339, AuditReport, DataSource, Printer};
+use crate::{escape, rfc3339, AuditReport, DataSource, Printer};
 use keywarden_core::finding::{ExemptionNote, Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
 use keywarden_core::Timestamp;
@@ -75,7 +77,7 @@ impl Printer for TablePrinter {
                             out,
                             "{:indent$}fix {}: {hint}",
                             "",
-                            rule.code,
+                            clean(rule.code),
                             indent = columns.detail_indent()
                         )?;
                     }
@@ -170,7 +172,7 @@ impl Columns {
     fn measure(findings: &[Finding]) -> Self {
         let widest = |len: fn(&Finding) -> usize| findings.iter().map(len).max().unwrap_or(0);
         Columns {
-            code: widest(|f| f.rule.code.chars().count()),
+            code: widest(|f| clean(f.rule.code).chars().count()),
             user: widest(|f| user_cell(f).chars().count()),
             credential: widest(|f| credential_cell(f).chars().count()),
         }
@@ -186,7 +188,7 @@ fn write_finding(out: &mut dyn Write, f: &Finding, c: &Columns, now: Timestamp) 
     let status = f.status.as_str().to_uppercase();
     let line = format!(
         "  {status:<sw$}  {code:<cw$}  {user:<uw$}  {cred:<kw$}  {message}",
-        code = f.rule.code,
+        code = clean(f.rule.code),
         user = user_cell(f),
         cred = credential_cell(f),
         message = clean(&f.message),
@@ -249,12 +251,11 @@ fn credential_cell(f: &Finding) -> String {
     }
 }
 
-/// Control characters become spaces: a finding stays on one line, and text that came from a
-/// report or a config file cannot send escape sequences to the terminal.
+/// Text that came from a report, a log or a config file, made safe for a terminal: control and
+/// Bidi characters are shown escaped ([`escape::terminal`]), so a finding stays on one line and
+/// cannot send escape sequences or reorder the screen.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    escape::terminal(text).into_owned()
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -279,6 +280,7 @@ mod tests {
 
     #[test]
     fn control_characters_cannot_reach_the_terminal() {
-        assert_eq!(clean("a\nb\x1b[31mc\t"), "a b [31mc ");
+        assert_eq!(clean("a\nb\x1b[31mc\t"), "a\\u{a}b\\u{1b}[31mc\\u{9}");
+        assert_eq!(clean("ali\u{202e}ec"), "ali\\u{202e}ec");
     }
 }

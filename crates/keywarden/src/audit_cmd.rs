@@ -9,7 +9,8 @@ use keywarden_core::config::{self, ConfigFile, Preset, RuleSelection, ThresholdO
 use keywarden_core::report::ReportReader;
 use keywarden_core::time::parse_timestamp;
 use keywarden_core::{
-    audit_report, demo, AccountExtras, AuditConfig, AuditOutcome, Status, Timestamp,
+    audit_report, audit_report_at, demo, AccountExtras, AuditConfig, AuditOutcome, Status,
+    Timestamp,
 };
 use keywarden_output::{AuditReport, DataSource, Format};
 use std::fs::File;
@@ -35,20 +36,28 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
                 .map(Timestamp::from);
             (Box::new(file), path.display().to_string(), modified)
         };
+    let report_time = args
+        .report_time
+        .as_deref()
+        .map(|text| parse_time_flag("--report-time", text))
+        .transpose()?;
     // No BufReader: the report reader reads in 64 KiB blocks itself, and a second buffer would
     // only copy every byte once more.
     let reader = ReportReader::new(input, origin.clone())?;
-    let outcome = audit_report(
+    // The data's own time is the report's GeneratedTime when the user gives it; a file's
+    // modification time is not one (a copy, a touch), so without it the bound is `now`.
+    let outcome = audit_report_at(
         reader,
         &config,
         now,
+        report_time,
         AccountExtras::unknown_from_report_file(),
     )?;
-    let source = match (&args.report_time, file_time) {
-        (Some(text), _) => DataSource {
+    let source = match (report_time, file_time) {
+        (Some(report_time), _) => DataSource {
             kind: "credential-report-file",
             location: origin,
-            as_of: Some(parse_time_flag("--report-time", text)?),
+            as_of: Some(report_time),
             as_of_basis: "--report-time".into(),
         },
         (None, Some(modified)) => DataSource {

@@ -415,7 +415,9 @@ pub struct StateArgs {
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
-    /// The time to act at (RFC 3339), instead of the clock; for tests and rehearsals.
+    /// The time to plan at (RFC 3339), instead of the clock; for tests and rehearsals. Read-only
+    /// commands only: apply, undo, rotate and contain refuse it (it would skip grace periods on
+    /// real writes).
     #[arg(long, value_name = "RFC3339", hide = true)]
     pub now: Option<String>,
 }
@@ -436,8 +438,10 @@ pub struct PlanArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Days a key stays inactive, and unused, before keywarden deletes it.
-    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    /// Days a key stays inactive, and unused, before keywarden deletes it (at least 1: a delete
+    /// is always two-phase).
+    #[arg(long, value_name = "DAYS", default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub delete_after_days: u32,
 
     /// How the plan is shown on standard output; default: table on a terminal, json otherwise.
@@ -548,8 +552,10 @@ pub struct RotateArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub deactivate_after_days: u32,
 
-    /// Days after the deactivation before the old key is deleted (AWS's rotation sample: 7).
-    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    /// Days after the deactivation before the old key is deleted (AWS's rotation sample: 7; at
+    /// least 1: a delete is always two-phase).
+    #[arg(long, value_name = "DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub delete_after_days: u32,
 
     /// Where to write the old key's plan; default: the state folder's plans/ folder.

@@ -26,15 +26,16 @@ use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::AuditConfig;
 use keywarden_core::finding::Finding;
 use keywarden_core::remediation::aws_policy_time;
+use keywarden_output::escape::terminal;
 use std::io::Write;
 
 pub fn contain(args: ContainArgs) -> Result<Exit> {
+    let clock = clock("contain", &args.state)?;
     let key_id = args.key_id.trim().to_owned();
     if let Err(error) = check_key_id(&key_id) {
-        eprintln!("keywarden: error: {error}");
+        diag!("keywarden: error: {error}");
         return Ok(Exit::ErrorOrIncomplete);
     }
-    let clock = clock(&args.state)?;
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let report_dir = match &args.report_dir {
@@ -62,7 +63,7 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
             return Err(error.into())
         }
         Err(error) => {
-            eprintln!("keywarden: error: {error}");
+            diag!("keywarden: error: {error}");
             return Ok(Exit::ErrorOrIncomplete);
         }
     };
@@ -78,8 +79,8 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
             report_dir.display()
         )
     })?;
-    eprintln!("keywarden: incident report: {}", md.display());
-    eprintln!("keywarden: incident report (JSON): {}", json.display());
+    diag!("keywarden: incident report: {}", md.display());
+    diag!("keywarden: incident report (JSON): {}", json.display());
     print_summary(&containment, &report)?;
     Ok(if containment.complete() && !trail_incomplete {
         Exit::Clean
@@ -130,9 +131,9 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
     match read {
         Ok(report) => {
             for bad in report.bad_records.iter().take(20) {
-                eprintln!("keywarden: skipped bad record: {bad}");
+                diag!("keywarden: skipped bad record: {bad}");
             }
-            eprintln!(
+            diag!(
                 "keywarden: {} source(s), {} events, {} bad records; {} session(s) minted by {key_id}",
                 report.units_read,
                 outcome.stats.events,
@@ -141,7 +142,7 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
             );
         }
         Err(error) => {
-            eprintln!("keywarden: error: --trail: {error:#}");
+            diag!("keywarden: error: --trail: {error:#}");
             section.error = Some(format!("{error:#}"));
         }
     }
@@ -154,7 +155,10 @@ fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
     writeln!(
         out,
         "Contained {} (owner {}), run {}: {}",
-        c.key_id, c.owner, report.run_id, report.status
+        terminal(&c.key_id),
+        terminal(&c.owner),
+        report.run_id,
+        report.status
     )?;
     writeln!(
         out,
@@ -171,7 +175,7 @@ fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
             s.started_at
                 .map(aws_policy_time)
                 .unwrap_or_else(|| "-".into()),
-            s.detail
+            terminal(&s.detail)
         )?;
     }
     writeln!(
@@ -189,10 +193,10 @@ fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
             writeln!(
                 out,
                 "    {}  {} at {} from {}: {} call(s){}",
-                s.access_key_id,
-                s.minted_with,
+                terminal(&s.access_key_id),
+                terminal(&s.minted_with),
                 aws_policy_time(s.minted_at),
-                s.source_ip.as_deref().unwrap_or("-"),
+                terminal(s.source_ip.as_deref().unwrap_or("-")),
                 s.calls,
                 s.uses_after_key_revoked
                     .filter(|n| *n > 0)

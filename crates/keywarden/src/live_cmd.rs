@@ -42,7 +42,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
     }
     let audit = audit?;
     for note in &audit.notes {
-        eprintln!("keywarden: note: {note}");
+        diag!("keywarden: note: {note}");
     }
     let location = match &identity {
         Ok(id) => format!("{} as {}", id.account, id.arn),
@@ -52,11 +52,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
         kind: "live",
         location,
         as_of: Some(audit.report_generated_at),
-        as_of_basis: if audit.report_generated_on_request {
-            "credential report GeneratedTime (generated for this run)".into()
-        } else {
-            "credential report GeneratedTime (reused: younger than --max-report-age)".into()
-        },
+        as_of_basis: audit.report_basis.as_of_basis().into(),
     };
     print(&audit.outcome, source, config, args.output.format)
 }
@@ -98,10 +94,9 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 pub(crate) fn print_stats(client: &LiveClient) {
     let counts = client.requests().snapshot();
     let total: u64 = counts.values().sum();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "keywarden: {total} AWS requests");
+    diag!("keywarden: {total} AWS requests");
     for (action, n) in counts {
-        let _ = writeln!(err, "  {n:>7}  {action}");
+        diag!("  {n:>7}  {action}");
     }
 }
 

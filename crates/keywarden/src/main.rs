@@ -1,14 +1,29 @@
 //! keywarden's binary: parses the command line, reads the clock and the files, and hands them to
 //! the library crates. Exit status is a contract: 0 nothing failing, 1 failing findings,
 //! 2 error or incomplete data.
+//!
+//! Everything the binary says on standard error goes through [`diag!`], which escapes control and
+//! Bidi characters for the terminal: messages quote file contents, log fields and AWS replies.
+
+/// `eprintln!` for keywarden's diagnostics: the message is escaped by
+/// [`keywarden_output::escape::terminal_lines`] (its own line breaks kept), so a value it quotes
+/// (`invalid date `...``, a bad record, an AWS error) cannot drive the terminal.
+macro_rules! diag {
+    ($($arg:tt)*) => {
+        $crate::write_diagnostic(&format!($($arg)*))
+    };
+}
 
 mod audit_cmd;
 mod cli;
 mod contain_cmd;
+mod core_dumps;
 mod live_cmd;
 mod remediate_cmd;
 mod rotate_cmd;
 mod rules_cmd;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod trail_cmd;
 
 use clap::Parser;
@@ -37,8 +52,11 @@ fn main() -> ExitCode {
         cli::Command::Apply(args) => remediate_cmd::apply(args),
         cli::Command::Runs(args) => remediate_cmd::runs(args),
         cli::Command::Undo(args) => remediate_cmd::undo(args),
-        cli::Command::Rotate(args) => rotate_cmd::rotate(args),
-        cli::Command::Contain(args) => contain_cmd::contain(args),
+        // Before any secret exists: no core file may hold one.
+        cli::Command::Rotate(args) => core_dumps::forbid().and_then(|()| rotate_cmd::rotate(args)),
+        cli::Command::Contain(args) => {
+            core_dumps::forbid().and_then(|()| contain_cmd::contain(args))
+        }
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
@@ -46,10 +64,17 @@ fn main() -> ExitCode {
             if is_broken_pipe(&error) {
                 return ExitCode::from(Exit::Clean as u8);
             }
-            let _ = writeln!(std::io::stderr(), "keywarden: error: {error:#}");
+            diag!("keywarden: error: {error:#}");
             ExitCode::from(Exit::ErrorOrIncomplete as u8)
         }
     }
+}
+
+/// Writes one diagnostic to standard error, escaped for the terminal (see [`diag!`]). A failed
+/// write is ignored: there is nowhere left to report it.
+pub(crate) fn write_diagnostic(text: &str) {
+    let escaped = keywarden_output::escape::terminal_lines(text);
+    let _ = writeln!(std::io::stderr().lock(), "{escaped}");
 }
 
 /// `keywarden ... | head` closing the pipe early is not an error worth reporting.

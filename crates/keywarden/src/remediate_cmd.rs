@@ -19,21 +19,20 @@ use keywarden_core::remediation::{
 };
 use keywarden_core::time::format_timestamp;
 use keywarden_core::{Status, Timestamp};
+use keywarden_output::escape::terminal;
 use keywarden_output::json::{AuditDocument, EvidenceValue};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-/// The test suite's crash hook: `KEYWARDEN_TEST_CRASH=after-intent:A002` (or `after-call:`)
-/// makes the process abort at that point of that action, to prove a resume is exact.
+/// The test suite's crash hook (see `test_hooks`); a build without the `test-hooks` feature has
+/// none.
 pub(crate) fn crash_point() -> Result<Option<CrashPoint>> {
-    match std::env::var("KEYWARDEN_TEST_CRASH") {
-        Ok(text) if !text.is_empty() => text
-            .parse()
-            .map(Some)
-            .map_err(|e| anyhow!("KEYWARDEN_TEST_CRASH: {e}")),
-        _ => Ok(None),
-    }
+    #[cfg(feature = "test-hooks")]
+    let point = crate::test_hooks::crash_point()?;
+    #[cfg(not(feature = "test-hooks"))]
+    let point = None;
+    Ok(point)
 }
 
 pub(crate) fn connect_options(aws: &WriteAwsArgs) -> ConnectOptions {
@@ -59,13 +58,30 @@ pub(crate) fn open_journal(state: &StateArgs) -> Result<Journal> {
         .with_context(|| format!("cannot open keywarden's journal in `{}`", dir.display()))
 }
 
-/// The clock journal records are stamped with: fixed at --now when given, else the real one.
-pub(crate) fn clock(state: &StateArgs) -> Result<impl Fn() -> Timestamp + Sync> {
-    let fixed = match state.now.as_deref() {
-        Some(text) => Some(resolve_now(Some(text))?),
-        None => None,
-    };
+/// The clock of a command that writes to AWS (`apply`, `undo`, `rotate`, `contain`): the real
+/// one. `--now` is refused here: it would stamp real writes with a shifted time and make grace
+/// periods (`not_before`, `delete_after_days`) pass early. Only a build with the `test-hooks`
+/// feature can fix the clock (`KEYWARDEN_TEST_NOW`, see `test_hooks`).
+pub(crate) fn clock(command: &str, state: &StateArgs) -> Result<impl Fn() -> Timestamp + Sync> {
+    if let Some(now) = &state.now {
+        bail!(
+            "`keywarden {command} --now {now}`: --now is refused on commands that write to AWS \
+             (apply, undo, rotate, contain): they act at the real time, so no grace period is \
+             skipped; --now is for read-only commands (audit, plan, trail, key, runs)"
+        );
+    }
+    let fixed = test_clock()?;
     Ok(move || fixed.unwrap_or_else(|| resolve_now(None).unwrap_or_default()))
+}
+
+/// The test suite's fixed clock (see `test_hooks`); a build without the `test-hooks` feature has
+/// none.
+fn test_clock() -> Result<Option<Timestamp>> {
+    #[cfg(feature = "test-hooks")]
+    let fixed = crate::test_hooks::fixed_now()?;
+    #[cfg(not(feature = "test-hooks"))]
+    let fixed = None;
+    Ok(fixed)
 }
 
 fn table_wanted(format: Option<PlanFormatArg>) -> bool {
@@ -76,14 +92,14 @@ fn table_wanted(format: Option<PlanFormatArg>) -> bool {
     }
 }
 
-/// Writes `text` to `path` atomically (see [`keywarden_app::remediate::write_atomically`]),
-/// creating its folder.
+/// Writes `text` to `path` atomically and 0600, creating its missing folders 0700 (see
+/// [`keywarden_app::files`]): plans and rotation plans.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        keywarden_app::files::create_private_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
-    keywarden_app::remediate::write_atomically(path, text.as_bytes())
+    keywarden_app::files::write_atomically(path, text.as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
@@ -108,19 +124,15 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
         .transpose()?
     {
         for key in findings.iter().filter_map(|f| f.access_key_id.as_deref()) {
-            let since = match journal.last_deactivation(key)? {
-                Some(t) => Some(t),
-                None => journal.first_seen_inactive(key)?,
-            };
-            if let Some(t) = since {
+            if let Some(t) = journal.inactive_since(key)? {
                 settings.inactive_since.insert(key.to_owned(), t);
             }
         }
     }
-    let plan = build_plan(&findings, &settings, source, account);
+    let plan = build_plan(&findings, &settings, source, account)?;
     if let Some(out) = &args.out {
         write_atomically(out, &plan.to_json())?;
-        eprintln!("keywarden: plan written to {}", out.display());
+        diag!("keywarden: plan written to {}", out.display());
     }
     let mut stdout = std::io::stdout().lock();
     if table_wanted(args.format) {
@@ -201,7 +213,7 @@ fn findings_from_live(args: &PlanArgs, config: &AuditConfig, now: Timestamp) -> 
     )?;
     let audit = audit?;
     for note in &audit.notes {
-        eprintln!("keywarden: note: {note}");
+        diag!("keywarden: note: {note}");
     }
     let (location, account) = match &identity {
         Ok(id) => (
@@ -239,8 +251,8 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
     ));
     text.push_str(&format!(
         "from {} {}, data as of {}, planned {}\n\n",
-        plan.source.kind,
-        plan.source.location,
+        terminal(&plan.source.kind),
+        terminal(&plan.source.location),
         plan.source
             .data_as_of
             .map_or("unknown".to_owned(), format_timestamp),
@@ -252,25 +264,26 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
         });
         text.push_str(&format!(
             "{}  {:<9}  {:<20}  {}  ({when})\n",
-            action.id,
+            terminal(&action.id),
             action.safety.as_str(),
             action.kind.as_str(),
-            action.target()
+            terminal(&action.target())
         ));
         for reason in &action.reasons {
             text.push_str(&format!(
                 "      why:   {} {}\n",
-                reason.rule, reason.message
+                terminal(&reason.rule),
+                terminal(&reason.message)
             ));
         }
         if action.kind != keywarden_core::remediation::ActionKind::Manual {
             text.push_str(&format!(
                 "      only if: {}\n",
-                action.precondition.describe()
+                terminal(&action.precondition.describe())
             ));
         }
         for step in &action.steps {
-            text.push_str(&format!("      - {step}\n"));
+            text.push_str(&format!("      - {}\n", terminal(step)));
         }
     }
     if !plan.not_planned.is_empty() {
@@ -278,14 +291,16 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
         for n in &plan.not_planned {
             text.push_str(&format!(
                 "  {} {} {}: {}\n",
-                n.rule,
-                n.user.as_deref().unwrap_or("-"),
-                n.access_key_id.as_deref().unwrap_or(""),
-                n.why
+                terminal(&n.rule),
+                terminal(n.user.as_deref().unwrap_or("-")),
+                terminal(n.access_key_id.as_deref().unwrap_or("")),
+                terminal(&n.why)
             ));
         }
     }
-    let file = out.map_or("PLAN.json".to_owned(), |p| p.display().to_string());
+    let file = out.map_or("PLAN.json".to_owned(), |p| {
+        terminal(&p.display().to_string()).into_owned()
+    });
     text.push_str(&format!(
         "\nApply: keywarden apply {file}   (safe actions only; add --two-phase for deletions, \
          --unsafe for actions that may break a workload)\n"
@@ -296,7 +311,7 @@ fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
 // ----- apply, undo -----
 
 pub fn apply(args: ApplyArgs) -> Result<Exit> {
-    let clock = clock(&args.state)?;
+    let clock = clock("apply", &args.state)?;
     let config = match &args.config {
         Some(path) => {
             let origin = path.display().to_string();
@@ -356,7 +371,7 @@ pub fn apply(args: ApplyArgs) -> Result<Exit> {
 }
 
 pub fn undo(args: UndoArgs) -> Result<Exit> {
-    let clock = clock(&args.state)?;
+    let clock = clock("undo", &args.state)?;
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let run = RunId::parse(&args.run)?;
@@ -383,21 +398,25 @@ pub(crate) fn print_run_report(report: &RunReport, format: Option<PlanFormatArg>
     if table_wanted(format) {
         writeln!(stdout, "Run {} ({})", report.run.as_str(), report.kind)?;
         for line in &report.settled_in_doubt {
-            writeln!(stdout, "  settled from the interrupted attempt: {line}")?;
+            writeln!(
+                stdout,
+                "  settled from the interrupted attempt: {}",
+                terminal(line)
+            )?;
         }
         for a in &report.actions {
             writeln!(
                 stdout,
                 "  {:<12} {:<15} {:<20} {}  {}",
-                a.action_id,
+                terminal(&a.action_id),
                 a.result.label(),
-                a.kind,
-                a.target,
-                a.result.detail()
+                terminal(&a.kind),
+                terminal(&a.target),
+                terminal(&a.result.detail())
             )?;
         }
         for line in &report.irreversible {
-            writeln!(stdout, "  cannot be undone: {line}")?;
+            writeln!(stdout, "  cannot be undone: {}", terminal(line))?;
         }
     } else {
         let doc = run_report_json(report);
@@ -425,10 +444,25 @@ pub(crate) fn run_report_json(report: &RunReport) -> serde_json::Value {
 
 // ----- runs -----
 
+/// `runs` only reads: it opens the journal read-only, and creates neither the state folder nor
+/// the journal. No journal means no runs.
 pub fn runs(args: RunsArgs) -> Result<Exit> {
-    let journal = open_journal(&args.state)?;
+    let dir = state_dir(&args.state)?;
+    let journal = Journal::open_read_only(&dir)
+        .with_context(|| format!("cannot read keywarden's journal in `{}`", dir.display()))?;
     let mut stdout = std::io::stdout().lock();
     let table = table_wanted(args.format);
+    let Some(journal) = journal else {
+        if let Some(run) = &args.run {
+            bail!("no run {run}: there is no journal in `{}`", dir.display());
+        }
+        if table {
+            writeln!(stdout, "no runs (no journal in {})", dir.display())?;
+        } else {
+            writeln!(stdout, "[]")?;
+        }
+        return Ok(Exit::Clean);
+    };
     if let Some(run) = &args.run {
         let run = RunId::parse(run)?;
         let info = journal
@@ -441,9 +475,10 @@ pub fn runs(args: RunsArgs) -> Result<Exit> {
                 match &step.entry {
                     StepEntry::Skipped { reason } => writeln!(
                         stdout,
-                        "  {} {} skip: {reason}",
+                        "  {} {} skip: {}",
                         format_timestamp(step.at),
-                        step.action_id
+                        terminal(&step.action_id),
+                        terminal(reason)
                     )?,
                     StepEntry::Call(call) => {
                         let outcome =
@@ -472,11 +507,13 @@ pub fn runs(args: RunsArgs) -> Result<Exit> {
                         });
                         writeln!(
                             stdout,
-                            "  {} {} {} {}: {outcome}{verified}",
+                            "  {} {} {} {}: {}{}",
                             format_timestamp(step.at),
-                            step.action_id,
-                            call.call,
-                            call.target
+                            terminal(&step.action_id),
+                            terminal(&call.call),
+                            terminal(&call.target),
+                            terminal(&outcome),
+                            terminal(&verified)
                         )?;
                     }
                 }

@@ -18,10 +18,13 @@ use keywarden_app::remediate::{rotate_key, RotateOptions, RotateReport, SecretDe
 use keywarden_aws::live::LiveClient;
 use keywarden_core::remediation::{ActionKind, Plan};
 use keywarden_core::time::format_timestamp;
+use keywarden_output::escape::terminal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn rotate(args: RotateArgs) -> Result<Exit> {
+    let clock = clock("rotate", &args.state)?;
+    let crash = crash_point()?;
     // A key whose secret nobody receives is useless: refuse before any AWS call.
     let given = usize::from(args.secret_file.is_some())
         + usize::from(args.secrets_manager.is_some())
@@ -41,8 +44,6 @@ pub fn rotate(args: RotateArgs) -> Result<Exit> {
             );
         }
     }
-    let clock = clock(&args.state)?;
-    let crash = crash_point()?;
     let dir = state_dir(&args.state)?;
     let mut journal = open_journal(&args.state)?;
     let options = RotateOptions {
@@ -75,33 +76,36 @@ pub fn rotate(args: RotateArgs) -> Result<Exit> {
 
 /// Reports the rotation, writes the plan, and picks the exit status.
 fn finish(args: &RotateArgs, state_dir: &Path, report: &RotateReport) -> Result<Exit> {
-    let mut err = std::io::stderr().lock();
     for note in &report.settled {
-        writeln!(err, "keywarden: earlier rotation: {note}")?;
+        diag!("keywarden: earlier rotation: {note}");
     }
     for action in &report.cleanup {
-        writeln!(
-            err,
+        diag!(
             "keywarden: {} {} ({}): {}",
-            action.kind, action.target, action.action_id, action.result
-        )?;
+            action.kind,
+            action.target,
+            action.action_id,
+            action.result
+        );
+    }
+    for left in &report.left_over {
+        diag!("keywarden: left in place: {left}");
     }
     if let Some(failure) = &report.failure {
-        writeln!(
-            err,
+        diag!(
             "keywarden: rotation of {} failed (run {}): {failure}",
-            report.user, report.run
-        )?;
+            report.user,
+            report.run
+        );
         return Ok(Exit::ErrorOrIncomplete);
     }
     let cleanup_failed = !report.succeeded();
     if cleanup_failed {
-        writeln!(
-            err,
+        diag!(
             "keywarden: a key whose secret nobody has could not be removed; see above and \
              `keywarden runs {}`",
             report.run
-        )?;
+        );
     }
     let new_key = report.new_key_id.as_deref().unwrap_or("?");
     let mut summary = vec![format!(
@@ -123,24 +127,23 @@ fn finish(args: &RotateArgs, state_dir: &Path, report: &RotateReport) -> Result<
                 Err(error) => {
                     // The rotation itself happened: say so, and give the plan another way.
                     plan_failed = true;
-                    writeln!(
-                        err,
+                    diag!(
                         "keywarden: the new key is in place, but the old key's plan could not \
                          be written: {error:#}\nkeywarden: the plan follows; save it and run \
                          `keywarden apply` on it later:\n{}",
                         plan.to_json()
-                    )?;
+                    );
                 }
             }
         }
     }
-    drop(err);
     // After `--show-secret`'s credentials, the summary is made of comments, so standard output
     // stays a valid credentials file.
     let prefix = if args.show_secret { "# " } else { "" };
     let mut out = std::io::stdout().lock();
     for line in summary {
-        writeln!(out, "{prefix}{line}")?;
+        // The user name and the paths are the caller's and AWS's text: escaped like any table.
+        writeln!(out, "{prefix}{}", terminal(&line))?;
     }
     Ok(if cleanup_failed || plan_failed {
         Exit::ErrorOrIncomplete

@@ -26,6 +26,7 @@ use keywarden_core::finding::Finding;
 use keywarden_core::time::parse_timestamp;
 use keywarden_core::AuditOutcome;
 use keywarden_core::Timestamp;
+use keywarden_output::escape::terminal;
 use keywarden_output::{rfc3339, DataSource};
 use keywarden_sigma::SigmaRules;
 use serde_json::{json, Value};
@@ -87,13 +88,11 @@ fn read_sources(
 
 /// The bad records (the first ones) and the counts, on standard error.
 fn print_summary(outcome: &TrailOutcome, report: &ReadReport) {
-    let mut err = std::io::stderr().lock();
     for record in report.bad_records.iter().take(BAD_RECORDS_SHOWN) {
-        let _ = writeln!(err, "keywarden: skipped bad record: {record}");
+        diag!("keywarden: skipped bad record: {record}");
     }
     let stats = outcome.stats;
-    let _ = writeln!(
-        err,
+    diag!(
         "keywarden: {} source(s), {} events ({} duplicates skipped{}), {} bad records",
         report.units_read,
         stats.events,
@@ -162,15 +161,13 @@ fn load_sigma(dir: &std::path::Path) -> Result<(SigmaRules, usize)> {
             dir.display()
         );
     }
-    let mut err = std::io::stderr().lock();
     for skipped in &loaded.skipped {
-        let _ = writeln!(err, "keywarden: warning: --sigma: {skipped}");
+        diag!("keywarden: warning: --sigma: {skipped}");
     }
     for rule in &loaded.not_loaded {
-        let _ = writeln!(err, "keywarden: sigma rule not loaded: {rule}");
+        diag!("keywarden: sigma rule not loaded: {rule}");
     }
-    let _ = writeln!(
-        err,
+    diag!(
         "keywarden: sigma: {} rule(s) loaded from {}, {} not loaded{} ({})",
         loaded.rules.len(),
         dir.display(),
@@ -286,7 +283,7 @@ fn read_key_sources(
                 return Ok((report, new.len()));
             }
             let batch: Vec<String> = new.into_iter().take(room).collect();
-            eprintln!(
+            diag!(
                 "keywarden: LookupEvents for the {} session key(s) minted from {key_id}{} (round {round})",
                 batch.len(),
                 if round > 1 { " by role chaining" } else { "" }
@@ -311,7 +308,7 @@ fn read_key_sources(
     let outcome = analyzer.finish();
     print_summary(&outcome, &report);
     if left_out > 0 {
-        eprintln!(
+        diag!(
             "keywarden: error: {left_out} more session key(s) minted from {key_id} were not looked up (--max-session-lookups {max_sessions}): their uses are missing"
         );
     }
@@ -395,12 +392,14 @@ pub fn run_key(mut args: KeyArgs) -> Result<Exit> {
 /// The timeline as a reviewer reads it: one line per fact, in time order.
 fn print_timeline(out: &mut dyn Write, key_id: &str, doc: &Value) -> std::io::Result<()> {
     if doc["seen"] == false {
-        return writeln!(out, "{key_id}: not found in the logs read");
+        return writeln!(out, "{}: not found in the logs read", terminal(key_id));
     }
-    let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    // Every field below was read from the logs, which whoever made the calls wrote into.
+    let text = |v: &Value| terminal(v.as_str().unwrap_or("-")).into_owned();
     writeln!(
         out,
-        "{key_id}  owner {}  account {}",
+        "{}  owner {}  account {}",
+        terminal(key_id),
         text(&doc["owner"]),
         text(&doc["account"])
     )?;

@@ -37,13 +37,10 @@ fn folder(name: &str) -> PathBuf {
     dir
 }
 
+/// `contain` or `undo` (commands that write, so at NOW through the test clock, not `--now`).
 fn run(moto: &Moto, state: &Path, args: &[&str]) -> Output {
-    let mut command = moto.keywarden(&moto.admin());
-    command
-        .args(args)
-        .arg("--state-dir")
-        .arg(state)
-        .args(["--now", NOW]);
+    let mut command = moto.keywarden_at(&moto.admin(), NOW);
+    command.args(args).arg("--state-dir").arg(state);
     command.output().expect("run keywarden")
 }
 

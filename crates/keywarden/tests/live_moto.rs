@@ -846,3 +846,132 @@ fn exemptions_from_tags_and_from_key_ids_apply_in_a_live_audit() {
     );
     assert_eq!(audit.doc["summary"]["exempted"], 3);
 }
+
+// --- data that cannot be true, and labels that must follow the decision --------------------
+
+#[test]
+fn a_report_served_again_after_a_regeneration_request_is_not_labelled_young() {
+    // AWS generates at most one credential report every 4 hours. The report here is 3 hours
+    // old and --max-report-age is 1 hour: keywarden asks for a new one and AWS serves the same
+    // one again. The JSON used to say "reused: younger than --max-report-age" while stderr said
+    // the report was older; the label must say what happened.
+    let mut scenario = clean_account(json!([stale_user()]));
+    scenario["credential_report"]["generated"] = json!("-3h");
+    let moto = Moto::start(&scenario);
+    // The first run finds no report (ReportNotPresent): it is generated for that run.
+    let first = moto.audit(&["--max-report-age", "1h"]);
+    let basis = |audit: &support::Audit| {
+        audit.doc["data_source"]["as_of_basis"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no as_of_basis\n{}", audit.context()))
+            .to_owned()
+    };
+    assert!(
+        basis(&first).contains("generated for this run"),
+        "{}",
+        first.context()
+    );
+
+    // The second run finds that report, 3 h old, asks for a new one and gets it again.
+    let second = moto.audit(&["--max-report-age", "1h"]);
+    assert!(
+        second.requests("iam:GenerateCredentialReport") >= 1,
+        "{:?}",
+        second.stats()
+    );
+    assert_eq!(second.doc["data_as_of"], "2025-06-01T09:00:00Z");
+    let label = basis(&second);
+    assert!(
+        label.contains("older than --max-report-age") && !label.contains("younger"),
+        "{}",
+        second.context()
+    );
+    assert!(
+        second
+            .stderr
+            .contains("3 h old, older than --max-report-age"),
+        "{}",
+        second.context()
+    );
+
+    // Within --max-report-age the same report is reused, and said to be.
+    let third = moto.audit(&["--max-report-age", "4h"]);
+    assert_eq!(third.requests("iam:GenerateCredentialReport"), 0);
+    assert!(basis(&third).contains("reused: younger than --max-report-age"));
+    assert!(!third.stderr.contains("older than"), "{}", third.context());
+}
+
+#[test]
+fn an_aws_error_without_a_code_says_its_status_and_body() {
+    // A proxy or a misrouted endpoint answers ListAccessKeys with a 404 that carries no AWS
+    // error code. The findings that needed the call are unknown, and their reason says what
+    // came back instead of `UnknownServiceError ()`.
+    let scenario = with(
+        clean_account(json!([stale_user()])),
+        json!({"faults": [{"action": "ListAccessKeys", "status": 404, "code": "", "times": 5}]}),
+    );
+    let moto = Moto::start(&scenario);
+    let audit = moto.audit(&[]);
+    audit.assert_exactly(
+        2,
+        vec![
+            row("KEY001", "unknown", "stale", "access_key_1", None),
+            row("KEY002", "unknown", "stale", "access_key_1", None),
+        ],
+    );
+    let finding = audit.finding("KEY001", "stale", "access_key_1");
+    assert_eq!(
+        finding["evidence"]["aws_error_code"], "HTTP 404 with no error code",
+        "{finding}"
+    );
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("iam:ListAccessKeys failed: HTTP 404 with no error code (the response body starts `<ErrorResponse>"),
+        "{finding}"
+    );
+    assert!(
+        !audit.stdout.contains("UnknownServiceError"),
+        "{}",
+        audit.context()
+    );
+}
+
+#[test]
+fn a_last_use_after_the_report_was_generated_is_not_trusted() {
+    // The report (generated 2 h before now) says the stale key was used 1 h ago: it cannot
+    // know that. Read from the report alone, the key is unknown rather than fresh; with the
+    // per-user reads (the default), GetAccessKeyLastUsed gives the real last use, 100 days ago.
+    let mut scenario = clean_account(json!([stale_user()]));
+    scenario["credential_report"]["overrides"] =
+        json!({"stale": {"access_key_1_last_used_date": "-1h"}});
+    let moto = Moto::start(&scenario);
+    let key = moto.key_id("stale", 0);
+
+    let report_only = moto.audit(&["--no-enrich"]);
+    report_only.assert_exactly(
+        2,
+        vec![
+            row("KEY001", "unknown", "stale", "access_key_1", None),
+            row("KEY002", "fail", "stale", "access_key_1", None),
+        ],
+    );
+    let finding = report_only.finding("KEY001", "stale", "access_key_1");
+    assert_eq!(finding["evidence"]["data_time"], REPORT_TIME, "{finding}");
+    assert_eq!(
+        finding["evidence"]["column"], "access_key_1_last_used_date",
+        "{finding}"
+    );
+
+    let enriched = moto.audit(&[]);
+    enriched.assert_exactly(
+        1,
+        vec![
+            row("KEY001", "fail", "stale", "access_key_1", Some(&key)),
+            row("KEY002", "fail", "stale", "access_key_1", Some(&key)),
+        ],
+    );
+    assert_eq!(
+        enriched.finding("KEY001", "stale", "access_key_1")["evidence"]["last_used"],
+        ago(100)
+    );
+}

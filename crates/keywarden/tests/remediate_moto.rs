@@ -90,7 +90,8 @@ mod remediate {
             self
         }
 
-        /// `keywarden SUBCOMMAND --state-dir DIR --now AT ARGS`, with `env` set.
+        /// `keywarden SUBCOMMAND --state-dir DIR ARGS` at `AT` (`--now AT` for a read-only
+        /// command, the test clock for one that writes), with `env` set.
         fn run_env(
             &self,
             subcommand: &str,
@@ -98,13 +99,18 @@ mod remediate {
             args: &[&str],
             env: &[(&str, &str)],
         ) -> Audit {
-            let mut command = self.moto.keywarden(&self.credentials);
-            command
-                .arg(subcommand)
-                .arg("--state-dir")
-                .arg(&self.state)
-                .args(["--now", at])
-                .args(args);
+            // Commands that write refuse `--now`: they act at `at` through the test clock.
+            let writes = matches!(subcommand, "apply" | "undo" | "rotate" | "contain");
+            let mut command = if writes {
+                self.moto.keywarden_at(&self.credentials, at)
+            } else {
+                self.moto.keywarden(&self.credentials)
+            };
+            command.arg(subcommand).arg("--state-dir").arg(&self.state);
+            if !writes {
+                command.args(["--now", at]);
+            }
+            command.args(args);
             for (k, v) in env {
                 command.env(k, v);
             }
@@ -418,6 +424,124 @@ mod remediate {
         assert!(!has_finding(&kw.audit(), "KEY001", &stale));
     }
 
+    // ----- a hand-edited plan cannot lower its own guards (issue 9, point 2) -----
+
+    /// The reviewed plan for `stale`'s key, edited by hand before `apply`: each edit that
+    /// lowers a guard is refused before any AWS call, naming the action and the field, and the
+    /// key is still there and active. Today the first edit deletes the key on a plain `apply`
+    /// (A001 deactivates it, then the "safe" delete with a 0-day wait runs at once).
+    #[test]
+    fn a_hand_edited_plan_that_lowers_its_guards_is_refused_by_apply() {
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let kw = Kw::new(&moto, "edited-plan");
+        let stale = moto.key_id("stale", 0);
+        let (_, plan) = kw.plan(&[]);
+        let actions = plan["actions"].as_array().unwrap();
+        let delete = actions
+            .iter()
+            .position(|a| a["kind"] == "delete-key")
+            .unwrap();
+        let deactivate = actions
+            .iter()
+            .position(|a| a["kind"] == "deactivate-key")
+            .unwrap();
+        let at = |i: usize| format!("actions[{i}] ({})", actions[i]["id"].as_str().unwrap());
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<(&str, Edit, String)> = vec![
+            (
+                "delete made safe, no wait",
+                Box::new(move |p| {
+                    p["actions"][delete]["safety"] = json!("safe");
+                    p["actions"][delete]["precondition"] =
+                        json!({"key_status": "inactive", "inactive_for_days": 0});
+                }),
+                format!(
+                    "{}: precondition.inactive_for_days: 0 is below 14",
+                    at(delete)
+                ),
+            ),
+            (
+                "misspelled use bound",
+                Box::new(move |p| {
+                    let pre = p["actions"][deactivate]["precondition"]
+                        .as_object_mut()
+                        .unwrap();
+                    let bound = pre.remove("key_unused_since").unwrap();
+                    pre.insert("key_unused_snice".into(), bound);
+                }),
+                format!(
+                    "{}: precondition: unknown field `key_unused_snice`",
+                    at(deactivate)
+                ),
+            ),
+            (
+                "empty account",
+                Box::new(|p| p["account"] = json!("")),
+                "account: `` is not an AWS account id".to_owned(),
+            ),
+            (
+                "null account",
+                Box::new(|p| p["account"] = json!(null)),
+                "account: missing".to_owned(),
+            ),
+        ];
+        for (name, edit, message) in edits {
+            let mut edited = plan.clone();
+            edit(&mut edited);
+            let file = scratch_file(
+                &format!("edited-plan-{}.json", name.replace(' ', "-")),
+                &edited.to_string(),
+            );
+            let applied = kw.apply(&file, APPLY_AT, &[]);
+            assert_eq!(applied.code(), Some(2), "{name}\n{}", applied.context());
+            assert!(
+                applied.stderr.contains(&message),
+                "{name}: `{message}`\n{}",
+                applied.context()
+            );
+        }
+        // Nothing ran: no run in the journal, and the key is still there and active.
+        assert!(kw.runs().is_empty());
+        let after = kw.audit();
+        assert!(has_finding(&after, "KEY001", &stale), "{}", after.context());
+    }
+
+    /// A saved audit whose findings carry no account (a credential report whose ARNs have
+    /// none) makes no plan: `apply` could not refuse another account's credentials with it.
+    #[test]
+    fn a_plan_from_findings_without_an_account_is_refused() {
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let kw = Kw::new(&moto, "no-account");
+        let audit = kw.audit();
+        let mut doc = audit.doc.clone();
+        for finding in doc["findings"].as_array_mut().unwrap() {
+            finding["account"] = json!(null);
+        }
+        let saved = scratch_file("audit-no-account.json", &doc.to_string());
+        let out = kw.state.with_extension("no-account-plan.json");
+        let planned = kw.run(
+            "plan",
+            NOW,
+            &[
+                "--from",
+                saved.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(planned.code(), Some(2), "{}", planned.context());
+        assert!(
+            planned
+                .stderr
+                .contains("the findings carry no AWS account (their ARNs have none)"),
+            "{}",
+            planned.context()
+        );
+        assert!(!out.exists(), "no plan file is written");
+    }
+
     // ----- 2. precondition changed between plan and apply -----
 
     #[test]
@@ -493,7 +617,7 @@ mod remediate {
             &plan_file,
             APPLY_AT,
             &[],
-            &[("KEYWARDEN_TEST_CRASH", &crash)],
+            &[(support::TEST_CRASH_VAR, &crash)],
         );
         assert_eq!(
             crashed.status.signal(),
@@ -506,11 +630,6 @@ mod remediate {
         let run = runs[0]["run_id"].as_str().unwrap().to_owned();
         assert_eq!(runs[0]["status"], "unfinished");
         assert_eq!(runs[0]["counts"]["in_doubt"], 1);
-        // An undo refuses a run with a call in doubt.
-        let refused = kw.run("undo", UNDO_AT, &[&run, "--format", "json"]);
-        assert_eq!(refused.code(), Some(2), "{}", refused.context());
-        assert!(refused.stderr.contains("--resume"), "{}", refused.context());
-
         let resumed = kw.run("apply", RESUME_AT, &["--resume", &run, "--format", "json"]);
         assert_eq!(resumed.code(), Some(0), "resume\n{}", resumed.context());
         assert_eq!(resumed.doc["settled_in_doubt"].as_array().unwrap().len(), 1);
@@ -701,13 +820,15 @@ mod remediate {
         "source": {"kind": "test", "location": "hand-written", "data_as_of": NOW},
         "delete_after_days": 14,
         "actions": [
-            {"id": "A001", "kind": "deactivate-key", "safety": "safe", "user": "stale",
-             "access_key_id": moto.key_id("stale", 0), "not_before": null,
+            {"id": "A001", "kind": "deactivate-key", "safety": "safe", "account": "123456789012",
+             "user": "stale", "access_key_id": moto.key_id("stale", 0), "not_before": null,
              "precondition": {"key_status": "active",
                               "key_unused_since": {"last_used": "2025-02-21T12:00:00Z"},
+                              "key_idle": {"since": "2025-02-21T12:00:00Z", "days": 90},
                               "not_exempt_from": ["KEY001"]},
              "reasons": [{"rule": "KEY001", "message": "unused for 100 days"}]},
-            {"id": "A002", "kind": "delete-login-profile", "safety": "unsafe", "user": "dormant",
+            {"id": "A002", "kind": "delete-login-profile", "safety": "unsafe",
+             "account": "123456789012", "user": "dormant",
              "access_key_id": null, "not_before": null,
              "precondition": {"password_present": true,
                               "password_unused_since": {"last_used": "2024-11-13T12:00:00Z"},
@@ -771,5 +892,174 @@ mod remediate {
         assert_eq!(steps.len(), 1, "{journal:#}");
         assert_eq!(steps[0]["outcome"], "failed");
         assert_eq!(steps[0]["code"], "AccessDenied");
+    }
+
+    // ----- 6. hostile conditions (issue 9) -----
+
+    /// The status of `key` of `user` as AWS holds it (`None`: deleted), read outside keywarden.
+    fn status_of(moto: &Moto, user: &str, key: &str) -> Option<String> {
+        moto.key_statuses(user)
+            .into_iter()
+            .find(|(id, _)| id == key)
+            .map(|(_, status)| status)
+    }
+
+    #[test]
+    fn a_hand_deactivation_after_an_undo_waits_the_whole_grace_period() {
+        // plan, `apply --two-phase` (deactivated, the delete not due), `undo` (Active again);
+        // 30 days later someone deactivates the key by hand. Inactive means inactive since
+        // keywarden last saw it active: the delete waits 14 days from the next sighting.
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let kw = Kw::new(&moto, "inactive-clock");
+        let stale = moto.key_id("stale", 0);
+        let (plan_file, plan) = kw.plan(&[]);
+        let deactivate = action_id(&plan, "deactivate-key", "stale");
+        let delete = action_id(&plan, "delete-key", "stale");
+
+        let first = kw.apply(&plan_file, APPLY_AT, &["--two-phase"]);
+        assert_eq!(first.code(), Some(0), "{}", first.context());
+        assert_eq!(result_of(&first, &deactivate), "done");
+        assert_eq!(result_of(&first, &delete), "not-due");
+        let run = first.doc["run_id"].as_str().unwrap();
+        let undone = kw.run("undo", UNDO_AT, &[run, "--format", "json"]);
+        assert_eq!(undone.code(), Some(0), "{}", undone.context());
+        assert_eq!(result_of(&undone, &format!("undo-{deactivate}")), "done");
+        assert_eq!(status_of(&moto, "stale", &stale).as_deref(), Some("Active"));
+
+        moto.outside_change(&format!(
+            "iam.update_access_key(UserName='stale', AccessKeyId='{stale}', Status='Inactive')"
+        ));
+        let later = kw.apply(&plan_file, "2025-07-01T13:00:00Z", &["--two-phase"]);
+        assert_eq!(later.code(), Some(0), "{}", later.context());
+        assert_eq!(
+            result_of(&later, &delete),
+            "not-due",
+            "the key was Active a month ago: {}",
+            later.context()
+        );
+        let detail = report_action(&later, &delete)["detail"].as_str().unwrap();
+        assert!(detail.contains("2025-07-15T13:00:00"), "{detail}");
+        assert_eq!(
+            status_of(&moto, "stale", &stale).as_deref(),
+            Some("Inactive")
+        );
+
+        // 14 days of inactivity by keywarden's own record: now it is due.
+        let due = kw.apply(&plan_file, "2025-07-15T13:00:01Z", &["--two-phase"]);
+        assert_eq!(due.code(), Some(0), "{}", due.context());
+        assert_eq!(result_of(&due, &delete), "done");
+        assert_eq!(status_of(&moto, "stale", &stale), None);
+    }
+
+    #[test]
+    fn a_write_whose_reply_is_lost_is_settled_by_reading_aws() {
+        // DeleteAccessKey and DeleteLoginProfile go through, their replies are lost (a 500
+        // after the write); the SDK's retry gets NoSuchEntity. Reading back says they are done,
+        // and undo says plainly that neither can be reversed.
+        let lost = |action: &str| {
+            json!({"action": action, "status": 500, "code": "InternalFailure",
+                   "message": "the reply was lost", "after": true})
+        };
+        let moto = Moto::start(&with_faults(
+            clean_account(json!([stale_user(), dormant_user()])),
+            json!([lost("DeleteAccessKey"), lost("DeleteLoginProfile")]),
+        ));
+        let kw = Kw::new(&moto, "lost-reply");
+        let stale = moto.key_id("stale", 0);
+        let (plan_file, plan) = kw.plan(&[]);
+        let delete = action_id(&plan, "delete-key", "stale");
+        let password = action_id(&plan, "delete-login-profile", "dormant");
+        let first = kw.apply(&plan_file, APPLY_AT, &[]);
+        assert_eq!(first.code(), Some(0), "phase one\n{}", first.context());
+
+        let due = kw.apply(&plan_file, "2025-06-16T12:05:00Z", &["--unsafe"]);
+        assert_eq!(due.code(), Some(0), "{}", due.context());
+        for id in [&delete, &password] {
+            assert_eq!(result_of(&due, id), "done", "{}", due.context());
+            let detail = report_action(&due, id)["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("took effect") && detail.contains("cannot be undone"),
+                "{detail}"
+            );
+        }
+        assert_eq!(status_of(&moto, "stale", &stale), None);
+        let run = due.doc["run_id"].as_str().unwrap();
+        let journal = kw.journal(run);
+        assert_eq!(outcomes(&journal, &delete), ["succeeded"], "{journal:#}");
+        assert_eq!(outcomes(&journal, &password), ["succeeded"], "{journal:#}");
+        assert_eq!(journal["run"]["status"], "completed");
+
+        let undone = kw.run("undo", UNDO_AT, &[run, "--format", "json"]);
+        assert_eq!(undone.code(), Some(0), "{}", undone.context());
+        let irreversible = undone.doc["irreversible"].as_array().unwrap();
+        assert_eq!(irreversible.len(), 2, "{}", undone.context());
+        assert!(irreversible
+            .iter()
+            .any(|l| l.as_str().unwrap().contains(&stale)));
+        assert!(irreversible
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("console password of dormant")));
+    }
+
+    #[test]
+    fn undo_is_refused_while_the_run_is_applying_then_settles_its_calls_in_doubt() {
+        let moto = Moto::start(&clean_account(json!([stale_user(), idle_user()])));
+        let kw = Kw::new(&moto, "undo-one-process");
+        let (plan_file, plan) = kw.plan(&[]);
+        let first = plan["actions"][0]["id"].as_str().unwrap().to_owned();
+        let user = plan["actions"][0]["user"].as_str().unwrap().to_owned();
+        let key = plan["actions"][0]["access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The apply dies after its UpdateAccessKey reached AWS, before the outcome.
+        let crash = format!("after-call:{first}");
+        let crashed = kw.apply_env(
+            &plan_file,
+            APPLY_AT,
+            &[],
+            &[("KEYWARDEN_TEST_CRASH", &crash)],
+        );
+        assert_eq!(crashed.status.signal(), Some(6), "{}", crashed.context());
+        let run = kw.runs()[0]["run_id"].as_str().unwrap().to_owned();
+
+        // While a live process holds the run (an apply still applying), undo is refused.
+        let mut applying = std::process::Command::new("sleep")
+            .arg("120")
+            .spawn()
+            .expect("spawn sleep");
+        {
+            let mut journal = keywarden_app::journal::Journal::open(&kw.state).unwrap();
+            let id = keywarden_app::journal::RunId::parse(&run).unwrap();
+            journal
+                .claim_run(&id, applying.id(), APPLY_AT.parse().unwrap())
+                .unwrap();
+        }
+        let refused = kw.run("undo", UNDO_AT, &[&run, "--format", "json"]);
+        let _ = applying.kill();
+        let _ = applying.wait();
+        assert_eq!(refused.code(), Some(2), "{}", refused.context());
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("being run by process {}", applying.id())),
+            "{}",
+            refused.context()
+        );
+        assert_eq!(kw.runs().len(), 1, "no undo run was started");
+        assert_eq!(status_of(&moto, &user, &key).as_deref(), Some("Inactive"));
+
+        // That process is gone: undo settles the call in doubt by reading AWS, then reverses it.
+        let undone = kw.run("undo", UNDO_AT, &[&run, "--format", "json"]);
+        assert_eq!(undone.code(), Some(0), "{}", undone.context());
+        let settled = undone.doc["settled_in_doubt"].as_array().unwrap();
+        assert_eq!(settled.len(), 1, "{}", undone.context());
+        assert!(settled[0].as_str().unwrap().contains("already_done"));
+        assert_eq!(result_of(&undone, &format!("undo-{first}")), "done");
+        assert_eq!(status_of(&moto, &user, &key).as_deref(), Some("Active"));
+        let journal = kw.journal(&run);
+        assert_eq!(journal["run"]["status"], "interrupted", "{journal:#}");
+        assert_eq!(journal["run"]["counts"]["in_doubt"], 0);
+        assert_eq!(outcomes(&journal, &first), ["already_done"]);
     }
 }

@@ -9,7 +9,7 @@ mod support;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::{repo_root, scratch_dir, Moto};
+use support::{repo_root, scratch_dir, Moto, TEST_CRASH_VAR};
 
 const NOW: &str = "2025-06-01T12:00:00Z";
 /// After the deactivation's grace period (7 days), before the deletion's (14 days).
@@ -37,6 +37,14 @@ fn fresh_dir(name: &str) -> PathBuf {
 
 fn run(moto: &Moto, args: &[&str]) -> Output {
     moto.keywarden(&moto.admin())
+        .args(args)
+        .output()
+        .expect("run keywarden")
+}
+
+/// A command that writes, acting at `now` (the binary's test clock: writes refuse `--now`).
+fn run_at(moto: &Moto, now: &str, args: &[&str]) -> Output {
+    moto.keywarden_at(&moto.admin(), now)
         .args(args)
         .output()
         .expect("run keywarden")
@@ -135,13 +143,12 @@ fn plan_path(stdout: &str) -> PathBuf {
 }
 
 fn apply(moto: &Moto, state: &Path, plan: &Path, now: &str) -> (Value, Output) {
-    let out = run(
+    let out = run_at(
         moto,
+        now,
         &[
             "apply",
             plan.to_str().unwrap(),
-            "--now",
-            now,
             "--format",
             "json",
             "--state-dir",
@@ -176,15 +183,14 @@ fn rotate_to_a_secret_file_then_apply_deactivates_the_unused_old_key() {
     let dir = fresh_dir("state");
     let state = dir.join("state");
     let file = dir.join("alice.credentials");
-    let out = run(
+    let out = run_at(
         &moto,
+        NOW,
         &[
             "rotate",
             "alice",
             "--secret-file",
             file.to_str().unwrap(),
-            "--now",
-            NOW,
             "--state-dir",
             state.to_str().unwrap(),
         ],
@@ -266,14 +272,13 @@ fn rotate_plan_skips_the_deactivation_when_the_old_key_was_used_after_the_rotati
     let dir = fresh_dir("state");
     let state = dir.join("state");
     let plan = dir.join("rotation-plan.json");
-    let out = run(
+    let out = run_at(
         &moto,
+        NOW,
         &[
             "rotate",
             "alice",
             "--show-secret",
-            "--now",
-            NOW,
             "--state-dir",
             state.to_str().unwrap(),
             "--plan-out",
@@ -331,15 +336,14 @@ fn rotate_to_secrets_manager_stores_the_key_and_a_taken_name_removes_it() {
     let dir = fresh_dir("state");
     let state = dir.join("state");
     let state_arg = state.to_str().unwrap();
-    let out = run(
+    let out = run_at(
         &moto,
+        NOW,
         &[
             "rotate",
             "alice",
             "--secrets-manager",
             "prod/alice/aws",
-            "--now",
-            NOW,
             "--state-dir",
             state_arg,
         ],
@@ -368,15 +372,14 @@ fn rotate_to_secrets_manager_stores_the_key_and_a_taken_name_removes_it() {
 
     // bob's new key cannot be handed over (the name is taken): it is removed, exit 2.
     let bob_old = moto.key_id("bob", 0);
-    let out = run(
+    let out = run_at(
         &moto,
+        NOW,
         &[
             "rotate",
             "bob",
             "--secrets-manager",
             "prod/alice/aws",
-            "--now",
-            NOW,
             "--state-dir",
             state_arg,
         ],
@@ -449,9 +452,9 @@ fn rotate_after_a_crash_past_create_access_key_removes_the_orphan_key() {
     let state_arg = state.to_str().unwrap();
     // Killed after AWS created the key, before the outcome was journaled: the secret is lost.
     let crashed = moto
-        .keywarden(&moto.admin())
-        .env("KEYWARDEN_TEST_CRASH", "after-call:create-key")
-        .args(["rotate", "alice", "--show-secret", "--now", NOW])
+        .keywarden_at(&moto.admin(), NOW)
+        .env(TEST_CRASH_VAR, "after-call:create-key")
+        .args(["rotate", "alice", "--show-secret"])
         .args(["--state-dir", state_arg])
         .output()
         .unwrap();
@@ -462,15 +465,14 @@ fn rotate_after_a_crash_past_create_access_key_removes_the_orphan_key() {
     let orphan = after_crash[1].0.clone();
 
     let file = dir.join("alice.credentials");
-    let out = run(
+    let out = run_at(
         &moto,
+        NOW,
         &[
             "rotate",
             "alice",
             "--secret-file",
             file.to_str().unwrap(),
-            "--now",
-            NOW,
             "--state-dir",
             state_arg,
         ],
@@ -492,4 +494,191 @@ fn rotate_after_a_crash_past_create_access_key_removes_the_orphan_key() {
     // The plan is for the old key, never the orphan.
     let plan = std::fs::read_to_string(plan_path(&stdout)).unwrap();
     assert!(plan.contains(&old) && !plan.contains(&orphan), "{plan}");
+}
+
+// ----- Under moto's authorization, with exactly `keywarden permissions --command rotate` -----
+
+/// `keywarden permissions --command rotate`, parsed.
+fn rotate_policy() -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_keywarden"))
+        .args(["permissions", "--command", "rotate"])
+        .env_clear()
+        .output()
+        .expect("run keywarden");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the policy is JSON")
+}
+
+/// alice (one key) in an account where the tool runs as `rotator`, whose only permissions are the
+/// rotate policy; `faults` as the launcher takes them.
+fn rotate_under_auth(faults: Value) -> Moto {
+    let mut scenario = scenario(json!([alice()]));
+    scenario["auth"] = json!({"principal": {"name": "rotator", "policy": rotate_policy()}});
+    scenario["faults"] = faults;
+    let moto = Moto::start(&scenario);
+    assert_eq!(moto.info["auth_enforced"], true);
+    moto
+}
+
+/// As [`boto`], signed with the principal's key (the admin credentials are refused once moto
+/// enforces authorization).
+fn boto_as_principal(moto: &Moto, code: &str) -> Value {
+    let principal = moto.principal();
+    let out = Command::new(repo_root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json, os\n\
+             def client(name):\n    return boto3.client(name, endpoint_url=os.environ['EP'], \
+             region_name='us-east-1', aws_access_key_id=os.environ['AK'], \
+             aws_secret_access_key=os.environ['SK'])\n{code}"
+        ))
+        .env("EP", moto.endpoint())
+        .env("AK", &principal.access_key_id)
+        .env("SK", &principal.secret_access_key)
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "python failed: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("python printed JSON")
+}
+
+/// alice's keys, read with the principal's permissions: `[(id, status)]`.
+fn alice_keys_as_principal(moto: &Moto) -> Vec<(String, String)> {
+    let listed = boto_as_principal(
+        moto,
+        "r = client('iam').list_access_keys(UserName='alice')\n\
+         print(json.dumps([[k['AccessKeyId'], k['Status']] for k in r['AccessKeyMetadata']]))",
+    );
+    serde_json::from_value(listed).unwrap()
+}
+
+/// Someone already stored a secret under `name`, so the hand-over to it fails.
+fn take_secret_name(moto: &Moto, name: &str) {
+    boto_as_principal(
+        moto,
+        &format!(
+            "client('secretsmanager').create_secret(Name='{name}', SecretString='taken')\n\
+             print('{{}}')"
+        ),
+    );
+}
+
+/// `keywarden rotate alice --secrets-manager NAME` as the principal, at NOW.
+fn rotate_alice_to(moto: &Moto, state: &Path, name: &str) -> Output {
+    moto.keywarden_at(&moto.principal(), NOW)
+        .args(["rotate", "alice", "--secrets-manager", name, "--state-dir"])
+        .arg(state)
+        .output()
+        .expect("run keywarden")
+}
+
+/// `keywarden runs [RUN] --format json` (read-only: no credentials needed).
+fn runs_json(moto: &Moto, state: &Path, run: Option<&str>) -> Value {
+    let out = moto
+        .keywarden(&moto.admin())
+        .arg("runs")
+        .args(run)
+        .args(["--format", "json", "--state-dir"])
+        .arg(state)
+        .output()
+        .expect("run keywarden");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("runs printed JSON")
+}
+
+#[test]
+fn rotate_under_its_own_policy_removes_the_key_it_could_not_hand_over() {
+    // The Secrets Manager name is taken, so the new key's secret reaches nobody. With only the
+    // policy `keywarden permissions --command rotate` prints, the key must still be removed.
+    let moto = rotate_under_auth(json!([]));
+    let old = moto.key_id("alice", 0);
+    take_secret_name(&moto, "prod/alice/aws");
+    let state = fresh_dir("state").join("state");
+    let out = rotate_alice_to(&moto, &state, "prod/alice/aws");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ResourceExistsException"), "{stderr}");
+    assert!(!stderr.contains("AccessDenied"), "{stderr}");
+    assert!(stderr.contains("was removed"), "{stderr}");
+    assert_eq!(
+        alice_keys_as_principal(&moto),
+        [(old, "Active".to_owned())],
+        "only the old key is left\n{stderr}"
+    );
+}
+
+#[test]
+fn rotate_says_truthfully_when_the_new_key_stays_and_the_next_rotate_removes_it() {
+    // The hand-over fails, then so does the removal of the new key (UpdateAccessKey denied once,
+    // as a permissions boundary or an SCP would): the key stays Active, nobody has its secret.
+    let moto = rotate_under_auth(json!([
+        {"action": "UpdateAccessKey", "status": 403, "code": "AccessDenied",
+         "message": "denied by a permissions boundary", "times": 1}
+    ]));
+    let old = moto.key_id("alice", 0);
+    take_secret_name(&moto, "prod/alice/aws");
+    let state = fresh_dir("state").join("state");
+    let out = rotate_alice_to(&moto, &state, "prod/alice/aws");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let keys = alice_keys_as_principal(&moto);
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let (left, status) = keys.iter().find(|(id, _)| *id != old).unwrap().clone();
+    assert_eq!(status, "Active");
+    // The truth: which key, its status, and the command that removes it; never "removed".
+    assert!(!stderr.contains("removed"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{left} of alice is still Active")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "aws iam delete-access-key --user-name alice --access-key-id {left}"
+        )),
+        "{stderr}"
+    );
+    // Journaled: the failed deactivation, and the deletion not attempted, naming the key.
+    let runs = runs_json(&moto, &state, None);
+    let run = runs[0]["run_id"].as_str().unwrap().to_owned();
+    let journal = runs_json(&moto, &state, Some(&run));
+    let steps = journal["steps"].as_array().unwrap();
+    let step = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s["action_id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {journal:#}"))
+            .clone()
+    };
+    assert_eq!(step("cleanup/deactivate")["outcome"], "failed");
+    assert_eq!(step("cleanup/deactivate")["code"], "AccessDenied");
+    let skipped = step("cleanup/delete")["skipped"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        skipped.contains(&left) && skipped.contains("Active"),
+        "{skipped}"
+    );
+
+    // The next rotation of alice removes the left-over key first, then rotates.
+    let out = rotate_alice_to(&moto, &state, "prod/alice/aws-2");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("earlier rotation") && stderr.contains(&left),
+        "{stderr}"
+    );
+    let keys = alice_keys_as_principal(&moto);
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys.contains(&(old.clone(), "Active".to_owned())),
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|(id, _)| *id == left), "{keys:?}");
+
+    // And a third rotation has nothing left to settle (the old key and the new one: refused).
+    let out = rotate_alice_to(&moto, &state, "prod/alice/aws-3");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("two access keys"), "{stderr}");
+    assert!(!stderr.contains("earlier rotation"), "{stderr}");
 }

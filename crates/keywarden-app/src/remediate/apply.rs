@@ -228,7 +228,7 @@ async fn run_action<C: RemediationClient>(
     };
     // A step already in place (a key already inactive, the same policy a second `contain`
     // would attach) is reported, not repeated, whatever the precondition says.
-    if let Ok((true, detail)) = effect.is_in_place(engine.client).await {
+    if let Ok((true, detail)) = engine.read_back(&effect).await? {
         engine
             .journal
             .record_skip(run, &action.id, &format!("already in place: {detail}"), now)?;
@@ -341,18 +341,13 @@ async fn observe<C: RemediationClient>(
                 active: meta.active,
                 last_used,
             });
-            // The journal's own sightings date an inactivity keywarden did not cause.
-            if meta.active {
-                engine.journal.observe_active(key_id, now)?;
-            } else {
-                engine.journal.observe_inactive(key_id, now)?;
-            }
+            // Every read is a sighting: an active key's inactive clock stops, an inactive
+            // key's starts now unless keywarden has seen it inactive since it last saw it
+            // active.
+            engine.sight_key(key_id, meta.active)?;
         }
         if pre.inactive_for_days.is_some() {
-            observed.inactive_since = match engine.journal.last_deactivation(key_id)? {
-                Some(t) => Some(t),
-                None => engine.journal.first_seen_inactive(key_id)?,
-            };
+            observed.inactive_since = engine.journal.inactive_since(key_id)?;
         }
     }
     if pre.password_present || pre.password_unused_since.is_some() {

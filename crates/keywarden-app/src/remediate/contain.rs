@@ -21,6 +21,7 @@ use super::{
     apply_plan, ActionResult, ApplyOptions, Clock, CrashPoint, Effect, RemediationClient,
     RemediationError, RunReport,
 };
+use crate::files::{create_private_dir_all, write_atomically};
 use crate::journal::{Journal, RunKind, StepEntry, StepRecord};
 use keywarden_aws::api::{AwsError, CallerIdentity};
 use keywarden_core::cloudtrail::event::Event;
@@ -33,10 +34,10 @@ use keywarden_core::remediation::{
     REVOKE_SESSIONS_POLICY_NAME,
 };
 use keywarden_core::Timestamp;
+use keywarden_output::escape::{markdown, markdown_code_block};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -166,6 +167,7 @@ pub fn contain_plan(
         id: id.to_owned(),
         kind,
         safety,
+        account: account.clone(),
         user: Some(owner.to_owned()),
         access_key_id: key.map(str::to_owned),
         not_before: None,
@@ -180,7 +182,7 @@ pub fn contain_plan(
         format: PLAN_FORMAT.to_owned(),
         version: PLAN_VERSION,
         created_at: now,
-        account,
+        account: account.clone(),
         source: PlanSource {
             kind: CONTAIN_SOURCE_KIND.to_owned(),
             location: key_id.to_owned(),
@@ -717,25 +719,35 @@ impl IncidentReport {
     }
 
     /// The report as a person reads it.
+    ///
+    /// Most of it is text that others wrote: the owner's name and every CloudTrail field (event
+    /// names, source IPs, session key ids), AWS's error messages, the sources' paths. Each goes
+    /// through [`markdown`] (one rule: control and Bidi characters shown, Markdown and HTML
+    /// metacharacters escaped) and is never put in a code span, where escapes do not work; the
+    /// policy documents go in fences nothing inside can close.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         let t = |t: Timestamp| aws_policy_time(t);
         let opt = |t: Option<Timestamp>| t.map_or_else(|| "-".to_owned(), aws_policy_time);
-        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-        let _ = writeln!(md, "# Incident: access key {}\n", self.access_key_id);
-        let _ = writeln!(md, "| | |\n|---|---|");
-        let _ = writeln!(md, "| Key | `{}` |", self.access_key_id);
-        let _ = writeln!(md, "| Owner | `{}` |", self.owner);
-        let _ = writeln!(md, "| Account | `{}` |", self.account);
         let _ = writeln!(
             md,
-            "| Contained by | `{}` (key `{}`) |",
-            self.contained_by.arn, self.contained_by.access_key_id
+            "# Incident: access key {}\n",
+            markdown(&self.access_key_id)
         );
-        let _ = writeln!(md, "| Run | `{}` |", self.run_id);
+        let _ = writeln!(md, "| | |\n|---|---|");
+        let _ = writeln!(md, "| Key | {} |", markdown(&self.access_key_id));
+        let _ = writeln!(md, "| Owner | {} |", markdown(&self.owner));
+        let _ = writeln!(md, "| Account | {} |", markdown(&self.account));
+        let _ = writeln!(
+            md,
+            "| Contained by | {} (key {}) |",
+            markdown(&self.contained_by.arn),
+            markdown(&self.contained_by.access_key_id)
+        );
+        let _ = writeln!(md, "| Run | {} |", markdown(&self.run_id));
         let _ = writeln!(md, "| Started | {} |", t(self.started_at));
         let _ = writeln!(md, "| Finished | {} |", t(self.finished_at));
-        let _ = writeln!(md, "| Status | **{}** |", self.status);
+        let _ = writeln!(md, "| Status | **{}** |", markdown(&self.status));
         let _ = writeln!(
             md,
             "| Sessions revoked | every session issued before {} |",
@@ -756,23 +768,23 @@ impl IncidentReport {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                s.action_id,
-                s.kind,
-                cell(&s.target),
-                s.call.as_deref().unwrap_or("-"),
+                markdown(&s.action_id),
+                markdown(&s.kind),
+                markdown(&s.target),
+                markdown(s.call.as_deref().unwrap_or("-")),
                 opt(s.started_at),
                 opt(s.finished_at),
-                s.outcome,
-                cell(&s.detail)
+                markdown(&s.outcome),
+                markdown(&s.detail)
             );
         }
         let _ = writeln!(md, "\n## Policies attached\n");
         for p in &self.policies {
             let _ = writeln!(
                 md,
-                "### `{}` on `{}` ({})\n",
-                p.policy_name,
-                p.user,
+                "### {} on {} ({})\n",
+                markdown(&p.policy_name),
+                markdown(&p.user),
                 if p.in_place {
                     "in place"
                 } else {
@@ -782,13 +794,14 @@ impl IncidentReport {
             let _ = writeln!(
                 md,
                 "Condition time: {}. The document exactly as sent:\n",
-                p.condition_time
+                markdown(&p.condition_time)
             );
-            let _ = writeln!(md, "```json\n{}\n```\n", p.document);
+            let _ = writeln!(md, "{}", markdown_code_block(&p.document, "json"));
         }
         let _ = writeln!(md, "## Undo\n");
         let _ = writeln!(
             md,
+            // `undo` is keywarden's own command line, the run id one keywarden made.
             "`{}` reactivates the key and removes both policies (or restores what an earlier \
              run had put). The quarantine also lifts itself at {}.\n",
             self.undo, self.quarantine_until
@@ -815,8 +828,8 @@ fn markdown_trail(md: &mut String, trail: &TrailSection) {
                 format!(
                     "{} {} from {}",
                     aws_policy_time(m.time),
-                    m.event_name,
-                    m.source_ip.as_deref().unwrap_or("-")
+                    markdown(&m.event_name),
+                    markdown(m.source_ip.as_deref().unwrap_or("-"))
                 )
             },
         )
@@ -824,10 +837,16 @@ fn markdown_trail(md: &mut String, trail: &TrailSection) {
     let _ = writeln!(
         md,
         "Sources: {}; {} events read, {} bad records.\n",
-        trail.sources, trail.events_read, trail.bad_records
+        markdown(&trail.sources),
+        trail.events_read,
+        trail.bad_records
     );
     if let Some(error) = &trail.error {
-        let _ = writeln!(md, "**The sources could not all be read:** {error}\n");
+        let _ = writeln!(
+            md,
+            "**The sources could not all be read:** {}\n",
+            markdown(error)
+        );
     }
     if !trail.key_seen {
         let _ = writeln!(md, "The key does not appear in the logs read.");
@@ -851,20 +870,20 @@ fn markdown_trail(md: &mut String, trail: &TrailSection) {
         let events: Vec<String> = s
             .events
             .iter()
-            .map(|e| format!("{} x{}", e.event_name, e.count))
+            .map(|e| format!("{} x{}", markdown(&e.event_name), e.count))
             .collect();
         let _ = writeln!(
             md,
-            "| `{}`{} | {} | {} | {} | {} ({} failed) | {} | {} | {} | {} |",
-            s.access_key_id,
+            "| {}{} | {} | {} | {} | {} ({} failed) | {} | {} | {} | {} |",
+            markdown(&s.access_key_id),
             if s.parent.starts_with("ASIA") {
-                format!(" (chained from `{}`)", s.parent)
+                format!(" (chained from {})", markdown(&s.parent))
             } else {
                 String::new()
             },
-            s.minted_with,
+            markdown(&s.minted_with),
             aws_policy_time(s.minted_at),
-            s.source_ip.as_deref().unwrap_or("-"),
+            markdown(s.source_ip.as_deref().unwrap_or("-")),
             s.calls,
             s.failed_calls,
             moment(&s.first_use),
@@ -880,38 +899,18 @@ fn markdown_trail(md: &mut String, trail: &TrailSection) {
     }
 }
 
-/// Writes `<run id>.md` and `<run id>.json` into `dir` (created if needed), each atomically: to
-/// a temporary name in the same folder, then renamed. Returns the Markdown and JSON paths.
+/// Writes `<run id>.md` and `<run id>.json` into `dir` (created 0700 if needed), each atomically
+/// and 0600 ([`crate::files::write_atomically`]). Returns the Markdown and JSON paths.
 pub fn write_incident_report(
     dir: &Path,
     report: &IncidentReport,
 ) -> std::io::Result<(PathBuf, PathBuf)> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir_all(dir)?;
     let md = dir.join(format!("{}.md", report.run_id));
     let json = dir.join(format!("{}.json", report.run_id));
     write_atomically(&md, report.to_markdown().as_bytes())?;
     write_atomically(&json, report.to_json().as_bytes())?;
     Ok((md, json))
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
-/// renamed over `path`, so a reader never sees half a file. Plans and incident reports use it.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
 }
 
 mod time {

@@ -116,6 +116,18 @@ impl Effect {
         &self,
         client: &C,
     ) -> AwsResult<(bool, String)> {
+        self.read_back(client).await.map(|r| (r.in_place, r.detail))
+    }
+
+    /// Reads AWS to see whether the effect is in place, and what the read saw of the key the
+    /// effect acts on (the engine records it as a sighting: it restarts the key's inactive
+    /// clock).
+    pub async fn read_back<C: IamRead + RemediationRead>(&self, client: &C) -> AwsResult<ReadBack> {
+        let plain = |in_place: bool, detail: String| ReadBack {
+            in_place,
+            detail,
+            key_active: None,
+        };
         Ok(match self {
             Effect::SetKeyStatus {
                 user,
@@ -124,54 +136,75 @@ impl Effect {
             } => {
                 let keys = client.list_access_keys(user).await?;
                 match keys.iter().find(|k| &k.id == key_id) {
-                    Some(k) => (
-                        k.active == *active,
-                        format!(
+                    Some(k) => ReadBack {
+                        in_place: k.active == *active,
+                        detail: format!(
                             "key {key_id} is {}",
                             if k.active { "Active" } else { "Inactive" }
                         ),
-                    ),
-                    None => (false, format!("key {key_id} does not exist")),
+                        key_active: Some(k.active),
+                    },
+                    None => plain(false, format!("key {key_id} does not exist")),
                 }
             }
             Effect::DeleteKey { user, key_id } => {
                 let keys = client.list_access_keys(user).await?;
-                let present = keys.iter().any(|k| &k.id == key_id);
-                (
-                    !present,
-                    format!(
-                        "key {key_id} {}",
-                        if present { "still exists" } else { "is gone" }
-                    ),
-                )
+                match keys.iter().find(|k| &k.id == key_id) {
+                    Some(k) => ReadBack {
+                        in_place: false,
+                        detail: format!("key {key_id} still exists"),
+                        key_active: Some(k.active),
+                    },
+                    None => plain(true, format!("key {key_id} is gone")),
+                }
             }
             Effect::DeleteLoginProfile { user } => match client.get_login_profile(user).await? {
-                Some(_) => (false, format!("{user} still has a console password")),
-                None => (true, format!("{user} has no console password")),
+                Some(_) => plain(false, format!("{user} still has a console password")),
+                None => plain(true, format!("{user} has no console password")),
             },
             Effect::PutUserPolicy {
                 user,
                 policy_name,
                 document,
             } => match client.get_user_policy(user, policy_name).await? {
-                Some(found) if same_document(&found, document) => (
+                Some(found) if same_document(&found, document) => plain(
                     true,
                     format!("{policy_name} on {user} is the intended document"),
                 ),
-                Some(_) => (
+                Some(_) => plain(
                     false,
                     format!("{policy_name} on {user} has another document"),
                 ),
-                None => (false, format!("{user} has no policy {policy_name}")),
+                None => plain(false, format!("{user} has no policy {policy_name}")),
             },
             Effect::DeleteUserPolicy { user, policy_name } => {
                 match client.get_user_policy(user, policy_name).await? {
-                    Some(_) => (false, format!("{user} still has policy {policy_name}")),
-                    None => (true, format!("{user} has no policy {policy_name}")),
+                    Some(_) => plain(false, format!("{user} still has policy {policy_name}")),
+                    None => plain(true, format!("{user} has no policy {policy_name}")),
                 }
             }
         })
     }
+
+    /// Whether AWS can put things back as they were after this effect (a deleted key or
+    /// console password cannot be restored).
+    pub fn is_irreversible(&self) -> bool {
+        matches!(
+            self,
+            Effect::DeleteKey { .. } | Effect::DeleteLoginProfile { .. }
+        )
+    }
+}
+
+/// What reading the state back showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBack {
+    /// The effect is in place.
+    pub in_place: bool,
+    /// What was read, for a person.
+    pub detail: String,
+    /// The status of the effect's key when the read saw it (`Some(true)`: Active).
+    pub key_active: Option<bool>,
 }
 
 /// Two policy documents are the same when they parse to the same JSON (AWS may re-serialize).

@@ -20,11 +20,11 @@ mod undo;
 pub use apply::{apply_plan, resume_run, ApplyOptions};
 pub use contain::{
     check_key_id, contain_key, contain_plan, find_owner, root_steps, trail_section,
-    write_atomically, write_incident_report, AttachedPolicy, CallerReport, ContainError,
-    ContainStep, Containment, EventCount, IncidentReport, MintedSession, SessionUsage, TrailMoment,
-    TrailSection, CONTAIN_SOURCE_KIND, DEFAULT_QUARANTINE_HOURS, INCIDENT_FORMAT, INCIDENT_VERSION,
+    write_incident_report, AttachedPolicy, CallerReport, ContainError, ContainStep, Containment,
+    EventCount, IncidentReport, MintedSession, SessionUsage, TrailMoment, TrailSection,
+    CONTAIN_SOURCE_KIND, DEFAULT_QUARANTINE_HOURS, INCIDENT_FORMAT, INCIDENT_VERSION,
 };
-pub use effect::Effect;
+pub use effect::{Effect, ReadBack};
 pub use rotate::{
     credentials_file_text, rotate_key, rotation_plan, RotateError, RotateOptions, RotateReport,
     SecretDestination, CREATE_KEY_ACTION, HAND_OVER_ACTION, ROTATION_RULE,
@@ -32,7 +32,7 @@ pub use rotate::{
 pub use undo::undo_run;
 
 use crate::journal::{
-    Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind, RunStatus,
+    Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind, RunStatus, StepId,
 };
 use keywarden_aws::api::{AwsError, CallerIdentity, IamRead, IamWrite, RemediationRead, WhoAmI};
 use keywarden_core::remediation::{ActionKind, PlanError};
@@ -306,28 +306,120 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
             std::process::abort();
         }
         if let Err(error) = called {
-            self.journal.record_outcome(
-                step,
-                Outcome::Failed {
-                    code: error.code.clone(),
-                    message: error.message.clone(),
-                },
-                self.now(),
-            )?;
-            return Ok(ActionResult::Failed {
-                code: error.code,
-                message: error.message,
-            });
+            return self.settle_failed_call(step, effect, error).await;
         }
         self.journal
             .record_outcome(step, Outcome::Succeeded, self.now())?;
-        let (verified, detail) = match effect.is_in_place(self.client).await {
+        if let Effect::SetKeyStatus { key_id, active, .. } = effect {
+            // keywarden's own change is a sighting: a deactivation starts the key's inactive
+            // clock, a reactivation stops it.
+            self.sight_key(key_id, *active)?;
+        }
+        let (verified, detail) = match self.read_back(effect).await? {
             Ok(read) => read,
             Err(error) => (false, format!("could not read the state back: {error}")),
         };
         self.journal
             .record_verification(step, verified, &detail, self.now())?;
         Ok(ActionResult::Done { verified, detail })
+    }
+
+    /// Settles a write whose reply was an error by reading AWS: an error reply does not prove
+    /// the write did not happen (a reply lost after AWS made the change comes back as a 500, and
+    /// the SDK's retry of a DeleteAccessKey that went through answers NoSuchEntity). The effect
+    /// in place means the call is done; absent means it failed; a failed read leaves the step in
+    /// doubt, for a resume to settle, rather than guess.
+    async fn settle_failed_call(
+        &mut self,
+        step: StepId,
+        effect: &Effect,
+        error: AwsError,
+    ) -> Result<ActionResult, RemediationError> {
+        match self.read_back(effect).await? {
+            Ok((true, read)) => {
+                let detail = format!(
+                    "the call answered {}: {}, but reading back shows it took effect: {read}{}",
+                    error.code,
+                    error.message,
+                    if effect.is_irreversible() {
+                        " (this cannot be undone)"
+                    } else {
+                        ""
+                    }
+                );
+                self.journal
+                    .record_outcome(step, Outcome::Succeeded, self.now())?;
+                self.journal
+                    .record_verification(step, true, &detail, self.now())?;
+                Ok(ActionResult::Done {
+                    verified: true,
+                    detail,
+                })
+            }
+            Ok((false, read)) => {
+                self.journal.record_outcome(
+                    step,
+                    Outcome::Failed {
+                        code: error.code.clone(),
+                        message: error.message.clone(),
+                    },
+                    self.now(),
+                )?;
+                self.journal
+                    .record_verification(step, false, &read, self.now())?;
+                Ok(ActionResult::Failed {
+                    code: error.code,
+                    message: error.message,
+                })
+            }
+            Err(read_error) => Ok(ActionResult::Failed {
+                code: error.code,
+                message: format!(
+                    "{}; whether it took effect is unknown (reading the state back failed: \
+                     {read_error}), so the call stays in doubt: `keywarden apply --resume` \
+                     settles it",
+                    error.message
+                ),
+            }),
+        }
+    }
+
+    /// Records what keywarden saw of a key's status (see the journal's key sightings).
+    pub fn sight_key(&mut self, key_id: &str, active: bool) -> Result<(), RemediationError> {
+        let now = self.now();
+        if active {
+            self.journal.observe_active(key_id, now)?;
+        } else {
+            self.journal.observe_inactive(key_id, now)?;
+        }
+        Ok(())
+    }
+
+    /// Reads whether `effect` is in place ([`Effect::read_back`]), recording what the read saw of
+    /// the effect's key as a sighting. An AWS error inside, a journal error outside.
+    pub async fn read_back(
+        &mut self,
+        effect: &Effect,
+    ) -> Result<Result<(bool, String), AwsError>, RemediationError> {
+        Ok(self
+            .read(effect)
+            .await?
+            .map(|read| (read.in_place, read.detail)))
+    }
+
+    /// [`Engine::read_back`], with what the read saw of the effect's key.
+    pub async fn read(
+        &mut self,
+        effect: &Effect,
+    ) -> Result<Result<ReadBack, AwsError>, RemediationError> {
+        let read = match effect.read_back(self.client).await {
+            Ok(read) => read,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let (Some(key_id), Some(active)) = (effect.key_id(), read.key_active) {
+            self.sight_key(key_id, active)?;
+        }
+        Ok(Ok(read))
     }
 
     /// Journals an action that failed before its write could be made (a read it needed was
@@ -390,7 +482,10 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
         pid: u32,
         report: Result<RunReport, RemediationError>,
     ) -> Result<RunReport, RemediationError> {
+        let in_doubt = !self.journal.in_doubt(run)?.is_empty();
         let status = match &report {
+            // A call left in doubt (its reply an error, the read-back failed): a resume settles it.
+            Ok(_) if in_doubt => RunStatus::Interrupted,
             Ok(r) if r.has_errors() => RunStatus::CompletedWithErrors,
             Ok(_) => RunStatus::Completed,
             Err(_) => RunStatus::Interrupted,
@@ -410,7 +505,7 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
                     run: run.as_str().to_owned(),
                     problem: format!("step {} has unreadable parameters: {e}", step.id),
                 })?;
-            let outcome = match effect.is_in_place(self.client).await {
+            let outcome = match self.read_back(&effect).await? {
                 Ok((true, detail)) => Outcome::AlreadyDone { detail },
                 Ok((false, detail)) => Outcome::Abandoned {
                     reason: format!("the call did not take effect ({detail}); attempted again"),

@@ -14,6 +14,13 @@
 //!   key it created is found: the key that is not among that run's pre-existing ids and was
 //!   never used. Its secret died with the process.
 //!
+//! A removal can fail too (access denied, a throttled call past its retries). Then the key is
+//! reported as it is, never as removed: its id, its status read back, and the command that
+//! removes it; the deletion not attempted is journaled as a skip with the same words, and the
+//! run exits 2. Every key an earlier rotation of the user set out to remove and did not delete
+//! is a **left-over**: the next `rotate` of that user removes it (unless it was used since:
+//! then someone has its secret) before creating anything.
+//!
 //! A rotation is not resumed (`apply --resume` refuses it): running `rotate` again settles what
 //! the interrupted run left, then rotates.
 
@@ -21,12 +28,12 @@ use super::{
     ActionReport, ActionResult, Clock, CrashPoint, Effect, Engine, RemediationClient,
     RemediationError,
 };
-use crate::journal::{Intent, NewRun, Outcome, RunId, RunKind, RunStatus};
+use crate::journal::{Intent, NewRun, Outcome, RunId, RunInfo, RunKind, RunStatus};
 use crate::journal::{Journal, StepRecord};
 use keywarden_aws::api::{AccessKeyMeta, AwsError, SecretString, SecretWrite};
 use keywarden_core::remediation::{
-    Action, ActionKind, KeyStatus, Plan, PlanSource, Precondition, Reason, Safety, UseBound,
-    PLAN_FORMAT, PLAN_VERSION,
+    Action, ActionKind, KeyIdle, KeyStatus, Plan, PlanSource, Precondition, Reason, Safety,
+    UseBound, PLAN_FORMAT, PLAN_VERSION,
 };
 use keywarden_core::time::{days, format_timestamp};
 use keywarden_core::Timestamp;
@@ -126,9 +133,12 @@ pub struct RotateReport {
     pub handed_to: Option<String>,
     /// Why the rotation failed, when it did (the new key, if any, was then removed).
     pub failure: Option<String>,
-    /// Removals of keys whose secret nobody has: the orphan of an interrupted run, or the new
-    /// key when the hand-over failed.
+    /// Removals of keys whose secret nobody has: the orphan of an interrupted run, a left-over
+    /// of an earlier rotation, or the new key when the hand-over failed.
     pub cleanup: Vec<ActionReport>,
+    /// Keys whose secret nobody has that are still there because their removal failed, each as
+    /// a person must read it: the key, its status now, the command that removes it.
+    pub left_over: Vec<String>,
     /// The old key's plan; `None` when the user had no key before, or the rotation failed.
     pub plan: Option<Plan>,
 }
@@ -136,7 +146,9 @@ pub struct RotateReport {
 impl RotateReport {
     /// True when the new key was created and its secret handed over, and every cleanup worked.
     pub fn succeeded(&self) -> bool {
-        self.failure.is_none() && !self.cleanup.iter().any(|a| a.result.is_error())
+        self.failure.is_none()
+            && self.left_over.is_empty()
+            && !self.cleanup.iter().any(|a| a.result.is_error())
     }
 }
 
@@ -165,7 +177,12 @@ pub async fn rotate_key<C: RemediationClient + SecretWrite>(
         .await
         .map_err(read_keys)?;
     let interrupted = interrupted_rotations(engine.journal, user)?;
-    if interrupted.is_empty() {
+    let left_over = left_over_keys(engine.journal, user, None)?;
+    if interrupted.is_empty()
+        && !left_over
+            .iter()
+            .any(|l| keys.iter().any(|k| k.id == l.key_id))
+    {
         refuse_two_keys(user, &keys)?;
     }
 
@@ -199,6 +216,7 @@ pub async fn rotate_key<C: RemediationClient + SecretWrite>(
         handed_to: None,
         failure: None,
         cleanup: Vec::new(),
+        left_over: Vec::new(),
         plan: None,
     };
     let result = rotate_in_run(
@@ -232,10 +250,24 @@ async fn rotate_in_run<C: RemediationClient + SecretWrite>(
     report: &mut RotateReport,
 ) -> Result<(), RotateError> {
     let user = options.user.as_str();
-    if !interrupted.is_empty() {
-        for old in &interrupted {
-            settle_interrupted(engine, run, old, user, &keys, report).await?;
-        }
+    for old in &interrupted {
+        settle_interrupted(engine, run, old, user, &keys, report).await?;
+    }
+    // After the interrupted runs are settled: their removals in doubt are now done or not.
+    let left_over = left_over_keys(engine.journal, user, Some(run))?;
+    let mut settled_left_over = false;
+    for left in &left_over {
+        settled_left_over |= remove_left_over(engine, run, user, left, &keys, report).await?;
+    }
+    if !report.left_over.is_empty() {
+        // A key nobody holds is still there: creating another would only add a second one.
+        report.failure = Some(format!(
+            "a key of {user} that an earlier rotation could not remove is still there: no new \
+             key was created"
+        ));
+        return Ok(());
+    }
+    if !interrupted.is_empty() || settled_left_over {
         keys = engine
             .client
             .list_access_keys(user)
@@ -323,13 +355,20 @@ async fn rotate_in_run<C: RemediationClient + SecretWrite>(
     match handed {
         Ok(to) => report.handed_to = Some(to),
         Err(why) => {
-            report.failure = Some(format!(
-                "the secret could not be handed over ({why}); the new key {} is useless without \
-                 it, so it is removed",
-                new_key.id
-            ));
-            let removed = remove_key(engine, run, user, &new_key.id, "cleanup").await?;
-            report.cleanup.extend(removed);
+            let removed = remove_key(engine, run, user, &new_key.id, "cleanup", report).await?;
+            report.failure = Some(if removed {
+                format!(
+                    "the secret could not be handed over ({why}); the new key {} was useless \
+                     without it, so it was removed",
+                    new_key.id
+                )
+            } else {
+                format!(
+                    "the secret could not be handed over ({why}), and the new key {} is still \
+                     there (see above)",
+                    new_key.id
+                )
+            });
             return Ok(());
         }
     }
@@ -395,9 +434,18 @@ fn refuse_two_keys(user: &str, keys: &[AccessKeyMeta]) -> Result<(), RotateError
 
 /// Earlier rotations of `user` that never finished (killed), oldest first.
 fn interrupted_rotations(journal: &Journal, user: &str) -> Result<Vec<RunId>, RotateError> {
+    Ok(rotations_of(journal, user)?
+        .into_iter()
+        .filter(|info| info.status.is_none())
+        .map(|info| info.id)
+        .collect())
+}
+
+/// Every rotation of `user` in the journal, oldest first.
+fn rotations_of(journal: &Journal, user: &str) -> Result<Vec<RunInfo>, RotateError> {
     let mut found = Vec::new();
     for info in journal.runs()? {
-        if info.kind != RunKind::Rotate || info.status.is_some() {
+        if info.kind != RunKind::Rotate {
             continue;
         }
         let Some(inputs) = journal.run_inputs(&info.id)? else {
@@ -407,7 +455,7 @@ fn interrupted_rotations(journal: &Journal, user: &str) -> Result<Vec<RunId>, Ro
             continue;
         };
         if inputs.rotate_user == user {
-            found.push(info.id);
+            found.push(info);
         }
     }
     found.reverse();
@@ -606,15 +654,15 @@ async fn settle_create<C: RemediationClient + SecretWrite>(
          removed (deactivated, then deleted)",
         orphan.id
     ));
-    let removed = remove_key(
+    remove_key(
         engine,
         run,
         user,
         &orphan.id,
         &format!("orphan-{}", orphan.id),
+        report,
     )
     .await?;
-    report.cleanup.extend(removed);
     Ok(())
 }
 
@@ -626,15 +674,18 @@ fn list_or_none(ids: &[String]) -> String {
     }
 }
 
-/// Deactivates, then deletes, a key whose secret nobody has, through the journal.
+/// Deactivates, then deletes, a key whose secret nobody has, through the journal; the steps go
+/// to `report.cleanup`. Returns whether the key is gone. When it is not, `report.left_over` says
+/// which key, its status and how to remove it, and a deletion not attempted is journaled as a
+/// skip with the same words.
 async fn remove_key<C: RemediationClient>(
     engine: &mut Engine<'_, C>,
     run: &RunId,
     user: &str,
     key_id: &str,
     prefix: &str,
-) -> Result<Vec<ActionReport>, RemediationError> {
-    let mut reports = Vec::new();
+    report: &mut RotateReport,
+) -> Result<bool, RemediationError> {
     let steps = [
         (
             "deactivate",
@@ -654,9 +705,16 @@ async fn remove_key<C: RemediationClient>(
             },
         ),
     ];
+    // Why the steps stopped, once one failed: the later ones are not attempted.
+    let mut stopped: Option<String> = None;
     for (suffix, kind, effect) in steps {
         let action_id = format!("{prefix}/{suffix}");
-        let result = if let Some(refusal) = engine.refusal(kind, Some(user), Some(key_id)) {
+        let result = if let Some(previous) = &stopped {
+            engine
+                .journal
+                .record_skip(run, &action_id, previous, engine.now())?;
+            ActionResult::NotAttempted(previous.clone())
+        } else if let Some(refusal) = engine.refusal(kind, Some(user), Some(key_id)) {
             engine
                 .journal
                 .record_skip(run, &action_id, &refusal, engine.now())?;
@@ -664,19 +722,173 @@ async fn remove_key<C: RemediationClient>(
         } else {
             engine.execute(run, &action_id, &effect, None).await?
         };
-        let failed = result.is_error();
-        reports.push(ActionReport {
+        let in_place = matches!(
+            result,
+            ActionResult::Done { verified: true, .. } | ActionResult::AlreadyDone(_)
+        );
+        let mut gone = false;
+        if !in_place && stopped.is_none() {
+            // Say where the key stands now, read back, so nobody is told it was removed; deleting
+            // a key still active is not what was intended, so the rest waits.
+            let now = key_status(engine, user, key_id).await;
+            gone = matches!(now, KeyNow::Gone);
+            let deactivated = matches!(now, KeyNow::Inactive) && kind == ActionKind::DeactivateKey;
+            if !gone && !deactivated {
+                let left = left_over_text(user, key_id, &now);
+                stopped = Some(format!("{} did not take effect; {left}", effect.describe()));
+                report.left_over.push(left);
+            }
+        }
+        report.cleanup.push(ActionReport {
             action_id,
             kind: kind.as_str().to_owned(),
             target: format!("user {user}, key {key_id}"),
             result,
         });
-        if failed {
-            // Deleting a key still active is not what was intended: stop here.
-            break;
+        if gone {
+            return Ok(true);
         }
     }
-    Ok(reports)
+    Ok(stopped.is_none())
+}
+/// A key's status, read back after a removal step did not take effect.
+enum KeyNow {
+    Active,
+    Inactive,
+    Gone,
+    Unknown(AwsError),
+}
+
+async fn key_status<C: RemediationClient>(
+    engine: &Engine<'_, C>,
+    user: &str,
+    key_id: &str,
+) -> KeyNow {
+    match engine.client.list_access_keys(user).await {
+        Ok(keys) => match keys.iter().find(|k| k.id == key_id) {
+            Some(k) if k.active => KeyNow::Active,
+            Some(_) => KeyNow::Inactive,
+            None => KeyNow::Gone,
+        },
+        Err(error) => KeyNow::Unknown(error),
+    }
+}
+
+/// A key left in place, as a person must read it: which key, its status, how to remove it.
+fn left_over_text(user: &str, key_id: &str, now: &KeyNow) -> String {
+    let status = match now {
+        KeyNow::Active => "is still Active".to_owned(),
+        KeyNow::Inactive => "is Inactive but not deleted".to_owned(),
+        KeyNow::Gone => "is gone".to_owned(),
+        KeyNow::Unknown(error) => {
+            format!("may still exist (its status could not be read: {error})")
+        }
+    };
+    format!(
+        "key {key_id} of {user} {status}, and nobody has its secret: remove it with `aws iam \
+         delete-access-key --user-name {user} --access-key-id {key_id}`, or run `keywarden \
+         rotate {user}` again, which removes it first"
+    )
+}
+
+/// A key an earlier rotation of the user set out to remove (a removal step in its journal) and
+/// that no rotation of the user deleted.
+#[derive(Debug)]
+struct LeftOver {
+    run: RunId,
+    key_id: String,
+}
+
+/// The left-overs of `user`'s rotations other than `current`, oldest first. Journal only: whether
+/// the key is still there is read later.
+fn left_over_keys(
+    journal: &Journal,
+    user: &str,
+    current: Option<&RunId>,
+) -> Result<Vec<LeftOver>, RotateError> {
+    let mut targeted: Vec<LeftOver> = Vec::new();
+    let mut deleted: Vec<String> = Vec::new();
+    for info in rotations_of(journal, user)? {
+        if Some(&info.id) == current {
+            continue;
+        }
+        for step in journal.steps(&info.id)? {
+            let Some(call) = step.call() else { continue };
+            // CreateAccessKey's and the hand-over's parameters are not effects: skipped here.
+            let Ok(effect) = Effect::from_json(&call.params_json) else {
+                continue;
+            };
+            let effective = call
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.outcome.is_effective());
+            let key_id = match &effect {
+                Effect::DeleteKey { key_id, .. } => {
+                    if effective {
+                        deleted.push(key_id.clone());
+                    }
+                    key_id
+                }
+                Effect::SetKeyStatus {
+                    key_id,
+                    active: false,
+                    ..
+                } => key_id,
+                _ => continue,
+            };
+            if !targeted.iter().any(|l| &l.key_id == key_id) {
+                targeted.push(LeftOver {
+                    run: info.id.clone(),
+                    key_id: key_id.clone(),
+                });
+            }
+        }
+    }
+    targeted.retain(|l| !deleted.contains(&l.key_id));
+    Ok(targeted)
+}
+
+/// Removes a left-over that is still among the user's keys, unless it was used since (then
+/// someone has its secret after all). Returns whether a key was removed.
+async fn remove_left_over<C: RemediationClient + SecretWrite>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    user: &str,
+    left: &LeftOver,
+    keys: &[AccessKeyMeta],
+    report: &mut RotateReport,
+) -> Result<bool, RotateError> {
+    if !keys.iter().any(|k| k.id == left.key_id) {
+        // Deleted since, by hand: nothing left to do.
+        return Ok(false);
+    }
+    let last_used = engine
+        .client
+        .get_access_key_last_used(&left.key_id)
+        .await
+        .map_err(|error| RotateError::Read {
+            user: user.to_owned(),
+            error,
+        })?;
+    if let Some(used) = last_used.date {
+        report.settled.push(format!(
+            "run {} could not remove key {} of {user}, and the key was used at {} since: someone \
+             has its secret, so keywarden leaves it alone",
+            left.run,
+            left.key_id,
+            format_timestamp(used)
+        ));
+        return Ok(false);
+    }
+    report.settled.push(format!(
+        "run {} could not remove key {} of {user}, whose secret nobody has: it is removed now \
+         (deactivated, then deleted)",
+        left.run, left.key_id
+    ));
+    let prefix = format!("left-over-{}", left.key_id);
+    remove_key(engine, run, user, &left.key_id, &prefix, report)
+        .await
+        .map_err(RotateError::from)
 }
 
 /// Hands the secret to its destination: `Ok(where)` for a person, or `Err(why)` (never the
@@ -696,7 +908,7 @@ async fn hand_over<C: RemediationClient + SecretWrite>(
         SecretDestination::Writer(writer) => {
             let text = credentials_file_text(user, key_id, secret);
             writer
-                .write_all(text.as_bytes())
+                .write_all(text.expose().as_bytes())
                 .and_then(|()| writer.flush())
                 .map(|()| "standard output".to_owned())
                 .map_err(|e| format!("standard output: {e}"))
@@ -718,13 +930,7 @@ async fn hand_over<C: RemediationClient + SecretWrite>(
                 key: None,
                 at: engine.now(),
             })?;
-            let value = SecretString::new(
-                serde_json::json!({
-                    "AccessKeyId": key_id,
-                    "SecretAccessKey": secret.expose(),
-                })
-                .to_string(),
-            );
+            let value = secret_json(key_id, secret);
             let description = format!(
                 "Access key {key_id} of IAM user {user}, created by keywarden rotate (run {run})"
             );
@@ -760,13 +966,37 @@ async fn hand_over<C: RemediationClient + SecretWrite>(
 }
 
 /// The AWS CLI credentials-file format (a `[default]` profile), usable as is with
-/// `AWS_SHARED_CREDENTIALS_FILE`; what `--secret-file` and `--show-secret` write.
-pub fn credentials_file_text(user: &str, key_id: &str, secret: &SecretString) -> String {
-    format!(
-        "# IAM user {user}, access key {key_id} (keywarden rotate)\n[default]\n\
-         aws_access_key_id = {key_id}\naws_secret_access_key = {}\n",
-        secret.expose()
-    )
+/// `AWS_SHARED_CREDENTIALS_FILE`; what `--secret-file` and `--show-secret` write. A secret
+/// itself: zeroed when dropped.
+pub fn credentials_file_text(user: &str, key_id: &str, secret: &SecretString) -> SecretString {
+    SecretString::concat(&[
+        "# IAM user ",
+        user,
+        ", access key ",
+        key_id,
+        " (keywarden rotate)\n[default]\naws_access_key_id = ",
+        key_id,
+        "\naws_secret_access_key = ",
+        secret.expose(),
+        "\n",
+    ])
+}
+
+/// `{"AccessKeyId":"...","SecretAccessKey":"..."}`, the Secrets Manager hand-over, built so
+/// that every copy of the secret is zeroed when dropped (a `serde_json::Value` would hold one
+/// that is not).
+fn secret_json(key_id: &str, secret: &SecretString) -> SecretString {
+    // Serializing a string cannot fail. serde_json writes into a 128-byte buffer first, more
+    // than an access key's 40-character secret needs, so that buffer is not outgrown.
+    let quoted = SecretString::new(serde_json::to_string(secret.expose()).unwrap_or_default());
+    let id = serde_json::to_string(key_id).unwrap_or_default();
+    SecretString::concat(&[
+        "{\"AccessKeyId\":",
+        &id,
+        ",\"SecretAccessKey\":",
+        quoted.expose(),
+        "}",
+    ])
 }
 
 /// Creates `path` (never an existing file) with mode 0600 and writes the credentials; a
@@ -786,7 +1016,11 @@ fn write_secret_file(
     }
     let mut file = open.open(path)?;
     let written = file
-        .write_all(credentials_file_text(user, key_id, secret).as_bytes())
+        .write_all(
+            credentials_file_text(user, key_id, secret)
+                .expose()
+                .as_bytes(),
+        )
         .and_then(|()| file.sync_all());
     if let Err(error) = written {
         drop(file);
@@ -822,18 +1056,25 @@ pub fn rotation_plan(
     for key in old_keys {
         if key.active {
             n += 1;
-            actions.push(Action {
+            let mut deactivate = Action {
                 id: format!("A{n:03}"),
                 kind: ActionKind::DeactivateKey,
                 safety: Safety::Safe,
+                account: account.clone(),
                 user: Some(user.to_owned()),
                 access_key_id: Some(key.id.clone()),
                 not_before: Some(deactivate_at),
                 policy_time: None,
+                // Safe because no workload used the key in the days it had to move to the new
+                // one (`key_idle`, re-checked by `apply`).
                 precondition: Precondition {
                     key_status: Some(KeyStatus::Active),
                     key_unused_since: Some(UseBound {
                         last_used: Some(now),
+                    }),
+                    key_idle: Some(KeyIdle {
+                        since: now,
+                        days: options.deactivate_after_days,
                     }),
                     ..Precondition::default()
                 },
@@ -843,7 +1084,10 @@ pub fn rotation_plan(
                      {new_key_id} and rotate again",
                     format_timestamp(now)
                 )],
-            });
+            };
+            // `--deactivate-after-days 0` gives workloads no time to move: not safe.
+            deactivate.safety = deactivate.derived_safety();
+            actions.push(deactivate);
         }
         n += 1;
         // An old key already inactive waits only for the delete's grace period.
@@ -856,6 +1100,7 @@ pub fn rotation_plan(
             id: format!("A{n:03}"),
             kind: ActionKind::DeleteKey,
             safety: Safety::TwoPhase,
+            account: account.clone(),
             user: Some(user.to_owned()),
             access_key_id: Some(key.id.clone()),
             not_before: Some(delete_not_before),

@@ -14,8 +14,8 @@ mod policies;
 mod precondition;
 
 pub use plan::{
-    Action, ActionKind, KeyStatus, NotPlanned, Plan, PlanError, PlanSource, Precondition, Reason,
-    Safety, UseBound, PLAN_FORMAT, PLAN_VERSION,
+    is_account_id, Action, ActionKind, KeyIdle, KeyStatus, NotPlanned, Plan, PlanError, PlanSource,
+    Precondition, Reason, Safety, UseBound, PLAN_FORMAT, PLAN_VERSION,
 };
 pub use planner::{build_plan, PlanFinding, PlanSettings};
 pub use policies::{

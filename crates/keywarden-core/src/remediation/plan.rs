@@ -1,6 +1,13 @@
 //! The plan file: a versioned JSON list of actions, each with its target, the precondition it
 //! relies on, the findings that motivate it and a safety level. `keywarden plan` writes it,
 //! a person reviews it, `keywarden apply` runs it.
+//!
+//! The file is input a person may edit, so reading it trusts nothing the file could use to lower
+//! its own guards: every object refuses unknown fields (a misspelled precondition would
+//! otherwise be dropped silently, and the action would run without it), every action's safety
+//! level is derived from its kind and precondition ([`Action::derived_safety`]) and must agree
+//! with the level the file states, deletes are always two-phase, and the plan and each action
+//! name the 12-digit account they are for. Errors name the action and the field.
 
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -14,7 +21,7 @@ pub const PLAN_VERSION: u32 = 1;
 /// How much an action may break, ordered from the least. `apply` runs `safe` actions by
 /// default; `two-phase` and `unsafe` ones only when asked; `manual` ones never.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Safety {
     /// Cannot break a workload: deactivating a key nobody used for longer than the threshold.
     Safe,
@@ -46,7 +53,7 @@ impl fmt::Display for Safety {
 
 /// What an action does to AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ActionKind {
     /// UpdateAccessKey to Inactive. Reversible.
     DeactivateKey,
@@ -91,7 +98,7 @@ impl fmt::Display for ActionKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum KeyStatus {
     Active,
     Inactive,
@@ -108,13 +115,24 @@ impl KeyStatus {
 
 /// A last use the live state must not be later than: `last_used: null` means "never used".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UseBound {
     pub last_used: Option<Timestamp>,
+}
+
+/// How long a key must have been idle when the action runs: since `since` (its last use, or its
+/// creation when it was never used), for at least `days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyIdle {
+    pub since: Timestamp,
+    pub days: u32,
 }
 
 /// What must still be true when `apply` runs the action. Every field is optional; the ones
 /// present are all checked against state re-read just before the call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Precondition {
     /// The key must exist with this status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +140,10 @@ pub struct Precondition {
     /// The key must not have been used after the plan saw it last used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_unused_since: Option<UseBound>,
+    /// The key must have been idle (not used, or never used since it was created) for at least
+    /// `days` when the action runs. What makes a deactivation `safe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_idle: Option<KeyIdle>,
     /// The key must have been inactive for at least this many days, by keywarden's own record
     /// (its journal), and unused since it became inactive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +171,13 @@ impl Precondition {
                 Some(t) => format!("key not used after {}", crate::time::format_timestamp(t)),
                 None => "key never used".to_owned(),
             });
+        }
+        if let Some(idle) = self.key_idle {
+            parts.push(format!(
+                "key idle since {} for {}+ days",
+                crate::time::format_timestamp(idle.since),
+                idle.days
+            ));
         }
         if let Some(days) = self.inactive_for_days {
             parts.push(format!("key inactive for {days}+ days and unused since"));
@@ -181,6 +210,7 @@ impl Precondition {
 
 /// A finding that motivates an action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Reason {
     pub rule: String,
     pub message: String,
@@ -188,11 +218,14 @@ pub struct Reason {
 
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Action {
     /// Unique within the plan (`A001`); the journal records progress by it.
     pub id: String,
     pub kind: ActionKind,
     pub safety: Safety,
+    /// The 12-digit AWS account the target is in; the plan's own account. Required when read.
+    pub account: Option<String>,
     /// The IAM user; `<root_account>` for root; `null` for account-wide steps.
     pub user: Option<String>,
     pub access_key_id: Option<String>,
@@ -220,10 +253,67 @@ impl Action {
             (None, None) => "account".to_owned(),
         }
     }
+
+    /// The safety level this action's kind and precondition earn, whatever a file says:
+    ///
+    /// - `manual`: only `manual` actions (steps for a person);
+    /// - `two-phase`: a `delete-key`, always (irreversible; its guard is the journal's record
+    ///   of inactivity, see [`Plan::from_json`]);
+    /// - `safe`: a `deactivate-key` that requires the key active, not used after the use the
+    ///   plan saw, and idle (`key_idle`) for at least a day since that use when it runs: a key
+    ///   nobody used for the threshold cannot break a workload when it stops working;
+    /// - `unsafe`: everything else (a deactivation without that proof, a young or recently used
+    ///   key, removing a console password, revoking sessions, quarantine).
+    pub fn derived_safety(&self) -> Safety {
+        let pre = &self.precondition;
+        match self.kind {
+            ActionKind::Manual => Safety::Manual,
+            ActionKind::DeleteKey => Safety::TwoPhase,
+            ActionKind::DeactivateKey => {
+                let idle_proven = match (pre.key_unused_since, pre.key_idle) {
+                    (Some(bound), Some(idle)) if idle.days >= 1 => match bound.last_used {
+                        // Idle since before its last use would claim a gap `apply` cannot check.
+                        Some(last_used) => idle.since >= last_used,
+                        // Never used: idle since its creation, which `since` states.
+                        None => true,
+                    },
+                    _ => false,
+                };
+                if pre.key_status == Some(KeyStatus::Active) && idle_proven {
+                    Safety::Safe
+                } else {
+                    Safety::Unsafe
+                }
+            }
+            ActionKind::DeleteLoginProfile
+            | ActionKind::RevokeSessions
+            | ActionKind::Quarantine => Safety::Unsafe,
+        }
+    }
+}
+
+/// Whether `account` is an AWS account id: exactly 12 ASCII digits.
+pub fn is_account_id(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Why `account` (a plan's or an action's) is not usable, if it is not.
+fn account_problem(account: Option<&str>) -> Option<String> {
+    match account {
+        None => Some(
+            "missing: every plan and every action names the 12-digit AWS account it is for"
+                .to_owned(),
+        ),
+        Some(a) if !is_account_id(a) => Some(format!(
+            "`{a}` is not an AWS account id (12 digits); the cross-account refusal needs one"
+        )),
+        Some(_) => None,
+    }
 }
 
 /// Where the findings a plan was built from came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlanSource {
     /// `live`, `audit-file`, `rotation`.
     pub kind: String,
@@ -233,10 +323,13 @@ pub struct PlanSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     pub format: String,
     pub version: u32,
     pub created_at: Timestamp,
+    /// The 12-digit AWS account the plan is for; `apply` refuses other accounts' credentials.
+    /// Required when read (`None` only so that a caller can build a plan before it knows).
     pub account: Option<String>,
     pub source: PlanSource,
     pub delete_after_days: u32,
@@ -248,6 +341,7 @@ pub struct Plan {
 
 /// A finding the plan does nothing about, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NotPlanned {
     pub rule: String,
     pub user: Option<String>,
@@ -270,7 +364,18 @@ pub enum PlanError {
         "{origin}: plan version {found} is not supported: this build reads version {PLAN_VERSION}"
     )]
     Version { origin: String, found: u32 },
-    /// `index` counts from 0, as in the file's `actions` array.
+    /// A top-level field of the plan is wrong.
+    #[error("{origin}: {field}: {problem}")]
+    Field {
+        origin: String,
+        field: &'static str,
+        problem: String,
+    },
+    /// The findings a plan would be made from cannot say which account it is for.
+    #[error("cannot plan: {problem}")]
+    NoAccount { problem: String },
+    /// `index` counts from 0, as in the file's `actions` array; `problem` starts with the
+    /// field it is about (`precondition.inactive_for_days: ...`).
     #[error("{origin}: actions[{index}] ({id}): {problem}")]
     Invalid {
         origin: String,
@@ -280,9 +385,38 @@ pub enum PlanError {
     },
 }
 
+/// One action of a file, read on its own; the error names the field (`precondition: unknown
+/// field `key_unused_snice``).
+fn read_action(value: &serde_json::Value) -> Result<Action, String> {
+    if let Some(precondition) = value.get("precondition") {
+        Precondition::deserialize(precondition).map_err(|e| format!("precondition: {e}"))?;
+    }
+    if let Some(reasons) = value.get("reasons").and_then(serde_json::Value::as_array) {
+        for (i, reason) in reasons.iter().enumerate() {
+            Reason::deserialize(reason).map_err(|e| format!("reasons[{i}]: {e}"))?;
+        }
+    }
+    Action::deserialize(value).map_err(|e| e.to_string())
+}
+
+/// Why an action earns `derived` rather than what the file says, for the error message.
+fn safety_hint(action: &Action, derived: Safety) -> &'static str {
+    match (action.kind, derived) {
+        (ActionKind::DeleteKey, _) => ": a delete is always two-phase",
+        (ActionKind::Manual, _) | (_, Safety::Manual) => ": only manual actions are manual",
+        (ActionKind::DeactivateKey, Safety::Unsafe) => {
+            ": a deactivation is safe only when the precondition requires the key active, \
+             unused since its last use (key_unused_since) and idle for at least a day since \
+             then (key_idle)"
+        }
+        _ => "",
+    }
+}
+
 impl Plan {
     /// Reads a plan file's text, checking its format, version and internal consistency
-    /// (unique ids, a target for every automated action, delete only of inactive keys).
+    /// (unknown fields, unique ids, accounts, a target for every automated action, safety
+    /// levels derived from the actions, two-phase deletes only of inactive keys).
     pub fn from_json(text: &str, origin: &str) -> Result<Plan, PlanError> {
         #[derive(Deserialize)]
         struct Head {
@@ -306,12 +440,46 @@ impl Plan {
                 found: head.version,
             });
         }
-        let plan: Plan = serde_json::from_str(text).map_err(json_error)?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(json_error)?;
+        // Actions first, one by one, so that a wrong or unknown field is reported with the
+        // action it is in (serde's own message names the field, not where it is).
+        if let Some(actions) = value.get("actions").and_then(serde_json::Value::as_array) {
+            for (index, action) in actions.iter().enumerate() {
+                read_action(action).map_err(|problem| PlanError::Invalid {
+                    origin: origin.to_owned(),
+                    index,
+                    id: action
+                        .get("id")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("?")
+                        .to_owned(),
+                    problem,
+                })?;
+            }
+        }
+        if let Some(source) = value.get("source") {
+            PlanSource::deserialize(source).map_err(|e| PlanError::Field {
+                origin: origin.to_owned(),
+                field: "source",
+                problem: e.to_string(),
+            })?;
+        }
+        let plan = Plan::deserialize(&value).map_err(json_error)?;
         plan.validate(origin)?;
         Ok(plan)
     }
 
-    fn validate(&self, origin: &str) -> Result<(), PlanError> {
+    /// The checks every plan passes, whoever made it: `build_plan` runs them too, so a plan
+    /// keywarden writes is one it will read back.
+    pub fn validate(&self, origin: &str) -> Result<(), PlanError> {
+        let field = |field: &'static str, problem: String| PlanError::Field {
+            origin: origin.to_owned(),
+            field,
+            problem,
+        };
+        if let Some(problem) = account_problem(self.account.as_deref()) {
+            return Err(field("account", problem));
+        }
         let mut seen = std::collections::HashSet::new();
         for (index, action) in self.actions.iter().enumerate() {
             let invalid = |problem: String| PlanError::Invalid {
@@ -321,52 +489,88 @@ impl Plan {
                 problem,
             };
             if !seen.insert(action.id.as_str()) {
-                return Err(invalid(format!("duplicate id `{}`", action.id)));
+                return Err(invalid(format!("id: duplicate id `{}`", action.id)));
             }
-            let needs_key = matches!(
-                action.kind,
-                ActionKind::DeactivateKey | ActionKind::DeleteKey
-            );
-            if action.kind != ActionKind::Manual && action.user.is_none() {
-                return Err(invalid(format!("`{}` needs a user", action.kind)));
+            if let Some(problem) = account_problem(action.account.as_deref()) {
+                return Err(invalid(format!("account: {problem}")));
             }
-            if needs_key && action.access_key_id.is_none() {
-                return Err(invalid(format!("`{}` needs an access_key_id", action.kind)));
-            }
-            if action.kind == ActionKind::Manual && action.safety != Safety::Manual {
-                return Err(invalid("a manual action must have safety `manual`".into()));
-            }
-            if action.kind != ActionKind::Manual && action.safety == Safety::Manual {
+            if action.account != self.account {
                 return Err(invalid(format!(
-                    "`{}` cannot have safety `manual`",
-                    action.kind
+                    "account: `{}` is not the plan's account `{}`",
+                    action.account.as_deref().unwrap_or_default(),
+                    self.account.as_deref().unwrap_or_default()
                 )));
             }
-            if action.kind == ActionKind::DeleteKey
-                && (action.precondition.inactive_for_days.is_none()
-                    || action.precondition.key_status != Some(KeyStatus::Inactive))
-            {
-                // A key is never deleted without first having been inactive: a hand-edited
-                // plan cannot drop that guard.
-                return Err(invalid(
-                    "`delete-key` must require key_status inactive and inactive_for_days".into(),
-                ));
+            self.validate_action(action).map_err(invalid)?;
+        }
+        Ok(())
+    }
+
+    /// One action's checks; the error starts with the field it is about.
+    fn validate_action(&self, action: &Action) -> Result<(), String> {
+        let needs_key = matches!(
+            action.kind,
+            ActionKind::DeactivateKey | ActionKind::DeleteKey
+        );
+        if action.kind != ActionKind::Manual && action.user.is_none() {
+            return Err(format!("user: `{}` needs a user", action.kind));
+        }
+        if needs_key && action.access_key_id.is_none() {
+            return Err(format!("access_key_id: `{}` needs a key", action.kind));
+        }
+        if action.kind == ActionKind::DeleteKey {
+            // A key is deleted only after it has been inactive, by keywarden's own record, for
+            // the plan's delete_after_days (at least a day): a hand edit cannot shorten the
+            // two-phase guard or drop it.
+            let pre = &action.precondition;
+            if pre.key_status != Some(KeyStatus::Inactive) {
+                return Err(
+                    "precondition.key_status: `delete-key` must require the key `inactive`".into(),
+                );
             }
-            let needs_time = matches!(
-                action.kind,
-                ActionKind::RevokeSessions | ActionKind::Quarantine
+            let floor = self.delete_after_days.max(1);
+            match pre.inactive_for_days {
+                None => {
+                    return Err(format!(
+                        "precondition.inactive_for_days: `delete-key` must require the key \
+                         inactive for at least {floor} days"
+                    ))
+                }
+                Some(days) if days < floor => {
+                    return Err(format!(
+                        "precondition.inactive_for_days: {days} is below {floor} (the plan's \
+                         delete_after_days, and never below 1): a delete is always two-phase"
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let derived = action.derived_safety();
+        if action.safety != derived {
+            return Err(format!(
+                "safety: `{}` does not match what the action and its precondition make it \
+                 (`{derived}`){}",
+                action.safety,
+                safety_hint(action, derived)
+            ));
+        }
+        let needs_time = matches!(
+            action.kind,
+            ActionKind::RevokeSessions | ActionKind::Quarantine
+        );
+        if needs_time && action.policy_time.is_none() {
+            return Err(format!(
+                "policy_time: `{}` needs a policy_time",
+                action.kind
+            ));
+        }
+        if action.user.as_deref() == Some(crate::model::ROOT_USER_NAME)
+            && action.kind != ActionKind::Manual
+        {
+            return Err(
+                "user: root's credentials can only be changed by root itself: use a manual step"
+                    .into(),
             );
-            if needs_time && action.policy_time.is_none() {
-                return Err(invalid(format!("`{}` needs a policy_time", action.kind)));
-            }
-            if action.user.as_deref() == Some(crate::model::ROOT_USER_NAME)
-                && action.kind != ActionKind::Manual
-            {
-                return Err(invalid(
-                    "root's credentials can only be changed by root itself: use a manual step"
-                        .into(),
-                ));
-            }
         }
         Ok(())
     }

@@ -3,7 +3,8 @@
 //!
 //! | finding | action | safety |
 //! |---|---|---|
-//! | KEY001, KEY005 (key unused / never used) | deactivate the key, then delete it `delete_after_days` later | safe, then two-phase |
+//! | KEY001 (key unused for longer than the threshold) | deactivate the key, then delete it `delete_after_days` later | safe, then two-phase |
+//! | KEY005 (never-used key made with a console user) | deactivate the key, then delete it `delete_after_days` later | unsafe (the key may be young, about to be used), then two-phase |
 //! | KEY002 (old key), KEY003 (two active keys) | deactivate the key (rotate first) | unsafe (the key may be in use) |
 //! | KEY004 (inactive key kept) | delete the key once keywarden has known it inactive for `delete_after_days` | two-phase |
 //! | PWD001 (unused console password) | delete the login profile | unsafe |
@@ -12,10 +13,18 @@
 //! Two findings asking for the same action on the same target become one action with both
 //! reasons, at the lower safety level (a key KEY001 proves unused is safe to deactivate even if
 //! KEY002 also fired).
+//!
+//! The safety level is never chosen here: it is [`Action::derived_safety`] of the action built,
+//! the same function that checks a plan file when it is read, so the two cannot disagree. A
+//! deactivation is `safe` only with the proof KEY001 brings (idle for `max_unused_days`);
+//! KEY005 proves a key never used, not that it is old, so its deactivation is `unsafe`.
+//!
+//! A plan names the 12-digit account it is for: findings whose ARNs carry no account (or that
+//! name two accounts) are refused, since `apply` could not refuse another account's credentials.
 
 use super::plan::{
-    Action, ActionKind, KeyStatus, NotPlanned, Plan, PlanSource, Precondition, Reason, Safety,
-    UseBound, PLAN_FORMAT, PLAN_VERSION,
+    is_account_id, Action, ActionKind, KeyIdle, KeyStatus, NotPlanned, Plan, PlanError, PlanSource,
+    Precondition, Reason, Safety, UseBound, PLAN_FORMAT, PLAN_VERSION,
 };
 use crate::finding::{Finding, Status};
 use crate::model::ROOT_USER_NAME;
@@ -68,6 +77,14 @@ impl PlanFinding {
             .map(|(_, v)| v.as_deref().and_then(parse_timestamp))
     }
 
+    /// An evidence count (`max_unused_days`), when the finding has one.
+    fn evidence_days(&self, key: &str) -> Option<u32> {
+        self.evidence
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_deref()?.parse().ok())
+    }
+
     fn reason(&self) -> Reason {
         Reason {
             rule: self.rule.clone(),
@@ -99,14 +116,21 @@ impl PlanSettings {
 }
 
 /// Builds the plan for `findings`. Pure: the same input gives the same plan.
+///
+/// `account` is the account the findings are about (the caller's identity for a live audit,
+/// the findings' ARNs for a saved one). A plan without one, or whose findings name another, is
+/// refused: `apply` checks the plan's account against its credentials, and an empty one would
+/// switch that check off.
 pub fn build_plan(
     findings: &[PlanFinding],
     settings: &PlanSettings,
     source: PlanSource,
     account: Option<String>,
-) -> Plan {
+) -> Result<Plan, PlanError> {
+    let account = plan_account(findings, account)?;
     let mut builder = Builder {
         settings,
+        account: account.clone(),
         actions: Vec::new(),
         not_planned: Vec::new(),
     };
@@ -124,20 +148,53 @@ pub fn build_plan(
     for (index, action) in actions.iter_mut().enumerate() {
         action.id = format!("A{:03}", index + 1);
     }
-    Plan {
+    let plan = Plan {
         format: PLAN_FORMAT.to_owned(),
         version: PLAN_VERSION,
         created_at: settings.now,
-        account,
+        account: Some(account),
         source,
         delete_after_days: settings.delete_after_days,
         actions,
         not_planned,
+    };
+    // The reader's checks: a plan keywarden writes is one `apply` reads back.
+    plan.validate("the new plan")?;
+    Ok(plan)
+}
+
+/// The one 12-digit account of the findings (or the caller's), or why there is none.
+fn plan_account(findings: &[PlanFinding], account: Option<String>) -> Result<String, PlanError> {
+    let refuse = |problem: String| Err(PlanError::NoAccount { problem });
+    let Some(account) = account.filter(|a| !a.is_empty()) else {
+        return refuse(
+            "the findings carry no AWS account (their ARNs have none): a plan must name the \
+             12-digit account it is for, so that `apply` refuses another account's credentials"
+                .to_owned(),
+        );
+    };
+    if !is_account_id(&account) {
+        return refuse(format!(
+            "`{account}` is not an AWS account id (12 digits): a plan must name the account it \
+             is for"
+        ));
     }
+    if let Some(other) = findings
+        .iter()
+        .filter_map(|f| f.account.as_deref())
+        .find(|a| *a != account)
+    {
+        return refuse(format!(
+            "the findings are about two accounts ({account} and {other}): plan one account at \
+             a time"
+        ));
+    }
+    Ok(account)
 }
 
 struct Builder<'s> {
     settings: &'s PlanSettings,
+    account: String,
     actions: Vec<Action>,
     not_planned: Vec<NotPlanned>,
 }
@@ -162,17 +219,39 @@ impl Builder<'_> {
                 // "Safe" rests on the key being unused: without last-use evidence, demand that
                 // it was never used, the strictest bound.
                 let unused = unused.or(Some(UseBound { last_used: None }));
+                // Only KEY001 proves the key idle for the threshold (since its last use, or
+                // its creation when never used); KEY005's key may be minutes old and about to
+                // be used, so its deactivation is not safe.
+                let key_idle = match rule.as_str() {
+                    "KEY001" => finding.evidence_days("max_unused_days").and_then(|days| {
+                        let since = match unused.and_then(|u| u.last_used) {
+                            Some(last_used) => Some(last_used),
+                            None => finding.evidence_time("created").flatten(),
+                        }?;
+                        Some(KeyIdle { since, days })
+                    }),
+                    _ => None,
+                };
+                let steps = if key_idle.is_none() {
+                    vec![
+                        "the key was never used but may be new (made with its user) and about \
+                         to be: check with its owner first"
+                            .to_owned(),
+                    ]
+                } else {
+                    Vec::new()
+                };
                 self.push(
                     finding,
                     ActionKind::DeactivateKey,
-                    Safety::Safe,
                     None,
                     Precondition {
                         key_status: Some(KeyStatus::Active),
                         key_unused_since: unused,
+                        key_idle,
                         ..self.not_exempt(&rule)
                     },
-                    Vec::new(),
+                    steps,
                 );
                 self.push_delete(finding, &rule, unused, Some(self.delete_due_after_now()));
             }
@@ -189,7 +268,6 @@ impl Builder<'_> {
                 self.push(
                     finding,
                     ActionKind::DeactivateKey,
-                    Safety::Unsafe,
                     None,
                     Precondition {
                         key_status: Some(KeyStatus::Active),
@@ -221,7 +299,6 @@ impl Builder<'_> {
                 self.push(
                     finding,
                     ActionKind::DeleteLoginProfile,
-                    Safety::Unsafe,
                     None,
                     Precondition {
                         password_present: true,
@@ -334,7 +411,6 @@ impl Builder<'_> {
         self.push(
             finding,
             ActionKind::DeleteKey,
-            Safety::TwoPhase,
             not_before,
             Precondition {
                 key_status: Some(KeyStatus::Inactive),
@@ -350,49 +426,27 @@ impl Builder<'_> {
         self.push(
             finding,
             ActionKind::Manual,
-            Safety::Manual,
             None,
             Precondition::default(),
             steps,
         );
     }
 
+    /// Adds the action, or merges it into the same action on the same target. Its safety is
+    /// what its kind and precondition earn ([`Action::derived_safety`]).
     fn push(
         &mut self,
         finding: &PlanFinding,
         kind: ActionKind,
-        safety: Safety,
         not_before: Option<Timestamp>,
         precondition: Precondition,
         steps: Vec<String>,
     ) {
-        let same_target = |a: &Action| {
-            a.kind == kind
-                && a.user == finding.user
-                && a.access_key_id == finding.access_key_id
-                // Manual steps differ by rule; merge only repeated findings of one rule.
-                && (kind != ActionKind::Manual || a.reasons.iter().any(|r| r.rule == finding.rule))
-        };
-        if let Some(existing) = self.actions.iter_mut().find(|a| same_target(a)) {
-            existing.reasons.push(finding.reason());
-            for rule in precondition.not_exempt_from {
-                if !existing.precondition.not_exempt_from.contains(&rule) {
-                    existing.precondition.not_exempt_from.push(rule);
-                }
-            }
-            if safety < existing.safety {
-                // The safer finding proves more (KEY001 saw the key unused): its precondition
-                // and notes are the ones that make the action safe.
-                existing.safety = safety;
-                existing.precondition.key_unused_since = precondition.key_unused_since;
-                existing.steps = steps;
-            }
-            return;
-        }
-        self.actions.push(Action {
+        let mut action = Action {
             id: String::new(),
             kind,
-            safety,
+            safety: Safety::Manual,
+            account: Some(self.account.clone()),
             user: finding.user.clone(),
             access_key_id: finding.access_key_id.clone(),
             not_before,
@@ -400,7 +454,33 @@ impl Builder<'_> {
             precondition,
             reasons: vec![finding.reason()],
             steps,
-        });
+        };
+        action.safety = action.derived_safety();
+        let same_target = |a: &Action| {
+            a.kind == kind
+                && a.user == finding.user
+                && a.access_key_id == finding.access_key_id
+                // Manual steps differ by rule; merge only repeated findings of one rule.
+                && (kind != ActionKind::Manual || a.reasons.iter().any(|r| r.rule == finding.rule))
+        };
+        let Some(existing) = self.actions.iter_mut().find(|a| same_target(a)) else {
+            self.actions.push(action);
+            return;
+        };
+        existing.reasons.append(&mut action.reasons);
+        for rule in action.precondition.not_exempt_from {
+            if !existing.precondition.not_exempt_from.contains(&rule) {
+                existing.precondition.not_exempt_from.push(rule);
+            }
+        }
+        if action.safety < existing.safety {
+            // The safer finding proves more (KEY001 saw the key unused): its precondition
+            // and notes are the ones that make the action safe.
+            existing.safety = action.safety;
+            existing.precondition.key_unused_since = action.precondition.key_unused_since;
+            existing.precondition.key_idle = action.precondition.key_idle;
+            existing.steps = action.steps;
+        }
     }
 
     fn skip(&mut self, finding: &PlanFinding, why: &str) {

@@ -25,8 +25,8 @@ pub struct ObservedState {
     pub password: Option<Option<Timestamp>>,
     /// An exemption that now covers one of the action's rules: its source and reason.
     pub exemption: Option<String>,
-    /// Since when keywarden knows the key is inactive: the journal's record of its own
-    /// deactivation, else the first time it saw the key inactive.
+    /// Since when keywarden knows the key is inactive: the first time it saw (or made) the key
+    /// inactive since it last saw it active, by the journal's sightings.
     pub inactive_since: Option<Timestamp>,
 }
 
@@ -74,6 +74,22 @@ pub fn check(action: &Action, observed: &ObservedState, now: Timestamp) -> Verdi
     if let Some(bound) = pre.key_unused_since {
         if let Some(skip) = used_after("key", bound, observed.key.and_then(|k| k.last_used)) {
             return skip;
+        }
+    }
+    if let Some(idle) = pre.key_idle {
+        // What makes a deactivation safe must hold when it runs, not only when it was planned.
+        if let Some(used) = observed.key.and_then(|k| k.last_used) {
+            if used > idle.since {
+                return Verdict::Skip(format!(
+                    "the key was used at {}, after the plan saw it idle since {}",
+                    format_timestamp(used),
+                    format_timestamp(idle.since)
+                ));
+            }
+        }
+        let due = idle.since + days(idle.days);
+        if now < due {
+            return Verdict::NotDue(due);
         }
     }
     if let Some(required) = pre.inactive_for_days {

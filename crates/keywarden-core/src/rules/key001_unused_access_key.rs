@@ -19,7 +19,9 @@ declare_rule! {
     /// max_unused_days * 24h`, exactly. A never-used key is not clean: Prowler passes it whatever
     /// its age, which is its best-known false negative. Inactive keys and empty slots are left to
     /// KEY004. Key 1 and key 2 are judged alike, one finding per key. A missing column makes the
-    /// finding `unknown`.
+    /// finding `unknown`, and so does a creation or last use after the data's own time (the
+    /// report's generation time when known, else `now`): a key used "in 2099" cannot be true, and
+    /// its negative age would otherwise pass.
     ///
     /// ## How to fix
     /// Deactivate the key (`aws iam update-access-key --status Inactive`), wait for anything that
@@ -47,30 +49,40 @@ impl Rule for UnusedAccessKey {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_unused_days;
-        for_each_key(&Self::META, user, true, Needs::LastUse, out, |k, out| {
-            let reference = k.last_activity();
-            if !older_than(ctx.now, reference, days(limit)) {
-                return;
-            }
-            let idle = whole_days(age(ctx.now, reference));
-            let message = match k.last_used {
-                Some(_) => format!("active access key unused for {idle} days (limit {limit})"),
-                None => {
-                    format!("active access key never used, created {idle} days ago (limit {limit})")
+        for_each_key(
+            &Self::META,
+            user,
+            true,
+            Needs::LastUse,
+            ctx,
+            out,
+            |k, out| {
+                let reference = k.last_activity();
+                if !older_than(ctx.now, reference, days(limit)) {
+                    return;
                 }
-            };
-            out.push(
-                key_finding(&Self::META, Status::Fail, user, k.key, message)
-                    .with("active", true)
-                    .with("created", k.created)
-                    .with("last_used", k.last_used)
-                    .with(
-                        "last_used_service",
-                        k.key.last_used_service.value().cloned(),
-                    )
-                    .with("days_unused", idle)
-                    .with("max_unused_days", limit),
-            );
-        });
+                let idle = whole_days(age(ctx.now, reference));
+                let message = match k.last_used {
+                    Some(_) => format!("active access key unused for {idle} days (limit {limit})"),
+                    None => {
+                        format!(
+                            "active access key never used, created {idle} days ago (limit {limit})"
+                        )
+                    }
+                };
+                out.push(
+                    key_finding(&Self::META, Status::Fail, user, k.key, message)
+                        .with("active", true)
+                        .with("created", k.created)
+                        .with("last_used", k.last_used)
+                        .with(
+                            "last_used_service",
+                            k.key.last_used_service.value().cloned(),
+                        )
+                        .with("days_unused", idle)
+                        .with("max_unused_days", limit),
+                );
+            },
+        );
     }
 }

@@ -15,7 +15,9 @@ declare_rule! {
     /// An active key fails when `now - access_key_N_last_rotated > max_key_age_days * 24h`,
     /// exactly. Use does not matter: a key used every day is still due for rotation. Inactive keys
     /// and empty slots pass. Key 1 and key 2 are judged alike, one finding per key; a missing
-    /// column makes the finding `unknown`.
+    /// column makes the finding `unknown`, and so does a creation after the data's own time (the
+    /// report's generation time when known, else `now`): a key created "in 2099" cannot be true,
+    /// and its negative age would otherwise pass.
     ///
     /// ## How to fix
     /// Rotate: create a second key, move the workload to it, deactivate the old key, then delete
@@ -42,24 +44,32 @@ impl Rule for AccessKeyNotRotated {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_key_age_days;
-        for_each_key(&Self::META, user, true, Needs::Creation, out, |k, out| {
-            if !older_than(ctx.now, k.created, days(limit)) {
-                return;
-            }
-            let key_age = whole_days(age(ctx.now, k.created));
-            out.push(
-                key_finding(
-                    &Self::META,
-                    Status::Fail,
-                    user,
-                    k.key,
-                    format!("active access key is {key_age} days old (limit {limit})"),
-                )
-                .with("active", true)
-                .with("created", k.created)
-                .with("age_days", key_age)
-                .with("max_key_age_days", limit),
-            );
-        });
+        for_each_key(
+            &Self::META,
+            user,
+            true,
+            Needs::Creation,
+            ctx,
+            out,
+            |k, out| {
+                if !older_than(ctx.now, k.created, days(limit)) {
+                    return;
+                }
+                let key_age = whole_days(age(ctx.now, k.created));
+                out.push(
+                    key_finding(
+                        &Self::META,
+                        Status::Fail,
+                        user,
+                        k.key,
+                        format!("active access key is {key_age} days old (limit {limit})"),
+                    )
+                    .with("active", true)
+                    .with("created", k.created)
+                    .with("age_days", key_age)
+                    .with("max_key_age_days", limit),
+                );
+            },
+        );
     }
 }

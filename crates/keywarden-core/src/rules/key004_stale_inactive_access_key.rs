@@ -18,7 +18,8 @@ declare_rule! {
     /// report does not say when a key was deactivated, so the rule measures from the key's last
     /// activity: the later of its creation and its last use. The key fails when `now - that >
     /// max_inactive_days * 24h`, exactly. Key 1 and key 2 are judged alike; a missing column makes
-    /// the finding `unknown`.
+    /// the finding `unknown`, and so does a creation or last use after the data's own time (the
+    /// report's generation time when known, else `now`), which cannot be true.
     ///
     /// ## How to fix
     /// Delete the key (`aws iam delete-access-key`): it has been inactive and unused long enough
@@ -43,28 +44,36 @@ impl Rule for StaleInactiveAccessKey {
 
     fn check_user(&self, user: &UserCredentials, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = ctx.config.thresholds.max_inactive_days;
-        for_each_key(&Self::META, user, false, Needs::LastUse, out, |k, out| {
-            let last_activity = k.last_activity();
-            if !older_than(ctx.now, last_activity, days(limit)) {
-                return;
-            }
-            let idle = whole_days(age(ctx.now, last_activity));
-            out.push(
-                key_finding(
-                    &Self::META,
-                    Status::Fail,
-                    user,
-                    k.key,
-                    format!(
+        for_each_key(
+            &Self::META,
+            user,
+            false,
+            Needs::LastUse,
+            ctx,
+            out,
+            |k, out| {
+                let last_activity = k.last_activity();
+                if !older_than(ctx.now, last_activity, days(limit)) {
+                    return;
+                }
+                let idle = whole_days(age(ctx.now, last_activity));
+                out.push(
+                    key_finding(
+                        &Self::META,
+                        Status::Fail,
+                        user,
+                        k.key,
+                        format!(
                         "inactive access key kept with no activity for {idle} days (limit {limit})"
                     ),
-                )
-                .with("active", false)
-                .with("created", k.created)
-                .with("last_used", k.last_used)
-                .with("days_idle", idle)
-                .with("max_inactive_days", limit),
-            );
-        });
+                    )
+                    .with("active", false)
+                    .with("created", k.created)
+                    .with("last_used", k.last_used)
+                    .with("days_idle", idle)
+                    .with("max_inactive_days", limit),
+                );
+            },
+        );
     }
 }

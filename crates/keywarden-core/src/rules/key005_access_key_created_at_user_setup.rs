@@ -1,5 +1,8 @@
-use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
-use crate::finding::{Finding, Status};
+use super::{
+    after_data_time, date_after_data_time, declare_rule, for_each_key, key_finding, Context, Needs,
+    Rule, RuleMeta,
+};
+use crate::finding::{CredentialKind, Finding, Status};
 use crate::model::{Cell, UserCredentials};
 use chrono::Duration;
 
@@ -17,7 +20,9 @@ declare_rule! {
     /// The user has a console password (`password_enabled` true); the key is active, has never
     /// been used (`access_key_N_last_used_date` is `N/A`), and was created within
     /// `setup_window_minutes` (10 by default) of `user_creation_time`. Key 1 and key 2 are judged
-    /// alike; a missing column makes the finding `unknown`.
+    /// alike; a missing column makes the finding `unknown`, and so does a key creation, last use
+    /// or `user_creation_time` after the data's own time (the report's generation time when
+    /// known, else `now`): such a date cannot be true.
     ///
     /// ## How to fix
     /// Delete the unused key. Issue keys only to users who need programmatic access, when they
@@ -49,54 +54,72 @@ impl Rule for AccessKeyCreatedAtUserSetup {
         ) {
             return;
         }
-        for_each_key(&Self::META, user, true, Needs::LastUse, out, |k, out| {
-            // Only a never-used key can fail; the user's columns are read after that, so a
-            // user without such a key never needs them.
-            if k.last_used.is_some() {
-                return;
-            }
-            let unknown = |column: &'static str, value: String| {
-                key_finding(
-                    &Self::META,
-                    Status::Unknown,
-                    user,
-                    k.key,
-                    format!("cannot decide: `{column}` is {value}"),
-                )
-                .with("column", column)
-            };
-            match &user.password_enabled {
-                Cell::Value(true) => {}
-                Cell::Value(false) | Cell::NotApplicable => return,
-                other => return out.push(unknown("password_enabled", other.describe())),
-            }
-            let user_created = match &user.created {
-                Cell::Value(t) => *t,
-                other => return out.push(unknown("user_creation_time", other.describe())),
-            };
-            if (k.created - user_created).abs() > window {
-                return;
-            }
-            out.push(
-                key_finding(
-                    &Self::META,
-                    Status::Fail,
-                    user,
-                    k.key,
-                    format!(
+        for_each_key(
+            &Self::META,
+            user,
+            true,
+            Needs::LastUse,
+            ctx,
+            out,
+            |k, out| {
+                // Only a never-used key can fail; the user's columns are read after that, so a
+                // user without such a key never needs them.
+                if k.last_used.is_some() {
+                    return;
+                }
+                let unknown = |column: &'static str, value: String| {
+                    key_finding(
+                        &Self::META,
+                        Status::Unknown,
+                        user,
+                        k.key,
+                        format!("cannot decide: `{column}` is {value}"),
+                    )
+                    .with("column", column)
+                };
+                match &user.password_enabled {
+                    Cell::Value(true) => {}
+                    Cell::Value(false) | Cell::NotApplicable => return,
+                    other => return out.push(unknown("password_enabled", other.describe())),
+                }
+                let user_created = match &user.created {
+                    Cell::Value(t) => *t,
+                    other => return out.push(unknown("user_creation_time", other.describe())),
+                };
+                if after_data_time(ctx, user_created) {
+                    return out.push(date_after_data_time(
+                        &Self::META,
+                        user,
+                        CredentialKind::AccessKey(k.key.slot),
+                        "user_creation_time",
+                        user_created,
+                        ctx,
+                    ));
+                }
+                if (k.created - user_created).abs() > window {
+                    return;
+                }
+                out.push(
+                    key_finding(
+                        &Self::META,
+                        Status::Fail,
+                        user,
+                        k.key,
+                        format!(
                         "console user's access key was created {} s after the user and never used",
                         (k.created - user_created).num_seconds()
                     ),
-                )
-                .with("user_created", user_created)
-                .with("key_created", k.created)
-                .with("last_used", None::<String>)
-                .with("password_enabled", true)
-                .with(
-                    "setup_window_minutes",
-                    ctx.config.thresholds.setup_window_minutes,
-                ),
-            );
-        });
+                    )
+                    .with("user_created", user_created)
+                    .with("key_created", k.created)
+                    .with("last_used", None::<String>)
+                    .with("password_enabled", true)
+                    .with(
+                        "setup_window_minutes",
+                        ctx.config.thresholds.setup_window_minutes,
+                    ),
+                );
+            },
+        );
     }
 }

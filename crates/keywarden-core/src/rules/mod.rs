@@ -5,12 +5,13 @@
 //! the code cannot drift apart. Codes are a public contract: never reuse or renumber one.
 //!
 //! Rules are pure functions of the model, the thresholds and `now`; they never read the clock.
-//! A rule reports only what does not pass: `fail`, or `unknown` when its input is missing.
+//! A rule reports only what does not pass: `fail`, or `unknown` when its input is missing or
+//! cannot be true (a date after the data's own time, see [`Context::data_time`]).
 
 use crate::config::AuditConfig;
 use crate::finding::{CredentialKind, Finding, Severity, Status};
 use crate::model::{AccessKey, AccountFacts, Cell, KeyField, UserCredentials};
-use crate::time::Timestamp;
+use crate::time::{format_timestamp, Timestamp};
 
 mod key001_unused_access_key;
 mod key002_access_key_not_rotated;
@@ -137,7 +138,17 @@ pub(crate) use declare_rule;
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub now: Timestamp,
+    /// The data's own time: no date in the data can lie after it. The credential report's
+    /// generation time when the source knows it, else `now`; never later than `now` (a date
+    /// after `now` has no age to judge either). Built by [`data_time`].
+    pub data_time: Timestamp,
     pub config: &'a AuditConfig,
+}
+
+/// The data's own time for a run at `now` whose data was produced at `generated` (when known):
+/// the earlier of the two.
+pub fn data_time(now: Timestamp, generated: Option<Timestamp>) -> Timestamp {
+    generated.map_or(now, |generated| generated.min(now))
 }
 
 pub trait Rule: Send + Sync {
@@ -237,6 +248,39 @@ pub(crate) fn unreadable_key_column(
     .with("column", column)
 }
 
+/// Whether `t` lies after the data's own time: a date the data cannot hold (a key created in
+/// 2099, a last use after the report was generated). Its age would be negative, and a rule that
+/// compared it would pass; it makes the finding `unknown` instead ([`date_after_data_time`]).
+pub(crate) fn after_data_time(ctx: &Context<'_>, t: Timestamp) -> bool {
+    t > ctx.data_time
+}
+
+/// The `unknown` finding for one credential whose `column` holds a date after the data's own
+/// time. Only that credential is undecided: the user's other credentials and the run go on.
+pub(crate) fn date_after_data_time(
+    meta: &'static RuleMeta,
+    user: &UserCredentials,
+    credential: CredentialKind,
+    column: &'static str,
+    value: Timestamp,
+    ctx: &Context<'_>,
+) -> Finding {
+    Finding::for_user(
+        meta,
+        Status::Unknown,
+        user,
+        credential,
+        format!(
+            "cannot decide: `{column}` is {}, after the data's own time {}",
+            format_timestamp(value),
+            format_timestamp(ctx.data_time)
+        ),
+    )
+    .with("column", column)
+    .with("value", value)
+    .with("data_time", ctx.data_time)
+}
+
 /// A key's last use, as far as the source can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LastUse {
@@ -283,13 +327,15 @@ impl KeyFacts<'_> {
 }
 
 /// The loop every key rule shares, so key 1 and key 2, and every rule, read a slot the same
-/// way: each key whose status is `active` is passed to `judge`; a slot that cannot be read
-/// becomes an `unknown` finding of `meta` instead.
+/// way: each key whose status is `active` is passed to `judge`; a slot that cannot be read, or
+/// whose creation (or, with `Needs::LastUse`, last use) lies after the data's own time, becomes
+/// an `unknown` finding of `meta` instead.
 pub(crate) fn for_each_key<'u>(
     meta: &'static RuleMeta,
     user: &'u UserCredentials,
     active: bool,
     needs: Needs,
+    ctx: &Context<'_>,
     out: &mut Vec<Finding>,
     mut judge: impl FnMut(KeyFacts<'u>, &mut Vec<Finding>),
 ) {
@@ -308,6 +354,24 @@ pub(crate) fn for_each_key<'u>(
                         user,
                         key,
                         KeyField::LastUsedDate,
+                    ));
+                    continue;
+                }
+                let used = last_use.date().filter(|_| needs == Needs::LastUse);
+                let impossible = [
+                    (KeyField::LastRotated, Some(created)),
+                    (KeyField::LastUsedDate, used),
+                ]
+                .into_iter()
+                .find_map(|(field, t)| t.filter(|&t| after_data_time(ctx, t)).map(|t| (field, t)));
+                if let Some((field, t)) = impossible {
+                    out.push(date_after_data_time(
+                        meta,
+                        user,
+                        CredentialKind::AccessKey(key.slot),
+                        key.slot.column(field),
+                        t,
+                        ctx,
                     ));
                     continue;
                 }

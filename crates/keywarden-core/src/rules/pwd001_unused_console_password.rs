@@ -1,4 +1,4 @@
-use super::{declare_rule, Context, Rule, RuleMeta};
+use super::{after_data_time, date_after_data_time, declare_rule, Context, Rule, RuleMeta};
 use crate::finding::{CredentialKind, Finding, Status};
 use crate::model::{Cell, UserCredentials};
 use crate::time::{age, days, older_than, whole_days};
@@ -18,7 +18,9 @@ declare_rule! {
     /// `password_last_changed`, when the password was set. The password fails when
     /// `now - reference > max_unused_days * 24h`, exactly. A never-used password is not clean.
     /// The root user is left to ROOT002 (its password cannot be removed). A missing column, or no
-    /// usable date at all, makes the finding `unknown`.
+    /// usable date at all, makes the finding `unknown`; so does a reference instant after the
+    /// data's own time (the report's generation time when known, else `now`), which cannot be
+    /// true: a password used after the report was generated would otherwise pass as fresh.
     ///
     /// ## How to fix
     /// Remove the console password (`aws iam delete-login-profile --user-name USER`); the user
@@ -75,6 +77,22 @@ impl Rule for UnusedConsolePassword {
                 return;
             }
         };
+        if after_data_time(ctx, reference) {
+            let column = if used {
+                "password_last_used"
+            } else {
+                "password_last_changed"
+            };
+            out.push(date_after_data_time(
+                &Self::META,
+                user,
+                CredentialKind::Password,
+                column,
+                reference,
+                ctx,
+            ));
+            return;
+        }
         if !older_than(ctx.now, reference, days(limit)) {
             return;
         }

@@ -20,7 +20,6 @@ use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::reader::Limits;
 use keywarden_core::time::format_timestamp;
 use keywarden_core::Timestamp;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -215,7 +214,6 @@ impl<'a> Sources<'a> {
             analyzer,
             inspector,
         )?;
-        let mut err = std::io::stderr().lock();
         for summary in &reading.summaries {
             let line = if summary.source.starts_with("s3://") {
                 format!(
@@ -238,10 +236,10 @@ impl<'a> Sources<'a> {
                     }
                 )
             };
-            let _ = writeln!(err, "keywarden: {line}");
+            diag!("keywarden: {line}");
         }
         for failure in &reading.failures {
-            let _ = writeln!(err, "keywarden: error: {failure}");
+            diag!("keywarden: error: {failure}");
         }
         Ok(reading.report)
     }
@@ -254,7 +252,7 @@ fn expand_each(paths: &[PathBuf]) -> Result<Vec<Unit>> {
     for path in paths {
         let expanded = expand(std::slice::from_ref(path))?;
         for skipped in &expanded.skipped {
-            eprintln!("keywarden: warning: {skipped}");
+            diag!("keywarden: warning: {skipped}");
         }
         let found = expanded.units;
         if found.is_empty() && path.is_dir() {
@@ -275,7 +273,7 @@ fn note_lookup_window(since: Option<Timestamp>) {
     };
     let oldest = now - chrono::Duration::days(LOOKUP_RETENTION_DAYS);
     if since.is_some_and(|s| s < oldest) {
-        eprintln!(
+        diag!(
             "keywarden: note: LookupEvents keeps {LOOKUP_RETENTION_DAYS} days of events: nothing before {} comes back",
             format_timestamp(oldest)
         );

@@ -28,6 +28,26 @@ const LAUNCHER_READY_TIMEOUT: Duration = Duration::from_secs(90);
 /// A keywarden run against a local server takes well under a second; anything near this is a hang.
 const KEYWARDEN_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The binary's test clock (`crates/keywarden/src/test_hooks.rs`): the time `apply`, `undo`,
+/// `rotate` and `contain` act at, which refuse `--now`. Read only by a build with the
+/// `test-hooks` feature.
+pub const TEST_NOW_VAR: &str = "KEYWARDEN_TEST_NOW";
+/// The binary's crash hook: `after-intent:ACTION_ID` or `after-call:ACTION_ID`.
+pub const TEST_CRASH_VAR: &str = "KEYWARDEN_TEST_CRASH";
+
+/// Fails the test, saying how to run it, when the binary under test was built without the
+/// `test-hooks` feature (it would ignore [`TEST_NOW_VAR`] and [`TEST_CRASH_VAR`] and the test
+/// would check the wrong thing). The test binary and the `keywarden` binary are built by the same
+/// cargo command, with the same features.
+pub fn require_test_hooks() {
+    if !cfg!(feature = "test-hooks") {
+        panic!(
+            "this test needs the binary's test hooks: run it with `--features \
+             keywarden/test-hooks` (scripts/test.sh does)"
+        );
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -220,6 +240,52 @@ impl Moto {
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
             .env("AWS_EC2_METADATA_DISABLED", "true");
+        command
+    }
+
+    /// Runs Python with boto3 against this server, with the admin credentials: what a person (or
+    /// another tool) changes in the account behind keywarden's back. `code` sees an IAM client
+    /// as `iam`; its stdout is returned.
+    pub fn outside_change(&self, code: &str) -> String {
+        let admin = self.admin();
+        let prelude = "import boto3, os\n\
+            iam = boto3.client('iam', endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1',\n\
+                aws_access_key_id=os.environ['KEY'], aws_secret_access_key=os.environ['SECRET'])\n";
+        let out = Command::new(python())
+            .arg("-c")
+            .arg(format!("{prelude}{code}"))
+            .env("ENDPOINT", self.endpoint())
+            .env("KEY", &admin.access_key_id)
+            .env("SECRET", &admin.secret_access_key)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run python with boto3");
+        assert!(
+            out.status.success(),
+            "the outside change failed: {}\n{code}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The status of every key of `user` (`Active`/`Inactive`), read outside keywarden.
+    pub fn key_statuses(&self, user: &str) -> Vec<(String, String)> {
+        self.outside_change(&format!(
+            "for k in iam.list_access_keys(UserName={user:?})['AccessKeyMetadata']:\n\
+             \x20   print(k['AccessKeyId'], k['Status'])"
+        ))
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(id, status)| (id.to_owned(), status.to_owned()))
+        .collect()
+    }
+
+    /// [`Moto::keywarden`] for a command that writes, acting at `now` through the test clock
+    /// ([`TEST_NOW_VAR`]). Add [`TEST_CRASH_VAR`] to make it die at a chosen point.
+    pub fn keywarden_at(&self, credentials: &Credentials, now: &str) -> Command {
+        require_test_hooks();
+        let mut command = self.keywarden(credentials);
+        command.env(TEST_NOW_VAR, now);
         command
     }
 

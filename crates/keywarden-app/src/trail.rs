@@ -86,7 +86,9 @@ pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
                 path: e.path,
                 source: e.source,
             })?;
-            expanded.units.extend(walked.files.into_iter().map(Unit::File));
+            expanded
+                .units
+                .extend(walked.files.into_iter().map(Unit::File));
             expanded.skipped.extend(walked.skipped);
         } else {
             expanded.units.push(Unit::File(path.clone()));
@@ -154,7 +156,11 @@ impl Parsing {
 
 /// Reads every unit on `parsing.threads` workers and folds the events into `analyzer`, in the
 /// calling thread.
-pub fn analyze_units(units: Vec<Unit>, parsing: Parsing, analyzer: &mut TrailAnalyzer) -> ReadReport {
+pub fn analyze_units(
+    units: Vec<Unit>,
+    parsing: Parsing,
+    analyzer: &mut TrailAnalyzer,
+) -> ReadReport {
     analyze_units_inspecting(units, parsing, analyzer, None)
 }
 

@@ -154,3 +154,142 @@ fn special_kind(kind: &std::fs::FileType) -> &'static str {
 fn special_kind(_: &std::fs::FileType) -> &'static str {
     "a special file"
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+    use std::os::unix::net::UnixListener;
+
+    fn json_files(root: &Path) -> Walked {
+        let file = |name: &str| name.ends_with(".json");
+        let folder = |name: &str| name != "skip";
+        walk(
+            root,
+            &Filter {
+                file: &file,
+                folder: &folder,
+            },
+        )
+        .unwrap()
+    }
+
+    fn relative(root: &Path, walked: &Walked) -> (Vec<String>, Vec<String>) {
+        let strip = |p: &Path| p.strip_prefix(root).unwrap().display().to_string();
+        (
+            walked.files.iter().map(|p| strip(p)).collect(),
+            walked
+                .skipped
+                .iter()
+                .map(|s| format!("{}: {}", strip(&s.path), s.reason))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn regular_files_the_filter_keeps_are_found_sorted_hidden_and_unwanted_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::create_dir_all(root.join("skip")).unwrap();
+        for file in [
+            "z.json",
+            "a.json",
+            "b/c/d.json",
+            "notes.txt",
+            ".hidden.json",
+            ".git/x.json",
+            "skip/y.json",
+        ] {
+            std::fs::write(root.join(file), "[]").unwrap();
+        }
+
+        let walked = json_files(root);
+
+        assert_eq!(
+            relative(root, &walked),
+            (
+                vec!["a.json".into(), "b/c/d.json".into(), "z.json".into()],
+                vec![]
+            )
+        );
+    }
+
+    #[test]
+    fn a_fifo_or_socket_is_reported_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("real.json"), "[]").unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(root.join("pipe.json"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _socket = UnixListener::bind(root.join("socket.json")).unwrap();
+        // A FIFO whose name the filter does not keep is not worth a warning.
+        let status = std::process::Command::new("mkfifo")
+            .arg(root.join("pipe.txt"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+
+        let walked = json_files(root);
+
+        assert_eq!(
+            relative(root, &walked),
+            (
+                vec!["real.json".into()],
+                vec![
+                    "pipe.json: a FIFO, not a regular file: not read".into(),
+                    "socket.json: a socket, not a regular file: not read".into(),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn a_linked_folder_is_followed_a_loop_and_a_broken_link_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("logs");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("b.json"), "[]").unwrap();
+        symlink(&elsewhere, root.join("linked")).unwrap();
+        symlink(&root, root.join("loop")).unwrap();
+        symlink(root.join("missing.json"), root.join("broken.json")).unwrap();
+        symlink(root.join("missing.txt"), root.join("broken.txt")).unwrap();
+
+        let walked = json_files(&root);
+
+        assert_eq!(
+            relative(&root, &walked),
+            (
+                vec!["linked/b.json".into()],
+                vec![
+                    "broken.json: broken symbolic link: not read".into(),
+                    format!(
+                        "loop: symbolic link loop (back to {}): not followed",
+                        root.display()
+                    ),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_root_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |_: &str| true;
+        let error = walk(
+            &dir.path().join("absent"),
+            &Filter {
+                file: &file,
+                folder: &file,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(error.source.kind(), io::ErrorKind::NotFound);
+    }
+}

@@ -296,10 +296,10 @@ impl Skip {
                     }
                 }
                 // A scalar (number, literal) ends at the first byte that cannot be in it.
-                b'}' | b']' | b',' | b' ' | b'\n' | b'\t' | b'\r' if self.depth == 0 => {
-                    if self.started {
-                        return Some(at);
-                    }
+                b'}' | b']' | b',' | b' ' | b'\n' | b'\t' | b'\r'
+                    if self.depth == 0 && self.started =>
+                {
+                    return Some(at);
                 }
                 _ => {}
             }

@@ -353,7 +353,13 @@ pub fn row(rule: &str, status: &str, user: &str, credential: &str, key: Option<&
 
 impl Audit {
     /// Runs `command` to completion within [`KEYWARDEN_TIMEOUT`].
-    pub fn run(mut command: Command) -> Audit {
+    pub fn run(command: Command) -> Audit {
+        Audit::run_within(command, KEYWARDEN_TIMEOUT)
+    }
+
+    /// Runs `command` to completion within `timeout`, killing it and failing the test after:
+    /// for a test whose bug is a hang, so that it fails in seconds.
+    pub fn run_within(mut command: Command, timeout: Duration) -> Audit {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -369,7 +375,7 @@ impl Audit {
         };
         let stdout = drain(Box::new(child.stdout.take().unwrap()));
         let stderr = drain(Box::new(child.stderr.take().unwrap()));
-        let deadline = Instant::now() + KEYWARDEN_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait for keywarden") {
                 break status;
@@ -378,7 +384,7 @@ impl Audit {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "keywarden did not finish within {KEYWARDEN_TIMEOUT:?}; stderr:\n{}",
+                    "keywarden did not finish within {timeout:?}; stderr:\n{}",
                     stderr.join().unwrap_or_default()
                 );
             }

@@ -33,12 +33,7 @@ const BOMB_SPACES: usize = 256 << 20;
 
 /// A fresh scratch folder for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("hostile-input")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::fresh_dir("hostile-input", test)
 }
 
 /// `command` with its data segment capped at [`HEAP_MIB`] (`ulimit -d`: heap and private

@@ -3,8 +3,9 @@
 //! one analyzer folds the events in, so lineage sees all files as one log.
 //!
 //! Memory stays flat as the input grows: each worker holds one chunk at a time (a CloudTrail
-//! file, or 16 MiB of a large line-oriented file), events go to the analyzer in batches of 1,024
-//! through a bounded channel, and the analyzer keeps lineage and findings, not events.
+//! file, or 16 MiB of a larger input of any shape: the core's `stream` reader), events and bad
+//! records go to the analyzer in batches of 1,024 through a bounded channel, and the analyzer
+//! keeps lineage and findings, not events.
 //!
 //! An [`Inspector`] (`keywarden trail --sigma`: Sigma rules over each event's JSON) runs in the
 //! workers too, on every record as it is read, so its cost is spread over the cores like the
@@ -14,11 +15,9 @@
 use flate2::read::MultiGzDecoder;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::event::{recycle, Event};
-use keywarden_core::cloudtrail::reader::{
-    is_line_oriented, read_document, read_lines_from, BadRecord, Location, Record,
-};
+use keywarden_core::cloudtrail::reader::{BadRecord, Limits, Location, Record};
+use keywarden_core::cloudtrail::stream;
 use keywarden_core::finding::Finding;
-use std::borrow::Cow;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -55,13 +54,23 @@ pub struct SourceError {
     pub source: io::Error,
 }
 
-/// Expands folders into the log files under them, sorted for a stable order. Digest files
-/// (`CloudTrail-Digest/`) are not events and are skipped; so are hidden files.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<Unit>, SourceError> {
-    let mut units = Vec::new();
+/// The units of the sources named, and the entries of walked folders that were not read.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub units: Vec<Unit>,
+    /// FIFOs, sockets, devices, broken links and link loops met in folders: to be shown as
+    /// warnings (a file named on the command line is read whatever it is).
+    pub skipped: Vec<keywarden_walk::Skipped>,
+}
+
+/// Expands folders into the log files under them, sorted for a stable order, by the one walker
+/// (`keywarden-walk`: symbolic links followed with loop detection, only regular files read).
+/// Digest files (`CloudTrail-Digest/`) are not events and are skipped; so are hidden files.
+pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
+    let mut expanded = Expanded::default();
     for path in paths {
         if path == Path::new("-") {
-            units.push(Unit::Stdin);
+            expanded.units.push(Unit::Stdin);
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|source| SourceError {
@@ -69,37 +78,23 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Unit>, SourceError> {
             source,
         })?;
         if meta.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found)?;
-            found.sort();
-            units.extend(found.into_iter().map(Unit::File));
+            let filter = keywarden_walk::Filter {
+                file: &is_log_name,
+                folder: &|name| name != "CloudTrail-Digest",
+            };
+            let walked = keywarden_walk::walk(path, &filter).map_err(|e| SourceError {
+                path: e.path,
+                source: e.source,
+            })?;
+            expanded
+                .units
+                .extend(walked.files.into_iter().map(Unit::File));
+            expanded.skipped.extend(walked.skipped);
         } else {
-            units.push(Unit::File(path.clone()));
+            expanded.units.push(Unit::File(path.clone()));
         }
     }
-    Ok(units)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
-    let error = |source| SourceError {
-        path: dir.display().to_string(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(error)? {
-        let entry = entry.map_err(error)?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "CloudTrail-Digest" {
-            continue;
-        }
-        let kind = entry.file_type().map_err(error)?;
-        if kind.is_dir() {
-            walk(&path, out)?;
-        } else if is_log_name(&name) {
-            out.push(path);
-        }
-    }
-    Ok(())
+    Ok(expanded)
 }
 
 /// Files a walked folder contributes; a file named on the command line is read whatever its name.
@@ -129,7 +124,6 @@ pub struct ReadReport {
 }
 
 const KEEP_BAD_RECORDS: usize = 1000;
-const CHUNK: usize = 16 << 20;
 
 enum Batch {
     Events {
@@ -143,20 +137,42 @@ enum Batch {
     UnitDone,
 }
 
-/// Reads every unit on `threads` workers and folds the events into `analyzer`, in the calling
-/// thread.
-pub fn analyze_units(units: Vec<Unit>, threads: usize, analyzer: &mut TrailAnalyzer) -> ReadReport {
-    analyze_units_inspecting(units, threads, analyzer, None)
+/// How units are parsed: on how many workers, within which limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Parsing {
+    pub threads: usize,
+    pub limits: Limits,
+}
+
+impl Parsing {
+    /// `threads` workers, the default limits.
+    pub fn threads(threads: usize) -> Self {
+        Parsing {
+            threads,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Reads every unit on `parsing.threads` workers and folds the events into `analyzer`, in the
+/// calling thread.
+pub fn analyze_units(
+    units: Vec<Unit>,
+    parsing: Parsing,
+    analyzer: &mut TrailAnalyzer,
+) -> ReadReport {
+    analyze_units_inspecting(units, parsing, analyzer, None)
 }
 
 /// [`analyze_units`], with `inspector` run by the workers on every record; its findings are in
 /// [`ReadReport::findings`].
 pub fn analyze_units_inspecting(
     units: Vec<Unit>,
-    threads: usize,
+    parsing: Parsing,
     analyzer: &mut TrailAnalyzer,
     inspector: Option<Inspector<'_>>,
 ) -> ReadReport {
+    let threads = parsing.threads;
     let queue = Arc::new(Mutex::new(units.into_iter()));
     let (sender, receiver) = sync_channel::<Batch>(threads * 4);
     let mut report = ReadReport::default();
@@ -171,7 +187,7 @@ pub fn analyze_units_inspecting(
                 sender: sender.clone(),
                 returned,
             };
-            scope.spawn(move || worker(&queue, &link, inspector));
+            scope.spawn(move || worker(&queue, &link, parsing.limits, inspector));
         }
         drop(sender);
         fold(&receiver, &returns, analyzer, &mut report);
@@ -266,6 +282,7 @@ fn fold(
 fn worker(
     queue: &Mutex<std::vec::IntoIter<Unit>>,
     sender: &Link,
+    limits: Limits,
     inspector: Option<Inspector<'_>>,
 ) {
     // One read buffer for all the worker's units: a fresh one per file would grow (and copy)
@@ -279,7 +296,7 @@ fn worker(
         let Some(unit) = unit else {
             return;
         };
-        read_unit(&unit, sender, inspector, &mut buffer);
+        read_unit(&unit, sender, limits, inspector, &mut buffer);
         if sender.send(Batch::UnitDone).is_err() {
             return;
         }
@@ -287,7 +304,13 @@ fn worker(
 }
 
 /// Reads one unit, sending events and bad records as they come.
-fn read_unit(unit: &Unit, sender: &Link, inspector: Option<Inspector<'_>>, buffer: &mut Vec<u8>) {
+fn read_unit(
+    unit: &Unit,
+    sender: &Link,
+    limits: Limits,
+    inspector: Option<Inspector<'_>>,
+    buffer: &mut Vec<u8>,
+) {
     let origin = unit.origin();
     let opened: io::Result<Box<dyn Read>> = match unit {
         Unit::File(path) => std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>),
@@ -313,7 +336,7 @@ fn read_unit(unit: &Unit, sender: &Link, inspector: Option<Inspector<'_>>, buffe
     } else {
         Box::new(input)
     };
-    read_stream(input, &origin, gzipped, sender, inspector, buffer);
+    read_stream(input, &origin, gzipped, limits, sender, inspector, buffer);
 }
 
 /// Fetched bytes shared with the queue, read without copying.
@@ -333,109 +356,29 @@ fn bad(origin: &str, location: Location, reason: String) -> BadRecord {
     }
 }
 
-/// Reads a (decompressed) stream. A document that fits in one chunk is read whole; a larger
-/// one-event-per-line input is read chunk by chunk at line boundaries.
+/// Reads a (decompressed) stream with the core's streaming reader: one chunk in memory at a
+/// time, whatever the input's size or shape.
 fn read_stream(
     mut input: Box<dyn Read>,
     origin: &str,
     gzipped: bool,
+    limits: Limits,
     sender: &Link,
     inspector: Option<Inspector<'_>>,
     buffer: &mut Vec<u8>,
 ) {
-    buffer.clear();
-    // A document larger than a chunk is read whole; do not keep its size for the next unit.
-    if buffer.capacity() > 2 * CHUNK {
-        *buffer = Vec::new();
-    }
-    buffer.reserve(1 << 20);
-    let mut failure = None;
-    let mut first_line = 1u64;
-    let mut line_mode: Option<bool> = None;
-    let mut decoded = 0u64;
-    loop {
-        // Always ask for at least 1 MiB, so a line longer than a chunk still makes progress.
-        let want = CHUNK.saturating_sub(buffer.len()).max(1 << 20) as u64;
-        let before = buffer.len();
-        let at_end = match (&mut input).take(want).read_to_end(buffer) {
-            Ok(0) => true,
-            Ok(n) => {
-                decoded += n as u64;
-                false
-            }
-            Err(e) => {
-                // What the failed read decoded before the damage is in the buffer, and counts.
-                decoded += (buffer.len() - before) as u64;
-                failure = Some(damage(gzipped, decoded, &e));
-                true
-            }
-        };
-        if !at_end && buffer.len() < CHUNK {
-            continue;
-        }
-        let lines = *line_mode.get_or_insert_with(|| !at_end && is_line_oriented(buffer));
-        if !lines {
-            // One document (a CloudTrail file, an array): it must be read whole.
-            if !at_end {
-                if let Err(e) = input.read_to_end(buffer) {
-                    failure = Some(damage(gzipped, buffer.len() as u64, &e));
-                }
-            }
-            send_document(buffer, sender, inspector, |text, sink| {
-                read_document(text, origin, sink)
-            });
-            break;
-        }
-        let cut = if at_end {
-            buffer.len()
-        } else {
-            match buffer.iter().rposition(|&b| b == b'\n') {
-                Some(p) => p + 1,
-                None => continue,
-            }
-        };
-        // Read in place; only the bytes after the cut (a partial line) move afterwards.
-        let chunk = &buffer[..cut];
-        // `from_utf8_lossy` validates byte by byte; the standard validator is several times
-        // faster on the usual, valid, chunk.
-        let text = match std::str::from_utf8(chunk) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(chunk),
-        };
-        let line_count = count_newlines(chunk);
-        send_document(text.as_bytes(), sender, inspector, |_, sink| {
-            read_lines_from(&text, origin, first_line, sink)
-        });
-        drop(text);
-        buffer.drain(..cut);
-        first_line += line_count;
-        if at_end {
-            break;
-        }
-    }
-    if let Some(reason) = failure {
-        let _ = sender.send(Batch::Bad(vec![bad(
+    let mut batcher = Batcher::new(sender, inspector);
+    let read = stream::read_stream(&mut input, origin, limits, buffer, &mut |item| {
+        batcher.push(item)
+    });
+    if let Err(failure) = read {
+        batcher.push(Err(bad(
             origin,
-            Location::Line(first_line),
-            reason,
-        )]));
+            failure.location,
+            damage(gzipped, failure.decoded, &failure.error),
+        )));
     }
-}
-
-/// The number of `\n` in `bytes`, counted in blocks of 255 so that the count vectorizes in
-/// bytes (a `filter().count()` widens every byte to 64 bits: a sixth of the time of reading a
-/// line file went there).
-fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes
-        .chunks(255)
-        .map(|block| {
-            u64::from(
-                block
-                    .iter()
-                    .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\n'))),
-            )
-        })
-        .sum()
+    batcher.finish();
 }
 
 fn damage(gzipped: bool, decoded: u64, e: &io::Error) -> String {
@@ -450,58 +393,71 @@ fn damage(gzipped: bool, decoded: u64, e: &io::Error) -> String {
 /// in the channel, stays this size however large a document or chunk is.
 const BATCH: usize = 1024;
 
-fn send_document(
-    document: &[u8],
-    sender: &Link,
-    inspector: Option<Inspector<'_>>,
-    read: impl FnOnce(&[u8], &mut dyn FnMut(Result<Record<'_>, BadRecord>)),
-) {
-    let mut events = sender.empty_batch();
-    let mut findings = Vec::new();
-    let mut found = Vec::new();
-    let mut bad_records = Vec::new();
-    read(document, &mut |item| match item {
-        Ok(record) => {
-            if let Some(inspect) = inspector {
-                inspect(&record, &mut found);
-                findings.extend(found.drain(..).map(|f| (events.len(), f)));
-            }
-            events.push(record.event);
-            if events.len() == BATCH {
-                let _ = sender.send(Batch::Events {
-                    worker: sender.worker,
-                    events: std::mem::replace(&mut events, sender.empty_batch()),
-                    findings: std::mem::take(&mut findings),
-                });
-            }
-        }
-        Err(record) => bad_records.push(record),
-    });
-    if !events.is_empty() {
-        let _ = sender.send(Batch::Events {
-            worker: sender.worker,
-            events,
-            findings,
-        });
-    }
-    if !bad_records.is_empty() {
-        let _ = sender.send(Batch::Bad(bad_records));
-    }
+/// Gathers what a worker reads into batches for the analyzer: events (with the inspector's
+/// findings) by [`BATCH`], bad records by [`BATCH`] too, so that an input of nothing but bad
+/// records does not pile them up in memory.
+struct Batcher<'l, 'i> {
+    sender: &'l Link,
+    inspector: Option<Inspector<'i>>,
+    events: Vec<Event>,
+    findings: Vec<(usize, Finding)>,
+    found: Vec<Finding>,
+    bad_records: Vec<BadRecord>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::count_newlines;
+impl<'l, 'i> Batcher<'l, 'i> {
+    fn new(sender: &'l Link, inspector: Option<Inspector<'i>>) -> Self {
+        Batcher {
+            sender,
+            inspector,
+            events: sender.empty_batch(),
+            findings: Vec::new(),
+            found: Vec::new(),
+            bad_records: Vec::new(),
+        }
+    }
 
-    #[test]
-    fn newlines_are_counted_across_blocks() {
-        for len in [0, 1, 254, 255, 256, 1000, 70_000] {
-            let bytes: Vec<u8> = (0..len)
-                .map(|i| if i % 3 == 0 { b'\n' } else { b'x' })
-                .collect();
-            let expected = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-            assert_eq!(count_newlines(&bytes), expected, "{len} bytes");
-            assert_eq!(count_newlines(&vec![b'\n'; len]), len as u64);
+    fn push(&mut self, item: Result<Record<'_>, BadRecord>) {
+        match item {
+            Ok(record) => {
+                if let Some(inspect) = self.inspector {
+                    inspect(&record, &mut self.found);
+                    let at = self.events.len();
+                    self.findings.extend(self.found.drain(..).map(|f| (at, f)));
+                }
+                self.events.push(record.event);
+                if self.events.len() == BATCH {
+                    let events = std::mem::replace(&mut self.events, self.sender.empty_batch());
+                    self.send_events(events);
+                }
+            }
+            Err(record) => {
+                self.bad_records.push(record);
+                if self.bad_records.len() == BATCH {
+                    let _ = self
+                        .sender
+                        .send(Batch::Bad(std::mem::take(&mut self.bad_records)));
+                }
+            }
+        }
+    }
+
+    fn send_events(&mut self, events: Vec<Event>) {
+        let _ = self.sender.send(Batch::Events {
+            worker: self.sender.worker,
+            events,
+            findings: std::mem::take(&mut self.findings),
+        });
+    }
+
+    /// Sends what is left.
+    fn finish(mut self) {
+        if !self.events.is_empty() {
+            let events = std::mem::take(&mut self.events);
+            self.send_events(events);
+        }
+        if !self.bad_records.is_empty() {
+            let _ = self.sender.send(Batch::Bad(self.bad_records));
         }
     }
 }

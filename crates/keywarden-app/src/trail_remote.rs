@@ -26,7 +26,7 @@
 //! Memory stays bounded: fetched units wait in a bounded channel, and the parser takes them in
 //! batches while the next ones download.
 
-use crate::trail::{analyze_units_inspecting, Inspector, ReadReport, Unit};
+use crate::trail::{analyze_units_inspecting, Inspector, Parsing, ReadReport, Unit};
 use chrono::{Datelike, NaiveDate};
 use keywarden_aws::api::AwsError;
 use keywarden_aws::logs::{
@@ -694,12 +694,12 @@ const BATCH_UNITS: usize = 256;
 const KEEP_BAD_RECORDS: usize = 1000;
 
 /// Runs `produce` on `runtime` while the calling thread parses what it sends into `analyzer`, in
-/// batches (`analyze_units_inspecting` on `threads` workers per batch, with `inspector` if any).
+/// batches (`analyze_units_inspecting` with `parsing` per batch, with `inspector` if any).
 /// Returns the reading report and `produce`'s result. Call it from outside the runtime (it
 /// blocks).
 pub fn analyze_fetched<T, F, Fut>(
     runtime: &tokio::runtime::Handle,
-    threads: usize,
+    parsing: Parsing,
     analyzer: &mut TrailAnalyzer,
     inspector: Option<Inspector<'_>>,
     produce: F,
@@ -726,7 +726,7 @@ where
         }
         merge(
             &mut report,
-            analyze_units_inspecting(batch, threads, analyzer, inspector),
+            analyze_units_inspecting(batch, parsing, analyzer, inspector),
         );
     }
     let output = match runtime.block_on(task) {
@@ -789,7 +789,7 @@ pub fn read_remote<C>(
     client: Arc<C>,
     sources: RemoteSources,
     options: RemoteOptions,
-    threads: usize,
+    parsing: Parsing,
     analyzer: &mut TrailAnalyzer,
     inspector: Option<Inspector<'_>>,
 ) -> Result<RemoteReading, RemoteError>
@@ -798,7 +798,7 @@ where
 {
     let (report, fetched) = analyze_fetched(
         runtime,
-        threads,
+        parsing,
         analyzer,
         inspector,
         move |sink| async move {
@@ -1213,7 +1213,7 @@ mod tests {
             fake,
             sources,
             RemoteOptions::default(),
-            2,
+            Parsing::threads(2),
             &mut analyzer,
             None,
         )

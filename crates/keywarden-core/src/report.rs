@@ -18,6 +18,12 @@ use std::io::Read;
 /// Input is read in blocks of this size (a block grows only for a longer record).
 const READ_BUFFER: usize = 64 * 1024;
 
+/// The longest record (one CSV row, its quoted newlines included) the reader buffers. A real
+/// credential report row is a few hundred bytes (a user name is at most 64 characters, an ARN at
+/// most 2,048); without a bound, input with no line break (`--report /dev/zero`) grew the buffer
+/// until the allocation failed.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
 /// The 22 columns of a credential report, in AWS's order.
 pub const COLUMNS: [&str; 22] = [
     "user",
@@ -73,6 +79,14 @@ pub enum ReportErrorKind {
     EmptyValue,
     BadDate(String),
     BadBoolean(String),
+    /// A record that does not end within [`MAX_RECORD_BYTES`].
+    RecordTooLong {
+        max: usize,
+    },
+    /// A NUL byte in the first line: binary data (a device, an image, UTF-16 text), not a CSV.
+    Binary {
+        offset: u64,
+    },
     /// A second row for a user (user names are unique in an account, whatever their case) or a
     /// second root row; `first_line` is where the first one is.
     DuplicateUser {
@@ -123,6 +137,14 @@ impl fmt::Display for ReportError {
             ReportErrorKind::BadBoolean(v) => {
                 write!(f, "invalid boolean `{v}`: expected true, false (any case) or not_supported")
             }
+            ReportErrorKind::RecordTooLong { max } => write!(
+                f,
+                "record longer than {max} bytes without a line break: not a credential report row"
+            ),
+            ReportErrorKind::Binary { offset } => write!(
+                f,
+                "NUL byte at byte {offset}: binary data, not a credential report CSV"
+            ),
             ReportErrorKind::DuplicateUser { name, first_line } if name == ROOT_USER_NAME => write!(
                 f,
                 "a second root row (`{name}`): the first is on {}:{first_line}; a report has one root row",
@@ -155,6 +177,7 @@ impl<R: Read> ReportReader<R> {
     pub fn new(input: R, origin: impl Into<String>) -> Result<Self, ReportError> {
         let origin = origin.into();
         let mut record = Records::new(input, READ_BUFFER);
+        record.refuse_binary = true;
         let header_error = |kind| ReportError {
             origin: origin.clone(),
             line: Some(1),
@@ -164,7 +187,13 @@ impl<R: Read> ReportReader<R> {
         match record.read_record() {
             Ok(true) => {}
             Ok(false) => return Err(header_error(ReportErrorKind::Empty)),
-            Err(e) => return Err(header_error(ReportErrorKind::Csv(csv_message(e)))),
+            Err(e) => {
+                let kind = match records::Limit::of(&e) {
+                    Some(limit) => limit.kind(),
+                    None => ReportErrorKind::Csv(csv_message(e)),
+                };
+                return Err(header_error(kind));
+            }
         }
         let mut header = Vec::with_capacity(record.len());
         for (i, field) in record.iter().enumerate() {
@@ -270,11 +299,15 @@ impl<R: Read> ReportReader<R> {
     /// Reading the input failed (the only error the CSV layer has: any bytes split into
     /// records). Said as the csv crate says it, without a line.
     fn csv_error(&self, e: std::io::Error) -> ReportError {
+        let (line, kind) = match records::Limit::of(&e) {
+            Some(limit) => (Some(self.record.line()), limit.kind()),
+            None => (None, ReportErrorKind::Csv(csv_message(e))),
+        };
         ReportError {
             origin: self.origin.clone(),
-            line: None,
+            line,
             column: None,
-            kind: ReportErrorKind::Csv(csv_message(e)),
+            kind,
         }
     }
 
@@ -597,7 +630,50 @@ pub fn read_all(input: impl Read, origin: &str) -> Result<Vec<UserCredentials>, 
 /// by the next read, with any blank lines; `line` counts every LF consumed. The differential
 /// tests below hold it to the csv crate.
 mod records {
+    use super::{ReportErrorKind, MAX_RECORD_BYTES};
     use std::io::{self, Read};
+
+    /// Input the splitter refuses to buffer, carried inside the `io::Error` its reads return (the
+    /// only error type the CSV layer has) and turned back into a [`ReportErrorKind`] by the
+    /// reader, which knows the line.
+    #[derive(Debug, Clone, Copy)]
+    pub(super) enum Limit {
+        /// A record that does not fit in [`MAX_RECORD_BYTES`].
+        TooLong,
+        /// A NUL byte in the first line, at this byte offset.
+        Nul(u64),
+    }
+
+    impl Limit {
+        fn error(self) -> io::Error {
+            io::Error::new(io::ErrorKind::InvalidData, self)
+        }
+
+        /// The limit `e` reports, if it is one.
+        pub(super) fn of(e: &io::Error) -> Option<Limit> {
+            e.get_ref()?.downcast_ref::<Limit>().copied()
+        }
+
+        pub(super) fn kind(self) -> ReportErrorKind {
+            match self {
+                Limit::TooLong => ReportErrorKind::RecordTooLong {
+                    max: MAX_RECORD_BYTES,
+                },
+                Limit::Nul(offset) => ReportErrorKind::Binary { offset },
+            }
+        }
+    }
+
+    impl std::fmt::Display for Limit {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Limit::TooLong => write!(f, "record longer than {MAX_RECORD_BYTES} bytes"),
+                Limit::Nul(offset) => write!(f, "NUL byte at byte {offset}"),
+            }
+        }
+    }
+
+    impl std::error::Error for Limit {}
 
     /// One field: a range of the input buffer, or, for a field that had quotes, of `unquoted`.
     #[derive(Debug, Clone, Copy)]
@@ -626,6 +702,9 @@ mod records {
         start_line: u64,
         fields: Vec<Field>,
         unquoted: Vec<u8>,
+        /// Refuse a NUL byte in the first line (the report reader sets it; the bare splitter
+        /// splits any bytes, as csv does).
+        pub(super) refuse_binary: bool,
     }
 
     /// The bytes csv-core's default dialect gives a meaning inside an unquoted field.
@@ -711,6 +790,7 @@ mod records {
                 start_line: 1,
                 fields: Vec::new(),
                 unquoted: Vec::new(),
+                refuse_binary: false,
             }
         }
 
@@ -755,7 +835,13 @@ mod records {
                 self.pos = 0;
             }
             if self.filled == self.buf.len() {
-                let grown = self.buf.len() * 2;
+                // The unconsumed bytes are one record that fills the buffer: grow it, up to the
+                // bound, so that input without line breaks cannot take all the memory.
+                if self.filled >= MAX_RECORD_BYTES {
+                    self.done = true;
+                    return Err(Limit::TooLong.error());
+                }
+                let grown = (self.buf.len() * 2).min(MAX_RECORD_BYTES);
                 self.buf.resize(grown, 0);
             }
             let n = match self.input.read(&mut self.buf[self.filled..]) {
@@ -767,6 +853,16 @@ mod records {
             };
             self.filled += n;
             self.eof = n == 0;
+            if self.first_fill && self.refuse_binary {
+                // A credential report's header is text; a NUL in the first line is binary input
+                // (`/dev/zero`, an image, UTF-16), refused at once rather than split into rows.
+                let block = &self.buf[..self.filled];
+                let first_line = memchr::memchr(b'\n', block).unwrap_or(block.len());
+                if let Some(at) = memchr::memchr(0, &block[..first_line]) {
+                    self.done = true;
+                    return Err(Limit::Nul(at as u64).error());
+                }
+            }
             if std::mem::take(&mut self.first_fill)
                 && self.filled >= 3
                 && self.buf[..3] == *b"\xEF\xBB\xBF"

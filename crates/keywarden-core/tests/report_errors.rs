@@ -491,3 +491,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_row_longer_than_the_maximum_is_an_error_with_its_line_not_an_allocation() {
+    use keywarden_core::report::MAX_RECORD_BYTES;
+    let mut input = format!("{HEADER}\n{GOOD_ROW}\n").into_bytes();
+    input.extend(std::iter::repeat_n(b'a', 2 * MAX_RECORD_BYTES));
+    let error = first_error(&input, "long.csv");
+    assert_eq!(error.line, Some(3), "{error}");
+    assert_eq!(
+        error.kind,
+        ReportErrorKind::RecordTooLong {
+            max: MAX_RECORD_BYTES
+        }
+    );
+}
+
+#[test]
+fn nul_bytes_in_the_first_line_are_refused_as_binary() {
+    let error = ReportReader::new(&[0u8; 100_000][..], "/dev/zero")
+        .err()
+        .unwrap();
+    assert_eq!(error.line, Some(1));
+    assert_eq!(error.kind, ReportErrorKind::Binary { offset: 0 });
+}

@@ -118,6 +118,9 @@ pub struct Loaded {
     pub other_log_source: Vec<PathBuf>,
     /// Rule files read.
     pub files: usize,
+    /// Entries of the folder that were not read (FIFOs, sockets, devices, broken links, link
+    /// loops), to be shown as warnings.
+    pub skipped: Vec<keywarden_walk::Skipped>,
 }
 
 /// The compiled rules of one run.
@@ -138,12 +141,20 @@ impl fmt::Debug for SigmaRules {
 }
 
 /// Loads every `*.yml` / `*.yaml` under `dir` (recursively, in name order, hidden entries
-/// skipped). Only a folder that cannot be read is an error; a rule that cannot be run is
-/// reported in [`Loaded::not_loaded`] and the others are kept.
+/// skipped), found by the walker `keywarden trail` uses for log folders (`keywarden-walk`:
+/// symbolic links followed with loop detection, only regular files read). Only a folder that
+/// cannot be read is an error; a rule that cannot be run is reported in [`Loaded::not_loaded`]
+/// and the others are kept.
 pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
-    files.sort();
+    let filter = keywarden_walk::Filter {
+        file: &|name| name.ends_with(".yml") || name.ends_with(".yaml"),
+        folder: &|_| true,
+    };
+    let walked = keywarden_walk::walk(dir, &filter).map_err(|e| LoadError {
+        path: e.path,
+        source: e.source,
+    })?;
+    let files = walked.files;
     let mut loader = Loader {
         loaded: Loaded {
             rules: SigmaRules {
@@ -154,6 +165,7 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
             not_loaded: Vec::new(),
             other_log_source: Vec::new(),
             files: files.len(),
+            skipped: walked.skipped,
         },
     };
     for path in &files {
@@ -178,32 +190,11 @@ pub fn load_str(text: &str, file: &Path) -> Loaded {
             not_loaded: Vec::new(),
             other_log_source: Vec::new(),
             files: 1,
+            skipped: Vec::new(),
         },
     };
     loader.load_text(text, file);
     loader.loaded
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let error = |source| LoadError {
-        path: dir.display().to_string(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(error)? {
-        let entry = entry.map_err(error)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        // Follows symbolic links, as a rules checkout may link folders in.
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 struct Loader {

@@ -235,6 +235,36 @@ pub struct TrailSourceArgs {
     /// Files parsed at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// The longest event read: one line of a line-per-event file, one element of a
+    /// {"Records":[...]} array, in bytes (suffixes K, M, G: KiB, MiB, GiB). A longer one is a bad
+    /// record (reported with where, exit 2), skipped without being held in memory.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "1M",
+        value_parser = parse_size
+    )]
+    pub max_event_size: usize,
+}
+
+/// A size in bytes: digits, optionally followed by K, M or G (powers of 1,024; `KiB`, `MiB`,
+/// `GiB` and lower case too).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let lower = lower.strip_suffix("ib").unwrap_or(&lower);
+    let (digits, shift) = match lower.as_bytes().last() {
+        Some(b'k') => (&lower[..lower.len() - 1], 10),
+        Some(b'm') => (&lower[..lower.len() - 1], 20),
+        Some(b'g') => (&lower[..lower.len() - 1], 30),
+        _ => (lower, 0),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size: expected bytes, like 1048576, 512K or 4M"))
 }
 
 const REMOTE: &str = "Remote sources (S3, LookupEvents)";

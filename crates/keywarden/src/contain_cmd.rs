@@ -108,6 +108,7 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
         since: None,
         until: None,
         threads: None,
+        max_event_size: keywarden_core::cloudtrail::reader::DEFAULT_MAX_EVENT_BYTES,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let selection = AuditConfig::default().selection;

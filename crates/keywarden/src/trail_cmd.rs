@@ -161,6 +161,9 @@ fn load_sigma(dir: &std::path::Path) -> Result<(SigmaRules, usize)> {
             dir.display()
         );
     }
+    for skipped in &loaded.skipped {
+        diag!("keywarden: warning: --sigma: {skipped}");
+    }
     for rule in &loaded.not_loaded {
         diag!("keywarden: sigma rule not loaded: {rule}");
     }

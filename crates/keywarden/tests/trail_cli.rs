@@ -9,6 +9,7 @@
 
 #[path = "../../keywarden-core/tests/cloudtrail/fixtures.rs"]
 mod fixtures;
+mod support;
 
 use fixtures::*;
 use serde_json::{json, Value};
@@ -46,12 +47,7 @@ fn keywarden_stdin(args: &[&str], input: &[u8]) -> Output {
 
 /// A fresh scratch folder for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("trail-cli")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::fresh_dir("trail-cli", test)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> PathBuf {

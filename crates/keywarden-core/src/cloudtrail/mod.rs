@@ -6,3 +6,4 @@ pub mod detect;
 pub mod event;
 pub mod lineage;
 pub mod reader;
+pub mod stream;

@@ -5,7 +5,9 @@
 //!
 //! Each event is handed to a sink as soon as it is read, so a truncated document still yields
 //! everything before the damage. A record that is not a usable event is reported with where it
-//! was (line, or record number and byte offset) and why, and reading goes on.
+//! was (line, or record number and byte offset) and why, and reading goes on. So is an event
+//! longer than [`Limits::max_event_bytes`]: no real event comes near it, and its text is not
+//! decoded. Input of any size is read from a stream in bounded memory by [`super::stream`].
 
 use super::event::{
     decode_into, decode_into_with_wire, finish, parse_event, spare_event, Event, EventError, Found,
@@ -56,10 +58,52 @@ impl fmt::Display for BadRecord {
     }
 }
 
+/// What one record may cost. The default is documented in the README (`--max-event-size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest event read, in bytes of JSON text (one line of a line-per-event file, one
+    /// element of a `Records` array); a longer one is a bad record and is skipped unread.
+    pub max_event_bytes: usize,
+}
+
+/// CloudTrail events are a few KB; the largest request and response fields bring them to tens
+/// of KB. A MiB leaves room for any of them, and bounds what one record can hold in memory.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// Why a record of `len` bytes is not read, if it is too long.
+    pub(super) fn refuse(&self, len: u64) -> Option<String> {
+        (len > self.max_event_bytes as u64).then(|| {
+            format!(
+                "event of {len} bytes, longer than the maximum of {} (--max-event-size): skipped",
+                self.max_event_bytes
+            )
+        })
+    }
+}
+
 /// Reads every event of `document` into `sink`; `origin` names it in bad-record reports.
 pub fn read_document(
     document: &[u8],
     origin: &str,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) {
+    read_document_limited(document, origin, Limits::default(), sink);
+}
+
+/// [`read_document`] with `limits` instead of the default ones.
+pub fn read_document_limited(
+    document: &[u8],
+    origin: &str,
+    limits: Limits,
     sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
 ) {
     let bad = |location, reason: String| BadRecord {
@@ -74,7 +118,7 @@ pub fn read_document(
             for (index, line) in document.split(|&b| b == b'\n').enumerate() {
                 let number = index as u64 + 1;
                 match std::str::from_utf8(line) {
-                    Ok(text) => read_lines_from(text, origin, number, sink),
+                    Ok(text) => read_lines_limited(text, origin, number, limits, sink),
                     Err(_) => sink(Err(bad(Location::Line(number), "invalid UTF-8".into()))),
                 }
             }
@@ -84,7 +128,12 @@ pub fn read_document(
             // Keep what precedes the invalid bytes: a damaged tail must not cost the head.
             let valid = &document[..e.valid_up_to()];
             let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u64;
-            read_text(std::str::from_utf8(valid).unwrap_or_default(), origin, sink);
+            read_text(
+                std::str::from_utf8(valid).unwrap_or_default(),
+                origin,
+                limits,
+                sink,
+            );
             sink(Err(bad(
                 Location::Position { line, column: 0 },
                 "invalid UTF-8".into(),
@@ -92,7 +141,7 @@ pub fn read_document(
             return;
         }
     };
-    read_text(text, origin, sink);
+    read_text(text, origin, limits, sink);
 }
 
 /// Whether a document (or its first chunk) holds one event per line.
@@ -130,22 +179,22 @@ fn is_line_oriented_text(text: &str) -> bool {
             .any(|l| l.starts_with('{') && serde_json::from_str::<IgnoredAny>(l).is_ok())
 }
 
-fn read_text(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
+fn read_text(
+    text: &str,
+    origin: &str,
+    limits: Limits,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return;
     }
     if is_line_oriented_text(trimmed) {
-        read_lines(text, origin, sink);
+        read_lines_limited(text, origin, 1, limits, sink);
     } else {
-        read_values(text, origin, sink);
+        read_values(text, origin, limits, sink);
     }
-}
-
-/// One JSON value per line; a bad line is reported and skipped.
-fn read_lines(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
-    read_lines_from(text, origin, 1, sink);
 }
 
 /// One event per line, for a chunk of a larger input whose first line is `first_line`: large
@@ -156,14 +205,33 @@ pub fn read_lines_from(
     first_line: u64,
     sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
 ) {
+    read_lines_limited(text, origin, first_line, Limits::default(), sink);
+}
+
+/// [`read_lines_from`] with `limits` instead of the default ones.
+pub fn read_lines_limited(
+    text: &str,
+    origin: &str,
+    first_line: u64,
+    limits: Limits,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) {
     for (index, line) in text.split('\n').enumerate() {
         let line_text = line.trim();
         if line_text.is_empty() {
             continue;
         }
         let location = Location::Line(first_line + index as u64);
+        if let Some(reason) = limits.refuse(line_text.len() as u64) {
+            sink(Err(BadRecord {
+                origin: origin.to_owned(),
+                location,
+                reason,
+            }));
+            continue;
+        }
         if line_text.starts_with('{') && line_text[1..].trim_start().starts_with("\"Records\"") {
-            read_values(line_text, origin, sink);
+            read_values(line_text, origin, limits, sink);
             continue;
         }
         let mut event = spare_event();
@@ -174,15 +242,20 @@ pub fn read_lines_from(
 
 /// A whole document: a `Records` object, an array, or a stream of events, streamed element by
 /// element so that damage late in the document keeps the events before it.
-fn read_values(text: &str, origin: &str, sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>)) {
-    let done = match read_records_file(text, origin, sink) {
+fn read_values(
+    text: &str,
+    origin: &str,
+    limits: Limits,
+    sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
+) {
+    let done = match read_records_file(text, origin, limits, sink) {
         Ok(()) => return,
         Err(done) => done,
     };
     // Anything else, or a document the fast path stopped in: read it all the general way,
     // without handing the sink again the records it already had.
     let mut skipped = 0;
-    read_values_general(text, origin, &mut |item| {
+    read_values_general(text, origin, limits, &mut |item| {
         if skipped < done {
             skipped += 1;
         } else {
@@ -211,6 +284,7 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
 fn read_records_file(
     text: &str,
     origin: &str,
+    limits: Limits,
     sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
 ) -> Result<(), u64> {
     let bytes = text.as_bytes();
@@ -236,12 +310,7 @@ fn read_records_file(
             let mut event = spare_event();
             let raw = &text[at..at + stream.byte_offset()];
             counter += 1;
-            let decoded = match finish(found, raw, &mut event) {
-                Ok(result) => result,
-                // The decoder gave up on a wrapped event: decode the record as the general path
-                // would.
-                Err(_) => decode_into_with_wire(raw, &mut event),
-            };
+            let decoded = finish_event(found, raw, limits, &mut event);
             emit(decoded, event, raw, origin, Location::Record(counter), sink);
             at = skip_whitespace(bytes, at + raw.len());
             match bytes.get(at) {
@@ -261,11 +330,52 @@ fn read_records_file(
     Ok(())
 }
 
+/// Completes the event the fast decoder found in `raw` (see [`finish`]), or says why it is not
+/// one: too long, or not a usable event.
+pub(super) fn finish_event(
+    found: Found<'_>,
+    raw: &str,
+    limits: Limits,
+    event: &mut Event,
+) -> Result<(), Refused> {
+    if let Some(reason) = limits.refuse(raw.len() as u64) {
+        return Err(Refused::Limit(reason));
+    }
+    match finish(found, raw, event) {
+        Ok(result) => result.map_err(Refused::Event),
+        // The decoder gave up on a wrapped event: decode the record as the general path would.
+        Err(_) => decode_into_with_wire(raw, event).map_err(Refused::Event),
+    }
+}
+
+/// Why a record gives no event.
+#[derive(Debug)]
+pub(super) enum Refused {
+    Event(EventError),
+    /// Longer than [`Limits::max_event_bytes`], with the reason.
+    Limit(String),
+}
+
+impl From<EventError> for Refused {
+    fn from(e: EventError) -> Self {
+        Refused::Event(e)
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Event(e) => e.fmt(f),
+            Refused::Limit(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// Hands one decoded event (or why the record is not one) to the sink. Events are decoded in
 /// place, in a recycled one when there is one (see `event::decode_into`): an `Event` is some
 /// 600 bytes, and every move of it is a copy.
-fn emit<'r>(
-    decoded: Result<(), EventError>,
+pub(super) fn emit<'r, E: fmt::Display>(
+    decoded: Result<(), E>,
     event: Event,
     raw: &'r str,
     origin: &str,
@@ -286,6 +396,7 @@ fn emit<'r>(
 fn read_values_general(
     text: &str,
     origin: &str,
+    limits: Limits,
     sink: &mut dyn FnMut(Result<Record<'_>, BadRecord>),
 ) {
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -293,6 +404,7 @@ fn read_values_general(
     loop {
         let seed = TopLevel {
             origin,
+            limits,
             sink: &mut *sink,
             counter: &mut counter,
         };
@@ -319,20 +431,22 @@ fn read_values_general(
 /// Dispatches one top-level value: an array of events, a `Records` object, or one event.
 struct TopLevel<'s, 'o> {
     origin: &'o str,
+    limits: Limits,
     sink: &'s mut dyn FnMut(Result<Record<'_>, BadRecord>),
     counter: &'s mut u64,
 }
 
 impl TopLevel<'_, '_> {
-    fn emit(&mut self, raw: &RawValue) {
+    fn emit(&mut self, raw: &str) {
         *self.counter += 1;
         let location = Location::Record(*self.counter);
+        let parsed = match self.limits.refuse(raw.len() as u64) {
+            Some(reason) => Err(Refused::Limit(reason)),
+            None => parse_event(raw).map_err(Refused::Event),
+        };
         (self.sink)(
-            parse_event(raw.get())
-                .map(|event| Record {
-                    event,
-                    raw: raw.get(),
-                })
+            parsed
+                .map(|event| Record { event, raw })
                 .map_err(|e| BadRecord {
                     origin: self.origin.to_owned(),
                     location,
@@ -359,7 +473,7 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         while let Some(raw) = seq.next_element::<&RawValue>()? {
-            self.emit(raw);
+            self.emit(raw.get());
         }
         Ok(())
     }
@@ -390,20 +504,7 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
             key = map.next_key::<std::borrow::Cow<'de, str>>()?;
         }
         object.push('}');
-        *self.counter += 1;
-        let location = Location::Record(*self.counter);
-        (self.sink)(
-            parse_event(&object)
-                .map(|event| Record {
-                    event,
-                    raw: &object,
-                })
-                .map_err(|e| BadRecord {
-                    origin: self.origin.to_owned(),
-                    location,
-                    reason: e.to_string(),
-                }),
-        );
+        self.emit(&object);
         Ok(())
     }
 }
@@ -427,7 +528,7 @@ impl<'de> Visitor<'de> for RecordsSeed<'_, '_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(raw) = seq.next_element::<&RawValue>()? {
-            self.0.emit(raw);
+            self.0.emit(raw.get());
         }
         Ok(())
     }

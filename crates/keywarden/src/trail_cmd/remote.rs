@@ -8,13 +8,16 @@ use crate::audit_cmd::resolve_now;
 use crate::cli::TrailSourceArgs;
 use crate::live_cmd::print_stats;
 use anyhow::{bail, Context, Result};
-use keywarden_app::trail::{analyze_units_inspecting, expand, Inspector, ReadReport, Unit};
+use keywarden_app::trail::{
+    analyze_units_inspecting, expand, Inspector, Parsing, ReadReport, Unit,
+};
 use keywarden_app::trail_remote::{
     merge, read_remote, LookupPacer, LookupPlan, RemoteOptions, RemoteSources, S3Location, Window,
 };
 use keywarden_aws::live::{ConnectOptions, LiveClient};
 use keywarden_aws::logs::LookupAttribute;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
+use keywarden_core::cloudtrail::reader::Limits;
 use keywarden_core::time::format_timestamp;
 use keywarden_core::Timestamp;
 use std::path::PathBuf;
@@ -105,7 +108,7 @@ impl<'a> Sources<'a> {
             }
         }
         let units = expand_each(&local)?;
-        let mut report = analyze_units_inspecting(units, self.threads, analyzer, inspector);
+        let mut report = analyze_units_inspecting(units, self.parsing(), analyzer, inspector);
         if s3.is_empty() && !input.remote.lookup {
             return Ok(report);
         }
@@ -131,6 +134,16 @@ impl<'a> Sources<'a> {
         label: &str,
     ) -> Result<ReadReport> {
         self.read_remote(Vec::new(), Some(attributes), analyzer, inspector, label)
+    }
+
+    /// How the sources' bytes are parsed: the workers, and the limits of the command line.
+    fn parsing(&self) -> Parsing {
+        Parsing {
+            threads: self.threads,
+            limits: Limits {
+                max_event_bytes: self.input.max_event_size,
+            },
+        }
     }
 
     /// `--stats`: the AWS requests of the whole run, if it made any.
@@ -178,9 +191,9 @@ impl<'a> Sources<'a> {
         inspector: Option<Inspector<'_>>,
         label: &str,
     ) -> Result<ReadReport> {
-        let (window, threads, concurrency) = (
+        let (window, parsing, concurrency) = (
             self.window,
-            self.threads,
+            self.parsing(),
             self.input.remote.concurrency.max(1),
         );
         let aws = self.aws()?;
@@ -197,7 +210,7 @@ impl<'a> Sources<'a> {
                 window,
                 concurrency,
             },
-            threads,
+            parsing,
             analyzer,
             inspector,
         )?;
@@ -237,7 +250,11 @@ impl<'a> Sources<'a> {
 fn expand_each(paths: &[PathBuf]) -> Result<Vec<Unit>> {
     let mut units = Vec::new();
     for path in paths {
-        let found = expand(std::slice::from_ref(path))?;
+        let expanded = expand(std::slice::from_ref(path))?;
+        for skipped in &expanded.skipped {
+            diag!("keywarden: warning: {skipped}");
+        }
+        let found = expanded.units;
         if found.is_empty() && path.is_dir() {
             bail!(
                 "no CloudTrail records found in {}: no .json, .jsonl, .ndjson or .log file (gzipped or not) under it",

@@ -52,6 +52,17 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A fresh, empty scratch folder for one test: `group/test` under cargo's test temporary folder,
+/// emptied first (left behind after the test, to look at).
+pub fn fresh_dir(group: &str, test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(group)
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch folder");
+    dir
+}
+
 /// The scratch directory for this binary's files (configs, launcher logs).
 pub fn scratch_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-moto");
@@ -353,7 +364,13 @@ pub fn row(rule: &str, status: &str, user: &str, credential: &str, key: Option<&
 
 impl Audit {
     /// Runs `command` to completion within [`KEYWARDEN_TIMEOUT`].
-    pub fn run(mut command: Command) -> Audit {
+    pub fn run(command: Command) -> Audit {
+        Audit::run_within(command, KEYWARDEN_TIMEOUT)
+    }
+
+    /// Runs `command` to completion within `timeout`, killing it and failing the test after:
+    /// for a test whose bug is a hang, so that it fails in seconds.
+    pub fn run_within(mut command: Command, timeout: Duration) -> Audit {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -369,7 +386,7 @@ impl Audit {
         };
         let stdout = drain(Box::new(child.stdout.take().unwrap()));
         let stderr = drain(Box::new(child.stderr.take().unwrap()));
-        let deadline = Instant::now() + KEYWARDEN_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait for keywarden") {
                 break status;
@@ -378,7 +395,7 @@ impl Audit {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "keywarden did not finish within {KEYWARDEN_TIMEOUT:?}; stderr:\n{}",
+                    "keywarden did not finish within {timeout:?}; stderr:\n{}",
                     stderr.join().unwrap_or_default()
                 );
             }

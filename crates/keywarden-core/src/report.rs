@@ -170,6 +170,8 @@ pub struct ReportReader<R: Read> {
     header: Vec<String>,
     origin: String,
     seen: SeenUsers,
+    /// Whether the end of the input was reached and the duplicate check made.
+    checked_duplicates: bool,
 }
 
 impl<R: Read> ReportReader<R> {
@@ -234,6 +236,7 @@ impl<R: Read> ReportReader<R> {
             header,
             origin,
             seen: SeenUsers::default(),
+            checked_duplicates: false,
         })
     }
 
@@ -250,7 +253,7 @@ impl<R: Read> ReportReader<R> {
     /// The next user row, `None` at the end of the input.
     pub fn next_user(&mut self) -> Option<Result<UserCredentials, ReportError>> {
         match self.record.read_record() {
-            Ok(false) => None,
+            Ok(false) => self.end_of_input(),
             Ok(true) => Some(self.parse_row().and_then(|user| {
                 self.first_sighting(&user)?;
                 Ok(user)
@@ -268,7 +271,7 @@ impl<R: Read> ReportReader<R> {
         user: &mut UserCredentials,
     ) -> Option<Result<(), ReportError>> {
         match self.record.read_record() {
-            Ok(false) => None,
+            Ok(false) => self.end_of_input(),
             Ok(true) => Some(
                 self.parse_row_into(user)
                     .and_then(|()| self.first_sighting(user)),
@@ -277,23 +280,45 @@ impl<R: Read> ReportReader<R> {
         }
     }
 
-    /// Records the row just decoded; a user (or root) already seen is an error naming both
-    /// lines. Two rows for one user are not a report AWS writes (a merged or edited file): which
-    /// one a consumer keeps would decide the verdict, so neither is trusted.
+    /// Records the row just decoded. A second root row is an error at once; a user listed twice
+    /// is found at the end of the input ([`Self::end_of_input`]). Two rows for one user are not
+    /// a report AWS writes (a merged or edited file): which one a consumer keeps would decide the
+    /// verdict, so neither is trusted.
     fn first_sighting(&mut self, user: &UserCredentials) -> Result<(), ReportError> {
         let line = self.record.start_line();
-        let Some(first_line) = self.seen.insert(user, line) else {
+        if !user.is_root {
+            self.seen.record(user, line);
             return Ok(());
-        };
-        Err(ReportError {
-            origin: self.origin.clone(),
-            line: Some(line),
-            column: self.positions[USER].map(|p| (p + 1, COLUMNS[USER].to_owned())),
-            kind: ReportErrorKind::DuplicateUser {
+        }
+        match self.seen.root_row(line) {
+            None => Ok(()),
+            Some(first_line) => Err(self.duplicate_error(Duplicate {
                 name: user.name.clone(),
                 first_line,
+                line,
+            })),
+        }
+    }
+
+    /// At the end of the input: the error for a user listed twice, once; `None` after it.
+    fn end_of_input<T>(&mut self) -> Option<Result<T, ReportError>> {
+        if std::mem::replace(&mut self.checked_duplicates, true) {
+            return None;
+        }
+        let duplicate = self.seen.first_duplicate()?;
+        Some(Err(self.duplicate_error(duplicate)))
+    }
+
+    fn duplicate_error(&self, duplicate: Duplicate) -> ReportError {
+        ReportError {
+            origin: self.origin.clone(),
+            line: Some(duplicate.line),
+            column: self.positions[USER].map(|p| (p + 1, COLUMNS[USER].to_owned())),
+            kind: ReportErrorKind::DuplicateUser {
+                name: duplicate.name,
+                first_line: duplicate.first_line,
             },
-        })
+        }
     }
 
     /// Reading the input failed (the only error the CSV layer has: any bytes split into
@@ -390,59 +415,140 @@ impl<R: Read> ReportReader<R> {
     }
 }
 
-/// The users a report has listed so far, by account and case-folded name, with the line of
-/// each. The names are kept back to back in one buffer and the table holds ranges of it, so a
-/// user costs its name's bytes and one small entry, not a `String` each.
+/// The users a report has listed, by account and case-folded name, with the line of each.
+///
+/// Rows are only appended while the report streams (the name's bytes to one buffer, one small
+/// entry to a vector): a hash table probed at every row cost a cache miss per row, +40 % on the
+/// audit benchmark (BENCHMARKS.md). Duplicates are found once, at the end of the input, by
+/// sorting the entries; the root row, one per report, is checked as it comes.
 #[derive(Default)]
 struct SeenUsers {
-    /// `account:name`, name ASCII-lower-cased (IAM names are ASCII, unique whatever their case).
+    /// `account:name` of every row, back to back, as written (the comparison folds the case).
     keys: Vec<u8>,
-    table: hashbrown::HashTable<SeenUser>,
+    rows: Vec<SeenUser>,
     hasher: hashbrown::DefaultHashBuilder,
+    /// The ARN prefix (`arn:partition:iam::account:`) of the last row and where its account
+    /// is in it: rows of one report share it, so the ARN is not parsed again for each.
+    last_prefix: String,
+    last_account: std::ops::Range<usize>,
     /// The root row's line: one per report, whatever its account.
     root: Option<u64>,
 }
 
 struct SeenUser {
+    /// Of the case-folded key: equal keys have equal hashes, so sorting by it puts them together.
+    hash: u64,
     start: usize,
+    /// Where the name starts (after `account:`) and the key ends.
+    name: usize,
     end: usize,
     line: u64,
 }
 
+/// Two rows for one user: its name as the later row writes it, and both lines.
+struct Duplicate {
+    name: String,
+    first_line: u64,
+    line: u64,
+}
+
 impl SeenUsers {
-    /// Records `user` read on `line`; the line of the earlier row when it was already seen.
-    fn insert(&mut self, user: &UserCredentials, line: u64) -> Option<u64> {
-        if user.is_root {
-            return match self.root {
-                Some(first) => Some(first),
-                None => {
-                    self.root = Some(line);
-                    None
-                }
-            };
+    /// Records the root row read on `line`; the line of the earlier root row, if any.
+    fn root_row(&mut self, line: u64) -> Option<u64> {
+        match self.root {
+            Some(first) => Some(first),
+            None => {
+                self.root = Some(line);
+                None
+            }
         }
-        let start = self.keys.len();
-        self.keys
-            .extend_from_slice(user.account_id().unwrap_or_default().as_bytes());
-        self.keys.push(b':');
-        self.keys
-            .extend(user.name.bytes().map(|b| b.to_ascii_lowercase()));
-        let end = self.keys.len();
-        let keys = &self.keys;
-        let hash = self.hasher.hash_one(&keys[start..end]);
-        let same = |seen: &SeenUser| keys[seen.start..seen.end] == keys[start..end];
-        if let Some(seen) = self.table.find(hash, same) {
-            let first = seen.line;
-            self.keys.truncate(start);
-            return Some(first);
-        }
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(hash, SeenUser { start, end, line }, |seen| {
-                hasher.hash_one(&keys[seen.start..seen.end])
-            });
-        None
     }
+
+    /// Records `user` (not root) read on `line`.
+    fn record(&mut self, user: &UserCredentials, line: u64) {
+        let cached =
+            !self.last_prefix.is_empty() && user.arn.starts_with(self.last_prefix.as_str());
+        if !cached {
+            self.remember_prefix(&user.arn);
+        }
+        let account = if cached {
+            &self.last_prefix[self.last_account.clone()]
+        } else {
+            crate::model::account_id_of_arn(&user.arn).unwrap_or_default()
+        };
+        let start = self.keys.len();
+        self.keys.extend_from_slice(account.as_bytes());
+        self.keys.push(b':');
+        let name = self.keys.len();
+        self.keys.extend_from_slice(user.name.as_bytes());
+        let end = self.keys.len();
+        let hash = folded_hash(&self.hasher, account.as_bytes(), user.name.as_bytes());
+        self.rows.push(SeenUser {
+            hash,
+            start,
+            name,
+            end,
+            line,
+        });
+    }
+
+    /// Keeps the ARN's prefix up to and including the colon after the account (the colon makes
+    /// sure a longer account never matches it), or nothing when there is no such colon.
+    fn remember_prefix(&mut self, arn: &str) {
+        self.last_prefix.clear();
+        self.last_account = 0..0;
+        if let Some(account) = crate::model::account_id_of_arn(arn) {
+            let at = account.as_ptr() as usize - arn.as_ptr() as usize;
+            let end = at + account.len();
+            if arn.as_bytes().get(end) == Some(&b':') {
+                self.last_prefix.push_str(&arn[..=end]);
+                self.last_account = at..end;
+            }
+        }
+    }
+
+    /// The duplicate whose later row comes first, as a reader stopping at it would report it.
+    fn first_duplicate(&mut self) -> Option<Duplicate> {
+        let keys = &self.keys;
+        let folded = |row: &SeenUser| keys[row.start..row.end].iter().map(u8::to_ascii_lowercase);
+        // By hash then line: equal keys have equal hashes, so each group of one hash holds
+        // every row of a key, in line order. Within a group (almost always one row), a row equal
+        // to an earlier one is a duplicate; the one with the earliest later line wins.
+        self.rows.sort_unstable_by_key(|row| (row.hash, row.line));
+        let mut found: Option<(u64, &SeenUser)> = None;
+        for group in self.rows.chunk_by(|a, b| a.hash == b.hash) {
+            for (i, later) in group.iter().enumerate().skip(1) {
+                let earlier = group[..i].iter().find(|row| folded(row).eq(folded(later)));
+                if let Some(earlier) = earlier {
+                    if found.is_none_or(|(_, best)| later.line < best.line) {
+                        found = Some((earlier.line, later));
+                    }
+                    break;
+                }
+            }
+        }
+        let (first_line, later) = found?;
+        Some(Duplicate {
+            name: String::from_utf8_lossy(&keys[later.name..later.end]).into_owned(),
+            first_line,
+            line: later.line,
+        })
+    }
+}
+
+/// The hash of `account:name` with the name's ASCII case folded, without a folded copy.
+fn folded_hash(builder: &hashbrown::DefaultHashBuilder, account: &[u8], name: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = builder.build_hasher();
+    hasher.write(account);
+    let mut chunk = [0u8; 64];
+    for part in name.chunks(chunk.len()) {
+        let folded = &mut chunk[..part.len()];
+        folded.copy_from_slice(part);
+        folded.make_ascii_lowercase();
+        hasher.write(folded);
+    }
+    hasher.finish()
 }
 
 /// Stores a decoded text cell, reusing the string already in `cell` when both are values.

@@ -308,6 +308,19 @@ fn the_same_name_in_two_accounts_is_two_users() {
 }
 
 #[test]
+fn an_account_that_extends_another_is_another_account() {
+    // The reader remembers the last row's ARN prefix to find the account without parsing each
+    // ARN; `1234567890123` begins like `123456789012`, and the users are still two. The third
+    // row, alice again in the first account, is the duplicate.
+    let longer = GOOD_ROW.replace("123456789012", "1234567890123");
+    let input = format!("{HEADER}\n{GOOD_ROW}\n{longer}\n{GOOD_ROW}\n");
+    let error = first_error(input.as_bytes(), "prefix.csv");
+    assert_duplicate(&error, "prefix.csv", "alice", 2, 4);
+    let two = format!("{HEADER}\n{GOOD_ROW}\n{longer}\n");
+    assert_eq!(read_all(two.as_bytes(), "prefix.csv").unwrap().len(), 2);
+}
+
+#[test]
 fn invalid_utf8_in_a_value() {
     let mut input = format!("{HEADER}\n{GOOD_ROW}\n").into_bytes();
     // Latin-1 "josé" where UTF-8 was expected.

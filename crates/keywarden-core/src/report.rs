@@ -170,8 +170,6 @@ pub struct ReportReader<R: Read> {
     header: Vec<String>,
     origin: String,
     seen: SeenUsers,
-    /// Whether the end of the input was reached and the duplicate check made.
-    checked_duplicates: bool,
 }
 
 impl<R: Read> ReportReader<R> {
@@ -236,8 +234,17 @@ impl<R: Read> ReportReader<R> {
             header,
             origin,
             seen: SeenUsers::default(),
-            checked_duplicates: false,
         })
+    }
+
+    /// Sizes the duplicate-user check for an input of `bytes` bytes (a file's length, a
+    /// downloaded report's): its table is made once for the rows such an input can hold instead
+    /// of grown and copied row by row, which was most of the check's cost (BENCHMARKS.md). Only
+    /// a hint: a longer input grows the table as usual, and no more than about a million rows
+    /// are ever reserved.
+    pub fn expecting_bytes(mut self, bytes: u64) -> Self {
+        self.seen.reserve_for_bytes(bytes);
+        self
     }
 
     /// The known columns the input lacks.
@@ -253,11 +260,8 @@ impl<R: Read> ReportReader<R> {
     /// The next user row, `None` at the end of the input.
     pub fn next_user(&mut self) -> Option<Result<UserCredentials, ReportError>> {
         match self.record.read_record() {
-            Ok(false) => self.end_of_input(),
-            Ok(true) => Some(self.parse_row().and_then(|user| {
-                self.first_sighting(&user)?;
-                Ok(user)
-            })),
+            Ok(false) => None,
+            Ok(true) => Some(self.parse_row()),
             Err(e) => Some(Err(self.csv_error(e))),
         }
     }
@@ -271,7 +275,7 @@ impl<R: Read> ReportReader<R> {
         user: &mut UserCredentials,
     ) -> Option<Result<(), ReportError>> {
         match self.record.read_record() {
-            Ok(false) => self.end_of_input(),
+            Ok(false) => None,
             Ok(true) => Some(
                 self.parse_row_into(user)
                     .and_then(|()| self.first_sighting(user)),
@@ -280,17 +284,17 @@ impl<R: Read> ReportReader<R> {
         }
     }
 
-    /// Records the row just decoded. A second root row is an error at once; a user listed twice
-    /// is found at the end of the input ([`Self::end_of_input`]). Two rows for one user are not
-    /// a report AWS writes (a merged or edited file): which one a consumer keeps would decide the
-    /// verdict, so neither is trusted.
+    /// Records the row just decoded: a user (or a root row) listed a second time is an error,
+    /// at the later row. Two rows for one user are not a report AWS writes (a merged or edited
+    /// file): which one a consumer keeps would decide the verdict, so neither is trusted.
     fn first_sighting(&mut self, user: &UserCredentials) -> Result<(), ReportError> {
         let line = self.record.start_line();
-        if !user.is_root {
-            self.seen.record(user, line);
-            return Ok(());
-        }
-        match self.seen.root_row(line) {
+        let earlier = if user.is_root {
+            self.seen.root_row(line)
+        } else {
+            self.seen.record(user, line)
+        };
+        match earlier {
             None => Ok(()),
             Some(first_line) => Err(self.duplicate_error(Duplicate {
                 name: user.name.clone(),
@@ -298,15 +302,6 @@ impl<R: Read> ReportReader<R> {
                 line,
             })),
         }
-    }
-
-    /// At the end of the input: the error for a user listed twice, once; `None` after it.
-    fn end_of_input<T>(&mut self) -> Option<Result<T, ReportError>> {
-        if std::mem::replace(&mut self.checked_duplicates, true) {
-            return None;
-        }
-        let duplicate = self.seen.first_duplicate()?;
-        Some(Err(self.duplicate_error(duplicate)))
     }
 
     fn duplicate_error(&self, duplicate: Duplicate) -> ReportError {
@@ -355,7 +350,7 @@ impl<R: Read> ReportReader<R> {
             .max(start_before_blank_lines)
     }
 
-    fn parse_row(&self) -> Result<UserCredentials, ReportError> {
+    fn parse_row(&mut self) -> Result<UserCredentials, ReportError> {
         let mut user = UserCredentials {
             name: String::new(),
             arn: String::new(),
@@ -372,6 +367,7 @@ impl<R: Read> ReportReader<R> {
             tags: Known::Unknown(String::new()),
         };
         self.parse_row_into(&mut user)?;
+        self.first_sighting(&user)?;
         Ok(user)
     }
 
@@ -417,32 +413,24 @@ impl<R: Read> ReportReader<R> {
 
 /// The users a report has listed, by account and case-folded name, with the line of each.
 ///
-/// Rows are only appended while the report streams (the name's bytes to one buffer, one small
-/// entry to a vector): a hash table probed at every row cost a cache miss per row, +40 % on the
-/// audit benchmark (BENCHMARKS.md). Duplicates are found once, at the end of the input, by
-/// sorting the entries; the root row, one per report, is checked as it comes.
+/// Only a 64-bit hash of each user is kept, with its line: 16 bytes a row in one table. Keeping
+/// the names to compare (a byte arena, or owned keys) cost +35 % on the audit benchmark in
+/// allocation and page faults (BENCHMARKS.md, "the cost of issue 9"). The hash is keyed with a
+/// random seed per reader, so two different users share one only by chance (for a million rows,
+/// a chance below one in 10^7); the failure is on the safe side: the report is refused, never
+/// a duplicate missed (equal users always hash equal). Who writes the report can always make it
+/// refused by writing a real duplicate, so a crafted collision gains nothing.
 #[derive(Default)]
 struct SeenUsers {
-    /// `account:name` of every row, back to back, as written (the comparison folds the case).
-    keys: Vec<u8>,
-    rows: Vec<SeenUser>,
+    /// The hash of each user (not root) and the line of its row.
+    lines: hashbrown::HashTable<(u64, u64)>,
     hasher: hashbrown::DefaultHashBuilder,
-    /// The ARN prefix (`arn:partition:iam::account:`) of the last row and where its account
-    /// is in it: rows of one report share it, so the ARN is not parsed again for each.
+    /// The ARN prefix (`arn:partition:iam::account:`) of the last row and the hash of its
+    /// account: rows of one report share it, so the ARN is not parsed again for each.
     last_prefix: String,
-    last_account: std::ops::Range<usize>,
+    last_account: u64,
     /// The root row's line: one per report, whatever its account.
     root: Option<u64>,
-}
-
-struct SeenUser {
-    /// Of the case-folded key: equal keys have equal hashes, so sorting by it puts them together.
-    hash: u64,
-    start: usize,
-    /// Where the name starts (after `account:`) and the key ends.
-    name: usize,
-    end: usize,
-    line: u64,
 }
 
 /// Two rows for one user: its name as the later row writes it, and both lines.
@@ -464,91 +452,75 @@ impl SeenUsers {
         }
     }
 
-    /// Records `user` (not root) read on `line`.
-    fn record(&mut self, user: &UserCredentials, line: u64) {
+    /// Reserves room for the rows an input of `bytes` bytes can hold. A credential report's row
+    /// is longer than 128 bytes (its 22 columns hold 8 timestamps); the cap keeps a huge input
+    /// from reserving more than 17 MiB at once, mostly untouched.
+    fn reserve_for_bytes(&mut self, bytes: u64) {
+        const SHORTEST_ROW: u64 = 128;
+        const MOST_ROWS: u64 = 1 << 20;
+        let rows = (bytes / SHORTEST_ROW).min(MOST_ROWS) as usize;
+        self.lines.reserve(rows, |&(hash, _)| hash);
+    }
+
+    /// Records `user` (not root) read on `line`; the line of the earlier row for the same
+    /// user (same account, same name but for ASCII case), if any.
+    fn record(&mut self, user: &UserCredentials, line: u64) -> Option<u64> {
         let cached =
             !self.last_prefix.is_empty() && user.arn.starts_with(self.last_prefix.as_str());
         if !cached {
             self.remember_prefix(&user.arn);
         }
         let account = if cached {
-            &self.last_prefix[self.last_account.clone()]
+            self.last_account
         } else {
-            crate::model::account_id_of_arn(&user.arn).unwrap_or_default()
+            self.account_hash(crate::model::account_id_of_arn(&user.arn).unwrap_or_default())
         };
-        let start = self.keys.len();
-        self.keys.extend_from_slice(account.as_bytes());
-        self.keys.push(b':');
-        let name = self.keys.len();
-        self.keys.extend_from_slice(user.name.as_bytes());
-        let end = self.keys.len();
-        let hash = folded_hash(&self.hasher, account.as_bytes(), user.name.as_bytes());
-        self.rows.push(SeenUser {
-            hash,
-            start,
-            name,
-            end,
-            line,
-        });
+        let hash = self.user_hash(account, user.name.as_bytes());
+        match self
+            .lines
+            .entry(hash, |&(seen, _)| seen == hash, |&(seen, _)| seen)
+        {
+            hashbrown::hash_table::Entry::Occupied(earlier) => Some(earlier.get().1),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert((hash, line));
+                None
+            }
+        }
     }
 
     /// Keeps the ARN's prefix up to and including the colon after the account (the colon makes
     /// sure a longer account never matches it), or nothing when there is no such colon.
     fn remember_prefix(&mut self, arn: &str) {
         self.last_prefix.clear();
-        self.last_account = 0..0;
         if let Some(account) = crate::model::account_id_of_arn(arn) {
             let at = account.as_ptr() as usize - arn.as_ptr() as usize;
             let end = at + account.len();
             if arn.as_bytes().get(end) == Some(&b':') {
                 self.last_prefix.push_str(&arn[..=end]);
-                self.last_account = at..end;
+                self.last_account = self.account_hash(account);
             }
         }
     }
 
-    /// The duplicate whose later row comes first, as a reader stopping at it would report it.
-    fn first_duplicate(&mut self) -> Option<Duplicate> {
-        let keys = &self.keys;
-        let folded = |row: &SeenUser| keys[row.start..row.end].iter().map(u8::to_ascii_lowercase);
-        // By hash then line: equal keys have equal hashes, so each group of one hash holds
-        // every row of a key, in line order. Within a group (almost always one row), a row equal
-        // to an earlier one is a duplicate; the one with the earliest later line wins.
-        self.rows.sort_unstable_by_key(|row| (row.hash, row.line));
-        let mut found: Option<(u64, &SeenUser)> = None;
-        for group in self.rows.chunk_by(|a, b| a.hash == b.hash) {
-            for (i, later) in group.iter().enumerate().skip(1) {
-                let earlier = group[..i].iter().find(|row| folded(row).eq(folded(later)));
-                if let Some(earlier) = earlier {
-                    if found.is_none_or(|(_, best)| later.line < best.line) {
-                        found = Some((earlier.line, later));
-                    }
-                    break;
-                }
-            }
-        }
-        let (first_line, later) = found?;
-        Some(Duplicate {
-            name: String::from_utf8_lossy(&keys[later.name..later.end]).into_owned(),
-            first_line,
-            line: later.line,
-        })
+    fn account_hash(&self, account: &str) -> u64 {
+        self.hasher.hash_one(account)
     }
-}
 
-/// The hash of `account:name` with the name's ASCII case folded, without a folded copy.
-fn folded_hash(builder: &hashbrown::DefaultHashBuilder, account: &[u8], name: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut hasher = builder.build_hasher();
-    hasher.write(account);
-    let mut chunk = [0u8; 64];
-    for part in name.chunks(chunk.len()) {
-        let folded = &mut chunk[..part.len()];
-        folded.copy_from_slice(part);
-        folded.make_ascii_lowercase();
-        hasher.write(folded);
+    /// The hash of a user: its account's hash, then its name with the ASCII case folded
+    /// (without a folded copy of the name).
+    fn user_hash(&self, account: u64, name: &[u8]) -> u64 {
+        use std::hash::Hasher;
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write_u64(account);
+        let mut chunk = [0u8; 64];
+        for part in name.chunks(chunk.len()) {
+            let folded = &mut chunk[..part.len()];
+            folded.copy_from_slice(part);
+            folded.make_ascii_lowercase();
+            hasher.write(folded);
+        }
+        hasher.finish()
     }
-    hasher.finish()
 }
 
 /// Stores a decoded text cell, reusing the string already in `cell` when both are values.

@@ -505,6 +505,68 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The duplicate check keeps only a keyed hash of each user, sized from the input's length
+    /// when the caller knows it: against a plain map of `(account, lowercase name)`, it finds
+    /// the same first duplicate (the earliest later row), whatever the hint.
+    #[test]
+    fn the_duplicate_found_is_the_one_a_plain_map_finds(
+        rows in proptest::collection::vec((0usize..5, 0usize..2), 0..12),
+        hint in prop_oneof![Just(None), Just(Some(0u64)), Just(Some(1u64 << 40)), (0u64..4096).prop_map(Some)],
+    ) {
+        const NAMES: [&str; 5] = ["alice", "Alice", "bob", "BOB", "carol"];
+        const ACCOUNTS: [&str; 2] = ["123456789012", "210987654321"];
+        let mut input = String::from(HEADER);
+        let mut first_seen = std::collections::HashMap::new();
+        let mut expected = None;
+        for (i, &(name, account)) in rows.iter().enumerate() {
+            let line = i as u64 + 2;
+            let row = GOOD_ROW
+                .replace("alice", NAMES[name])
+                .replace("123456789012", ACCOUNTS[account]);
+            input.push('\n');
+            input.push_str(&row);
+            let key = (account, NAMES[name].to_ascii_lowercase());
+            if let Some(&first) = first_seen.get(&key) {
+                expected.get_or_insert((NAMES[name], first, line));
+            } else {
+                first_seen.insert(key, line);
+            }
+        }
+        let mut reader = ReportReader::new(input.as_bytes(), "hashed.csv").unwrap();
+        if let Some(bytes) = hint {
+            reader = reader.expecting_bytes(bytes);
+        }
+        let found = reader.find_map(Result::err);
+        match expected {
+            None => prop_assert!(found.is_none(), "{:?}", found),
+            Some((name, first, line)) => {
+                let error = found.expect("a duplicate error");
+                prop_assert_eq!(error.line, Some(line));
+                prop_assert_eq!(
+                    error.kind,
+                    ReportErrorKind::DuplicateUser { name: name.into(), first_line: first }
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_duplicate_is_reported_at_its_row_before_a_later_bad_row() {
+    // The check is made as each row is read: the audit stops at the repeated row, and a bad
+    // row after it is never reached.
+    let broken =
+        GOOD_ROW
+            .replace("alice", "zed")
+            .replacen("2022-01-10T09:00:00+00:00", "yesterday", 1);
+    let input = format!("{HEADER}\n{GOOD_ROW}\n{GOOD_ROW}\n{broken}\n");
+    let error = first_error(input.as_bytes(), "order.csv");
+    assert_duplicate(&error, "order.csv", "alice", 2, 3);
+}
+
 #[test]
 fn a_row_longer_than_the_maximum_is_an_error_with_its_line_not_an_allocation() {
     use keywarden_core::report::MAX_RECORD_BYTES;

@@ -183,11 +183,11 @@ where
     // The report rows are judged as of the report's GeneratedTime: a date after it cannot be
     // true, and the unknown finding it gives makes the user's credential re-read below.
     let report_preview = AuditRun::new(config, now).generated_at(Some(generated_at));
-    let report = fetched.blob.content.as_slice();
-    let mut users: Vec<UserCredentials> =
-        ReportReader::new(report, "the credential report from AWS")?
-            .expecting_bytes(report.len() as u64)
-            .collect::<Result<_, _>>()?;
+    let mut users: Vec<UserCredentials> = ReportReader::new(
+        fetched.blob.content.as_slice(),
+        "the credential report from AWS",
+    )?
+    .collect::<Result<_, _>>()?;
     let mut failures: HashMap<String, Vec<Failure>> = HashMap::new();
     let mut users_enriched = 0;
 

@@ -170,6 +170,8 @@ pub struct ReportReader<R: Read> {
     header: Vec<String>,
     origin: String,
     seen: SeenUsers,
+    /// Whether the end of the input was reached and the duplicate check made.
+    checked_duplicates: bool,
 }
 
 impl<R: Read> ReportReader<R> {
@@ -234,17 +236,8 @@ impl<R: Read> ReportReader<R> {
             header,
             origin,
             seen: SeenUsers::default(),
+            checked_duplicates: false,
         })
-    }
-
-    /// Sizes the duplicate-user check for an input of `bytes` bytes (a file's length, a
-    /// downloaded report's): its table is made once for the rows such an input can hold instead
-    /// of grown and copied row by row, which was most of the check's cost (BENCHMARKS.md). Only
-    /// a hint: a longer input grows the table as usual, and no more than about a million rows
-    /// are ever reserved.
-    pub fn expecting_bytes(mut self, bytes: u64) -> Self {
-        self.seen.reserve_for_bytes(bytes);
-        self
     }
 
     /// The known columns the input lacks.
@@ -260,7 +253,7 @@ impl<R: Read> ReportReader<R> {
     /// The next user row, `None` at the end of the input.
     pub fn next_user(&mut self) -> Option<Result<UserCredentials, ReportError>> {
         match self.record.read_record() {
-            Ok(false) => None,
+            Ok(false) => self.end_of_input(),
             Ok(true) => Some(self.parse_row()),
             Err(e) => Some(Err(self.csv_error(e))),
         }
@@ -275,7 +268,7 @@ impl<R: Read> ReportReader<R> {
         user: &mut UserCredentials,
     ) -> Option<Result<(), ReportError>> {
         match self.record.read_record() {
-            Ok(false) => None,
+            Ok(false) => self.end_of_input(),
             Ok(true) => Some(
                 self.parse_row_into(user)
                     .and_then(|()| self.first_sighting(user)),
@@ -284,17 +277,17 @@ impl<R: Read> ReportReader<R> {
         }
     }
 
-    /// Records the row just decoded: a user (or a root row) listed a second time is an error,
-    /// at the later row. Two rows for one user are not a report AWS writes (a merged or edited
-    /// file): which one a consumer keeps would decide the verdict, so neither is trusted.
+    /// Records the row just decoded. A second root row is an error at once; a user listed twice
+    /// is found at the end of the input ([`Self::end_of_input`]). Two rows for one user are not
+    /// a report AWS writes (a merged or edited file): which one a consumer keeps would decide the
+    /// verdict, so neither is trusted.
     fn first_sighting(&mut self, user: &UserCredentials) -> Result<(), ReportError> {
         let line = self.record.start_line();
-        let earlier = if user.is_root {
-            self.seen.root_row(line)
-        } else {
-            self.seen.record(user, line)
-        };
-        match earlier {
+        if !user.is_root {
+            self.seen.record(user, line);
+            return Ok(());
+        }
+        match self.seen.root_row(line) {
             None => Ok(()),
             Some(first_line) => Err(self.duplicate_error(Duplicate {
                 name: user.name.clone(),
@@ -302,6 +295,15 @@ impl<R: Read> ReportReader<R> {
                 line,
             })),
         }
+    }
+
+    /// At the end of the input: the error for a user listed twice, once; `None` after it.
+    fn end_of_input<T>(&mut self) -> Option<Result<T, ReportError>> {
+        if std::mem::replace(&mut self.checked_duplicates, true) {
+            return None;
+        }
+        let duplicate = self.seen.first_duplicate()?;
+        Some(Err(self.duplicate_error(duplicate)))
     }
 
     fn duplicate_error(&self, duplicate: Duplicate) -> ReportError {
@@ -375,7 +377,13 @@ impl<R: Read> ReportReader<R> {
     /// order of the report's columns (user, arn, the user's dates and flags, key 1, key 2), so
     /// the first error of a row with several is always the same one.
     fn parse_row_into(&self, user: &mut UserCredentials) -> Result<(), ReportError> {
-        let row = Row { reader: self };
+        let row = Row {
+            reader: self,
+            record_text: self
+                .record
+                .unquoted_span()
+                .and_then(|bytes| std::str::from_utf8(bytes).ok()),
+        };
         if self.record.len() != self.header.len() {
             return Err(row.error(
                 None,
@@ -413,17 +421,32 @@ impl<R: Read> ReportReader<R> {
 
 /// The users a report has listed, by account and case-folded name, with the line of each.
 ///
-/// Only a 64-bit hash of each user is kept, with its line: 16 bytes a row in one table. Keeping
-/// the names to compare (a byte arena, or owned keys) cost +35 % on the audit benchmark in
-/// allocation and page faults (BENCHMARKS.md, "the cost of issue 9"). The hash is keyed with a
-/// random seed per reader, so two different users share one only by chance (for a million rows,
-/// a chance below one in 10^7); the failure is on the safe side: the report is refused, never
-/// a duplicate missed (equal users always hash equal). Who writes the report can always make it
+/// What it costs decides how: a table probed at every row, or any structure larger than the
+/// CPU's cache touched at random, cost 20 to 40 % of the report's parse (BENCHMARKS.md, "the cost
+/// of issue 9"). So each row appends a 64-bit hash of its user and its line to a list (written in
+/// order, 8 bytes a row: the line is kept only where it does not follow the last), and sets one bit in a filter kept at 16 bits a row or more (a few
+/// hundred KiB for 100,000 rows, in cache). A row whose bit was already set is a suspect: its
+/// name is kept. At the end of the input one pass over the list finds, for each suspect, the
+/// first row with its hash. Every later row of a duplicate is a suspect (the earlier row set
+/// its bit), so none is missed.
+///
+/// The hash is keyed with a random seed per reader, so two different users share one only by
+/// chance (for a million rows, a chance below one in 10^7); that failure is on the safe side:
+/// the report is refused, never a duplicate missed. Who writes the report can always make it
 /// refused by writing a real duplicate, so a crafted collision gains nothing.
 #[derive(Default)]
 struct SeenUsers {
-    /// The hash of each user (not root) and the line of its row.
-    lines: hashbrown::HashTable<(u64, u64)>,
+    /// The hash of each user (not root), in the order of the rows.
+    hashes: Vec<u64>,
+    /// `(row index, line)` of each row whose line is not the previous row's plus one (the
+    /// first row, rows after blank lines or after a value spanning lines).
+    line_jumps: Vec<(usize, u64)>,
+    last_line: u64,
+    /// One bit per hash value modulo its length in bits (a power of two); grown with the rows.
+    filter: Vec<u64>,
+    /// Rows whose filter bit was already set: hash, line, and where the name is in `names`.
+    suspects: Vec<Suspect>,
+    names: String,
     hasher: hashbrown::DefaultHashBuilder,
     /// The ARN prefix (`arn:partition:iam::account:`) of the last row and the hash of its
     /// account: rows of one report share it, so the ARN is not parsed again for each.
@@ -433,12 +456,21 @@ struct SeenUsers {
     root: Option<u64>,
 }
 
+struct Suspect {
+    hash: u64,
+    line: u64,
+    name: std::ops::Range<usize>,
+}
+
 /// Two rows for one user: its name as the later row writes it, and both lines.
 struct Duplicate {
     name: String,
     first_line: u64,
     line: u64,
 }
+
+/// The filter holds at least this many bits per row: about one row in 16 is a suspect.
+const FILTER_BITS_PER_ROW: usize = 16;
 
 impl SeenUsers {
     /// Records the root row read on `line`; the line of the earlier root row, if any.
@@ -452,19 +484,9 @@ impl SeenUsers {
         }
     }
 
-    /// Reserves room for the rows an input of `bytes` bytes can hold. A credential report's row
-    /// is longer than 128 bytes (its 22 columns hold 8 timestamps); the cap keeps a huge input
-    /// from reserving more than 17 MiB at once, mostly untouched.
-    fn reserve_for_bytes(&mut self, bytes: u64) {
-        const SHORTEST_ROW: u64 = 128;
-        const MOST_ROWS: u64 = 1 << 20;
-        let rows = (bytes / SHORTEST_ROW).min(MOST_ROWS) as usize;
-        self.lines.reserve(rows, |&(hash, _)| hash);
-    }
-
-    /// Records `user` (not root) read on `line`; the line of the earlier row for the same
-    /// user (same account, same name but for ASCII case), if any.
-    fn record(&mut self, user: &UserCredentials, line: u64) -> Option<u64> {
+    /// Records `user` (not root) read on `line`.
+    #[inline]
+    fn record(&mut self, user: &UserCredentials, line: u64) {
         let cached =
             !self.last_prefix.is_empty() && user.arn.starts_with(self.last_prefix.as_str());
         if !cached {
@@ -476,16 +498,96 @@ impl SeenUsers {
             self.account_hash(crate::model::account_id_of_arn(&user.arn).unwrap_or_default())
         };
         let hash = self.user_hash(account, user.name.as_bytes());
-        match self
-            .lines
-            .entry(hash, |&(seen, _)| seen == hash, |&(seen, _)| seen)
-        {
-            hashbrown::hash_table::Entry::Occupied(earlier) => Some(earlier.get().1),
-            hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert((hash, line));
-                None
+        if (self.hashes.len() + 1) * FILTER_BITS_PER_ROW > self.filter.len() * 64 {
+            self.grow_filter();
+        }
+        if self.hashes.is_empty() || line != self.last_line + 1 {
+            self.line_jumps.push((self.hashes.len(), line));
+        }
+        self.last_line = line;
+        self.hashes.push(hash);
+        let (word, bit) = self.filter_slot(hash);
+        if self.filter[word] & bit != 0 {
+            let start = self.names.len();
+            self.names.push_str(&user.name);
+            self.suspects.push(Suspect {
+                hash,
+                line,
+                name: start..self.names.len(),
+            });
+        }
+        self.filter[word] |= bit;
+    }
+
+    /// The line of the row at `row` (an index into `hashes`).
+    fn line_of(&self, row: usize) -> Option<u64> {
+        let jump = self.line_jumps.partition_point(|&(at, _)| at <= row);
+        let &(at, line) = self.line_jumps.get(jump.checked_sub(1)?)?;
+        Some(line + (row - at) as u64)
+    }
+
+    fn filter_slot(&self, hash: u64) -> (usize, u64) {
+        let slot = hash as usize & (self.filter.len() * 64 - 1);
+        (slot / 64, 1 << (slot % 64))
+    }
+
+    /// Makes the filter four times larger and sets the bits of every row seen so far again (the
+    /// suspects found stay: they are a superset of the duplicates either way).
+    fn grow_filter(&mut self) {
+        // 2^20 bits (128 KiB, untouched pages cost nothing) first: 65,536 rows before a regrowth.
+        let words = (self.filter.len() * 4).max(1 << 14);
+        self.filter = vec![0; words];
+        for i in 0..self.hashes.len() {
+            let (word, bit) = self.filter_slot(self.hashes[i]);
+            self.filter[word] |= bit;
+        }
+    }
+
+    /// The duplicate whose later row comes first, as a reader stopping at it would report it,
+    /// with the first row of its user.
+    fn first_duplicate(&mut self) -> Option<Duplicate> {
+        if self.suspects.is_empty() {
+            return None;
+        }
+        // The first row of each suspect's hash, in one pass over the rows in their order.
+        let mut first_rows: hashbrown::HashTable<(u64, usize)> =
+            hashbrown::HashTable::with_capacity(self.suspects.len());
+        for suspect in &self.suspects {
+            if first_rows
+                .find(suspect.hash, |&(h, _)| h == suspect.hash)
+                .is_none()
+            {
+                first_rows.insert_unique(suspect.hash, (suspect.hash, usize::MAX), |&(h, _)| h);
             }
         }
+        // Most rows are not a suspect's: a bit per suspect hash (16 bits a suspect, small enough
+        // to stay in cache) spares them the table.
+        let bits = (self.suspects.len() * FILTER_BITS_PER_ROW).next_power_of_two();
+        let mut suspected = vec![0u64; bits.div_ceil(64)];
+        let slot = |hash: u64| (hash >> 32) as usize & (bits - 1);
+        for suspect in &self.suspects {
+            let at = slot(suspect.hash);
+            suspected[at / 64] |= 1 << (at % 64);
+        }
+        for (row, &hash) in self.hashes.iter().enumerate() {
+            let at = slot(hash);
+            if suspected[at / 64] & (1 << (at % 64)) == 0 {
+                continue;
+            }
+            if let Some((_, first)) = first_rows.find_mut(hash, |&(h, _)| h == hash) {
+                *first = (*first).min(row);
+            }
+        }
+        // Suspects are in line order: the first whose hash has an earlier row is the answer.
+        self.suspects.iter().find_map(|suspect| {
+            let &(_, first_row) = first_rows.find(suspect.hash, |&(h, _)| h == suspect.hash)?;
+            let first_line = self.line_of(first_row)?;
+            (first_line < suspect.line).then(|| Duplicate {
+                name: self.names[suspect.name.clone()].to_owned(),
+                first_line,
+                line: suspect.line,
+            })
+        })
     }
 
     /// Keeps the ARN's prefix up to and including the colon after the account (the colon makes
@@ -506,21 +608,42 @@ impl SeenUsers {
         self.hasher.hash_one(account)
     }
 
-    /// The hash of a user: its account's hash, then its name with the ASCII case folded
-    /// (without a folded copy of the name).
+    /// The hash of a user: its account's hash plus its name's length, then its name eight bytes at
+    /// a time with the ASCII case folded (the last word padded with zeros; the length keeps
+    /// `a` apart from `a\0`).
     fn user_hash(&self, account: u64, name: &[u8]) -> u64 {
         use std::hash::Hasher;
         let mut hasher = self.hasher.build_hasher();
-        hasher.write_u64(account);
-        let mut chunk = [0u8; 64];
-        for part in name.chunks(chunk.len()) {
-            let folded = &mut chunk[..part.len()];
-            folded.copy_from_slice(part);
-            folded.make_ascii_lowercase();
-            hasher.write(folded);
+        // One word for both: a different length changes it, and the account's hash is random.
+        hasher.write_u64(account.wrapping_add(name.len() as u64));
+        let mut words = name.chunks_exact(8);
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            hasher.write_u64(fold_ascii_case(word));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            hasher.write_u64(fold_ascii_case(u64::from_le_bytes(last)));
         }
         hasher.finish()
     }
+}
+
+/// Eight bytes (little-endian) with their ASCII capitals made small: what
+/// `make_ascii_lowercase` does to them, in one word. Hashing a folded copy of each name, byte
+/// by byte, was a third of the duplicate check's cost (BENCHMARKS.md); the test
+/// `fold_ascii_case_is_make_ascii_lowercase` holds it to the standard library's answer.
+fn fold_ascii_case(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = word & !HIGH;
+    // Per byte, no carry into the next: the high bit says `>= b'A'`, then `> b'Z'`.
+    let at_least_a = low7 + ONES * u64::from(0x80 - b'A');
+    let after_z = low7 + ONES * u64::from(0x80 - b'Z' - 1);
+    let capital = at_least_a & !after_z & !word & HIGH;
+    word | (capital >> 2)
 }
 
 /// Stores a decoded text cell, reusing the string already in `cell` when both are values.
@@ -558,8 +681,15 @@ impl<R: Read> Iterator for ReportReader<R> {
 /// bytes. Anything else, and anything the fast path does not recognise, takes the general path
 /// (UTF-8 check, Unicode trim, then the same decisions), which alone builds errors: the fast path
 /// only ever returns what the general path would have returned.
+///
+/// A row's text values are checked as UTF-8 once for the whole record when it has no quoted
+/// value (every field is then a slice of one run of the input); six checks of short values
+/// cost more than one of the row (BENCHMARKS.md, "the cost of issue 9").
 struct Row<'r, R: Read> {
     reader: &'r ReportReader<R>,
+    /// The record's bytes from its first value to its last, when none was quoted and they
+    /// are UTF-8.
+    record_text: Option<&'r str>,
 }
 
 impl<'r, R: Read> Row<'r, R> {
@@ -588,6 +718,22 @@ impl<'r, R: Read> Row<'r, R> {
         }
     }
 
+    /// `bytes` (a value of this row) as text, `None` when it is not UTF-8: a slice of the
+    /// record's text when `bytes` lies in it, else checked on its own.
+    #[inline]
+    fn utf8(&self, bytes: &'r [u8]) -> Option<&'r str> {
+        if let Some(record) = self.record_text {
+            let at = (bytes.as_ptr() as usize).wrapping_sub(record.as_ptr() as usize);
+            let text = at
+                .checked_add(bytes.len())
+                .and_then(|end| record.get(at..end));
+            if let Some(text) = text.filter(|text| text.as_ptr() == bytes.as_ptr()) {
+                return Some(text);
+            }
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+
     /// The raw value of a known column, `None` when the report lacks the column.
     fn raw(&self, column: usize) -> Result<Option<&'r str>, ReportError> {
         let Some(position) = self.reader.positions[column] else {
@@ -600,8 +746,8 @@ impl<'r, R: Read> Row<'r, R> {
     }
 
     fn required_text_into(&self, column: usize, out: &mut String) -> Result<(), ReportError> {
-        let text = match self.plain(column).map(std::str::from_utf8) {
-            Some(Ok(text)) => text,
+        let text = match self.plain(column).map(|bytes| self.utf8(bytes)) {
+            Some(Some(text)) => text,
             _ => match self.raw(column)? {
                 Some("") | None => {
                     return Err(self.error(Some(column), ReportErrorKind::EmptyValue))
@@ -677,7 +823,7 @@ impl<'r, R: Read> Row<'r, R> {
             if let Some(marker) = Self::marker_bytes(bytes) {
                 return Ok(marker);
             }
-            if let Ok(text) = std::str::from_utf8(bytes) {
+            if let Some(text) = self.utf8(bytes) {
                 return Ok(Cell::Value(text));
             }
         }
@@ -881,6 +1027,16 @@ mod records {
             let f = self.fields[i];
             let base = if f.quoted { &self.unquoted } else { &self.buf };
             &base[f.start..f.end]
+        }
+
+        /// The current record's bytes from its first field's start to its last field's end,
+        /// when no field was quoted: every field is then a slice of them.
+        pub(super) fn unquoted_span(&self) -> Option<&[u8]> {
+            let (first, last) = (self.fields.first()?, self.fields.last()?);
+            if self.fields.iter().any(|f| f.quoted) {
+                return None;
+            }
+            self.buf.get(first.start..last.end)
         }
 
         pub(super) fn iter(&self) -> impl Iterator<Item = &[u8]> {
@@ -1328,6 +1484,34 @@ mod records {
                 let chunk = chunk.min(capacity);
                 prop_assert_eq!(with_records(&input, chunk, capacity), with_csv(&input, chunk));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_ascii_case;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fold_ascii_case_is_make_ascii_lowercase(bytes in any::<[u8; 8]>()) {
+            let mut expected = bytes;
+            expected.make_ascii_lowercase();
+            let folded = fold_ascii_case(u64::from_le_bytes(bytes)).to_le_bytes();
+            prop_assert_eq!(folded, expected);
+        }
+    }
+
+    #[test]
+    fn fold_ascii_case_at_the_edges_of_the_capitals() {
+        for b in 0..=255u8 {
+            let word = u64::from_le_bytes([b; 8]);
+            assert_eq!(
+                fold_ascii_case(word).to_le_bytes(),
+                [b.to_ascii_lowercase(); 8],
+                "byte {b:#04x}"
+            );
         }
     }
 }

@@ -23,19 +23,18 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
     let Some(path) = args.report.as_deref() else {
         return crate::live_cmd::run_live(&args, &config, now);
     };
-    let (input, origin, file_time, length): (Box<dyn Read>, String, Option<Timestamp>, _) =
+    let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) =
         if path == Path::new("-") {
-            (Box::new(io::stdin().lock()), "-".to_owned(), None, None)
+            (Box::new(io::stdin().lock()), "-".to_owned(), None)
         } else {
             let file = File::open(path)
                 .with_context(|| format!("cannot open credential report `{}`", path.display()))?;
-            let metadata = file.metadata().ok();
-            let modified = metadata
-                .as_ref()
-                .and_then(|m| m.modified().ok())
+            let modified = file
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
                 .map(Timestamp::from);
-            let length = metadata.filter(|m| m.is_file()).map(|m| m.len());
-            (Box::new(file), path.display().to_string(), modified, length)
+            (Box::new(file), path.display().to_string(), modified)
         };
     let report_time = args
         .report_time
@@ -44,10 +43,7 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
         .transpose()?;
     // No BufReader: the report reader reads in 64 KiB blocks itself, and a second buffer would
     // only copy every byte once more.
-    let mut reader = ReportReader::new(input, origin.clone())?;
-    if let Some(length) = length {
-        reader = reader.expecting_bytes(length);
-    }
+    let reader = ReportReader::new(input, origin.clone())?;
     // The data's own time is the report's GeneratedTime when the user gives it; a file's
     // modification time is not one (a copy, a touch), so without it the bound is `now`.
     let outcome = audit_report_at(

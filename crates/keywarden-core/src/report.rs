@@ -422,13 +422,13 @@ impl<R: Read> ReportReader<R> {
 /// The users a report has listed, by account and case-folded name, with the line of each.
 ///
 /// What it costs decides how: a table probed at every row, or any structure larger than the
-/// CPU's cache touched at random, cost 20 to 40 % of the report's parse (BENCHMARKS.md, "the cost
-/// of issue 9"). So each row appends a 64-bit hash of its user and its line to a list (written in
-/// order, 8 bytes a row: the line is kept only where it does not follow the last), and sets one bit in a filter kept at 16 bits a row or more (a few
-/// hundred KiB for 100,000 rows, in cache). A row whose bit was already set is a suspect: its
-/// name is kept. At the end of the input one pass over the list finds, for each suspect, the
-/// first row with its hash. Every later row of a duplicate is a suspect (the earlier row set
-/// its bit), so none is missed.
+/// CPU's cache touched at random, cost 20 to 40 % of the report's parse (BENCHMARKS.md, "the
+/// cost of issue 9"). So each row appends a 64-bit hash of its user to a list (written in order,
+/// 8 bytes a row; a line is kept only where it does not follow the last row's) and sets one bit
+/// in a filter of 8 bits a row or more (128 KiB for 100,000 rows, in cache). A row whose bit was
+/// already set is a suspect: its name is kept. At the end of the input one pass over the list
+/// finds, for each suspect, the first row with its hash. Every later row of a duplicate is a
+/// suspect (the earlier row set its bit), so none is missed.
 ///
 /// The hash is keyed with a random seed per reader, so two different users share one only by
 /// chance (for a million rows, a chance below one in 10^7); that failure is on the safe side:
@@ -469,8 +469,9 @@ struct Duplicate {
     line: u64,
 }
 
-/// The filter holds at least this many bits per row: about one row in 16 is a suspect.
-const FILTER_BITS_PER_ROW: usize = 16;
+/// The filter holds at least this many bits per row: at most one row in 8 is a suspect, and
+/// about one in 16 on average as it grows.
+const FILTER_BITS_PER_ROW: usize = 8;
 
 impl SeenUsers {
     /// Records the root row read on `line`; the line of the earlier root row, if any.
@@ -534,8 +535,8 @@ impl SeenUsers {
     /// Makes the filter four times larger and sets the bits of every row seen so far again (the
     /// suspects found stay: they are a superset of the duplicates either way).
     fn grow_filter(&mut self) {
-        // 2^20 bits (128 KiB, untouched pages cost nothing) first: 65,536 rows before a regrowth.
-        let words = (self.filter.len() * 4).max(1 << 14);
+        // 2^16 bits (8 KiB) first: 8,192 rows before the first regrowth.
+        let words = (self.filter.len() * 4).max(1 << 10);
         self.filter = vec![0; words];
         for i in 0..self.hashes.len() {
             let (word, bit) = self.filter_slot(self.hashes[i]);
@@ -560,7 +561,7 @@ impl SeenUsers {
                 first_rows.insert_unique(suspect.hash, (suspect.hash, usize::MAX), |&(h, _)| h);
             }
         }
-        // Most rows are not a suspect's: a bit per suspect hash (16 bits a suspect, small enough
+        // Most rows are not a suspect's: a bit per suspect hash (8 bits a suspect, small enough
         // to stay in cache) spares them the table.
         let bits = (self.suspects.len() * FILTER_BITS_PER_ROW).next_power_of_two();
         let mut suspected = vec![0u64; bits.div_ceil(64)];
@@ -621,11 +622,15 @@ impl SeenUsers {
             let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
             hasher.write_u64(fold_ascii_case(word));
         }
+        // The last bytes shifted into one word: a copy of a length unknown here would be a
+        // call to memcpy for every row.
         let rest = words.remainder();
         if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            hasher.write_u64(fold_ascii_case(u64::from_le_bytes(last)));
+            let last = rest
+                .iter()
+                .rev()
+                .fold(0u64, |word, &b| (word << 8) | u64::from(b));
+            hasher.write_u64(fold_ascii_case(last));
         }
         hasher.finish()
     }

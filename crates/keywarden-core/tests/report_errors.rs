@@ -558,7 +558,7 @@ proptest! {
 #[test]
 fn a_duplicate_among_thousands_of_users() {
     // The filter that picks the rows to look at again grows with the report (it starts at
-    // 65,536 bits, 4,096 rows): 20,000 users, then the 7th again in another case, then the
+    // 65,536 bits, 8,192 rows, and grows four times at a time): 20,000 users, then the 7th again in another case, then the
     // 19,000th. The first duplicate is the earlier of the two later rows.
     let mut input = String::from(HEADER);
     for i in 0..20_000 {

@@ -40,6 +40,8 @@
 //! All rules run on every case, whatever `rules` says, so a panic in any rule on any fixture
 //! fails the suite; `rules` only narrows what is compared, which keeps each case about one thing.
 
+#![allow(clippy::disallowed_methods, reason = "a test reads its fixture files")]
+
 mod common;
 
 use keywarden_core::account_file::AccountFile;

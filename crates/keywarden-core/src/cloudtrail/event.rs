@@ -1406,6 +1406,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a test reads the repository's event files"
+    )]
     fn decoding_in_place_gives_what_wire_gives_on_the_shared_events() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();

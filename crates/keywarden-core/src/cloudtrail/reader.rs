@@ -9,9 +9,10 @@
 //! longer than [`Limits::max_event_bytes`]: no real event comes near it, and its text is not
 //! decoded. Input of any size is read from a stream in bounded memory by [`super::stream`].
 
-use super::event::{
-    decode_into, decode_into_with_wire, finish, parse_event, spare_event, Event, EventError, Found,
-};
+use super::decode::{decode_into, finish, Found};
+use super::event::{parse_event, Event, EventError};
+use super::pool::spare_event;
+use super::wire::decode_into_with_wire;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
@@ -127,7 +128,7 @@ pub fn read_document_limited(
         Err(e) => {
             // Keep what precedes the invalid bytes: a damaged tail must not cost the head.
             let valid = &document[..e.valid_up_to()];
-            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u64;
+            let line = 1 + super::stream::count_newlines(valid);
             read_text(
                 std::str::from_utf8(valid).unwrap_or_default(),
                 origin,

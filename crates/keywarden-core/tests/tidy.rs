@@ -140,6 +140,58 @@ fn every_rule_and_detection_file_is_documented_and_in_the_catalogue() {
     report(problems, "rule and detection files");
 }
 
+/// Whether `line` holds a rule code as a string literal (`"KEY001"`), outside a comment.
+fn quotes_a_rule_code(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or_default();
+    code.split('"').skip(1).step_by(2).any(|literal| {
+        let digits = literal.trim_start_matches(|c: char| c.is_ascii_uppercase());
+        let prefix = &literal[..literal.len() - digits.len()];
+        ["KEY", "PWD", "ROOT", "TRAIL", "EVT"].contains(&prefix)
+            && digits.len() == 3
+            && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// A rule owns its inputs and its fix: code outside the rule files derives what to read and do
+/// from the registry (`live_data`, `fix`), never from a rule's code written out.
+#[test]
+fn no_source_outside_the_rule_files_names_a_rule_by_its_code() {
+    let mut problems = Vec::new();
+    for (_, dir) in crates() {
+        for file in files(&dir.join("src"), ".rs") {
+            let path = file.to_string_lossy().replace('\\', "/");
+            if path.contains("/src/rules/") || path.contains("/cloudtrail/detect/") {
+                continue;
+            }
+            for (number, line) in read(&file).lines().enumerate() {
+                if quotes_a_rule_code(line) {
+                    problems.push(format!(
+                        "{}:{}: a rule's code as a string; declare what it needs in the rule's \
+                         file (`live_data`, `fix`) and derive it from the registry",
+                        relative(&file),
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    report(problems, "rule codes written out outside the rule files");
+}
+
+#[test]
+fn a_rule_code_is_recognised_in_a_literal_only() {
+    assert!(quotes_a_rule_code(r#"if code == "KEY001" {"#));
+    assert!(quotes_a_rule_code(
+        r#"const R: [&str; 2] = ["PWD001", "TRAIL001"];"#
+    ));
+    assert!(!quotes_a_rule_code(r#"// KEY001 proves the key idle"#));
+    assert!(!quotes_a_rule_code(r#"let x = "KEY"; // "KEY001""#));
+    assert!(!quotes_a_rule_code(
+        r#"format!("see `keywarden rule {rule}`")"#
+    ));
+    assert!(!quotes_a_rule_code(r#"let s = "KEY0001";"#));
+}
+
 // --- the AWS boundary ---------------------------------------------------------------------
 
 /// Whether a dependency key (or its `package =`) names an AWS SDK crate.

@@ -1,5 +1,5 @@
 //! The fast decoder: an event's JSON decoded straight into a (recycled) [`Event`] as it is read,
-//! the same fields as [`Wire`](super::wire::Wire) + [`from_wire_into`](super::wire::from_wire_into) without building a `Wire` first. `Wire`
+//! the same fields as `wire.rs`'s `Wire` + `from_wire_into` without building a `Wire` first. `Wire`
 //! stays the reference: on anything this decoder is not sure of (an error of any kind, including
 //! the duplicate fields serde's derive rejects, an escaped key, an event written as an array) it
 //! gives up ([`Unsure`]) and the record is decoded again with `Wire`, so events and errors (with
@@ -15,7 +15,7 @@ use crate::time::parse_timestamp;
 use serde::de::{self, DeserializeSeed, IgnoredAny, Visitor};
 use serde::Deserialize;
 
-/// The in-place decoder gave up: decode the record with [`Wire`](super::wire::Wire) instead.
+/// The in-place decoder gave up: decode the record with `Wire` instead.
 #[derive(Debug)]
 pub(super) struct Unsure;
 
@@ -457,7 +457,7 @@ fn decode<'de, D: serde::Deserializer<'de>>(
 
 /// Decoding from a stream (the reader's `{"Records":[...]}` fast path, which needs the
 /// stream's offsets, so a `Deserialize` type): into the last event of this thread's reuse
-/// pool, where it stays, not moved, until the caller takes it with [`spare_event`](super::pool::spare_event) and
+/// pool, where it stays, not moved, until the caller takes it with `pool::spare_event` and
 /// completes it with [`finish`]. On an error the event stays in the pool (every field is set
 /// again by the next decode).
 impl<'de> Deserialize<'de> for Found<'de> {
@@ -538,7 +538,7 @@ fn decode_str(json: &str, e: &mut Event) -> Result<Result<(), EventError>, Unsur
     finish(found, json, e)
 }
 
-/// Decodes `json` into `e` as [`Wire`](super::wire::Wire) + [`from_wire_into`](super::wire::from_wire_into) would, in place when it can.
+/// Decodes `json` into `e` as `Wire` + `from_wire_into` would, in place when it can.
 pub(super) fn decode_into(json: &str, e: &mut Event) -> Result<(), EventError> {
     match decode_str(json, e) {
         Ok(result) => result,

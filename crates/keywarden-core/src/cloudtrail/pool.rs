@@ -6,14 +6,14 @@
 use super::event::{Event, Identity, KeyRef, TrailChange};
 use crate::time::Timestamp;
 
-/// An event to decode into with [`from_wire_into`](super::wire::from_wire_into): a recycled one if there is one.
+/// An event to decode into (`decode_into`, `from_wire_into`): a recycled one if there is one.
 pub(super) fn spare_event() -> Event {
     SPARE
         .with(|spare| spare.borrow_mut().pop())
         .unwrap_or_else(blank)
 }
 
-/// An event with nothing in it, to be filled by [`from_wire_into`](super::wire::from_wire_into) (which sets every field).
+/// An event with nothing in it, to be filled by a decoder (which sets every field).
 pub(super) fn blank() -> Event {
     Event {
         event_id: String::new(),
@@ -40,7 +40,8 @@ pub(super) fn blank() -> Event {
 // decoded on the same thread. A reader parses some fifteen strings per event; the system
 // allocator's malloc and free were a fifth of `keywarden trail`'s time without this.
 thread_local! {
-    pub(super) static SPARE: std::cell::RefCell<Vec<Event>> = const { std::cell::RefCell::new(Vec::new()) };
+    pub(super) static SPARE: std::cell::RefCell<Vec<Event>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// At most this many events wait for reuse per thread.

@@ -34,8 +34,8 @@ declare_rule! {
     /// `max_unused_days` (since its last use, or its creation when never used), and `apply` runs it
     /// only if the key is still active, still unused since and idle that long. `delete-key` follows
     /// `delete_after_days` later and is `two-phase`: irreversible, run only when asked, once
-    /// keywarden's journal shows the key inactive and unused that long. Without last-use evidence the
-    /// plan demands a key never used. Root's keys are left to root (`manual`).
+    /// keywarden's journal shows the key inactive and unused that long. Without last-use evidence
+    /// the plan demands a key never used. Root's keys are left to root (`manual`).
     ///
     /// ## Standards
     /// CIS AWS Foundations 1.12 / 2.11 (45 days), AWS Security Hub IAM.22 (45) and IAM.8 (90),

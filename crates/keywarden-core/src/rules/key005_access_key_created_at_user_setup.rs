@@ -29,11 +29,11 @@ declare_rule! {
     /// ask for one, and prefer IAM Identity Center or roles.
     ///
     /// ## Fix safety
-    /// Two actions. `deactivate-key` is `unsafe`: the finding proves the key never used, not that it
-    /// is old; made with its user, it may be about to be used, so the plan says to check with its
-    /// owner first. `delete-key` follows `delete_after_days` later and is `two-phase`: irreversible,
-    /// run only when asked, once keywarden's journal shows the key inactive and unused that long.
-    /// Root's keys are left to root (`manual`).
+    /// Two actions. `deactivate-key` is `unsafe`: the finding proves the key never used, not that
+    /// it is old; made with its user, it may be about to be used, so the plan says to check with
+    /// its owner first. `delete-key` follows `delete_after_days` later and is `two-phase`:
+    /// irreversible, run only when asked, once keywarden's journal shows the key inactive and
+    /// unused that long. Root's keys are left to root (`manual`).
     ///
     /// ## Standards
     /// CIS AWS Foundations 1.11 ("Do not setup access keys during initial user setup for all IAM

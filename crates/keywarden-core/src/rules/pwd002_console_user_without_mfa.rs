@@ -35,7 +35,8 @@ declare_rule! {
         live_data: [LoginProfile, MfaDevices],
         fix: Manual(&[
             "have {user} enable an MFA device (IAM console, Security credentials)",
-            "or, if {user} does not need the console, remove the password (aws iam delete-login-profile --user-name {user})",
+            "or, if {user} does not need the console, remove the password \
+             (aws iam delete-login-profile --user-name {user})",
         ]),
     }
 }

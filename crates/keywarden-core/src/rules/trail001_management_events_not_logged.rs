@@ -23,8 +23,8 @@ declare_rule! {
     /// keep management events (read and write) in its selectors.
     ///
     /// ## Fix safety
-    /// `manual`: a trail needs a bucket and decisions on regions, retention and cost. The plan's step
-    /// is How to fix's first paragraph.
+    /// `manual`: a trail needs a bucket and decisions on regions, retention and cost. The plan's
+    /// step is How to fix's first paragraph.
     ///
     /// ## Standards
     /// CIS AWS Foundations 3.1, AWS Security Hub CloudTrail.1; the CloudTrail step of AWS's

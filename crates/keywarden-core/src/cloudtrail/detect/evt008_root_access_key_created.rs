@@ -23,8 +23,8 @@ declare_rule! {
     /// MFA, and rotate them.
     ///
     /// ## Fix safety
-    /// `manual`: a detection reports what happened, and whether it was expected is for a person
-    /// to say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
     /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
     /// paragraph.
     ///

@@ -939,30 +939,7 @@ mod records {
     /// The bytes csv-core's default dialect gives a meaning inside an unquoted field.
     #[inline]
     fn find_delimiter(hay: &[u8]) -> Option<usize> {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        /// The high bit of every byte of `v` that is zero, nothing else (no carries between bytes).
-        #[inline(always)]
-        fn zero_bytes(v: u64) -> u64 {
-            !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7)
-        }
-        let mut i = 0;
-        while i + 8 <= hay.len() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&hay[i..i + 8]);
-            let v = u64::from_le_bytes(word);
-            let hits = zero_bytes(v ^ (ONES * u64::from(b',')))
-                | zero_bytes(v ^ (ONES * u64::from(b'\n')))
-                | zero_bytes(v ^ (ONES * u64::from(b'\r')));
-            if hits != 0 {
-                return Some(i + (hits.trailing_zeros() / 8) as usize);
-            }
-            i += 8;
-        }
-        hay[i..]
-            .iter()
-            .position(|&b| matches!(b, b',' | b'\n' | b'\r'))
-            .map(|k| i + k)
+        memchr::memchr3(b',', b'\n', b'\r', hay)
     }
 
     /// The high bit of each byte of `v` that may be `,`, LF or CR: every such byte, and at
@@ -991,7 +968,7 @@ mod records {
     }
 
     fn count_lf(bytes: &[u8]) -> u64 {
-        bytes.iter().filter(|&&b| b == b'\n').count() as u64
+        memchr::memchr_iter(b'\n', bytes).count() as u64
     }
 
     /// How a field ended.

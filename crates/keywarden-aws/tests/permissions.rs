@@ -10,8 +10,8 @@
 //! audit's (an audit cannot write).
 
 use keywarden_aws::api::{
-    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_WRITE_ACTIONS,
-    TRAIL_READ_ACTIONS, WHO_AM_I_ACTIONS,
+    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_READ_ACTIONS,
+    SECRET_WRITE_ACTIONS, TRAIL_READ_ACTIONS, WHO_AM_I_ACTIONS,
 };
 use keywarden_aws::permissions::{
     apply_actions, apply_policy, audit_actions, audit_policy, contain_actions, contain_policy,
@@ -82,6 +82,7 @@ fn the_declared_actions_are_the_ones_the_live_client_calls() {
         ]
     );
     assert_eq!(SECRET_WRITE_ACTIONS, ["secretsmanager:CreateSecret"]);
+    assert_eq!(SECRET_READ_ACTIONS, ["secretsmanager:DescribeSecret"]);
     assert_eq!(WHO_AM_I_ACTIONS, ["sts:GetCallerIdentity"]);
 }
 
@@ -147,6 +148,7 @@ fn the_remediation_policies_grant_exactly_their_actions() {
             "iam:UpdateAccessKey",
             "iam:DeleteAccessKey",
             "secretsmanager:CreateSecret",
+            "secretsmanager:DescribeSecret",
         ]
     );
     for (command, actions, policy) in remediation_policies() {
@@ -164,6 +166,7 @@ fn every_remediation_trait_action_is_in_a_remediation_policy_and_none_in_the_aud
         .iter()
         .chain(IAM_WRITE_ACTIONS)
         .chain(SECRET_WRITE_ACTIONS)
+        .chain(SECRET_READ_ACTIONS)
     {
         assert!(
             granted.contains(action),
@@ -180,6 +183,7 @@ fn every_remediation_trait_action_is_in_a_remediation_policy_and_none_in_the_aud
         .chain(REMEDIATION_READ_ACTIONS)
         .chain(IAM_WRITE_ACTIONS)
         .chain(SECRET_WRITE_ACTIONS)
+        .chain(SECRET_READ_ACTIONS)
         .copied()
         .collect();
     for action in &granted {

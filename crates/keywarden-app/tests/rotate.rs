@@ -1,6 +1,8 @@
 //! `rotate_key` against the in-memory `FakeAccount` and a real journal file: the refusals, the
 //! journaled happy paths, a failed hand-over cleaning up the useless key, an interrupted
-//! rotation's orphan key settled and removed, and no secret in the journal's bytes.
+//! rotation's orphan key settled and removed, a lost reply settled by reading back (the key
+//! removed, never a second one created; the secret found in Secrets Manager), and no secret in
+//! the journal's bytes.
 
 use keywarden_app::journal::{
     Intent, Journal, NewRun, Outcome, RunKind, RunStatus, StepEntry, JOURNAL_FILE_NAME,
@@ -8,7 +10,10 @@ use keywarden_app::journal::{
 use keywarden_app::remediate::{
     rotate_key, RotateError, RotateOptions, RotateReport, SecretDestination, CREATE_KEY_ACTION,
 };
-use keywarden_aws::api::{AccessKeyMeta, IamRead, IamWrite, SecretString, SecretWrite};
+use keywarden_aws::api::{
+    AccessKeyMeta, IamRead, IamWrite, SecretString, SecretWrite, IAM_CREATE_ACCESS_KEY,
+    SECRETSMANAGER_CREATE_SECRET,
+};
 use keywarden_aws::fake::FakeAccount;
 use keywarden_core::remediation::{ActionKind, KeyStatus, Plan, Safety};
 use keywarden_core::time::days;
@@ -546,4 +551,228 @@ async fn rotate_a_used_key_is_never_taken_for_an_orphan() {
     assert_eq!(fake.count("iam:DeleteAccessKey"), 0);
     // Still in doubt: nothing was guessed.
     assert!(journal.steps(&old).unwrap()[0].is_in_doubt());
+}
+
+/// The `(action id, result)` of each cleanup step.
+fn cleanup_of(report: &RotateReport) -> Vec<(String, &'static str)> {
+    report
+        .cleanup
+        .iter()
+        .map(|a| (a.action_id.clone(), a.result.label()))
+        .collect()
+}
+
+#[tokio::test]
+async fn rotate_a_lost_create_reply_is_settled_by_listing_keys_and_never_creates_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let mut fake = account(vec![key("AKIAOLD1", true)]);
+    // AWS creates the key; its answer (the only copy of the secret) never arrives.
+    fake.lost_replies.insert(IAM_CREATE_ACCESS_KEY);
+    let mut out = Vec::new();
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::Writer(&mut out),
+    )
+    .await
+    .unwrap();
+    assert!(!report.succeeded(), "{report:?}");
+    assert!(out.is_empty(), "nothing was handed over");
+    assert_eq!(
+        fake.count(IAM_CREATE_ACCESS_KEY),
+        1,
+        "one CreateAccessKey only"
+    );
+    // Truthful: the key was created, its secret is lost, it was removed, rotate again.
+    let failure = report.failure.clone().unwrap();
+    for words in [
+        NEW_KEY,
+        "lost",
+        "cannot show it again",
+        "removed",
+        "rotate alice` again",
+    ] {
+        assert!(failure.contains(words), "{words:?} in {failure}");
+    }
+    assert_eq!(report.new_key_id.as_deref(), Some(NEW_KEY));
+    assert_eq!(
+        cleanup_of(&report),
+        [
+            ("lost-reply/deactivate".to_owned(), "done"),
+            ("lost-reply/delete".to_owned(), "done")
+        ]
+    );
+    let ids: Vec<String> = fake
+        .list_access_keys("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, ["AKIAOLD1"]);
+    // Journaled as done (the read-back found the key), not as a failure.
+    let steps = journal.steps(&report.run).unwrap();
+    let create = steps
+        .iter()
+        .find(|s| s.action_id == CREATE_KEY_ACTION)
+        .unwrap();
+    assert_eq!(create.outcome(), Some(&Outcome::Succeeded), "{create:?}");
+    let verification = create.call().unwrap().verification.clone().unwrap();
+    assert!(verification.verified && verification.detail.contains(NEW_KEY));
+    assert_eq!(
+        journal.run(&report.run).unwrap().unwrap().status,
+        Some(RunStatus::CompletedWithErrors)
+    );
+
+    // The next rotation has nothing to settle and creates one key.
+    fake.lost_replies.clear();
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::Writer(&mut Vec::new()),
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    assert!(report.settled.is_empty(), "{:?}", report.settled);
+    assert_eq!(fake.count(IAM_CREATE_ACCESS_KEY), 2);
+}
+
+#[tokio::test]
+async fn rotate_an_interrupted_create_with_two_new_keys_removes_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let fake = account(vec![]);
+    // The interrupted rotation listed no key; two keys are new since: which is its own?
+    let old = interrupted_run(&mut journal, &[]);
+    fake.create_access_key("alice").await.unwrap();
+    fake.create_access_key("alice").await.unwrap();
+    let error = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::Writer(&mut Vec::new()),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("cannot be told"), "{error}");
+    assert_eq!(fake.count("iam:UpdateAccessKey"), 0);
+    assert_eq!(fake.count(IAM_CREATE_ACCESS_KEY), 2);
+    assert!(journal.steps(&old).unwrap()[0].is_in_doubt());
+}
+
+#[tokio::test]
+async fn rotate_a_lost_create_secret_reply_is_read_back_and_the_rotation_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let mut fake = account(vec![key("AKIAOLD1", true)]);
+    fake.lost_replies.insert(SECRETSMANAGER_CREATE_SECRET);
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::SecretsManager("prod/alice".into()),
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(fake.count(SECRETSMANAGER_CREATE_SECRET), 1);
+    assert_eq!(fake.count("secretsmanager:DescribeSecret"), 1);
+    let handed = report.handed_to.unwrap();
+    assert!(handed.contains("arn:aws:secretsmanager:"), "{handed}");
+    assert!(
+        report.cleanup.is_empty(),
+        "the key is kept: its secret is stored"
+    );
+    let steps = journal.steps(&report.run).unwrap();
+    let hand_over = steps.iter().find(|s| s.action_id == "hand-over").unwrap();
+    assert_eq!(hand_over.outcome(), Some(&Outcome::Succeeded));
+    let detail = &hand_over
+        .call()
+        .unwrap()
+        .verification
+        .as_ref()
+        .unwrap()
+        .detail;
+    assert!(
+        detail.contains("took effect") && detail.contains(NEW_KEY),
+        "{detail}"
+    );
+}
+
+/// A rotation killed around its hand-over to Secrets Manager: the key created and verified, the
+/// `CreateSecret` intent without an outcome.
+async fn interrupted_hand_over(
+    fake: &FakeAccount,
+    journal: &mut Journal,
+    stored: bool,
+) -> keywarden_app::journal::RunId {
+    let old = interrupted_run(journal, &["AKIAOLD1"]);
+    let created = fake.create_access_key("alice").await.unwrap();
+    let step = journal.in_doubt(&old).unwrap()[0].id;
+    journal
+        .record_outcome(step, Outcome::Succeeded, t("2025-05-31T09:00:02Z"))
+        .unwrap();
+    let description = format!(
+        "Access key {} of IAM user alice, created by keywarden rotate (run {old})",
+        created.id
+    );
+    journal
+        .record_intent(Intent {
+            run: old.clone(),
+            action_id: "hand-over".into(),
+            call: SECRETSMANAGER_CREATE_SECRET.into(),
+            target: "Secrets Manager secret prod/alice".into(),
+            params_json: serde_json::json!({
+                "call": "create-secret",
+                "name": "prod/alice",
+                "access_key_id": created.id,
+                "user": "alice",
+                "description": description,
+            })
+            .to_string(),
+            undo_json: None,
+            key: None,
+            at: t("2025-05-31T09:00:03Z"),
+        })
+        .unwrap();
+    if stored {
+        fake.create_secret("prod/alice", &created.secret, &description)
+            .await
+            .unwrap();
+    }
+    old
+}
+
+#[tokio::test]
+async fn rotate_an_interrupted_hand_over_is_settled_by_reading_secrets_manager() {
+    for stored in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(dir.path()).unwrap();
+        let fake = account(vec![key("AKIAOLD1", true)]);
+        let old = interrupted_hand_over(&fake, &mut journal, stored).await;
+        // alice now has two keys: the rotation settles the old run, then refuses.
+        let error = rotate(
+            &fake,
+            &mut journal,
+            &mut SecretDestination::SecretsManager("prod/alice-2".into()),
+        )
+        .await
+        .unwrap_err();
+        assert!(error.to_string().contains("two access keys"), "{error}");
+        let steps = journal.steps(&old).unwrap();
+        let hand_over = steps.iter().find(|s| s.action_id == "hand-over").unwrap();
+        match (stored, hand_over.outcome()) {
+            (true, Some(Outcome::AlreadyDone { detail })) => {
+                assert!(detail.contains(NEW_KEY), "{detail}")
+            }
+            (false, Some(Outcome::Abandoned { reason })) => {
+                assert!(reason.contains("no secret prod/alice"), "{reason}")
+            }
+            (_, other) => panic!("stored {stored}: {other:?}"),
+        }
+        assert_eq!(
+            fake.count(SECRETSMANAGER_CREATE_SECRET),
+            usize::from(stored)
+        );
+    }
 }

@@ -258,7 +258,7 @@ fn rotate_keeps_secrets_manager_in_its_own_statement() {
         json!({
             "Sid": "KeywardenRotateSecretsManager",
             "Effect": "Allow",
-            "Action": ["secretsmanager:CreateSecret"],
+            "Action": ["secretsmanager:CreateSecret", "secretsmanager:DescribeSecret"],
             "Resource": "*",
         })
     );

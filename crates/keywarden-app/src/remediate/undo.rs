@@ -318,6 +318,8 @@ fn undo_kind(effect: &Effect) -> &'static str {
         Effect::DeleteUserPolicy { .. } => "remove-policy",
         Effect::DeleteKey { .. } => "delete-key",
         Effect::DeleteLoginProfile { .. } => "delete-login-profile",
+        Effect::CreateAccessKey { .. } => "create-access-key",
+        Effect::CreateSecret { .. } => "create-secret",
     }
 }
 

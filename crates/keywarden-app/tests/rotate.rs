@@ -745,34 +745,69 @@ async fn interrupted_hand_over(
 
 #[tokio::test]
 async fn rotate_an_interrupted_hand_over_is_settled_by_reading_secrets_manager() {
-    for stored in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut journal = Journal::open(dir.path()).unwrap();
-        let fake = account(vec![key("AKIAOLD1", true)]);
-        let old = interrupted_hand_over(&fake, &mut journal, stored).await;
-        // alice now has two keys: the rotation settles the old run, then refuses.
-        let error = rotate(
-            &fake,
-            &mut journal,
-            &mut SecretDestination::SecretsManager("prod/alice-2".into()),
-        )
-        .await
-        .unwrap_err();
-        assert!(error.to_string().contains("two access keys"), "{error}");
-        let steps = journal.steps(&old).unwrap();
-        let hand_over = steps.iter().find(|s| s.action_id == "hand-over").unwrap();
-        match (stored, hand_over.outcome()) {
-            (true, Some(Outcome::AlreadyDone { detail })) => {
-                assert!(detail.contains(NEW_KEY), "{detail}")
-            }
-            (false, Some(Outcome::Abandoned { reason })) => {
-                assert!(reason.contains("no secret prod/alice"), "{reason}")
-            }
-            (_, other) => panic!("stored {stored}: {other:?}"),
-        }
-        assert_eq!(
-            fake.count(SECRETSMANAGER_CREATE_SECRET),
-            usize::from(stored)
-        );
+    // Stored: the key is someone's to use; alice now has two keys, so the rotation refuses.
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let fake = account(vec![key("AKIAOLD1", true)]);
+    let old = interrupted_hand_over(&fake, &mut journal, true).await;
+    let error = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::SecretsManager("prod/alice-2".into()),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("two access keys"), "{error}");
+    let hand_over = |journal: &Journal, old| {
+        journal
+            .steps(old)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.action_id == "hand-over")
+            .unwrap()
+    };
+    match hand_over(&journal, &old).outcome() {
+        Some(Outcome::AlreadyDone { detail }) => assert!(detail.contains(NEW_KEY), "{detail}"),
+        other => panic!("{other:?}"),
     }
+    assert_eq!(fake.count("iam:UpdateAccessKey"), 0);
+
+    // Not stored: the key's secret died with the run, so the key is removed, then rotated.
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let fake = account(vec![key("AKIAOLD1", true)]);
+    let old = interrupted_hand_over(&fake, &mut journal, false).await;
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::SecretsManager("prod/alice-2".into()),
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    match hand_over(&journal, &old).outcome() {
+        Some(Outcome::Abandoned { reason }) => {
+            assert!(reason.contains("no secret prod/alice"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        report
+            .settled
+            .iter()
+            .any(|s| s.contains(NEW_KEY) && s.contains("removed")),
+        "{:?}",
+        report.settled
+    );
+    let second = "AKIAFAKE000000000002";
+    let ids: Vec<String> = fake
+        .list_access_keys("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, ["AKIAOLD1", second]);
+    let names: Vec<String> = fake.secrets().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["prod/alice-2"]);
 }

@@ -469,6 +469,8 @@ async fn settle_claimed<C: RemediationClient>(
     user: &str,
     report: &mut RotateReport,
 ) -> Result<(), RotateError> {
+    // The key whose hand-over to Secrets Manager did not happen: its secret died with the run.
+    let mut lost_hand_over: Option<String> = None;
     for step in engine.journal.in_doubt(old)? {
         if step.call().is_none() {
             continue;
@@ -489,6 +491,11 @@ async fn settle_claimed<C: RemediationClient>(
             continue;
         }
         let outcome = engine.settle_with(&step, &read, false)?;
+        if let Effect::CreateSecret { access_key_id, .. } = &effect {
+            if !outcome.is_effective() {
+                lost_hand_over = Some(access_key_id.clone());
+            }
+        }
         let done = if outcome.is_effective() {
             "done"
         } else {
@@ -507,25 +514,29 @@ async fn settle_claimed<C: RemediationClient>(
             })
         })
     };
-    if !effective(SECRETSMANAGER_CREATE_SECRET) {
-        for step in &steps {
-            let Some(call) = step.call() else { continue };
-            if call.call == IAM_CREATE_ACCESS_KEY
-                && matches!(
-                    call.outcome.as_ref().map(|o| &o.outcome),
-                    Some(Outcome::Succeeded)
-                )
-            {
-                let detail = call
-                    .verification
-                    .as_ref()
-                    .map(|v| v.detail.clone())
-                    .unwrap_or_default();
-                report.settled.push(format!(
-                    "run {old} created a key and was interrupted before it finished ({detail}); \
-                     if its secret did not reach its destination, deactivate and delete that key"
-                ));
-            }
+    if effective(SECRETSMANAGER_CREATE_SECRET) {
+        return Ok(());
+    }
+    if let Some(key_id) = lost_hand_over {
+        return remove_lost_hand_over(engine, run, old, user, &key_id, report).await;
+    }
+    for step in &steps {
+        let Some(call) = step.call() else { continue };
+        if call.call == IAM_CREATE_ACCESS_KEY
+            && matches!(
+                call.outcome.as_ref().map(|o| &o.outcome),
+                Some(Outcome::Succeeded)
+            )
+        {
+            let detail = call
+                .verification
+                .as_ref()
+                .map(|v| v.detail.clone())
+                .unwrap_or_default();
+            report.settled.push(format!(
+                "run {old} created a key and was interrupted before it finished ({detail}); \
+                 if its secret did not reach its destination, deactivate and delete that key"
+            ));
         }
     }
     Ok(())
@@ -577,6 +588,51 @@ async fn settle_create<C: RemediationClient>(
         user,
         &orphan,
         &format!("orphan-{orphan}"),
+        report,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes the key an interrupted rotation created whose secret never reached Secrets Manager
+/// (its hand-over read back absent), unless it is gone or was used since.
+async fn remove_lost_hand_over<C: RemediationClient>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    old: &RunId,
+    user: &str,
+    key_id: &str,
+    report: &mut RotateReport,
+) -> Result<(), RotateError> {
+    let keys = engine
+        .client
+        .list_access_keys(user)
+        .await
+        .map_err(|error| RotateError::Read {
+            user: user.to_owned(),
+            error,
+        })?;
+    if !keys.iter().any(|k| k.id == key_id) {
+        return Ok(());
+    }
+    if let Some(used) = last_used(engine, user, key_id).await? {
+        report.settled.push(format!(
+            "run {old} was interrupted before key {key_id}'s secret reached Secrets Manager, but \
+             the key was used at {} since: someone has its secret, so keywarden leaves it alone",
+            format_timestamp(used)
+        ));
+        return Ok(());
+    }
+    report.settled.push(format!(
+        "run {old} was interrupted before key {key_id}'s secret reached Secrets Manager; its \
+         secret was lost, so the key is removed (deactivated, then deleted)"
+    ));
+    remove_key(
+        engine,
+        run,
+        user,
+        key_id,
+        &format!("orphan-{key_id}"),
         report,
     )
     .await?;

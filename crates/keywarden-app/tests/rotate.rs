@@ -62,6 +62,23 @@ async fn rotate(
     rotate_key(fake, journal, &clock, &options(), destination, None).await
 }
 
+/// A journal in a new temporary folder (kept as long as the folder is).
+fn fresh_journal() -> (tempfile::TempDir, Journal) {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    (dir, journal)
+}
+
+/// alice's key ids, as the fake has them now.
+async fn key_ids(fake: &FakeAccount) -> Vec<String> {
+    fake.list_access_keys("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect()
+}
+
 /// Every byte of the journal: the database, its WAL and its rollback journal.
 fn journal_bytes(dir: &Path) -> Vec<u8> {
     let mut all = Vec::new();
@@ -82,8 +99,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test]
 async fn rotate_a_user_with_two_keys_is_refused_before_anything_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true), key("AKIAOLD2", false)]);
     let mut out = Vec::new();
     let error = rotate(
@@ -105,8 +121,7 @@ async fn rotate_a_user_with_two_keys_is_refused_before_anything_is_written() {
 
 #[tokio::test]
 async fn rotate_an_existing_secret_file_is_refused_before_any_aws_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (dir, mut journal) = fresh_journal();
     let file = dir.path().join("creds");
     std::fs::write(&file, "keep me").unwrap();
     let fake = account(vec![key("AKIAOLD1", true)]);
@@ -124,8 +139,7 @@ async fn rotate_an_existing_secret_file_is_refused_before_any_aws_call() {
 
 #[tokio::test]
 async fn rotate_a_rotation_to_a_file_is_journaled_and_plans_the_old_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (dir, mut journal) = fresh_journal();
     let file = dir.path().join("creds");
     let fake = account(vec![key("AKIAOLD1", true)]);
     let report = rotate(
@@ -220,8 +234,7 @@ async fn rotate_a_rotation_to_a_file_is_journaled_and_plans_the_old_key() {
 
 #[tokio::test]
 async fn rotate_a_user_without_a_key_gets_one_and_no_plan() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(Vec::new());
     fake.users.push(keywarden_aws::api::IamUser {
         name: "alice".into(),
@@ -248,8 +261,7 @@ async fn rotate_a_user_without_a_key_gets_one_and_no_plan() {
 
 #[tokio::test]
 async fn rotate_secrets_manager_gets_the_console_shape_and_the_journal_no_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let report = rotate(
         &fake,
@@ -301,8 +313,7 @@ async fn rotate_a_failed_hand_over_removes_the_new_key() {
         ("taken", "ResourceExistsException"),
         ("denied", "AccessDenied"),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut journal = Journal::open(dir.path()).unwrap();
+        let (dir, mut journal) = fresh_journal();
         let mut fake = account(vec![key("AKIAOLD1", true)]);
         if code == "AccessDenied" {
             fake.failures
@@ -353,8 +364,7 @@ async fn rotate_a_failed_hand_over_removes_the_new_key() {
 
 #[tokio::test]
 async fn rotate_a_failed_create_is_journaled_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(vec![key("AKIAOLD1", true)]);
     fake.failures
         .insert("iam:CreateAccessKey", "AccessDenied".to_owned());
@@ -409,8 +419,7 @@ fn interrupted_run(journal: &mut Journal, existing: &[&str]) -> keywarden_app::j
 
 #[tokio::test]
 async fn rotate_an_interrupted_create_is_settled_and_its_orphan_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let old = interrupted_run(&mut journal, &["AKIAOLD1"]);
     // The killed process's call reached AWS: the key exists, its secret is gone.
@@ -458,13 +467,7 @@ async fn rotate_an_interrupted_create_is_settled_and_its_orphan_removed() {
     // Then the rotation itself: the orphan gone, the old key and the new one left.
     let second = "AKIAFAKE000000000002";
     assert_eq!(report.new_key_id.as_deref(), Some(second));
-    let ids: Vec<String> = fake
-        .list_access_keys("alice")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let ids = key_ids(&fake).await;
     assert_eq!(ids, ["AKIAOLD1", second]);
     let new_steps: Vec<String> = journal
         .steps(&report.run)
@@ -503,8 +506,7 @@ async fn rotate_an_interrupted_create_is_settled_and_its_orphan_removed() {
 
 #[tokio::test]
 async fn rotate_an_interrupted_create_that_did_not_happen_is_abandoned() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let old = interrupted_run(&mut journal, &["AKIAOLD1"]);
     let mut out = Vec::new();
@@ -526,8 +528,7 @@ async fn rotate_an_interrupted_create_that_did_not_happen_is_abandoned() {
 
 #[tokio::test]
 async fn rotate_a_used_key_is_never_taken_for_an_orphan() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(vec![key("AKIAOLD1", true), key("AKIAHANDMADE", true)]);
     fake.last_used.insert(
         "AKIAHANDMADE".into(),
@@ -564,8 +565,7 @@ fn cleanup_of(report: &RotateReport) -> Vec<(String, &'static str)> {
 
 #[tokio::test]
 async fn rotate_a_lost_create_reply_is_settled_by_listing_keys_and_never_creates_a_second() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(vec![key("AKIAOLD1", true)]);
     // AWS creates the key; its answer (the only copy of the secret) never arrives.
     fake.lost_replies.insert(IAM_CREATE_ACCESS_KEY);
@@ -603,13 +603,7 @@ async fn rotate_a_lost_create_reply_is_settled_by_listing_keys_and_never_creates
             ("lost-reply/delete".to_owned(), "done")
         ]
     );
-    let ids: Vec<String> = fake
-        .list_access_keys("alice")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let ids = key_ids(&fake).await;
     assert_eq!(ids, ["AKIAOLD1"]);
     // Journaled as done (the read-back found the key), not as a failure.
     let steps = journal.steps(&report.run).unwrap();
@@ -641,8 +635,7 @@ async fn rotate_a_lost_create_reply_is_settled_by_listing_keys_and_never_creates
 
 #[tokio::test]
 async fn rotate_an_interrupted_create_with_two_new_keys_removes_neither() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![]);
     // The interrupted rotation listed no key; two keys are new since: which is its own?
     let old = interrupted_run(&mut journal, &[]);
@@ -663,8 +656,7 @@ async fn rotate_an_interrupted_create_with_two_new_keys_removes_neither() {
 
 #[tokio::test]
 async fn rotate_a_lost_create_secret_reply_is_read_back_and_the_rotation_succeeds() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(vec![key("AKIAOLD1", true)]);
     fake.lost_replies.insert(SECRETSMANAGER_CREATE_SECRET);
     let report = rotate(
@@ -746,8 +738,7 @@ async fn interrupted_hand_over(
 #[tokio::test]
 async fn rotate_an_interrupted_hand_over_is_settled_by_reading_secrets_manager() {
     // Stored: the key is someone's to use; alice now has two keys, so the rotation refuses.
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let old = interrupted_hand_over(&fake, &mut journal, true).await;
     let error = rotate(
@@ -773,8 +764,7 @@ async fn rotate_an_interrupted_hand_over_is_settled_by_reading_secrets_manager()
     assert_eq!(fake.count("iam:UpdateAccessKey"), 0);
 
     // Not stored: the key's secret died with the run, so the key is removed, then rotated.
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let old = interrupted_hand_over(&fake, &mut journal, false).await;
     let report = rotate(
@@ -800,13 +790,7 @@ async fn rotate_an_interrupted_hand_over_is_settled_by_reading_secrets_manager()
         report.settled
     );
     let second = "AKIAFAKE000000000002";
-    let ids: Vec<String> = fake
-        .list_access_keys("alice")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let ids = key_ids(&fake).await;
     assert_eq!(ids, ["AKIAOLD1", second]);
     let names: Vec<String> = fake.secrets().into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["prod/alice-2"]);

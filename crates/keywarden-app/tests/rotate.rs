@@ -4,9 +4,9 @@
 //! removed, never a second one created; the secret found in Secrets Manager), and no secret in
 //! the journal's bytes.
 
-use keywarden_app::journal::{
-    Intent, Journal, NewRun, Outcome, RunKind, RunStatus, StepEntry, JOURNAL_FILE_NAME,
-};
+mod support;
+
+use keywarden_app::journal::{Intent, Journal, NewRun, Outcome, RunKind, RunStatus, StepEntry};
 use keywarden_app::remediate::{
     rotate_key, RotateError, RotateOptions, RotateReport, SecretDestination, CREATE_KEY_ACTION,
 };
@@ -17,25 +17,12 @@ use keywarden_aws::api::{
 use keywarden_aws::fake::FakeAccount;
 use keywarden_core::remediation::{ActionKind, KeyStatus, Plan, Safety};
 use keywarden_core::time::days;
-use keywarden_core::Timestamp;
-use std::path::Path;
+use support::{contains, fresh_journal, journal_bytes, key, t};
 
 const NOW: &str = "2025-06-01T12:00:00Z";
 /// The fake's first created key and its secret's prefix.
 const NEW_KEY: &str = "AKIAFAKE000000000001";
 const SECRET_PREFIX: &str = "fake-secret-";
-
-fn t(s: &str) -> Timestamp {
-    s.parse().expect("test timestamp")
-}
-
-fn key(id: &str, active: bool) -> AccessKeyMeta {
-    AccessKeyMeta {
-        id: id.into(),
-        active,
-        created: t("2024-01-01T00:00:00Z"),
-    }
-}
 
 fn account(keys: Vec<AccessKeyMeta>) -> FakeAccount {
     let mut fake = FakeAccount::default();
@@ -62,13 +49,6 @@ async fn rotate(
     rotate_key(fake, journal, &clock, &options(), destination, None).await
 }
 
-/// A journal in a new temporary folder (kept as long as the folder is).
-fn fresh_journal() -> (tempfile::TempDir, Journal) {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(dir.path()).unwrap();
-    (dir, journal)
-}
-
 /// alice's key ids, as the fake has them now.
 async fn key_ids(fake: &FakeAccount) -> Vec<String> {
     fake.list_access_keys("alice")
@@ -77,24 +57,6 @@ async fn key_ids(fake: &FakeAccount) -> Vec<String> {
         .into_iter()
         .map(|k| k.id)
         .collect()
-}
-
-/// Every byte of the journal: the database, its WAL and its rollback journal.
-fn journal_bytes(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for suffix in ["", "-wal", "-journal", "-shm"] {
-        let path = dir.join(format!("{JOURNAL_FILE_NAME}{suffix}"));
-        if let Ok(bytes) = std::fs::read(&path) {
-            all.extend(bytes);
-        }
-    }
-    all
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 // Each test binary that declares `mod support;` uses its own subset of these helpers.
 #![allow(dead_code)]
 
-use keywarden_app::journal::Journal;
+use keywarden_app::journal::{Journal, JOURNAL_FILE_NAME};
 use keywarden_aws::api::{AccessKeyMeta, IamUser};
 use keywarden_core::Timestamp;
 use std::path::Path;
@@ -40,14 +40,14 @@ pub fn fresh_journal() -> (tempfile::TempDir, Journal) {
     (dir, journal)
 }
 
-/// Every byte of every file in the journal's folder: the database, its WAL, its rollback
-/// journal.
+/// Every byte of the journal in `dir`: the database, its WAL, its rollback journal and its
+/// shared-memory index (other files of the folder, such as a secret file, are not read).
 pub fn journal_bytes(dir: &Path) -> Vec<u8> {
     let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            all.extend(std::fs::read(path).unwrap());
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        let path = dir.join(format!("{JOURNAL_FILE_NAME}{suffix}"));
+        if let Ok(bytes) = std::fs::read(&path) {
+            all.extend(bytes);
         }
     }
     all

@@ -757,3 +757,20 @@ async fn rotate_an_interrupted_hand_over_is_settled_by_reading_secrets_manager()
     let names: Vec<String> = fake.secrets().into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["prod/alice-2"]);
 }
+
+#[tokio::test]
+async fn an_interrupted_rotation_is_settled_by_rotate_not_by_undo() {
+    let (_dir, mut journal) = fresh_journal();
+    let fake = account(vec![key("AKIAOLD1", true)]);
+    let old = interrupted_run(&mut journal, &["AKIAOLD1"]);
+    fake.create_access_key("alice").await.unwrap();
+    let now = t(NOW);
+    let clock = move || now;
+    let error = keywarden_app::remediate::undo_run(&fake, &mut journal, &clock, &old, None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("keywarden rotate"), "{error}");
+    // Left in doubt for the next rotation, which removes the orphan.
+    assert!(journal.steps(&old).unwrap()[0].is_in_doubt());
+    assert_eq!(fake.count("iam:UpdateAccessKey"), 0);
+}

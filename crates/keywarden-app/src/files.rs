@@ -1,5 +1,5 @@
 //! The files keywarden writes for the user: plans, rotation plans, incident reports, and the
-//! folders that hold them and the journal. They name the account's users and keys and say which
+//! folders that hold them and the journal, whose place ([`default_state_dir`]) is found here. They name the account's users and keys and say which
 //! keys are weak, so only their owner may read them, and a writer on the same machine must not
 //! be able to redirect or replace them.
 //!
@@ -15,9 +15,10 @@
 //! The `tempfile` crate does the exclusive creation, the random name and the rename
 //! (`NamedTempFile::persist`); it does not sync, and it leaves the mode to the umask.
 
+use std::ffi::OsString;
 use std::fs::{File, Permissions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The mode of every file keywarden writes for the user (plans, reports, the journal).
 #[cfg(unix)]
@@ -111,6 +112,75 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+/// No state folder can be found: none of `KEYWARDEN_STATE_DIR`, `XDG_STATE_HOME` or `HOME` is
+/// set.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot find keywarden's state folder: set KEYWARDEN_STATE_DIR (or XDG_STATE_HOME, or HOME)"
+)]
+pub struct NoStateDir;
+
+/// keywarden's state folder (the journal's home): `$KEYWARDEN_STATE_DIR` if set, else
+/// `$XDG_STATE_HOME/keywarden` (when absolute, as the XDG specification asks), else
+/// `$HOME/.local/state/keywarden`. Empty variables count as unset. The folder is not created
+/// here ([`crate::journal::Journal::open`] does, with [`create_private_dir_all`]).
+pub fn default_state_dir() -> Result<PathBuf, NoStateDir> {
+    state_dir_from(|name| std::env::var_os(name))
+}
+
+fn state_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, NoStateDir> {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var("KEYWARDEN_STATE_DIR") {
+        return Ok(dir);
+    }
+    if let Some(xdg) = var("XDG_STATE_HOME").filter(|p| p.is_absolute()) {
+        return Ok(xdg.join("keywarden"));
+    }
+    if let Some(home) = var("HOME") {
+        return Ok(home.join(".local").join("state").join("keywarden"));
+    }
+    Err(NoStateDir)
+}
+
+#[cfg(test)]
+mod state_dir_tests {
+    use super::*;
+
+    fn dir_from(vars: &[(&str, &str)]) -> Result<PathBuf, NoStateDir> {
+        state_dir_from(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn state_dir_precedence() {
+        let all = [
+            ("KEYWARDEN_STATE_DIR", "/k"),
+            ("XDG_STATE_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(dir_from(&all).unwrap(), PathBuf::from("/k"));
+        assert_eq!(dir_from(&all[1..]).unwrap(), PathBuf::from("/x/keywarden"));
+        assert_eq!(
+            dir_from(&all[2..]).unwrap(),
+            PathBuf::from("/h/.local/state/keywarden")
+        );
+        // Empty and relative values are ignored.
+        assert_eq!(
+            dir_from(&[
+                ("KEYWARDEN_STATE_DIR", ""),
+                ("XDG_STATE_HOME", "rel"),
+                ("HOME", "/h")
+            ])
+            .unwrap(),
+            PathBuf::from("/h/.local/state/keywarden")
+        );
+        assert!(dir_from(&[]).is_err());
+    }
 }
 
 #[cfg(all(test, unix))]

@@ -2,6 +2,7 @@
 //! model a report file gives, runs the core's audit on it, and owns everything that waits:
 //! polling, concurrency, progress. It never names an SDK type.
 
+pub mod bounded;
 pub mod files;
 pub mod journal;
 pub mod live_audit;

@@ -11,6 +11,7 @@
 //! AWS error code; it never turns them into passes. Users that pass on the report are not
 //! re-read: calls grow with findings, not with users.
 
+use crate::bounded::for_each_bounded;
 use crate::report_fetch::{fetch_report, FetchError, PollPolicy, ReportBasis};
 use keywarden_aws::api::{trail_from, AccessKeyMeta, AwsError, IamRead, IamUser, TrailRead};
 use keywarden_core::audit::{AccountExtras, AuditOutcome, AuditRun};
@@ -21,8 +22,6 @@ use keywarden_core::rules::LiveData;
 use keywarden_core::{AuditConfig, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 #[derive(Debug, Clone)]
 pub struct LiveAuditOptions {
@@ -261,25 +260,18 @@ where
         users = kept;
         users_enriched = jobs.len();
         progress.start(jobs.len() as u64);
-        let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for (report_row, listed, needs) in jobs {
-            let client = Arc::clone(&client);
-            let permit = Arc::clone(&semaphore)
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            tasks.spawn(async move {
-                let _permit = permit;
-                enrich_user(&*client, report_row, listed, needs).await
-            });
-            while let Some(done) = tasks.try_join_next() {
-                collect(done, &mut users, &mut failures, progress);
-            }
-        }
-        while let Some(done) = tasks.join_next().await {
-            collect(done, &mut users, &mut failures, progress);
-        }
+        for_each_bounded(
+            jobs,
+            options.concurrency,
+            |(report_row, listed, needs)| {
+                let client = Arc::clone(&client);
+                async move { enrich_user(&*client, report_row, listed, needs).await }
+            },
+            |(user, user_failures)| {
+                collect(user, user_failures, &mut users, &mut failures, progress)
+            },
+        )
+        .await;
         progress.finish();
     }
 
@@ -312,13 +304,12 @@ where
 }
 
 fn collect(
-    done: Result<(UserCredentials, Vec<Failure>), tokio::task::JoinError>,
+    user: UserCredentials,
+    user_failures: Vec<Failure>,
     users: &mut Vec<UserCredentials>,
     failures: &mut HashMap<String, Vec<Failure>>,
     progress: &dyn Progress,
 ) {
-    // A task only panics on a bug; re-raise it rather than drop the user silently.
-    let (user, user_failures) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     if !user_failures.is_empty() {
         failures.insert(user.name.clone(), user_failures);
     }

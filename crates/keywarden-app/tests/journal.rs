@@ -4,18 +4,16 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
 
+mod support;
+
 use keywarden_app::journal::{
     process_alive, ActionCounts, Intent, Journal, JournalError, KeyChange, KeyEffect, NewRun,
     Outcome, RunId, RunKind, RunStatus, StepEntry, JOURNAL_FILE_NAME, SCHEMA_VERSION,
 };
-use keywarden_core::Timestamp;
+use support::{contains, journal_bytes, t};
 
 /// Set by `crash_between_intent_and_outcome` when it re-runs this binary as the process to kill.
 const CHILD_DIR_ENV: &str = "KEYWARDEN_JOURNAL_TEST_CRASH_DIR";
-
-fn t(s: &str) -> Timestamp {
-    s.parse().expect("test timestamp")
-}
 
 fn new_run(kind: RunKind, at: &str) -> NewRun {
     NewRun {
@@ -683,22 +681,6 @@ fn another_applications_database_is_refused() {
 }
 
 /// Every byte of the journal folder (the database, and its WAL while open).
-fn journal_bytes(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            all.extend(std::fs::read(path).unwrap());
-        }
-    }
-    all
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
 
 #[test]
 fn the_journal_stores_what_it_is_given_and_refuses_secret_fields() {

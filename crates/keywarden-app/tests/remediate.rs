@@ -4,6 +4,8 @@
 //! caller's own key, AWS errors, and crash safety (a run left with an intent and no outcome,
 //! settled on resume by reading the account).
 
+mod support;
+
 /// In a module of its own, so `-E 'test(/remediate/)'` selects these tests.
 mod remediate {
     use keywarden_app::journal::{
@@ -13,9 +15,7 @@ mod remediate {
     use keywarden_app::remediate::{
         apply_plan, resume_run, undo_run, ActionResult, ApplyOptions, Effect, RunReport,
     };
-    use keywarden_aws::api::{
-        AccessKeyMeta, CallerIdentity, IamRead, IamUser, IamWrite, KeyLastUsed, RemediationRead,
-    };
+    use keywarden_aws::api::{CallerIdentity, IamRead, IamWrite, KeyLastUsed, RemediationRead};
     use keywarden_aws::fake::FakeAccount;
     use keywarden_core::config::AuditConfig;
     use keywarden_core::model::Tag;
@@ -28,6 +28,8 @@ mod remediate {
     use std::collections::{BTreeMap, HashMap};
     use tempfile::TempDir;
 
+    use super::support::{iam_user as user, key, t};
+
     /// When the plans are made and (unless a test says otherwise) applied.
     const NOW: &str = "2025-06-01T12:00:00Z";
 
@@ -37,33 +39,12 @@ mod remediate {
     /// Dave's key is already inactive at the start (a two-phase delete's target).
     const DAVE_KEY: &str = "AKIADAVE000000000001";
 
-    fn t(s: &str) -> Timestamp {
-        s.parse().expect("test timestamp")
-    }
-
     fn now() -> Timestamp {
         t(NOW)
     }
 
     fn days_after(days: i64) -> Timestamp {
         now() + chrono::Duration::days(days)
-    }
-
-    fn user(name: &str) -> IamUser {
-        IamUser {
-            name: name.into(),
-            arn: format!("arn:aws:iam::123456789012:user/{name}"),
-            created: t("2023-01-01T00:00:00Z"),
-            password_last_used: None,
-        }
-    }
-
-    fn key(id: &str, active: bool) -> AccessKeyMeta {
-        AccessKeyMeta {
-            id: id.into(),
-            active,
-            created: t("2024-01-01T00:00:00Z"),
-        }
     }
 
     fn used(at: &str) -> KeyLastUsed {

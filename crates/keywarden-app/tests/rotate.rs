@@ -1,36 +1,28 @@
 //! `rotate_key` against the in-memory `FakeAccount` and a real journal file: the refusals, the
 //! journaled happy paths, a failed hand-over cleaning up the useless key, an interrupted
-//! rotation's orphan key settled and removed, and no secret in the journal's bytes.
+//! rotation's orphan key settled and removed, a lost reply settled by reading back (the key
+//! removed, never a second one created; the secret found in Secrets Manager), and no secret in
+//! the journal's bytes.
 
-use keywarden_app::journal::{
-    Intent, Journal, NewRun, Outcome, RunKind, RunStatus, StepEntry, JOURNAL_FILE_NAME,
-};
+mod support;
+
+use keywarden_app::journal::{Intent, Journal, NewRun, Outcome, RunKind, RunStatus, StepEntry};
 use keywarden_app::remediate::{
     rotate_key, RotateError, RotateOptions, RotateReport, SecretDestination, CREATE_KEY_ACTION,
 };
-use keywarden_aws::api::{AccessKeyMeta, IamRead, IamWrite, SecretString, SecretWrite};
+use keywarden_aws::api::{
+    AccessKeyMeta, IamRead, IamWrite, SecretString, SecretWrite, IAM_CREATE_ACCESS_KEY,
+    SECRETSMANAGER_CREATE_SECRET,
+};
 use keywarden_aws::fake::FakeAccount;
 use keywarden_core::remediation::{ActionKind, KeyStatus, Plan, Safety};
 use keywarden_core::time::days;
-use keywarden_core::Timestamp;
-use std::path::Path;
+use support::{contains, fresh_journal, journal_bytes, key, t};
 
 const NOW: &str = "2025-06-01T12:00:00Z";
 /// The fake's first created key and its secret's prefix.
 const NEW_KEY: &str = "AKIAFAKE000000000001";
 const SECRET_PREFIX: &str = "fake-secret-";
-
-fn t(s: &str) -> Timestamp {
-    s.parse().expect("test timestamp")
-}
-
-fn key(id: &str, active: bool) -> AccessKeyMeta {
-    AccessKeyMeta {
-        id: id.into(),
-        active,
-        created: t("2024-01-01T00:00:00Z"),
-    }
-}
 
 fn account(keys: Vec<AccessKeyMeta>) -> FakeAccount {
     let mut fake = FakeAccount::default();
@@ -57,28 +49,19 @@ async fn rotate(
     rotate_key(fake, journal, &clock, &options(), destination, None).await
 }
 
-/// Every byte of the journal: the database, its WAL and its rollback journal.
-fn journal_bytes(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for suffix in ["", "-wal", "-journal", "-shm"] {
-        let path = dir.join(format!("{JOURNAL_FILE_NAME}{suffix}"));
-        if let Ok(bytes) = std::fs::read(&path) {
-            all.extend(bytes);
-        }
-    }
-    all
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
+/// alice's key ids, as the fake has them now.
+async fn key_ids(fake: &FakeAccount) -> Vec<String> {
+    fake.list_access_keys("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect()
 }
 
 #[tokio::test]
 async fn rotate_a_user_with_two_keys_is_refused_before_anything_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true), key("AKIAOLD2", false)]);
     let mut out = Vec::new();
     let error = rotate(
@@ -100,8 +83,7 @@ async fn rotate_a_user_with_two_keys_is_refused_before_anything_is_written() {
 
 #[tokio::test]
 async fn rotate_an_existing_secret_file_is_refused_before_any_aws_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (dir, mut journal) = fresh_journal();
     let file = dir.path().join("creds");
     std::fs::write(&file, "keep me").unwrap();
     let fake = account(vec![key("AKIAOLD1", true)]);
@@ -119,8 +101,7 @@ async fn rotate_an_existing_secret_file_is_refused_before_any_aws_call() {
 
 #[tokio::test]
 async fn rotate_a_rotation_to_a_file_is_journaled_and_plans_the_old_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (dir, mut journal) = fresh_journal();
     let file = dir.path().join("creds");
     let fake = account(vec![key("AKIAOLD1", true)]);
     let report = rotate(
@@ -215,8 +196,7 @@ async fn rotate_a_rotation_to_a_file_is_journaled_and_plans_the_old_key() {
 
 #[tokio::test]
 async fn rotate_a_user_without_a_key_gets_one_and_no_plan() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(Vec::new());
     fake.users.push(keywarden_aws::api::IamUser {
         name: "alice".into(),
@@ -243,8 +223,7 @@ async fn rotate_a_user_without_a_key_gets_one_and_no_plan() {
 
 #[tokio::test]
 async fn rotate_secrets_manager_gets_the_console_shape_and_the_journal_no_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let report = rotate(
         &fake,
@@ -296,8 +275,7 @@ async fn rotate_a_failed_hand_over_removes_the_new_key() {
         ("taken", "ResourceExistsException"),
         ("denied", "AccessDenied"),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut journal = Journal::open(dir.path()).unwrap();
+        let (dir, mut journal) = fresh_journal();
         let mut fake = account(vec![key("AKIAOLD1", true)]);
         if code == "AccessDenied" {
             fake.failures
@@ -348,8 +326,7 @@ async fn rotate_a_failed_hand_over_removes_the_new_key() {
 
 #[tokio::test]
 async fn rotate_a_failed_create_is_journaled_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(vec![key("AKIAOLD1", true)]);
     fake.failures
         .insert("iam:CreateAccessKey", "AccessDenied".to_owned());
@@ -404,8 +381,7 @@ fn interrupted_run(journal: &mut Journal, existing: &[&str]) -> keywarden_app::j
 
 #[tokio::test]
 async fn rotate_an_interrupted_create_is_settled_and_its_orphan_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let old = interrupted_run(&mut journal, &["AKIAOLD1"]);
     // The killed process's call reached AWS: the key exists, its secret is gone.
@@ -453,13 +429,7 @@ async fn rotate_an_interrupted_create_is_settled_and_its_orphan_removed() {
     // Then the rotation itself: the orphan gone, the old key and the new one left.
     let second = "AKIAFAKE000000000002";
     assert_eq!(report.new_key_id.as_deref(), Some(second));
-    let ids: Vec<String> = fake
-        .list_access_keys("alice")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let ids = key_ids(&fake).await;
     assert_eq!(ids, ["AKIAOLD1", second]);
     let new_steps: Vec<String> = journal
         .steps(&report.run)
@@ -498,8 +468,7 @@ async fn rotate_an_interrupted_create_is_settled_and_its_orphan_removed() {
 
 #[tokio::test]
 async fn rotate_an_interrupted_create_that_did_not_happen_is_abandoned() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let fake = account(vec![key("AKIAOLD1", true)]);
     let old = interrupted_run(&mut journal, &["AKIAOLD1"]);
     let mut out = Vec::new();
@@ -521,8 +490,7 @@ async fn rotate_an_interrupted_create_that_did_not_happen_is_abandoned() {
 
 #[tokio::test]
 async fn rotate_a_used_key_is_never_taken_for_an_orphan() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::open(dir.path()).unwrap();
+    let (_dir, mut journal) = fresh_journal();
     let mut fake = account(vec![key("AKIAOLD1", true), key("AKIAHANDMADE", true)]);
     fake.last_used.insert(
         "AKIAHANDMADE".into(),
@@ -546,4 +514,263 @@ async fn rotate_a_used_key_is_never_taken_for_an_orphan() {
     assert_eq!(fake.count("iam:DeleteAccessKey"), 0);
     // Still in doubt: nothing was guessed.
     assert!(journal.steps(&old).unwrap()[0].is_in_doubt());
+}
+
+/// The `(action id, result)` of each cleanup step.
+fn cleanup_of(report: &RotateReport) -> Vec<(String, &'static str)> {
+    report
+        .cleanup
+        .iter()
+        .map(|a| (a.action_id.clone(), a.result.label()))
+        .collect()
+}
+
+#[tokio::test]
+async fn rotate_a_lost_create_reply_is_settled_by_listing_keys_and_never_creates_a_second() {
+    let (_dir, mut journal) = fresh_journal();
+    let mut fake = account(vec![key("AKIAOLD1", true)]);
+    // AWS creates the key; its answer (the only copy of the secret) never arrives.
+    fake.lost_replies.insert(IAM_CREATE_ACCESS_KEY);
+    let mut out = Vec::new();
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::Writer(&mut out),
+    )
+    .await
+    .unwrap();
+    assert!(!report.succeeded(), "{report:?}");
+    assert!(out.is_empty(), "nothing was handed over");
+    assert_eq!(
+        fake.count(IAM_CREATE_ACCESS_KEY),
+        1,
+        "one CreateAccessKey only"
+    );
+    // Truthful: the key was created, its secret is lost, it was removed, rotate again.
+    let failure = report.failure.clone().unwrap();
+    for words in [
+        NEW_KEY,
+        "lost",
+        "cannot show it again",
+        "removed",
+        "rotate alice` again",
+    ] {
+        assert!(failure.contains(words), "{words:?} in {failure}");
+    }
+    assert_eq!(report.new_key_id.as_deref(), Some(NEW_KEY));
+    assert_eq!(
+        cleanup_of(&report),
+        [
+            ("lost-reply/deactivate".to_owned(), "done"),
+            ("lost-reply/delete".to_owned(), "done")
+        ]
+    );
+    let ids = key_ids(&fake).await;
+    assert_eq!(ids, ["AKIAOLD1"]);
+    // Journaled as done (the read-back found the key), not as a failure.
+    let steps = journal.steps(&report.run).unwrap();
+    let create = steps
+        .iter()
+        .find(|s| s.action_id == CREATE_KEY_ACTION)
+        .unwrap();
+    assert_eq!(create.outcome(), Some(&Outcome::Succeeded), "{create:?}");
+    let verification = create.call().unwrap().verification.clone().unwrap();
+    assert!(verification.verified && verification.detail.contains(NEW_KEY));
+    assert_eq!(
+        journal.run(&report.run).unwrap().unwrap().status,
+        Some(RunStatus::CompletedWithErrors)
+    );
+
+    // The next rotation has nothing to settle and creates one key.
+    fake.lost_replies.clear();
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::Writer(&mut Vec::new()),
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    assert!(report.settled.is_empty(), "{:?}", report.settled);
+    assert_eq!(fake.count(IAM_CREATE_ACCESS_KEY), 2);
+}
+
+#[tokio::test]
+async fn rotate_an_interrupted_create_with_two_new_keys_removes_neither() {
+    let (_dir, mut journal) = fresh_journal();
+    let fake = account(vec![]);
+    // The interrupted rotation listed no key; two keys are new since: which is its own?
+    let old = interrupted_run(&mut journal, &[]);
+    fake.create_access_key("alice").await.unwrap();
+    fake.create_access_key("alice").await.unwrap();
+    let error = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::Writer(&mut Vec::new()),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("cannot be told"), "{error}");
+    assert_eq!(fake.count("iam:UpdateAccessKey"), 0);
+    assert_eq!(fake.count(IAM_CREATE_ACCESS_KEY), 2);
+    assert!(journal.steps(&old).unwrap()[0].is_in_doubt());
+}
+
+#[tokio::test]
+async fn rotate_a_lost_create_secret_reply_is_read_back_and_the_rotation_succeeds() {
+    let (_dir, mut journal) = fresh_journal();
+    let mut fake = account(vec![key("AKIAOLD1", true)]);
+    fake.lost_replies.insert(SECRETSMANAGER_CREATE_SECRET);
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::SecretsManager("prod/alice".into()),
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(fake.count(SECRETSMANAGER_CREATE_SECRET), 1);
+    assert_eq!(fake.count("secretsmanager:DescribeSecret"), 1);
+    let handed = report.handed_to.unwrap();
+    assert!(handed.contains("arn:aws:secretsmanager:"), "{handed}");
+    assert!(
+        report.cleanup.is_empty(),
+        "the key is kept: its secret is stored"
+    );
+    let steps = journal.steps(&report.run).unwrap();
+    let hand_over = steps.iter().find(|s| s.action_id == "hand-over").unwrap();
+    assert_eq!(hand_over.outcome(), Some(&Outcome::Succeeded));
+    let detail = &hand_over
+        .call()
+        .unwrap()
+        .verification
+        .as_ref()
+        .unwrap()
+        .detail;
+    assert!(
+        detail.contains("took effect") && detail.contains(NEW_KEY),
+        "{detail}"
+    );
+}
+
+/// A rotation killed around its hand-over to Secrets Manager: the key created and verified, the
+/// `CreateSecret` intent without an outcome.
+async fn interrupted_hand_over(
+    fake: &FakeAccount,
+    journal: &mut Journal,
+    stored: bool,
+) -> keywarden_app::journal::RunId {
+    let old = interrupted_run(journal, &["AKIAOLD1"]);
+    let created = fake.create_access_key("alice").await.unwrap();
+    let step = journal.in_doubt(&old).unwrap()[0].id;
+    journal
+        .record_outcome(step, Outcome::Succeeded, t("2025-05-31T09:00:02Z"))
+        .unwrap();
+    let description = format!(
+        "Access key {} of IAM user alice, created by keywarden rotate (run {old})",
+        created.id
+    );
+    journal
+        .record_intent(Intent {
+            run: old.clone(),
+            action_id: "hand-over".into(),
+            call: SECRETSMANAGER_CREATE_SECRET.into(),
+            target: "Secrets Manager secret prod/alice".into(),
+            params_json: serde_json::json!({
+                "call": "create-secret",
+                "name": "prod/alice",
+                "access_key_id": created.id,
+                "user": "alice",
+                "description": description,
+            })
+            .to_string(),
+            undo_json: None,
+            key: None,
+            at: t("2025-05-31T09:00:03Z"),
+        })
+        .unwrap();
+    if stored {
+        fake.create_secret("prod/alice", &created.secret, &description)
+            .await
+            .unwrap();
+    }
+    old
+}
+
+#[tokio::test]
+async fn rotate_an_interrupted_hand_over_is_settled_by_reading_secrets_manager() {
+    // Stored: the key is someone's to use; alice now has two keys, so the rotation refuses.
+    let (_dir, mut journal) = fresh_journal();
+    let fake = account(vec![key("AKIAOLD1", true)]);
+    let old = interrupted_hand_over(&fake, &mut journal, true).await;
+    let error = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::SecretsManager("prod/alice-2".into()),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("two access keys"), "{error}");
+    let hand_over = |journal: &Journal, old| {
+        journal
+            .steps(old)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.action_id == "hand-over")
+            .unwrap()
+    };
+    match hand_over(&journal, &old).outcome() {
+        Some(Outcome::AlreadyDone { detail }) => assert!(detail.contains(NEW_KEY), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.count("iam:UpdateAccessKey"), 0);
+
+    // Not stored: the key's secret died with the run, so the key is removed, then rotated.
+    let (_dir, mut journal) = fresh_journal();
+    let fake = account(vec![key("AKIAOLD1", true)]);
+    let old = interrupted_hand_over(&fake, &mut journal, false).await;
+    let report = rotate(
+        &fake,
+        &mut journal,
+        &mut SecretDestination::SecretsManager("prod/alice-2".into()),
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    match hand_over(&journal, &old).outcome() {
+        Some(Outcome::Abandoned { reason }) => {
+            assert!(reason.contains("no secret prod/alice"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        report
+            .settled
+            .iter()
+            .any(|s| s.contains(NEW_KEY) && s.contains("removed")),
+        "{:?}",
+        report.settled
+    );
+    let second = "AKIAFAKE000000000002";
+    let ids = key_ids(&fake).await;
+    assert_eq!(ids, ["AKIAOLD1", second]);
+    let names: Vec<String> = fake.secrets().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["prod/alice-2"]);
+}
+
+#[tokio::test]
+async fn an_interrupted_rotation_is_settled_by_rotate_not_by_undo() {
+    let (_dir, mut journal) = fresh_journal();
+    let fake = account(vec![key("AKIAOLD1", true)]);
+    let old = interrupted_run(&mut journal, &["AKIAOLD1"]);
+    fake.create_access_key("alice").await.unwrap();
+    let now = t(NOW);
+    let clock = move || now;
+    let error = keywarden_app::remediate::undo_run(&fake, &mut journal, &clock, &old, None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("keywarden rotate"), "{error}");
+    // Left in doubt for the next rotation, which removes the orphan.
+    assert!(journal.steps(&old).unwrap()[0].is_in_doubt());
+    assert_eq!(fake.count("iam:UpdateAccessKey"), 0);
 }

@@ -152,6 +152,13 @@ pub struct NewAccessKey {
     pub secret: SecretString,
 }
 
+/// DescribeSecret's answer: where the secret is and what it says it holds (never the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretInfo {
+    pub arn: String,
+    pub description: String,
+}
+
 /// Who the client acts as: GetCallerIdentity's account and ARN, and the access key id the
 /// client signs its requests with (remediation refuses to act on that key).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,15 +185,19 @@ pub struct TrailInfo {
     pub is_multi_region: bool,
 }
 
-/// Declares a trait whose every method names the API action it calls, and a constant listing
-/// those actions in declaration order (the permission policies are generated from it).
+/// Declares a trait whose every method names the API action it calls, a constant per method
+/// holding that action (`[IAM_LIST_USERS = "iam:ListUsers"] fn list_users...` declares
+/// `pub const IAM_LIST_USERS: &str = "iam:ListUsers"`), and a constant listing the actions in
+/// declaration order (the permission policies are generated from it). The live client, the fake
+/// and the remediation engine name an action only through its constant: the action's text is
+/// written once, here (`tests/tidy.rs` checks it).
 macro_rules! declare_calls {
     (
         $(#[$trait_doc:meta])*
         pub trait $trait:ident {
             $(
                 $(#[$doc:meta])*
-                [$action:literal] fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
+                [$constant:ident = $action:literal] fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
             )*
         }
         actions: $actions:ident
@@ -195,13 +206,18 @@ macro_rules! declare_calls {
         pub trait $trait: Send + Sync {
             $(
                 $(#[$doc])*
-                #[doc = concat!("\n\nNeeds `", $action, "`.")]
+                #[doc = concat!("\n\nNeeds `", $action, "` ([`", stringify!($constant), "`]).")]
                 fn $method(&self $(, $arg: $ty)*) -> impl Future<Output = AwsResult<$ret>> + Send;
             )*
         }
 
+        $(
+            #[doc = concat!("`", $action, "`: the action [`", stringify!($trait), "::", stringify!($method), "`] calls.")]
+            pub const $constant: &str = $action;
+        )*
+
         #[doc = concat!("The API actions [`", stringify!($trait), "`]'s methods call, in declaration order.")]
-        pub const $actions: &[&str] = &[$($action),*];
+        pub const $actions: &[&str] = &[$($constant),*];
     };
 }
 
@@ -211,23 +227,23 @@ pub(crate) use declare_calls;
 declare_calls! {
     /// Read-only IAM calls. An audit holds only read traits, so it cannot write by construction.
     pub trait IamRead {
-        ["iam:GenerateCredentialReport"] fn generate_credential_report(&self) -> ReportGeneration;
+        [IAM_GENERATE_CREDENTIAL_REPORT = "iam:GenerateCredentialReport"] fn generate_credential_report(&self) -> ReportGeneration;
         /// `ReportNotPresent`, `ReportExpired` and `ReportInProgress` come back as errors with
         /// those codes.
-        ["iam:GetCredentialReport"] fn get_credential_report(&self) -> CredentialReportBlob;
+        [IAM_GET_CREDENTIAL_REPORT = "iam:GetCredentialReport"] fn get_credential_report(&self) -> CredentialReportBlob;
         /// Every user, all pages.
-        ["iam:ListUsers"] fn list_users(&self) -> Vec<IamUser>;
-        ["iam:ListUserTags"] fn list_user_tags(&self, user: &str) -> Vec<Tag>;
+        [IAM_LIST_USERS = "iam:ListUsers"] fn list_users(&self) -> Vec<IamUser>;
+        [IAM_LIST_USER_TAGS = "iam:ListUserTags"] fn list_user_tags(&self, user: &str) -> Vec<Tag>;
         /// Every key of the user, all pages.
-        ["iam:ListAccessKeys"] fn list_access_keys(&self, user: &str) -> Vec<AccessKeyMeta>;
-        ["iam:GetAccessKeyLastUsed"] fn get_access_key_last_used(&self, key_id: &str) -> KeyLastUsed;
+        [IAM_LIST_ACCESS_KEYS = "iam:ListAccessKeys"] fn list_access_keys(&self, user: &str) -> Vec<AccessKeyMeta>;
+        [IAM_GET_ACCESS_KEY_LAST_USED = "iam:GetAccessKeyLastUsed"] fn get_access_key_last_used(&self, key_id: &str) -> KeyLastUsed;
         /// `None` when the user has no console password (AWS answers NoSuchEntity).
-        ["iam:GetLoginProfile"] fn get_login_profile(&self, user: &str) -> Option<Timestamp>;
+        [IAM_GET_LOGIN_PROFILE = "iam:GetLoginProfile"] fn get_login_profile(&self, user: &str) -> Option<Timestamp>;
         /// The number of MFA devices the user has.
-        ["iam:ListMFADevices"] fn list_mfa_devices(&self, user: &str) -> usize;
-        ["iam:GetAccountSummary"] fn get_account_summary(&self) -> AccountSummary;
+        [IAM_LIST_MFA_DEVICES = "iam:ListMFADevices"] fn list_mfa_devices(&self, user: &str) -> usize;
+        [IAM_GET_ACCOUNT_SUMMARY = "iam:GetAccountSummary"] fn get_account_summary(&self) -> AccountSummary;
         /// `None` when no custom policy is set (AWS answers NoSuchEntity).
-        ["iam:GetAccountPasswordPolicy"] fn get_account_password_policy(&self) -> Option<PasswordPolicy>;
+        [IAM_GET_ACCOUNT_PASSWORD_POLICY = "iam:GetAccountPasswordPolicy"] fn get_account_password_policy(&self) -> Option<PasswordPolicy>;
     }
     actions: IAM_READ_ACTIONS
 }
@@ -236,10 +252,10 @@ declare_calls! {
     /// Read-only CloudTrail calls for TRAIL001.
     pub trait TrailRead {
         /// Trails visible from the client's region, shadow trails of other regions included.
-        ["cloudtrail:DescribeTrails"] fn describe_trails(&self) -> Vec<TrailInfo>;
-        ["cloudtrail:GetTrailStatus"] fn get_trail_status(&self, trail_arn: &str) -> bool;
+        [CLOUDTRAIL_DESCRIBE_TRAILS = "cloudtrail:DescribeTrails"] fn describe_trails(&self) -> Vec<TrailInfo>;
+        [CLOUDTRAIL_GET_TRAIL_STATUS = "cloudtrail:GetTrailStatus"] fn get_trail_status(&self, trail_arn: &str) -> bool;
         /// Whether the selectors include write management events.
-        ["cloudtrail:GetEventSelectors"] fn get_event_selectors(&self, trail_arn: &str) -> bool;
+        [CLOUDTRAIL_GET_EVENT_SELECTORS = "cloudtrail:GetEventSelectors"] fn get_event_selectors(&self, trail_arn: &str) -> bool;
     }
     actions: TRAIL_READ_ACTIONS
 }
@@ -251,11 +267,11 @@ declare_calls! {
     pub trait RemediationRead {
         /// The inline policy's document, URL-decoded (AWS sends it URL-encoded); `None` when the
         /// user has no such policy (AWS answers NoSuchEntity).
-        ["iam:GetUserPolicy"] fn get_user_policy(&self, user: &str, policy_name: &str) -> Option<String>;
+        [IAM_GET_USER_POLICY = "iam:GetUserPolicy"] fn get_user_policy(&self, user: &str, policy_name: &str) -> Option<String>;
         /// The names of the user's inline policies, all pages.
-        ["iam:ListUserPolicies"] fn list_user_policies(&self, user: &str) -> Vec<String>;
+        [IAM_LIST_USER_POLICIES = "iam:ListUserPolicies"] fn list_user_policies(&self, user: &str) -> Vec<String>;
         /// `None` when there is no such user (AWS answers NoSuchEntity).
-        ["iam:GetUser"] fn get_user(&self, user: &str) -> Option<IamUser>;
+        [IAM_GET_USER = "iam:GetUser"] fn get_user(&self, user: &str) -> Option<IamUser>;
     }
     actions: REMEDIATION_READ_ACTIONS
 }
@@ -264,17 +280,17 @@ declare_calls! {
     /// IAM writes: what `apply`, `undo`, `rotate` and `contain` change. Never held by an audit.
     pub trait IamWrite {
         /// Activates (`true`) or deactivates (`false`) the key.
-        ["iam:UpdateAccessKey"] fn set_access_key_status(&self, user: &str, key_id: &str, active: bool) -> ();
+        [IAM_UPDATE_ACCESS_KEY = "iam:UpdateAccessKey"] fn set_access_key_status(&self, user: &str, key_id: &str, active: bool) -> ();
         /// Irreversible: a deleted key cannot be restored.
-        ["iam:DeleteAccessKey"] fn delete_access_key(&self, user: &str, key_id: &str) -> ();
+        [IAM_DELETE_ACCESS_KEY = "iam:DeleteAccessKey"] fn delete_access_key(&self, user: &str, key_id: &str) -> ();
         /// Removes the console password. Irreversible: the password cannot be restored.
-        ["iam:DeleteLoginProfile"] fn delete_login_profile(&self, user: &str) -> ();
+        [IAM_DELETE_LOGIN_PROFILE = "iam:DeleteLoginProfile"] fn delete_login_profile(&self, user: &str) -> ();
         /// Creates or replaces the user's inline policy `policy_name` (the JSON document, not
         /// URL-encoded).
-        ["iam:PutUserPolicy"] fn put_user_policy(&self, user: &str, policy_name: &str, document: &str) -> ();
-        ["iam:DeleteUserPolicy"] fn delete_user_policy(&self, user: &str, policy_name: &str) -> ();
+        [IAM_PUT_USER_POLICY = "iam:PutUserPolicy"] fn put_user_policy(&self, user: &str, policy_name: &str, document: &str) -> ();
+        [IAM_DELETE_USER_POLICY = "iam:DeleteUserPolicy"] fn delete_user_policy(&self, user: &str, policy_name: &str) -> ();
         /// A new active key; AWS refuses a third key with `LimitExceeded`.
-        ["iam:CreateAccessKey"] fn create_access_key(&self, user: &str) -> NewAccessKey;
+        [IAM_CREATE_ACCESS_KEY = "iam:CreateAccessKey"] fn create_access_key(&self, user: &str) -> NewAccessKey;
     }
     actions: IAM_WRITE_ACTIONS
 }
@@ -285,9 +301,19 @@ declare_calls! {
         /// Stores `secret` under `name` and returns the secret's ARN. A name already in use fails
         /// with AWS's `ResourceExistsException` ([`AwsError::is_already_exists`]); nothing is
         /// overwritten.
-        ["secretsmanager:CreateSecret"] fn create_secret(&self, name: &str, secret: &SecretString, description: &str) -> String;
+        [SECRETSMANAGER_CREATE_SECRET = "secretsmanager:CreateSecret"] fn create_secret(&self, name: &str, secret: &SecretString, description: &str) -> String;
     }
     actions: SECRET_WRITE_ACTIONS
+}
+
+declare_calls! {
+    /// Secrets Manager reads: whether a secret the hand-over created is there, never its value.
+    pub trait SecretRead {
+        /// The secret's ARN and description (DescribeSecret never returns the value); `None`
+        /// when there is no such secret (AWS answers ResourceNotFoundException).
+        [SECRETSMANAGER_DESCRIBE_SECRET = "secretsmanager:DescribeSecret"] fn describe_secret(&self, name: &str) -> Option<SecretInfo>;
+    }
+    actions: SECRET_READ_ACTIONS
 }
 
 declare_calls! {
@@ -295,7 +321,7 @@ declare_calls! {
     pub trait WhoAmI {
         /// The account, the ARN and the access key id the client signs with. AWS allows
         /// GetCallerIdentity to every principal.
-        ["sts:GetCallerIdentity"] fn caller_identity(&self) -> CallerIdentity;
+        [STS_GET_CALLER_IDENTITY = "sts:GetCallerIdentity"] fn caller_identity(&self) -> CallerIdentity;
     }
     actions: WHO_AM_I_ACTIONS
 }

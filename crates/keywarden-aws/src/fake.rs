@@ -9,10 +9,18 @@
 use crate::api::{
     AccessKeyMeta, AccountSummary, AwsError, AwsResult, CallerIdentity, CredentialReportBlob,
     IamRead, IamUser, IamWrite, KeyLastUsed, NewAccessKey, RemediationRead, ReportGeneration,
-    SecretString, SecretWrite, TrailInfo, TrailRead, WhoAmI,
+    SecretInfo, SecretRead, SecretString, SecretWrite, TrailInfo, TrailRead, WhoAmI,
+    CLOUDTRAIL_DESCRIBE_TRAILS, CLOUDTRAIL_GET_EVENT_SELECTORS, CLOUDTRAIL_GET_TRAIL_STATUS,
+    IAM_CREATE_ACCESS_KEY, IAM_DELETE_ACCESS_KEY, IAM_DELETE_LOGIN_PROFILE, IAM_DELETE_USER_POLICY,
+    IAM_GENERATE_CREDENTIAL_REPORT, IAM_GET_ACCESS_KEY_LAST_USED, IAM_GET_ACCOUNT_PASSWORD_POLICY,
+    IAM_GET_ACCOUNT_SUMMARY, IAM_GET_CREDENTIAL_REPORT, IAM_GET_LOGIN_PROFILE, IAM_GET_USER,
+    IAM_GET_USER_POLICY, IAM_LIST_ACCESS_KEYS, IAM_LIST_MFA_DEVICES, IAM_LIST_USERS,
+    IAM_LIST_USER_POLICIES, IAM_LIST_USER_TAGS, IAM_PUT_USER_POLICY, IAM_UPDATE_ACCESS_KEY,
+    SECRETSMANAGER_CREATE_SECRET, SECRETSMANAGER_DESCRIBE_SECRET, STS_GET_CALLER_IDENTITY,
 };
 use crate::logs::{
     record_matches, EventHistoryRead, LogBucketRead, LookupPage, LookupQuery, S3Object,
+    CLOUDTRAIL_LOOKUP_EVENTS, S3_GET_OBJECT, S3_LIST_FOLDERS, S3_LIST_OBJECTS,
 };
 use keywarden_core::model::{PasswordPolicy, Tag};
 use keywarden_core::time::parse_timestamp;
@@ -50,6 +58,9 @@ pub struct FakeAccount {
     /// Actions that fail, with the AWS error code they fail with. Writes too: a failed write
     /// changes nothing.
     pub failures: HashMap<&'static str, String>,
+    /// Writes that take effect but answer `InternalFailure`, as when AWS's reply is lost on the
+    /// way back: only reading the state back tells that they happened.
+    pub lost_replies: BTreeSet<&'static str>,
     calls: Mutex<Vec<String>>,
     changes: Mutex<Changes>,
 }
@@ -107,6 +118,19 @@ impl FakeAccount {
                 message: format!("injected by the fake account for {action}"),
             }),
             None => Ok(()),
+        }
+    }
+
+    /// A write's answer once it took effect: `value`, or the error of a lost reply.
+    fn replied<T>(&self, action: &'static str, value: T) -> AwsResult<T> {
+        if self.lost_replies.contains(action) {
+            Err(AwsError {
+                action,
+                code: "InternalFailure".into(),
+                message: format!("the reply to {action} was lost (injected by the fake account)"),
+            })
+        } else {
+            Ok(value)
         }
     }
 
@@ -224,7 +248,7 @@ impl FakeAccount {
 
 impl IamRead for FakeAccount {
     async fn generate_credential_report(&self) -> AwsResult<ReportGeneration> {
-        self.call("iam:GenerateCredentialReport", None)?;
+        self.call(IAM_GENERATE_CREDENTIAL_REPORT, None)?;
         let mut polls = self.generation_polls.lock().unwrap();
         if *polls > 0 {
             *polls -= 1;
@@ -234,7 +258,7 @@ impl IamRead for FakeAccount {
     }
 
     async fn get_credential_report(&self) -> AwsResult<CredentialReportBlob> {
-        const ACTION: &str = "iam:GetCredentialReport";
+        const ACTION: &str = IAM_GET_CREDENTIAL_REPORT;
         self.call(ACTION, None)?;
         if *self.generation_polls.lock().unwrap() > 0 {
             return Err(AwsError {
@@ -251,23 +275,23 @@ impl IamRead for FakeAccount {
     }
 
     async fn list_users(&self) -> AwsResult<Vec<IamUser>> {
-        self.call("iam:ListUsers", None)?;
+        self.call(IAM_LIST_USERS, None)?;
         Ok(self.users.clone())
     }
 
     async fn list_user_tags(&self, user: &str) -> AwsResult<Vec<Tag>> {
-        self.call("iam:ListUserTags", Some(user))?;
+        self.call(IAM_LIST_USER_TAGS, Some(user))?;
         Ok(self.tags.get(user).cloned().unwrap_or_default())
     }
 
     async fn list_access_keys(&self, user: &str) -> AwsResult<Vec<AccessKeyMeta>> {
-        self.call("iam:ListAccessKeys", Some(user))?;
+        self.call(IAM_LIST_ACCESS_KEYS, Some(user))?;
         Ok(self.current_keys(user))
     }
 
     /// The owner (`user`) is the key's owner in `keys` unless `last_used` names one.
     async fn get_access_key_last_used(&self, key_id: &str) -> AwsResult<KeyLastUsed> {
-        const ACTION: &str = "iam:GetAccessKeyLastUsed";
+        const ACTION: &str = IAM_GET_ACCESS_KEY_LAST_USED;
         self.call(ACTION, Some(key_id))?;
         let Some(owner) = self.key_owner(key_id) else {
             return Err(Self::not_found(ACTION, key_id));
@@ -283,7 +307,7 @@ impl IamRead for FakeAccount {
     }
 
     async fn get_login_profile(&self, user: &str) -> AwsResult<Option<Timestamp>> {
-        self.call("iam:GetLoginProfile", Some(user))?;
+        self.call(IAM_GET_LOGIN_PROFILE, Some(user))?;
         if self
             .changes
             .lock()
@@ -297,12 +321,12 @@ impl IamRead for FakeAccount {
     }
 
     async fn list_mfa_devices(&self, user: &str) -> AwsResult<usize> {
-        self.call("iam:ListMFADevices", Some(user))?;
+        self.call(IAM_LIST_MFA_DEVICES, Some(user))?;
         Ok(self.mfa_devices.get(user).copied().unwrap_or(0))
     }
 
     async fn get_account_summary(&self) -> AwsResult<AccountSummary> {
-        const ACTION: &str = "iam:GetAccountSummary";
+        const ACTION: &str = IAM_GET_ACCOUNT_SUMMARY;
         self.call(ACTION, None)?;
         Ok(self.summary.unwrap_or(AccountSummary {
             root_access_keys_present: 0,
@@ -311,19 +335,19 @@ impl IamRead for FakeAccount {
     }
 
     async fn get_account_password_policy(&self) -> AwsResult<Option<PasswordPolicy>> {
-        self.call("iam:GetAccountPasswordPolicy", None)?;
+        self.call(IAM_GET_ACCOUNT_PASSWORD_POLICY, None)?;
         Ok(self.password_policy.clone())
     }
 }
 
 impl TrailRead for FakeAccount {
     async fn describe_trails(&self) -> AwsResult<Vec<TrailInfo>> {
-        self.call("cloudtrail:DescribeTrails", None)?;
+        self.call(CLOUDTRAIL_DESCRIBE_TRAILS, None)?;
         Ok(self.trails.iter().map(|(t, _, _)| t.clone()).collect())
     }
 
     async fn get_trail_status(&self, trail_arn: &str) -> AwsResult<bool> {
-        const ACTION: &str = "cloudtrail:GetTrailStatus";
+        const ACTION: &str = CLOUDTRAIL_GET_TRAIL_STATUS;
         self.call(ACTION, Some(trail_arn))?;
         self.trails
             .iter()
@@ -333,7 +357,7 @@ impl TrailRead for FakeAccount {
     }
 
     async fn get_event_selectors(&self, trail_arn: &str) -> AwsResult<bool> {
-        const ACTION: &str = "cloudtrail:GetEventSelectors";
+        const ACTION: &str = CLOUDTRAIL_GET_EVENT_SELECTORS;
         self.call(ACTION, Some(trail_arn))?;
         self.trails
             .iter()
@@ -345,13 +369,13 @@ impl TrailRead for FakeAccount {
 
 impl RemediationRead for FakeAccount {
     async fn get_user_policy(&self, user: &str, policy_name: &str) -> AwsResult<Option<String>> {
-        const ACTION: &str = "iam:GetUserPolicy";
+        const ACTION: &str = IAM_GET_USER_POLICY;
         self.call(ACTION, Some(&format!("{user}/{policy_name}")))?;
         Ok(self.current_policies(user).remove(policy_name))
     }
 
     async fn list_user_policies(&self, user: &str) -> AwsResult<Vec<String>> {
-        const ACTION: &str = "iam:ListUserPolicies";
+        const ACTION: &str = IAM_LIST_USER_POLICIES;
         self.call(ACTION, Some(user))?;
         if !self.user_exists(user) {
             return Err(Self::not_found(ACTION, &format!("The user {user}")));
@@ -360,33 +384,35 @@ impl RemediationRead for FakeAccount {
     }
 
     async fn get_user(&self, user: &str) -> AwsResult<Option<IamUser>> {
-        self.call("iam:GetUser", Some(user))?;
+        self.call(IAM_GET_USER, Some(user))?;
         Ok(self.users.iter().find(|u| u.name == user).cloned())
     }
 }
 
 impl IamWrite for FakeAccount {
     async fn set_access_key_status(&self, user: &str, key_id: &str, active: bool) -> AwsResult<()> {
-        const ACTION: &str = "iam:UpdateAccessKey";
+        const ACTION: &str = IAM_UPDATE_ACCESS_KEY;
         let status = if active { "Active" } else { "Inactive" };
         self.call(ACTION, Some(&format!("{user}/{key_id}:{status}")))?;
         self.owned_key(ACTION, user, key_id)?;
         let mut changes = self.changes.lock().unwrap();
         changes.status.insert(key_id.to_owned(), active);
-        Ok(())
+        drop(changes);
+        self.replied(ACTION, ())
     }
 
     async fn delete_access_key(&self, user: &str, key_id: &str) -> AwsResult<()> {
-        const ACTION: &str = "iam:DeleteAccessKey";
+        const ACTION: &str = IAM_DELETE_ACCESS_KEY;
         self.call(ACTION, Some(&format!("{user}/{key_id}")))?;
         self.owned_key(ACTION, user, key_id)?;
         let mut changes = self.changes.lock().unwrap();
         changes.deleted_keys.insert(key_id.to_owned());
-        Ok(())
+        drop(changes);
+        self.replied(ACTION, ())
     }
 
     async fn delete_login_profile(&self, user: &str) -> AwsResult<()> {
-        const ACTION: &str = "iam:DeleteLoginProfile";
+        const ACTION: &str = IAM_DELETE_LOGIN_PROFILE;
         self.call(ACTION, Some(user))?;
         let mut changes = self.changes.lock().unwrap();
         if !self.login_profiles.contains_key(user) || changes.deleted_login_profiles.contains(user)
@@ -397,7 +423,8 @@ impl IamWrite for FakeAccount {
             ));
         }
         changes.deleted_login_profiles.insert(user.to_owned());
-        Ok(())
+        drop(changes);
+        self.replied(ACTION, ())
     }
 
     /// Records `iam:PutUserPolicy(user/name)`: the document is read back with GetUserPolicy.
@@ -407,7 +434,7 @@ impl IamWrite for FakeAccount {
         policy_name: &str,
         document: &str,
     ) -> AwsResult<()> {
-        const ACTION: &str = "iam:PutUserPolicy";
+        const ACTION: &str = IAM_PUT_USER_POLICY;
         self.call(ACTION, Some(&format!("{user}/{policy_name}")))?;
         if !self.user_exists(user) {
             return Err(Self::not_found(ACTION, &format!("The user {user}")));
@@ -423,11 +450,12 @@ impl IamWrite for FakeAccount {
         let mut changes = self.changes.lock().unwrap();
         changes.deleted_policies.remove(&key);
         changes.put_policies.insert(key, document.to_owned());
-        Ok(())
+        drop(changes);
+        self.replied(ACTION, ())
     }
 
     async fn delete_user_policy(&self, user: &str, policy_name: &str) -> AwsResult<()> {
-        const ACTION: &str = "iam:DeleteUserPolicy";
+        const ACTION: &str = IAM_DELETE_USER_POLICY;
         self.call(ACTION, Some(&format!("{user}/{policy_name}")))?;
         if !self.current_policies(user).contains_key(policy_name) {
             return Err(Self::not_found(
@@ -439,13 +467,14 @@ impl IamWrite for FakeAccount {
         let mut changes = self.changes.lock().unwrap();
         changes.put_policies.remove(&key);
         changes.deleted_policies.insert(key);
-        Ok(())
+        drop(changes);
+        self.replied(ACTION, ())
     }
 
     /// Ids `AKIAFAKE000000000001`, `...002`..., secrets `fake-secret-000000000001...` (40
     /// characters), created at [`FakeAccount::now`]. A third key fails with `LimitExceeded`.
     async fn create_access_key(&self, user: &str) -> AwsResult<NewAccessKey> {
-        const ACTION: &str = "iam:CreateAccessKey";
+        const ACTION: &str = IAM_CREATE_ACCESS_KEY;
         self.call(ACTION, Some(user))?;
         if !self.user_exists(user) {
             return Err(Self::not_found(ACTION, &format!("The user {user}")));
@@ -465,11 +494,15 @@ impl IamWrite for FakeAccount {
             created: self.now,
         };
         changes.created_keys.push((user.to_owned(), key.clone()));
-        Ok(NewAccessKey {
-            id: key.id,
-            created: key.created,
-            secret: SecretString::new(format!("fake-secret-{n:012}{}", "x".repeat(16))),
-        })
+        drop(changes);
+        self.replied(
+            ACTION,
+            NewAccessKey {
+                id: key.id,
+                created: key.created,
+                secret: SecretString::new(format!("fake-secret-{n:012}{}", "x".repeat(16))),
+            },
+        )
     }
 }
 
@@ -482,7 +515,7 @@ impl SecretWrite for FakeAccount {
         secret: &SecretString,
         description: &str,
     ) -> AwsResult<String> {
-        const ACTION: &str = "secretsmanager:CreateSecret";
+        const ACTION: &str = SECRETSMANAGER_CREATE_SECRET;
         self.call(ACTION, Some(name))?;
         let mut changes = self.changes.lock().unwrap();
         if changes.secrets.contains_key(name) {
@@ -501,13 +534,29 @@ impl SecretWrite for FakeAccount {
             name.to_owned(),
             (arn.clone(), secret.clone(), description.to_owned()),
         );
-        Ok(arn)
+        drop(changes);
+        self.replied(ACTION, arn)
+    }
+}
+
+impl SecretRead for FakeAccount {
+    /// Records `secretsmanager:DescribeSecret(name)`; a name never created answers `None`.
+    async fn describe_secret(&self, name: &str) -> AwsResult<Option<SecretInfo>> {
+        self.call(SECRETSMANAGER_DESCRIBE_SECRET, Some(name))?;
+        let changes = self.changes.lock().unwrap();
+        Ok(changes
+            .secrets
+            .get(name)
+            .map(|(arn, _, description)| SecretInfo {
+                arn: arn.clone(),
+                description: description.clone(),
+            }))
     }
 }
 
 impl WhoAmI for FakeAccount {
     async fn caller_identity(&self) -> AwsResult<CallerIdentity> {
-        self.call("sts:GetCallerIdentity", None)?;
+        self.call(STS_GET_CALLER_IDENTITY, None)?;
         Ok(self.caller.clone().unwrap_or_else(|| {
             let (account, arn, key) = Self::DEFAULT_CALLER;
             CallerIdentity {
@@ -531,7 +580,7 @@ impl FakeAccount {
 
 impl LogBucketRead for FakeAccount {
     async fn list_objects(&self, bucket: &str, prefix: &str) -> AwsResult<Vec<S3Object>> {
-        const ACTION: &str = "s3:ListBucket";
+        const ACTION: &str = S3_LIST_OBJECTS;
         self.call(ACTION, Some(&format!("{bucket}/{prefix}")))?;
         Ok(self
             .bucket(ACTION, bucket)?
@@ -545,7 +594,7 @@ impl LogBucketRead for FakeAccount {
     }
 
     async fn list_folders(&self, bucket: &str, prefix: &str) -> AwsResult<Vec<String>> {
-        const ACTION: &str = "s3:ListBucket";
+        const ACTION: &str = S3_LIST_FOLDERS;
         self.call(ACTION, Some(&format!("{bucket}/{prefix} folders")))?;
         let folders: BTreeSet<String> = self
             .bucket(ACTION, bucket)?
@@ -561,7 +610,7 @@ impl LogBucketRead for FakeAccount {
     }
 
     async fn get_object(&self, bucket: &str, key: &str) -> AwsResult<Vec<u8>> {
-        const ACTION: &str = "s3:GetObject";
+        const ACTION: &str = S3_GET_OBJECT;
         self.call(ACTION, Some(&format!("{bucket}/{key}")))?;
         self.bucket(ACTION, bucket)?
             .get(key)
@@ -583,7 +632,7 @@ impl EventHistoryRead for FakeAccount {
         query: &LookupQuery,
         next_token: Option<&str>,
     ) -> AwsResult<LookupPage> {
-        const ACTION: &str = "cloudtrail:LookupEvents";
+        const ACTION: &str = CLOUDTRAIL_LOOKUP_EVENTS;
         let attribute = query
             .attribute
             .as_ref()

@@ -6,7 +6,10 @@
 //! principal and no policy can deny it.
 
 use crate::api::{
-    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_WRITE_ACTIONS,
+    IAM_CREATE_ACCESS_KEY, IAM_DELETE_ACCESS_KEY, IAM_DELETE_LOGIN_PROFILE, IAM_DELETE_USER_POLICY,
+    IAM_GET_ACCESS_KEY_LAST_USED, IAM_GET_LOGIN_PROFILE, IAM_GET_USER_POLICY, IAM_LIST_ACCESS_KEYS,
+    IAM_LIST_USER_TAGS, IAM_PUT_USER_POLICY, IAM_READ_ACTIONS, IAM_UPDATE_ACCESS_KEY,
+    IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_READ_ACTIONS, SECRET_WRITE_ACTIONS,
     TRAIL_READ_ACTIONS,
 };
 use crate::logs::{EVENT_HISTORY_READ_ACTIONS, LOG_BUCKET_READ_ACTIONS};
@@ -105,10 +108,10 @@ pub fn apply_actions() -> Vec<&'static str> {
             // the user's keys and their status (ListAccessKeys), a key's last use
             // (GetAccessKeyLastUsed: used since the plan means skip), exemption tags
             // (ListUserTags), the console password (GetLoginProfile).
-            read("iam:ListAccessKeys"),
-            read("iam:GetAccessKeyLastUsed"),
-            read("iam:ListUserTags"),
-            read("iam:GetLoginProfile"),
+            read(IAM_LIST_ACCESS_KEYS),
+            read(IAM_GET_ACCESS_KEY_LAST_USED),
+            read(IAM_LIST_USER_TAGS),
+            read(IAM_GET_LOGIN_PROFILE),
         ]
         .into_iter()
         // The user still exists (GetUser), and the inline policies keywarden puts or removes,
@@ -116,14 +119,14 @@ pub fn apply_actions() -> Vec<&'static str> {
         .chain(REMEDIATION_READ_ACTIONS.iter().copied())
         .chain([
             // Deactivate a key; undo reactivates it.
-            write("iam:UpdateAccessKey"),
+            write(IAM_UPDATE_ACCESS_KEY),
             // Two-phase deletion of a key inactive long enough.
-            write("iam:DeleteAccessKey"),
+            write(IAM_DELETE_ACCESS_KEY),
             // Remove a console password (an unsafe action).
-            write("iam:DeleteLoginProfile"),
+            write(IAM_DELETE_LOGIN_PROFILE),
             // Session revocation and quarantine policies; undo deletes them.
-            write("iam:PutUserPolicy"),
-            write("iam:DeleteUserPolicy"),
+            write(IAM_PUT_USER_POLICY),
+            write(IAM_DELETE_USER_POLICY),
         ]),
     )
 }
@@ -142,15 +145,15 @@ pub fn contain_actions() -> Vec<&'static str> {
     let write = |action| declared(IAM_WRITE_ACTIONS, action);
     vec![
         // The key's owner: GetAccessKeyLastUsed answers UserName for a key id alone.
-        read("iam:GetAccessKeyLastUsed"),
+        read(IAM_GET_ACCESS_KEY_LAST_USED),
         // The key's status before and after deactivating it (running twice does no harm).
-        read("iam:ListAccessKeys"),
+        read(IAM_LIST_ACCESS_KEYS),
         // The revocation and quarantine policies already there, and read back once put.
-        remediation("iam:GetUserPolicy"),
+        remediation(IAM_GET_USER_POLICY),
         // Deactivate the key.
-        write("iam:UpdateAccessKey"),
+        write(IAM_UPDATE_ACCESS_KEY),
         // Revoke the sessions issued before now, and quarantine the user.
-        write("iam:PutUserPolicy"),
+        write(IAM_PUT_USER_POLICY),
     ]
 }
 
@@ -159,7 +162,7 @@ pub fn contain_policy() -> Value {
     policy_document("KeywardenContain", &contain_actions())
 }
 
-/// The actions `keywarden rotate USER` calls. `secretsmanager:CreateSecret` is needed only with
+/// The actions `keywarden rotate USER` calls. The Secrets Manager ones are needed only with
 /// `--secrets-manager`. Deactivating and deleting the old key later is planned, then applied
 /// with the apply policy; but rotate itself removes a key whose secret nobody received (a
 /// failed hand-over, the key of an interrupted rotation), so it needs UpdateAccessKey and
@@ -167,27 +170,37 @@ pub fn contain_policy() -> Value {
 pub fn rotate_actions() -> Vec<&'static str> {
     rotate_iam_actions()
         .into_iter()
-        .chain(SECRET_WRITE_ACTIONS.iter().copied())
+        .chain(rotate_secret_actions())
+        .collect()
+}
+
+/// Secrets Manager, `--secrets-manager` only: the hand-over, and its read-back (DescribeSecret
+/// reads the secret's description, never its value).
+fn rotate_secret_actions() -> Vec<&'static str> {
+    SECRET_WRITE_ACTIONS
+        .iter()
+        .chain(SECRET_READ_ACTIONS)
+        .copied()
         .collect()
 }
 
 fn rotate_iam_actions() -> Vec<&'static str> {
     vec![
         // The user's keys: AWS allows two, so a rotation needs a free slot, and the old key.
-        declared(IAM_READ_ACTIONS, "iam:ListAccessKeys"),
+        declared(IAM_READ_ACTIONS, IAM_LIST_ACCESS_KEYS),
         // The old key's last use, recorded in the rotation's plan.
-        declared(IAM_READ_ACTIONS, "iam:GetAccessKeyLastUsed"),
+        declared(IAM_READ_ACTIONS, IAM_GET_ACCESS_KEY_LAST_USED),
         // The new key.
-        declared(IAM_WRITE_ACTIONS, "iam:CreateAccessKey"),
+        declared(IAM_WRITE_ACTIONS, IAM_CREATE_ACCESS_KEY),
         // Removing a key whose secret nobody has: deactivated first, then deleted (each read back
         // with ListAccessKeys).
-        declared(IAM_WRITE_ACTIONS, "iam:UpdateAccessKey"),
-        declared(IAM_WRITE_ACTIONS, "iam:DeleteAccessKey"),
+        declared(IAM_WRITE_ACTIONS, IAM_UPDATE_ACCESS_KEY),
+        declared(IAM_WRITE_ACTIONS, IAM_DELETE_ACCESS_KEY),
     ]
 }
 
 /// The policy `keywarden permissions --command rotate` prints: an IAM statement, and a Secrets
-/// Manager one (`secretsmanager:CreateSecret`, `--secrets-manager` only: drop the statement when
+/// Manager one (`secretsmanager:CreateSecret` and `DescribeSecret`, `--secrets-manager` only: drop the statement when
 /// secrets go to a file or stdout). Its resource may be narrowed to
 /// `arn:aws:secretsmanager:REGION:ACCOUNT:secret:PREFIX*`.
 pub fn rotate_policy() -> Value {
@@ -195,7 +208,7 @@ pub fn rotate_policy() -> Value {
         "Version": "2012-10-17",
         "Statement": [
             statement("KeywardenRotate", &rotate_iam_actions(), "*"),
-            statement("KeywardenRotateSecretsManager", SECRET_WRITE_ACTIONS, "*"),
+            statement("KeywardenRotateSecretsManager", &rotate_secret_actions(), "*"),
         ],
     })
 }

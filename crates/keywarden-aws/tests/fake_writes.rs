@@ -3,17 +3,15 @@
 //! the fake answers AWS's errors where AWS would (a key of another user, a third key, a secret
 //! name in use).
 
+mod support;
+
 use keywarden_aws::api::{
     AccessKeyMeta, CallerIdentity, IamRead, IamUser, IamWrite, KeyLastUsed, RemediationRead,
     SecretString, SecretWrite, WhoAmI,
 };
 use keywarden_aws::fake::FakeAccount;
-use keywarden_core::Timestamp;
 use std::collections::{BTreeMap, HashMap};
-
-fn ts(s: i64) -> Timestamp {
-    chrono::DateTime::from_timestamp(s, 0).unwrap()
-}
+use support::ts;
 
 fn key(id: &str, active: bool) -> AccessKeyMeta {
     AccessKeyMeta {

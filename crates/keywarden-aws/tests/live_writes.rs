@@ -7,6 +7,8 @@
 //! already in use keeps `ResourceExistsException`; the request counter names Secrets Manager's
 //! calls `secretsmanager:...`.
 
+mod support;
+
 use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;
 use aws_sdk_iam::operation::delete_access_key::DeleteAccessKeyOutput;
 use aws_sdk_iam::operation::delete_login_profile::DeleteLoginProfileOutput;
@@ -18,10 +20,11 @@ use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyOutput;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{AccessKey, StatusType, User};
 use aws_sdk_iam::Client as Iam;
-use aws_smithy_mocks::{create_mock_http_client, mock, mock_client, MockResponseInterceptor};
+use aws_smithy_mocks::{mock, mock_client};
 use aws_smithy_mocks::{Rule, RuleMode};
 use keywarden_aws::api::{IamWrite, RemediationRead, SecretString, SecretWrite};
 use keywarden_aws::live::{LiveClient, RequestCounter};
+use support::{iam_body, iam_error_body, mocked_client};
 
 // --- clients ---------------------------------------------------------------------------------
 
@@ -30,74 +33,24 @@ fn iam_client(rules: &[&Rule]) -> Iam {
         .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()))
 }
 
-fn cloudtrail_client() -> aws_sdk_cloudtrail::Client {
-    aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::Config::builder()
-            .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudtrail::config::Region::new("us-east-1"))
-            .http_client(create_mock_http_client())
-            .build(),
-    )
-}
-
-fn sts_client() -> aws_sdk_sts::Client {
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .region(aws_sdk_sts::config::Region::new("us-east-1"))
-            .http_client(create_mock_http_client())
-            .build(),
-    )
-}
-
-/// A Secrets Manager client answering only `rules`, counting into `counter`. Built by hand
-/// because the crate is compiled without `test-util`.
+/// A Secrets Manager client answering only `rules`, counting into `counter`.
 fn secretsmanager_client(
     rules: &[&Rule],
     counter: &RequestCounter,
 ) -> aws_sdk_secretsmanager::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .interceptor(counter.clone())
-            .build(),
-    )
+    mocked_client!(aws_sdk_secretsmanager, rules, counter.clone())
 }
 
 /// The live client around IAM `rules` answered in order; other services answer nothing.
 fn live(rules: &[&Rule]) -> LiveClient {
-    LiveClient::from_clients(iam_client(rules), cloudtrail_client(), sts_client())
+    LiveClient::from_clients(
+        iam_client(rules),
+        mocked_client!(aws_sdk_cloudtrail, &[]),
+        mocked_client!(aws_sdk_sts, &[]),
+    )
 }
 
 // --- wire bodies -----------------------------------------------------------------------------
-
-fn iam_error_body(code: &str, message: &str) -> String {
-    format!(
-        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
-         <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
-         <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-    )
-}
-
-fn iam_body(action: &str, result: &str) -> String {
-    format!(
-        "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
-         <{action}Result>{result}</{action}Result>\
-         <ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata>\
-         </{action}Response>"
-    )
-}
 
 const DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2025-01-01T00:00:00Z"}}}]}"#;
 

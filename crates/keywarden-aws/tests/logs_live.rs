@@ -16,6 +16,8 @@
 //! Error answers are real S3 (XML) and CloudTrail (JSON) wire bodies sent through the SDK's own
 //! deserializers.
 
+mod support;
+
 use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsOutput;
 use aws_sdk_cloudtrail::types::{Event, LookupAttributeKey};
 use aws_sdk_s3::config::http::HttpResponse;
@@ -23,7 +25,7 @@ use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_sdk_s3::types::{CommonPrefix, Object};
-use aws_smithy_mocks::{create_mock_http_client, mock, mock_client, MockResponseInterceptor};
+use aws_smithy_mocks::{mock, mock_client};
 use aws_smithy_mocks::{Rule, RuleMode};
 use aws_smithy_runtime_api::http::StatusCode;
 use keywarden_aws::live::{LiveClient, RequestCounter};
@@ -32,6 +34,7 @@ use keywarden_aws::logs::{
 };
 use keywarden_core::time::parse_timestamp;
 use std::sync::{Arc, Mutex};
+use support::mocked_client;
 
 // --- clients ---------------------------------------------------------------------------------
 
@@ -77,25 +80,7 @@ fn s3_client(
     regions: &SignedRegions,
     counter: &RequestCounter,
 ) -> aws_sdk_s3::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .force_path_style(true)
-            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .interceptor(regions.clone())
-            .interceptor(counter.clone())
-            .build(),
-    )
+    mocked_client!(aws_sdk_s3, rules, regions.clone(), counter.clone(); |b| b.force_path_style(true))
 }
 
 fn cloudtrail_client(
@@ -103,33 +88,7 @@ fn cloudtrail_client(
     regions: &SignedRegions,
     counter: &RequestCounter,
 ) -> aws_sdk_cloudtrail::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::Config::builder()
-            .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudtrail::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_cloudtrail::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .retry_config(aws_sdk_cloudtrail::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .interceptor(regions.clone())
-            .interceptor(counter.clone())
-            .build(),
-    )
-}
-
-fn sts_client() -> aws_sdk_sts::Client {
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .region(aws_sdk_sts::config::Region::new("us-east-1"))
-            .build(),
-    )
+    mocked_client!(aws_sdk_cloudtrail, rules, regions.clone(), counter.clone())
 }
 
 /// The live client with S3 answering `rules` in order (IAM, CloudTrail and STS answer nothing).
@@ -140,7 +99,7 @@ fn s3_live(rules: &[&Rule]) -> (LiveClient, SignedRegions, RequestCounter) {
     let client = LiveClient::from_clients(
         iam,
         cloudtrail_client(&[], &regions, &counter),
-        sts_client(),
+        mocked_client!(aws_sdk_sts, &[]),
     )
     .with_s3(s3_client(rules, &regions, &counter));
     (client, regions, counter)
@@ -154,7 +113,7 @@ fn cloudtrail_live(rules: &[&Rule]) -> (LiveClient, SignedRegions, RequestCounte
     let client = LiveClient::from_clients(
         iam,
         cloudtrail_client(rules, &regions, &counter),
-        sts_client(),
+        mocked_client!(aws_sdk_sts, &[]),
     );
     (client, regions, counter)
 }

@@ -7,8 +7,10 @@ use keywarden_aws::permissions::{audit_actions, trail_actions, trail_policy};
 use serde_json::json;
 
 #[test]
-fn the_declared_actions_are_the_ones_the_live_client_calls() {
-    // One per trait method: a method added without its action, or an action renamed, shows here.
+fn the_declared_actions_are_pinned() {
+    // The actions the policies grant, one per trait method, pinned: an action renamed or added
+    // shows here. That the live client, the fake and the engine call what is declared holds by
+    // construction: they name the constants `declare_calls!` emits (keywarden-app/tests/tidy.rs).
     assert_eq!(
         LOG_BUCKET_READ_ACTIONS,
         ["s3:ListBucket", "s3:ListBucket", "s3:GetObject"]

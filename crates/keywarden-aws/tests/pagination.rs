@@ -16,9 +16,8 @@
 //! Error answers are real IAM / CloudTrail wire bodies (XML or JSON) sent through the SDK's own
 //! deserializers, so the error codes are the ones AWS would produce, not hand-set metadata.
 
-use aws_sdk_cloudtrail::config::{
-    BehaviorVersion as CtBehaviorVersion, Credentials as CtCredentials, Region as CtRegion,
-};
+mod support;
+
 use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
 use aws_sdk_iam::operation::get_access_key_last_used::GetAccessKeyLastUsedOutput;
 use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyOutput;
@@ -34,7 +33,7 @@ use aws_sdk_iam::types::{
     ReportStateType, StatusType, Tag as SdkTag, User,
 };
 use aws_sdk_iam::Client as Iam;
-use aws_smithy_mocks::{create_mock_http_client, mock, mock_client, MockResponseInterceptor};
+use aws_smithy_mocks::{mock, mock_client};
 use aws_smithy_mocks::{Rule, RuleMode};
 use keywarden_aws::api::{
     AccessKeyMeta, AccountSummary, AwsError, IamRead, KeyLastUsed, ReportGeneration, TrailInfo,
@@ -42,7 +41,7 @@ use keywarden_aws::api::{
 };
 use keywarden_aws::live::{LiveClient, RequestCounter};
 use keywarden_core::model::{PasswordPolicy, Tag};
-use keywarden_core::Timestamp;
+use support::{iam_body, iam_error_body, mocked_client, ts};
 
 // --- clients ---------------------------------------------------------------------------------
 
@@ -50,43 +49,14 @@ fn iam_client(mode: RuleMode, rules: &[&Rule]) -> Iam {
     mock_client!(aws_sdk_iam, mode, rules)
 }
 
-/// A CloudTrail client answering only `rules` (any other request panics). Built by hand because
-/// the CloudTrail crate is compiled without `test-util`.
+/// A CloudTrail client answering only `rules` (any other request panics).
 fn cloudtrail_client(rules: &[&Rule]) -> aws_sdk_cloudtrail::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::Config::builder()
-            .behavior_version(CtBehaviorVersion::latest())
-            .region(CtRegion::new("us-east-1"))
-            .credentials_provider(CtCredentials::new("AKIDTEST", "secret", None, None, "test"))
-            .retry_config(aws_sdk_cloudtrail::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .build(),
-    )
+    mocked_client!(aws_sdk_cloudtrail, rules)
 }
 
 /// An STS client answering only `rules` (any other request panics).
 fn sts_client(rules: &[&Rule]) -> aws_sdk_sts::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .region(aws_sdk_sts::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .build(),
-    )
+    mocked_client!(aws_sdk_sts, rules)
 }
 
 /// The live client around `iam`; CloudTrail and STS answer nothing (a call would panic).
@@ -101,34 +71,11 @@ fn live_sequential(rules: &[&Rule]) -> LiveClient {
 
 // --- wire bodies -----------------------------------------------------------------------------
 
-/// An IAM (awsQuery) error body, as AWS sends it.
-fn iam_error_body(code: &str, message: &str) -> String {
-    format!(
-        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
-         <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
-         <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-    )
-}
-
-/// An IAM success body for `action` with `result` inside `<{action}Result>`.
-fn iam_body(action: &str, result: &str) -> String {
-    format!(
-        "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
-         <{action}Result>{result}</{action}Result>\
-         <ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata>\
-         </{action}Response>"
-    )
-}
-
 const ACCESS_DENIED: &str =
     "User: arn:aws:iam::123456789012:user/auditor is not authorized to perform this action";
 
 fn secs(s: i64) -> DateTime {
     DateTime::from_secs(s)
-}
-
-fn ts(s: i64) -> Timestamp {
-    chrono::DateTime::from_timestamp(s, 0).unwrap()
 }
 
 fn sdk_user(name: &str, created: i64) -> User {
@@ -1037,18 +984,7 @@ async fn the_request_counter_counts_each_page_under_its_action() {
         .sequence()
         .http_status(200, cloudtrail_json(r#"{"trailList":[]}"#))
         .build();
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    interceptor = interceptor.with_rule(&trails);
-    let cloudtrail = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::Config::builder()
-            .behavior_version(CtBehaviorVersion::latest())
-            .region(CtRegion::new("us-east-1"))
-            .credentials_provider(CtCredentials::new("AKIDTEST", "secret", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .interceptor(counter.clone())
-            .build(),
-    );
+    let cloudtrail = mocked_client!(aws_sdk_cloudtrail, [&trails], counter.clone());
     let client = LiveClient::from_clients(iam, cloudtrail, sts_client(&[]));
 
     assert_eq!(client.list_users().await.unwrap().len(), 3);

@@ -10,8 +10,8 @@
 //! audit's (an audit cannot write).
 
 use keywarden_aws::api::{
-    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_WRITE_ACTIONS,
-    TRAIL_READ_ACTIONS, WHO_AM_I_ACTIONS,
+    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_READ_ACTIONS,
+    SECRET_WRITE_ACTIONS, TRAIL_READ_ACTIONS, WHO_AM_I_ACTIONS,
 };
 use keywarden_aws::permissions::{
     apply_actions, apply_policy, audit_actions, audit_policy, contain_actions, contain_policy,
@@ -41,8 +41,10 @@ fn the_policy_lists_exactly_the_declared_actions_in_order() {
 }
 
 #[test]
-fn the_declared_actions_are_the_ones_the_live_client_calls() {
-    // One per trait method: a method added without its action, or an action renamed, shows here.
+fn the_declared_actions_are_pinned() {
+    // The actions the policies grant, one per trait method, pinned: an action renamed or added
+    // shows here. That the live client, the fake and the engine call what is declared holds by
+    // construction: they name the constants `declare_calls!` emits (keywarden-app/tests/tidy.rs).
     assert_eq!(
         IAM_READ_ACTIONS,
         [
@@ -82,6 +84,7 @@ fn the_declared_actions_are_the_ones_the_live_client_calls() {
         ]
     );
     assert_eq!(SECRET_WRITE_ACTIONS, ["secretsmanager:CreateSecret"]);
+    assert_eq!(SECRET_READ_ACTIONS, ["secretsmanager:DescribeSecret"]);
     assert_eq!(WHO_AM_I_ACTIONS, ["sts:GetCallerIdentity"]);
 }
 
@@ -147,6 +150,7 @@ fn the_remediation_policies_grant_exactly_their_actions() {
             "iam:UpdateAccessKey",
             "iam:DeleteAccessKey",
             "secretsmanager:CreateSecret",
+            "secretsmanager:DescribeSecret",
         ]
     );
     for (command, actions, policy) in remediation_policies() {
@@ -164,6 +168,7 @@ fn every_remediation_trait_action_is_in_a_remediation_policy_and_none_in_the_aud
         .iter()
         .chain(IAM_WRITE_ACTIONS)
         .chain(SECRET_WRITE_ACTIONS)
+        .chain(SECRET_READ_ACTIONS)
     {
         assert!(
             granted.contains(action),
@@ -180,6 +185,7 @@ fn every_remediation_trait_action_is_in_a_remediation_policy_and_none_in_the_aud
         .chain(REMEDIATION_READ_ACTIONS)
         .chain(IAM_WRITE_ACTIONS)
         .chain(SECRET_WRITE_ACTIONS)
+        .chain(SECRET_READ_ACTIONS)
         .copied()
         .collect();
     for action in &granted {
@@ -254,7 +260,7 @@ fn rotate_keeps_secrets_manager_in_its_own_statement() {
         json!({
             "Sid": "KeywardenRotateSecretsManager",
             "Effect": "Allow",
-            "Action": ["secretsmanager:CreateSecret"],
+            "Action": ["secretsmanager:CreateSecret", "secretsmanager:DescribeSecret"],
             "Resource": "*",
         })
     );

@@ -7,7 +7,8 @@ use crate::cli::{ApplyArgs, PlanArgs, PlanFormatArg, RunsArgs, StateArgs, UndoAr
 use crate::live_cmd::{live_audit, runtime};
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
-use keywarden_app::journal::{default_state_dir, Journal, RunId, RunInfo, StepEntry};
+use keywarden_app::files::default_state_dir;
+use keywarden_app::journal::{Journal, RunId, RunInfo, StepEntry};
 use keywarden_app::remediate::{
     apply_plan, resume_run, undo_run, ApplyOptions, CrashPoint, RunReport,
 };

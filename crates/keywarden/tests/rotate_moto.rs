@@ -496,6 +496,158 @@ fn rotate_after_a_crash_past_create_access_key_removes_the_orphan_key() {
     assert!(plan.contains(&old) && !plan.contains(&orphan), "{plan}");
 }
 
+/// `keywarden rotate alice --secrets-manager NAME` as the admin at NOW, killed at `crash` (a
+/// `KEYWARDEN_TEST_CRASH` point) when one is given.
+fn rotate_to_secret(moto: &Moto, state: &Path, name: &str, crash: Option<&str>) -> Output {
+    let mut command = moto.keywarden_at(&moto.admin(), NOW);
+    if let Some(point) = crash {
+        command.env(TEST_CRASH_VAR, point);
+    }
+    command
+        .args(["rotate", "alice", "--secrets-manager", name, "--state-dir"])
+        .arg(state)
+        .output()
+        .expect("run keywarden")
+}
+
+/// The secret stored under `name`, as boto3 reads it: `{"AccessKeyId", "SecretAccessKey"}`.
+fn stored_secret(moto: &Moto, name: &str) -> Value {
+    boto(
+        moto,
+        &format!(
+            "r = client('secretsmanager').get_secret_value(SecretId='{name}')\n\
+             print(r['SecretString'])"
+        ),
+    )
+}
+
+/// The journal's step `action_id` of the rotation that was interrupted (settled since).
+fn interrupted_step(moto: &Moto, state: &Path, action_id: &str) -> Value {
+    let runs = runs_json(moto, state, None);
+    let run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "interrupted")
+        .unwrap_or_else(|| panic!("no interrupted run in {runs:#}"));
+    let journal = runs_json(moto, state, Some(run["run_id"].as_str().unwrap()));
+    journal["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action_id"] == action_id)
+        .unwrap_or_else(|| panic!("no {action_id} in {journal:#}"))
+        .clone()
+}
+
+#[test]
+fn rotate_killed_around_its_hand_over_is_settled_by_reading_secrets_manager() {
+    // Killed after CreateSecret: the secret is stored, so the next rotation finds it (already
+    // done), keeps the key and refuses a third. Killed before: the key's secret died with the
+    // process, so the next rotation removes that key, then rotates.
+    for (point, stored) in [
+        ("after-call:hand-over", true),
+        ("after-intent:hand-over", false),
+    ] {
+        let moto = Moto::start(&scenario(json!([alice()])));
+        let old = moto.key_id("alice", 0);
+        let state = fresh_dir(&point.replace(':', "-")).join("state");
+        let crashed = rotate_to_secret(&moto, &state, "prod/alice", Some(point));
+        assert!(!crashed.status.success(), "{point}");
+        assert!(crashed.stdout.is_empty(), "{}", text(&crashed.stdout));
+        let after_crash = keys(&moto, "alice");
+        assert_eq!(after_crash.len(), 2, "{point}: {after_crash:?}");
+        let created = after_crash
+            .iter()
+            .find(|(id, _)| *id != old)
+            .unwrap()
+            .0
+            .clone();
+
+        let out = rotate_to_secret(&moto, &state, "prod/alice-2", None);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        let step = interrupted_step(&moto, &state, "hand-over");
+        if stored {
+            assert_eq!(out.status.code(), Some(2), "{point}\n{stderr}");
+            assert!(stderr.contains("two access keys"), "{stderr}");
+            assert_eq!(step["outcome"], "already_done", "{step:#}");
+            let secret = stored_secret(&moto, "prod/alice");
+            assert_eq!(secret["AccessKeyId"], created.as_str());
+            let value = secret["SecretAccessKey"].as_str().unwrap();
+            assert!(
+                !contains(&journal_bytes(&state), value),
+                "the secret is in the journal"
+            );
+            assert!(keys(&moto, "alice").iter().any(|(id, _)| *id == created));
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{point}\n{stdout}\n{stderr}");
+            assert_eq!(step["outcome"], "abandoned", "{step:#}");
+            assert!(
+                stderr.contains(&created) && stderr.contains("removed"),
+                "{stderr}"
+            );
+            let now = keys(&moto, "alice");
+            assert_eq!(now.len(), 2, "{now:?}");
+            assert!(now.iter().all(|(id, _)| *id != created), "{now:?}");
+            let secret = stored_secret(&moto, "prod/alice-2");
+            let new_key = secret["AccessKeyId"].as_str().unwrap();
+            assert!(now.iter().any(|(id, _)| id == new_key), "{now:?}");
+        }
+    }
+}
+
+#[test]
+fn rotate_whose_create_access_key_reply_is_lost_removes_the_key_and_says_so() {
+    // AWS creates the key, its reply (the only copy of the secret) is lost: a 500 after the
+    // write. The key is found by listing (a key not among the old ones); it is useless without
+    // its secret, so it is removed, and no second key is created (no SDK retry, no new call).
+    let mut scenario = scenario(json!([alice()]));
+    scenario["faults"] = json!([
+        {"action": "CreateAccessKey", "status": 500, "code": "InternalFailure",
+         "message": "the reply was lost", "after": true}
+    ]);
+    let moto = Moto::start(&scenario);
+    let old = moto.key_id("alice", 0);
+    let state = fresh_dir("state").join("state");
+    let out = rotate_to_secret(&moto, &state, "prod/alice", None);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for words in [
+        "reply was lost",
+        "cannot show it again",
+        "was removed",
+        "rotate alice` again",
+    ] {
+        assert!(stderr.contains(words), "{words:?} in {stderr}");
+    }
+    assert_eq!(keys(&moto, "alice"), [(old.clone(), "Active".to_owned())]);
+    let secrets = boto(
+        &moto,
+        "print(json.dumps([s['Name'] for s in client('secretsmanager').list_secrets()['SecretList']]))",
+    );
+    assert_eq!(secrets, json!([]), "nothing was handed over");
+    let runs = runs_json(&moto, &state, None);
+    let run = runs[0]["run_id"].as_str().unwrap().to_owned();
+    let journal = runs_json(&moto, &state, Some(&run));
+    let outcome = |id: &str| {
+        journal["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["action_id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {journal:#}"))["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("create-key"), "succeeded", "{journal:#}");
+    assert_eq!(outcome("lost-reply/deactivate"), "succeeded", "{journal:#}");
+    assert_eq!(outcome("lost-reply/delete"), "succeeded", "{journal:#}");
+
+    // The fault fired once: the next rotation creates one key and hands it over.
+    let out = rotate_to_secret(&moto, &state, "prod/alice", None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(keys(&moto, "alice").len(), 2);
+}
+
 // ----- Under moto's authorization, with exactly `keywarden permissions --command rotate` -----
 
 /// `keywarden permissions --command rotate`, parsed.

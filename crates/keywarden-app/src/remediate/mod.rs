@@ -24,25 +24,29 @@ pub use contain::{
     EventCount, IncidentReport, MintedSession, SessionUsage, TrailMoment, TrailSection,
     CONTAIN_SOURCE_KIND, DEFAULT_QUARANTINE_HOURS, INCIDENT_FORMAT, INCIDENT_VERSION,
 };
-pub use effect::{Effect, ReadBack};
+pub use effect::{Effect, EffectClient, ReadBack, Reply};
 pub use rotate::{
     credentials_file_text, rotate_key, rotation_plan, RotateError, RotateOptions, RotateReport,
     SecretDestination, CREATE_KEY_ACTION, HAND_OVER_ACTION, ROTATION_RULE,
 };
 pub use undo::undo_run;
 
+use crate::journal::StepRecord;
 use crate::journal::{
     Intent, Journal, JournalError, KeyChange, KeyEffect, Outcome, RunId, RunKind, RunStatus, StepId,
 };
-use keywarden_aws::api::{AwsError, CallerIdentity, IamRead, IamWrite, RemediationRead, WhoAmI};
+use keywarden_aws::api::{AwsError, CallerIdentity, SecretString, WhoAmI};
 use keywarden_core::remediation::{ActionKind, PlanError};
 use keywarden_core::Timestamp;
 use std::fmt;
 use std::str::FromStr;
 
-/// Everything remediation calls on AWS.
-pub trait RemediationClient: IamRead + RemediationRead + IamWrite + WhoAmI {}
-impl<T: IamRead + RemediationRead + IamWrite + WhoAmI> RemediationClient for T {}
+/// Everything remediation calls on AWS: the writes and their read-backs ([`EffectClient`]), and
+/// who keywarden runs as. Which of them a command may call is its policy's business
+/// (`keywarden permissions --command ...`), not the type's: `apply` never builds a
+/// [`Effect::CreateSecret`].
+pub trait RemediationClient: EffectClient + WhoAmI {}
+impl<T: EffectClient + WhoAmI> RemediationClient for T {}
 
 /// Where a test makes the process die (`KEYWARDEN_TEST_CRASH=after-intent:A002`): between the
 /// intent record and the AWS call, or between the call and the outcome record. The binary reads
@@ -161,6 +165,16 @@ impl fmt::Display for ActionResult {
     }
 }
 
+/// One journaled write, as [`Engine::execute_with`] saw it.
+#[derive(Debug)]
+pub struct Executed {
+    pub result: ActionResult,
+    /// The call's reply, when it succeeded (a lost reply is `None` even when the write is done).
+    pub reply: Option<Reply>,
+    /// The last read-back of the effect, when one was made and answered.
+    pub read: Option<ReadBack>,
+}
+
 /// One line of a run's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionReport {
@@ -273,6 +287,22 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
         effect: &Effect,
         undo: Option<&Effect>,
     ) -> Result<ActionResult, RemediationError> {
+        Ok(self
+            .execute_with(run, action_id, effect, undo, None)
+            .await?
+            .result)
+    }
+
+    /// [`Engine::execute`], with the call's reply and the read-back, and `secret`, the value a
+    /// [`Effect::CreateSecret`] stores (handed to the call only, never to the journal).
+    pub async fn execute_with(
+        &mut self,
+        run: &RunId,
+        action_id: &str,
+        effect: &Effect,
+        undo: Option<&Effect>,
+        secret: Option<&SecretString>,
+    ) -> Result<Executed, RemediationError> {
         let key = match effect {
             Effect::SetKeyStatus { key_id, active, .. } => Some(KeyEffect {
                 key_id: key_id.clone(),
@@ -301,13 +331,14 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
         if self.crash == Some(CrashPoint::AfterIntent(action_id.to_owned())) {
             std::process::abort();
         }
-        let called = effect.perform(self.client).await;
+        let called = effect.perform(self.client, secret).await;
         if self.crash == Some(CrashPoint::AfterCall(action_id.to_owned())) {
             std::process::abort();
         }
-        if let Err(error) = called {
-            return self.settle_failed_call(step, effect, error).await;
-        }
+        let reply = match called {
+            Ok(reply) => reply,
+            Err(error) => return self.settle_failed_call(step, effect, error).await,
+        };
         self.journal
             .record_outcome(step, Outcome::Succeeded, self.now())?;
         if let Effect::SetKeyStatus { key_id, active, .. } = effect {
@@ -315,13 +346,18 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
             // clock, a reactivation stops it.
             self.sight_key(key_id, *active)?;
         }
-        let (verified, detail) = match self.read_back(effect).await? {
-            Ok(read) => read,
+        let read = self.read(effect).await?;
+        let (verified, detail) = match &read {
+            Ok(read) => (read.in_place, read.detail.clone()),
             Err(error) => (false, format!("could not read the state back: {error}")),
         };
         self.journal
             .record_verification(step, verified, &detail, self.now())?;
-        Ok(ActionResult::Done { verified, detail })
+        Ok(Executed {
+            result: ActionResult::Done { verified, detail },
+            reply: Some(reply),
+            read: read.ok(),
+        })
     }
 
     /// Settles a write whose reply was an error by reading AWS: an error reply does not prove
@@ -334,13 +370,15 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
         step: StepId,
         effect: &Effect,
         error: AwsError,
-    ) -> Result<ActionResult, RemediationError> {
-        match self.read_back(effect).await? {
-            Ok((true, read)) => {
+    ) -> Result<Executed, RemediationError> {
+        let read = self.read(effect).await?;
+        let result = match &read {
+            Ok(read) if read.in_place => {
                 let detail = format!(
-                    "the call answered {}: {}, but reading back shows it took effect: {read}{}",
+                    "the call answered {}: {}, but reading back shows it took effect: {}{}",
                     error.code,
                     error.message,
+                    read.detail,
                     if effect.is_irreversible() {
                         " (this cannot be undone)"
                     } else {
@@ -351,12 +389,12 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
                     .record_outcome(step, Outcome::Succeeded, self.now())?;
                 self.journal
                     .record_verification(step, true, &detail, self.now())?;
-                Ok(ActionResult::Done {
+                ActionResult::Done {
                     verified: true,
                     detail,
-                })
+                }
             }
-            Ok((false, read)) => {
+            Ok(read) => {
                 self.journal.record_outcome(
                     step,
                     Outcome::Failed {
@@ -366,22 +404,32 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
                     self.now(),
                 )?;
                 self.journal
-                    .record_verification(step, false, &read, self.now())?;
-                Ok(ActionResult::Failed {
+                    .record_verification(step, false, &read.detail, self.now())?;
+                ActionResult::Failed {
                     code: error.code,
                     message: error.message,
-                })
+                }
             }
-            Err(read_error) => Ok(ActionResult::Failed {
+            Err(read_error) => ActionResult::Failed {
                 code: error.code,
                 message: format!(
                     "{}; whether it took effect is unknown (reading the state back failed: \
-                     {read_error}), so the call stays in doubt: `keywarden apply --resume` \
-                     settles it",
-                    error.message
+                     {read_error}), so the call stays in doubt: {}",
+                    error.message,
+                    match effect {
+                        Effect::CreateAccessKey { user, .. }
+                        | Effect::CreateSecret { user, .. } =>
+                            format!("`keywarden rotate {user}` settles it first"),
+                        _ => "`keywarden apply --resume` settles it".to_owned(),
+                    }
                 ),
-            }),
-        }
+            },
+        };
+        Ok(Executed {
+            result,
+            reply: None,
+            read: read.ok(),
+        })
     }
 
     /// Records what keywarden saw of a key's status (see the journal's key sightings).
@@ -495,21 +543,52 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
         report
     }
 
+    /// The effect a step in doubt intended.
+    pub fn effect_of(run: &RunId, step: &StepRecord) -> Result<Effect, RemediationError> {
+        let params = step.call().map_or("", |call| call.params_json.as_str());
+        Effect::from_json(params).map_err(|e| RemediationError::Run {
+            run: run.as_str().to_owned(),
+            problem: format!("step {} has unreadable parameters: {e}", step.id),
+        })
+    }
+
+    /// Closes a step in doubt from what reading AWS showed ([`Engine::read`]): the effect in
+    /// place is `already_done` (the call is not repeated), absent is `abandoned` (`again`: the
+    /// action is attempted again, which the reason says).
+    pub fn settle_with(
+        &mut self,
+        step: &StepRecord,
+        read: &ReadBack,
+        again: bool,
+    ) -> Result<Outcome, RemediationError> {
+        let outcome = if read.in_place {
+            Outcome::AlreadyDone {
+                detail: read.detail.clone(),
+            }
+        } else {
+            Outcome::Abandoned {
+                reason: format!(
+                    "the call did not take effect ({}){}",
+                    read.detail,
+                    if again { "; attempted again" } else { "" }
+                ),
+            }
+        };
+        self.journal
+            .record_outcome(step.id, outcome.clone(), self.now())?;
+        Ok(outcome)
+    }
+
     /// Settles the intents an interrupted attempt left without an outcome, by reading AWS.
     pub async fn settle_in_doubt(&mut self, run: &RunId) -> Result<Vec<String>, RemediationError> {
         let mut settled = Vec::new();
         for step in self.journal.in_doubt(run)? {
-            let Some(call) = step.call() else { continue };
-            let effect =
-                Effect::from_json(&call.params_json).map_err(|e| RemediationError::Run {
-                    run: run.as_str().to_owned(),
-                    problem: format!("step {} has unreadable parameters: {e}", step.id),
-                })?;
-            let outcome = match self.read_back(&effect).await? {
-                Ok((true, detail)) => Outcome::AlreadyDone { detail },
-                Ok((false, detail)) => Outcome::Abandoned {
-                    reason: format!("the call did not take effect ({detail}); attempted again"),
-                },
+            if step.call().is_none() {
+                continue;
+            }
+            let effect = Self::effect_of(run, &step)?;
+            let outcome = match self.read(&effect).await? {
+                Ok(read) => self.settle_with(&step, &read, true)?,
                 Err(error) => {
                     // Cannot tell: leave it in doubt rather than guess, and stop the resume.
                     return Err(RemediationError::Run {
@@ -533,7 +612,6 @@ impl<'a, C: RemediationClient> Engine<'a, C> {
                     _ => String::new(),
                 }
             ));
-            self.journal.record_outcome(step.id, outcome, self.now())?;
         }
         Ok(settled)
     }

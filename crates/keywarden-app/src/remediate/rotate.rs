@@ -2,10 +2,17 @@
 //! plan for the old key (deactivate after a grace period, delete after another), following AWS's
 //! own rotation sample.
 //!
-//! The run is journaled like any other: an intent before `iam:CreateAccessKey` (the user and the
-//! ids of the keys that existed before; never the secret), its outcome, and a verification that
-//! names the new key's **id**. The secret lives in a [`SecretString`] from the moment AWS returns
-//! it and is read with [`SecretString::expose`] at one place only, the hand-over.
+//! Both writes go through the engine like any other ([`Effect::CreateAccessKey`],
+//! [`Effect::CreateSecret`]): an intent before `iam:CreateAccessKey` (the user and the ids of the
+//! keys that existed before; never the secret), its outcome, and a read-back that names the new
+//! key's **id** (a key not among the ones before); the same for the Secrets Manager hand-over,
+//! read back with DescribeSecret. The secret lives in a [`SecretString`] from the moment AWS
+//! returns it and is read with [`SecretString::expose`] at one place only, the hand-over.
+//!
+//! A `CreateAccessKey` whose reply is lost (an error answer, though AWS made the key) is settled
+//! by reading the keys back: a key not among the ones before means it was created. Its secret
+//! came only in the lost reply, so the key is useless: it is removed like an orphan (below), no
+//! second key is created, and the user is told to rotate again.
 //!
 //! A key whose secret nobody received is useless and a liability, so it is removed (deactivated,
 //! then deleted, through the journaled engine) when:
@@ -25,12 +32,14 @@
 //! the interrupted run left, then rotates.
 
 use super::{
-    ActionReport, ActionResult, Clock, CrashPoint, Effect, Engine, RemediationClient,
-    RemediationError,
+    ActionReport, ActionResult, Clock, CrashPoint, Effect, Engine, ReadBack, RemediationClient,
+    RemediationError, Reply,
 };
-use crate::journal::{Intent, NewRun, Outcome, RunId, RunInfo, RunKind, RunStatus};
 use crate::journal::{Journal, StepRecord};
-use keywarden_aws::api::{AccessKeyMeta, AwsError, SecretString, SecretWrite};
+use crate::journal::{NewRun, Outcome, RunId, RunInfo, RunKind, RunStatus};
+use keywarden_aws::api::{
+    AccessKeyMeta, AwsError, SecretString, IAM_CREATE_ACCESS_KEY, SECRETSMANAGER_CREATE_SECRET,
+};
 use keywarden_core::remediation::{
     Action, ActionKind, KeyIdle, KeyStatus, Plan, PlanSource, Precondition, Reason, Safety,
     UseBound, PLAN_FORMAT, PLAN_VERSION,
@@ -91,16 +100,6 @@ struct RotateInputs {
     delete_after_days: u32,
 }
 
-/// The parameters of the `CreateAccessKey` intent.
-#[derive(Debug, Serialize, Deserialize)]
-struct CreateParams {
-    call: String,
-    user: String,
-    /// The user's keys before the call: a key not among them after an interrupted call was
-    /// created by it.
-    existing_key_ids: Vec<String>,
-}
-
 /// Why a rotation did not start (nothing was created).
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
@@ -153,7 +152,7 @@ impl RotateReport {
 }
 
 /// Rotates `options.user`'s access key: see the module documentation.
-pub async fn rotate_key<C: RemediationClient + SecretWrite>(
+pub async fn rotate_key<C: RemediationClient>(
     client: &C,
     journal: &mut Journal,
     clock: Clock<'_>,
@@ -229,9 +228,13 @@ pub async fn rotate_key<C: RemediationClient + SecretWrite>(
         &mut report,
     )
     .await;
+    let in_doubt = !engine.journal.in_doubt(&run)?.is_empty();
     let status = match &result {
         Err(RotateError::Refused(_)) => RunStatus::Failed,
+        // A call left in doubt (its reply an error, the read-back failed): the next rotation
+        // of the user settles it.
         Err(_) => RunStatus::Interrupted,
+        Ok(()) if in_doubt => RunStatus::Interrupted,
         Ok(()) if report.succeeded() => RunStatus::Completed,
         Ok(()) => RunStatus::CompletedWithErrors,
     };
@@ -240,7 +243,7 @@ pub async fn rotate_key<C: RemediationClient + SecretWrite>(
     result.map(|()| report)
 }
 
-async fn rotate_in_run<C: RemediationClient + SecretWrite>(
+async fn rotate_in_run<C: RemediationClient>(
     engine: &mut Engine<'_, C>,
     run: &RunId,
     options: &RotateOptions,
@@ -251,7 +254,7 @@ async fn rotate_in_run<C: RemediationClient + SecretWrite>(
 ) -> Result<(), RotateError> {
     let user = options.user.as_str();
     for old in &interrupted {
-        settle_interrupted(engine, run, old, user, &keys, report).await?;
+        settle_interrupted(engine, run, old, user, report).await?;
     }
     // After the interrupted runs are settled: their removals in doubt are now done or not.
     let left_over = left_over_keys(engine.journal, user, Some(run))?;
@@ -281,73 +284,40 @@ async fn rotate_in_run<C: RemediationClient + SecretWrite>(
     report.old_keys = keys.clone();
 
     // The call, journaled: the intent names the user and the keys before, never the secret.
-    let params = CreateParams {
-        call: "create-access-key".to_owned(),
+    let create = Effect::CreateAccessKey {
         user: user.to_owned(),
         existing_key_ids: keys.iter().map(|k| k.id.clone()).collect(),
     };
-    let step = engine.journal.record_intent(Intent {
-        run: run.clone(),
-        action_id: CREATE_KEY_ACTION.to_owned(),
-        call: "iam:CreateAccessKey".to_owned(),
-        target: format!("create a new access key for {user}"),
-        params_json: serde_json::to_string(&params).unwrap_or_default(),
-        undo_json: None,
-        key: None,
-        at: engine.now(),
-    })?;
-    if engine.crash == Some(CrashPoint::AfterIntent(CREATE_KEY_ACTION.to_owned())) {
-        std::process::abort();
-    }
-    let created = engine.client.create_access_key(user).await;
-    if engine.crash == Some(CrashPoint::AfterCall(CREATE_KEY_ACTION.to_owned())) {
-        std::process::abort();
-    }
-    let new_key = match created {
-        Ok(new_key) => new_key,
-        Err(error) => {
-            engine.journal.record_outcome(
-                step,
-                Outcome::Failed {
-                    code: error.code.clone(),
-                    message: error.message.clone(),
-                },
-                engine.now(),
-            )?;
-            report.failure = Some(format!("the new key was not created: {error}"));
+    let created = engine
+        .execute_with(run, CREATE_KEY_ACTION, &create, None, None)
+        .await?;
+    let new_key = match (created.result, created.reply) {
+        (ActionResult::Done { .. }, Some(Reply::NewKey(new_key))) => new_key,
+        (ActionResult::Done { detail, .. }, _) => {
+            return lost_reply(engine, run, user, created.read, &detail, report).await;
+        }
+        (ActionResult::Failed { code, message }, _) => {
+            let error = AwsError {
+                action: IAM_CREATE_ACCESS_KEY,
+                code,
+                message,
+            };
+            report.failure = Some(if engine.journal.in_doubt(run)?.is_empty() {
+                format!("the new key was not created: {error}")
+            } else {
+                format!(
+                    "whether a new key was created is unknown ({error}): run `keywarden rotate \
+                     {user}` again, which settles it first"
+                )
+            });
+            return Ok(());
+        }
+        (other, _) => {
+            report.failure = Some(format!("the new key was not created: {other}"));
             return Ok(());
         }
     };
-    engine
-        .journal
-        .record_outcome(step, Outcome::Succeeded, engine.now())?;
     report.new_key_id = Some(new_key.id.clone());
-    let (verified, detail) = match engine.client.list_access_keys(user).await {
-        Ok(now) => match now.iter().find(|k| k.id == new_key.id) {
-            Some(k) => (
-                true,
-                format!(
-                    "new key {} of {user} exists, {}",
-                    new_key.id,
-                    if k.active { "Active" } else { "Inactive" }
-                ),
-            ),
-            None => (
-                false,
-                format!("new key {} is not among {user}'s keys", new_key.id),
-            ),
-        },
-        Err(error) => (
-            false,
-            format!(
-                "new key {}: could not read the keys back: {error}",
-                new_key.id
-            ),
-        ),
-    };
-    engine
-        .journal
-        .record_verification(step, verified, &detail, engine.now())?;
 
     // The hand-over: the only place the secret is read.
     let handed = hand_over(engine, run, user, &new_key.id, &new_key.secret, destination).await?;
@@ -432,13 +402,16 @@ fn refuse_two_keys(user: &str, keys: &[AccessKeyMeta]) -> Result<(), RotateError
     )))
 }
 
-/// Earlier rotations of `user` that never finished (killed), oldest first.
+/// Earlier rotations of `user` that never finished (killed) or left a call in doubt, oldest
+/// first.
 fn interrupted_rotations(journal: &Journal, user: &str) -> Result<Vec<RunId>, RotateError> {
-    Ok(rotations_of(journal, user)?
-        .into_iter()
-        .filter(|info| info.status.is_none())
-        .map(|info| info.id)
-        .collect())
+    let mut interrupted = Vec::new();
+    for info in rotations_of(journal, user)? {
+        if info.status.is_none() || !journal.in_doubt(&info.id)?.is_empty() {
+            interrupted.push(info.id);
+        }
+    }
+    Ok(interrupted)
 }
 
 /// Every rotation of `user` in the journal, oldest first.
@@ -465,12 +438,11 @@ fn rotations_of(journal: &Journal, user: &str) -> Result<Vec<RunInfo>, RotateErr
 /// Settles what an interrupted rotation of `user` left: a `CreateAccessKey` in doubt (the key it
 /// created, if any, is removed: its secret is lost), other calls in doubt (read back), then
 /// closes the old run as interrupted.
-async fn settle_interrupted<C: RemediationClient + SecretWrite>(
+async fn settle_interrupted<C: RemediationClient>(
     engine: &mut Engine<'_, C>,
     run: &RunId,
     old: &RunId,
     user: &str,
-    keys: &[AccessKeyMeta],
     report: &mut RotateReport,
 ) -> Result<(), RotateError> {
     let pid = std::process::id();
@@ -480,7 +452,7 @@ async fn settle_interrupted<C: RemediationClient + SecretWrite>(
              {error}"
         )));
     }
-    let settled = settle_claimed(engine, run, old, user, keys, report).await;
+    let settled = settle_claimed(engine, run, old, user, report).await;
     if settled.is_ok() {
         engine
             .journal
@@ -490,65 +462,67 @@ async fn settle_interrupted<C: RemediationClient + SecretWrite>(
     settled
 }
 
-async fn settle_claimed<C: RemediationClient + SecretWrite>(
+async fn settle_claimed<C: RemediationClient>(
     engine: &mut Engine<'_, C>,
     run: &RunId,
     old: &RunId,
     user: &str,
-    keys: &[AccessKeyMeta],
     report: &mut RotateReport,
 ) -> Result<(), RotateError> {
+    // The key whose hand-over to Secrets Manager did not happen: its secret died with the run.
+    let mut lost_hand_over: Option<String> = None;
     for step in engine.journal.in_doubt(old)? {
-        let Some(call) = step.call() else { continue };
-        if call.call == "iam:CreateAccessKey" {
-            settle_create(engine, run, old, user, &step, keys, report).await?;
+        if step.call().is_none() {
             continue;
         }
-        if let Ok(effect) = Effect::from_json(&call.params_json) {
-            let outcome = match effect.is_in_place(engine.client).await {
-                Ok((true, detail)) => Outcome::AlreadyDone { detail },
-                Ok((false, detail)) => Outcome::Abandoned {
-                    reason: format!("the call did not take effect ({detail})"),
-                },
-                Err(error) => {
-                    return Err(RotateError::Refused(format!(
-                        "cannot settle step {} of the interrupted run {old} ({}): {error}",
-                        step.id,
-                        effect.describe()
-                    )))
-                }
-            };
-            report.settled.push(format!(
-                "run {old}: {} was {}",
-                effect.describe(),
-                if outcome.is_effective() {
-                    "done"
-                } else {
-                    "not done"
-                }
-            ));
-            engine
-                .journal
-                .record_outcome(step.id, outcome, engine.now())?;
-        } else {
-            // The hand-over to Secrets Manager: keywarden cannot read secrets back.
-            let reason = format!(
-                "{} ({}): keywarden cannot read it back; check it by hand",
-                call.call, call.target
-            );
-            report.settled.push(format!(
-                "run {old}: cannot tell whether {} happened; check it by hand",
-                call.target
-            ));
-            engine
-                .journal
-                .record_outcome(step.id, Outcome::Abandoned { reason }, engine.now())?;
+        let effect = Engine::<C>::effect_of(old, &step)?;
+        let read = match engine.read(&effect).await? {
+            Ok(read) => read,
+            Err(error) => {
+                return Err(RotateError::Refused(format!(
+                    "cannot settle step {} of the interrupted run {old} ({}): {error}",
+                    step.id,
+                    effect.describe()
+                )))
+            }
+        };
+        if let Effect::CreateAccessKey { .. } = effect {
+            settle_create(engine, run, old, user, &step, &read, report).await?;
+            continue;
         }
+        let outcome = engine.settle_with(&step, &read, false)?;
+        if let Effect::CreateSecret { access_key_id, .. } = &effect {
+            if !outcome.is_effective() {
+                lost_hand_over = Some(access_key_id.clone());
+            }
+        }
+        let done = if outcome.is_effective() {
+            "done"
+        } else {
+            "not done"
+        };
+        report
+            .settled
+            .push(format!("run {old}: {} was {done}", effect.describe()));
     }
-    // A key the old run created and verified, whose hand-over is not known to have finished.
-    for step in engine.journal.steps(old)? {
+    // A key the old run created, whose secret is not known to have reached its destination.
+    let steps = engine.journal.steps(old)?;
+    let effective = |call: &str| {
+        steps.iter().any(|step| {
+            step.call().is_some_and(|c| {
+                c.call == call && c.outcome.as_ref().is_some_and(|o| o.outcome.is_effective())
+            })
+        })
+    };
+    if effective(SECRETSMANAGER_CREATE_SECRET) {
+        return Ok(());
+    }
+    if let Some(key_id) = lost_hand_over {
+        return remove_lost_hand_over(engine, run, old, user, &key_id, report).await;
+    }
+    for step in &steps {
         let Some(call) = step.call() else { continue };
-        if call.call == "iam:CreateAccessKey"
+        if call.call == IAM_CREATE_ACCESS_KEY
             && matches!(
                 call.outcome.as_ref().map(|o| &o.outcome),
                 Some(Outcome::Succeeded)
@@ -560,118 +534,173 @@ async fn settle_claimed<C: RemediationClient + SecretWrite>(
                 .map(|v| v.detail.clone())
                 .unwrap_or_default();
             report.settled.push(format!(
-                "run {old} created a key and was interrupted before it finished ({detail}); if \
-                 its secret did not reach its destination, deactivate and delete that key"
+                "run {old} created a key and was interrupted before it finished ({detail}); \
+                 if its secret did not reach its destination, deactivate and delete that key"
             ));
         }
     }
     Ok(())
 }
 
-async fn settle_create<C: RemediationClient + SecretWrite>(
+/// Settles an interrupted run's `CreateAccessKey` from the keys read back: no new key, the call
+/// did not happen; one, it did and its secret died with the run (the key is removed, unless it
+/// was used: then it is someone's); several, keywarden cannot tell which is its own and stops.
+async fn settle_create<C: RemediationClient>(
     engine: &mut Engine<'_, C>,
     run: &RunId,
     old: &RunId,
     user: &str,
     step: &StepRecord,
-    keys: &[AccessKeyMeta],
+    read: &ReadBack,
     report: &mut RotateReport,
 ) -> Result<(), RotateError> {
-    let Some(call) = step.call() else {
+    if !read.in_place {
+        engine.settle_with(step, read, false)?;
+        report.settled.push(format!(
+            "run {old} was interrupted around CreateAccessKey; no key was created"
+        ));
         return Ok(());
-    };
-    let params: CreateParams = serde_json::from_str(&call.params_json).map_err(|e| {
-        RotateError::Refused(format!(
-            "step {} of the interrupted run {old} has unreadable parameters: {e}",
-            step.id
-        ))
-    })?;
-    let new: Vec<&AccessKeyMeta> = keys
-        .iter()
-        .filter(|k| !params.existing_key_ids.contains(&k.id))
-        .collect();
-    let orphan = match new.as_slice() {
-        [] => {
-            engine.journal.record_outcome(
-                step.id,
-                Outcome::Abandoned {
-                    reason: format!(
-                        "{user} has no key beyond the ones before the call ({}): the call did \
-                         not take effect",
-                        list_or_none(&params.existing_key_ids)
-                    ),
-                },
-                engine.now(),
-            )?;
-            report.settled.push(format!(
-                "run {old} was interrupted around CreateAccessKey; no key was created"
-            ));
-            return Ok(());
-        }
-        [one] => *one,
-        many => {
-            let ids: Vec<String> = many.iter().map(|k| k.id.clone()).collect();
-            return Err(RotateError::Refused(format!(
-                "run {old} was interrupted around CreateAccessKey for {user}, and {} keys are \
-                 new since ({}): keywarden cannot tell which one it created; delete the one \
-                 nobody uses, then rotate again",
-                ids.len(),
-                ids.join(", ")
-            )));
-        }
+    }
+    let Some(orphan) = read.created.clone() else {
+        return Err(RotateError::Refused(format!(
+            "run {old} was interrupted around CreateAccessKey for {user}: {}; delete the one \
+             nobody uses, then rotate again",
+            read.detail
+        )));
     };
     // The orphan was never handed to anyone, so it was never used. A used key is someone's.
-    let last_used = engine
-        .client
-        .get_access_key_last_used(&orphan.id)
-        .await
-        .map_err(|error| RotateError::Read {
-            user: user.to_owned(),
-            error,
-        })?;
-    if let Some(used) = last_used.date {
+    if let Some(used) = last_used(engine, user, &orphan).await? {
         return Err(RotateError::Refused(format!(
-            "run {old} was interrupted around CreateAccessKey for {user}; key {} is new since, \
-             but it was used at {}, so it is someone's: keywarden leaves it alone. Settle it by \
-             hand, then rotate again",
-            orphan.id,
+            "run {old} was interrupted around CreateAccessKey for {user}; key {orphan} is new \
+             since, but it was used at {}, so it is someone's: keywarden leaves it alone. Settle \
+             it by hand, then rotate again",
             format_timestamp(used)
         )));
     }
-    engine.journal.record_outcome(
-        step.id,
-        Outcome::AlreadyDone {
-            detail: format!(
-                "key {} of {user} exists and was not among the keys before the call: created; \
-                 its secret was lost with the interrupted run",
-                orphan.id
-            ),
-        },
-        engine.now(),
-    )?;
+    engine.settle_with(step, read, false)?;
     report.settled.push(format!(
-        "run {old} was interrupted after creating key {}; its secret was lost, so the key is \
-         removed (deactivated, then deleted)",
-        orphan.id
+        "run {old} was interrupted after creating key {orphan}; its secret was lost, so the key \
+         is removed (deactivated, then deleted)"
     ));
     remove_key(
         engine,
         run,
         user,
-        &orphan.id,
-        &format!("orphan-{}", orphan.id),
+        &orphan,
+        &format!("orphan-{orphan}"),
         report,
     )
     .await?;
     Ok(())
 }
 
-fn list_or_none(ids: &[String]) -> String {
-    if ids.is_empty() {
-        "none".to_owned()
-    } else {
-        ids.join(", ")
+/// Removes the key an interrupted rotation created whose secret never reached Secrets Manager
+/// (its hand-over read back absent), unless it is gone or was used since.
+async fn remove_lost_hand_over<C: RemediationClient>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    old: &RunId,
+    user: &str,
+    key_id: &str,
+    report: &mut RotateReport,
+) -> Result<(), RotateError> {
+    let keys = engine
+        .client
+        .list_access_keys(user)
+        .await
+        .map_err(|error| RotateError::Read {
+            user: user.to_owned(),
+            error,
+        })?;
+    if !keys.iter().any(|k| k.id == key_id) {
+        return Ok(());
     }
+    if let Some(used) = last_used(engine, user, key_id).await? {
+        report.settled.push(format!(
+            "run {old} was interrupted before key {key_id}'s secret reached Secrets Manager, but \
+             the key was used at {} since: someone has its secret, so keywarden leaves it alone",
+            format_timestamp(used)
+        ));
+        return Ok(());
+    }
+    report.settled.push(format!(
+        "run {old} was interrupted before key {key_id}'s secret reached Secrets Manager; its \
+         secret was lost, so the key is removed (deactivated, then deleted)"
+    ));
+    remove_key(
+        engine,
+        run,
+        user,
+        key_id,
+        &format!("orphan-{key_id}"),
+        report,
+    )
+    .await?;
+    Ok(())
+}
+
+/// When the key was last used, if ever.
+async fn last_used<C: RemediationClient>(
+    engine: &Engine<'_, C>,
+    user: &str,
+    key_id: &str,
+) -> Result<Option<Timestamp>, RotateError> {
+    engine
+        .client
+        .get_access_key_last_used(key_id)
+        .await
+        .map(|used| used.date)
+        .map_err(|error| RotateError::Read {
+            user: user.to_owned(),
+            error,
+        })
+}
+
+/// A `CreateAccessKey` whose reply was an error although reading back shows a new key: the key
+/// exists, its secret came only in the reply, which is lost, and AWS cannot show it again. The
+/// key is removed (unless it was used: then it is someone's) and no second key is created.
+async fn lost_reply<C: RemediationClient>(
+    engine: &mut Engine<'_, C>,
+    run: &RunId,
+    user: &str,
+    read: Option<ReadBack>,
+    detail: &str,
+    report: &mut RotateReport,
+) -> Result<(), RotateError> {
+    let lost = format!(
+        "CreateAccessKey's reply was lost ({detail}); the new key's secret came only in that \
+         reply, and AWS cannot show it again"
+    );
+    let Some(key_id) = read.and_then(|read| read.created) else {
+        report.failure = Some(format!(
+            "{lost}. keywarden cannot tell which new key is the one it created: delete the one \
+             nobody uses (`aws iam list-access-keys --user-name {user}`), then run `keywarden \
+             rotate {user}` again"
+        ));
+        return Ok(());
+    };
+    report.new_key_id = Some(key_id.clone());
+    if let Some(used) = last_used(engine, user, &key_id).await? {
+        report.failure = Some(format!(
+            "{lost}. Key {key_id} was used at {} since, so it is someone's: keywarden leaves it \
+             alone; settle it by hand, then rotate again",
+            format_timestamp(used)
+        ));
+        return Ok(());
+    }
+    let removed = remove_key(engine, run, user, &key_id, "lost-reply", report).await?;
+    report.failure = Some(if removed {
+        format!(
+            "{lost}, so key {key_id} was removed: run `keywarden rotate {user}` again for a key \
+             whose secret you receive"
+        )
+    } else {
+        format!(
+            "{lost}; key {key_id} is still there (see above): remove it, or run `keywarden \
+             rotate {user}` again, which removes it first"
+        )
+    });
+    Ok(())
 }
 
 /// Deactivates, then deletes, a key whose secret nobody has, through the journal; the steps go
@@ -850,7 +879,7 @@ fn left_over_keys(
 
 /// Removes a left-over that is still among the user's keys, unless it was used since (then
 /// someone has its secret after all). Returns whether a key was removed.
-async fn remove_left_over<C: RemediationClient + SecretWrite>(
+async fn remove_left_over<C: RemediationClient>(
     engine: &mut Engine<'_, C>,
     run: &RunId,
     user: &str,
@@ -862,15 +891,7 @@ async fn remove_left_over<C: RemediationClient + SecretWrite>(
         // Deleted since, by hand: nothing left to do.
         return Ok(false);
     }
-    let last_used = engine
-        .client
-        .get_access_key_last_used(&left.key_id)
-        .await
-        .map_err(|error| RotateError::Read {
-            user: user.to_owned(),
-            error,
-        })?;
-    if let Some(used) = last_used.date {
+    if let Some(used) = last_used(engine, user, &left.key_id).await? {
         report.settled.push(format!(
             "run {} could not remove key {} of {user}, and the key was used at {} since: someone \
              has its secret, so keywarden leaves it alone",
@@ -893,7 +914,7 @@ async fn remove_left_over<C: RemediationClient + SecretWrite>(
 
 /// Hands the secret to its destination: `Ok(where)` for a person, or `Err(why)` (never the
 /// secret). A journal error (the Secrets Manager call is journaled) stops the run.
-async fn hand_over<C: RemediationClient + SecretWrite>(
+async fn hand_over<C: RemediationClient>(
     engine: &mut Engine<'_, C>,
     run: &RunId,
     user: &str,
@@ -915,51 +936,45 @@ async fn hand_over<C: RemediationClient + SecretWrite>(
         }
         SecretDestination::SecretsManager(name) => {
             let name = name.clone();
-            let step = engine.journal.record_intent(Intent {
-                run: run.clone(),
-                action_id: HAND_OVER_ACTION.to_owned(),
-                call: "secretsmanager:CreateSecret".to_owned(),
-                target: format!("Secrets Manager secret {name} for key {key_id} of {user}"),
-                params_json: serde_json::json!({
-                    "call": "create-secret",
-                    "name": name,
-                    "access_key_id": key_id,
-                })
-                .to_string(),
-                undo_json: None,
-                key: None,
-                at: engine.now(),
-            })?;
+            let effect = Effect::CreateSecret {
+                name: name.clone(),
+                access_key_id: key_id.to_owned(),
+                user: user.to_owned(),
+                description: format!(
+                    "Access key {key_id} of IAM user {user}, created by keywarden rotate (run \
+                     {run})"
+                ),
+            };
             let value = secret_json(key_id, secret);
-            let description = format!(
-                "Access key {key_id} of IAM user {user}, created by keywarden rotate (run {run})"
-            );
-            match engine
-                .client
-                .create_secret(&name, &value, &description)
-                .await
-            {
-                Ok(arn) => {
-                    engine
-                        .journal
-                        .record_outcome(step, Outcome::Succeeded, engine.now())?;
-                    Ok(format!("Secrets Manager secret {name} ({arn})"))
+            let stored = engine
+                .execute_with(run, HAND_OVER_ACTION, &effect, None, Some(&value))
+                .await?;
+            drop(value);
+            match stored.result {
+                // AWS took it (a lost reply included: the read-back found it).
+                ActionResult::Done { .. } => {
+                    let arn = match stored.reply {
+                        Some(Reply::SecretArn(arn)) => Some(arn),
+                        _ => stored.read.and_then(|read| read.created),
+                    };
+                    Ok(format!(
+                        "Secrets Manager secret {name} ({})",
+                        arn.unwrap_or_default()
+                    ))
                 }
-                Err(error) => {
-                    engine.journal.record_outcome(
-                        step,
-                        Outcome::Failed {
-                            code: error.code.clone(),
-                            message: error.message.clone(),
-                        },
-                        engine.now(),
-                    )?;
+                ActionResult::Failed { code, message } => {
+                    let error = AwsError {
+                        action: SECRETSMANAGER_CREATE_SECRET,
+                        code,
+                        message,
+                    };
                     Err(if error.is_already_exists() {
                         format!("the Secrets Manager secret {name} already exists: {error}")
                     } else {
                         error.reason()
                     })
                 }
+                other => Err(other.to_string()),
             }
         }
     })

@@ -43,6 +43,15 @@ pub async fn undo_run<C: RemediationClient>(
             "this run is itself an undo: apply the original plan again instead".to_owned(),
         ));
     }
+    if info.kind == RunKind::Rotate && !journal.in_doubt(target)?.is_empty() {
+        // Its CreateAccessKey or hand-over may be in doubt: `rotate` settles those (a key whose
+        // secret was lost is removed), which an undo cannot.
+        return Err(refuse(
+            "this rotation was interrupted: run `keywarden rotate` for its user again, which \
+             settles it first"
+                .to_owned(),
+        ));
+    }
     // The account the run acted in, as its stored plan names it (rotate and contain store
     // theirs too): undoing it with another account's credentials would touch that account's
     // same-named users.
@@ -318,6 +327,8 @@ fn undo_kind(effect: &Effect) -> &'static str {
         Effect::DeleteUserPolicy { .. } => "remove-policy",
         Effect::DeleteKey { .. } => "delete-key",
         Effect::DeleteLoginProfile { .. } => "delete-login-profile",
+        Effect::CreateAccessKey { .. } => "create-access-key",
+        Effect::CreateSecret { .. } => "create-secret",
     }
 }
 

@@ -451,7 +451,7 @@ struct SeenUsers {
     /// The ARN prefix (`arn:partition:iam::account:`) of the last row and the hash of its
     /// account: rows of one report share it, so the ARN is not parsed again for each.
     last_prefix: String,
-    last_account: u64,
+    last_account: Option<UserHasher>,
     /// The root row's line: one per report, whatever its account.
     root: Option<u64>,
 }
@@ -493,12 +493,13 @@ impl SeenUsers {
         if !cached {
             self.remember_prefix(&user.arn);
         }
-        let account = if cached {
-            self.last_account
-        } else {
-            self.account_hash(crate::model::account_id_of_arn(&user.arn).unwrap_or_default())
+        let hash = match &self.last_account {
+            Some(account) if cached => user_hash(account.clone(), user.name.as_bytes()),
+            _ => {
+                let account = crate::model::account_id_of_arn(&user.arn).unwrap_or_default();
+                user_hash(self.account_hasher(account), user.name.as_bytes())
+            }
         };
-        let hash = self.user_hash(account, user.name.as_bytes());
         if (self.hashes.len() + 1) * FILTER_BITS_PER_ROW > self.filter.len() * 64 {
             self.grow_filter();
         }
@@ -600,40 +601,43 @@ impl SeenUsers {
             let end = at + account.len();
             if arn.as_bytes().get(end) == Some(&b':') {
                 self.last_prefix.push_str(&arn[..=end]);
-                self.last_account = self.account_hash(account);
+                self.last_account = Some(self.account_hasher(account));
             }
         }
     }
 
-    fn account_hash(&self, account: &str) -> u64 {
-        self.hasher.hash_one(account)
-    }
-
-    /// The hash of a user: its account's hash plus its name's length, then its name eight bytes at
-    /// a time with the ASCII case folded (the last word padded with zeros; the length keeps
-    /// `a` apart from `a\0`).
-    fn user_hash(&self, account: u64, name: &[u8]) -> u64 {
+    /// A hasher that has taken in `account`: cloned for each of its users.
+    fn account_hasher(&self, account: &str) -> UserHasher {
         use std::hash::Hasher;
         let mut hasher = self.hasher.build_hasher();
-        // One word for both: a different length changes it, and the account's hash is random.
-        hasher.write_u64(account.wrapping_add(name.len() as u64));
-        let mut words = name.chunks_exact(8);
-        for word in &mut words {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            hasher.write_u64(fold_ascii_case(word));
-        }
-        // The last bytes shifted into one word: a copy of a length unknown here would be a
-        // call to memcpy for every row.
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let last = rest
-                .iter()
-                .rev()
-                .fold(0u64, |word, &b| (word << 8) | u64::from(b));
-            hasher.write_u64(fold_ascii_case(last));
-        }
-        hasher.finish()
+        hasher.write(account.as_bytes());
+        hasher
     }
+}
+
+/// The hasher of [`SeenUsers`] (hashbrown's default, foldhash, with a random seed).
+type UserHasher = <hashbrown::DefaultHashBuilder as BuildHasher>::Hasher;
+
+/// The hash of a user: `account` (a hasher that has taken in the account), then the name with
+/// its ASCII case folded, copied eight bytes at a time into a buffer hashed in one call (names of
+/// up to 16 bytes are one multiply; the hasher mixes in each call's length).
+fn user_hash(mut account: UserHasher, name: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut buffer = [0u8; 64];
+    for part in name.chunks(buffer.len()) {
+        let folded = &mut buffer[..part.len()];
+        let mut words = part.chunks_exact(8);
+        let mut out = folded.chunks_exact_mut(8);
+        for (word, out) in (&mut words).zip(&mut out) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            out.copy_from_slice(&fold_ascii_case(word).to_le_bytes());
+        }
+        for (byte, out) in words.remainder().iter().zip(out.into_remainder()) {
+            *out = byte.to_ascii_lowercase();
+        }
+        account.write(folded);
+    }
+    account.finish()
 }
 
 /// Eight bytes (little-endian) with their ASCII capitals made small: what

@@ -14,6 +14,8 @@ use std::str::FromStr;
 pub mod csv;
 pub mod escape;
 pub mod json;
+pub mod key;
+pub mod remediation;
 pub mod sarif;
 pub mod table;
 
@@ -130,6 +132,31 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Format::from_name(s).ok_or_else(|| UnknownFormat(s.to_owned()))
     }
+}
+
+/// The formats of the documents that are not findings (a key's timeline, remediation's plans,
+/// runs and steps): a table for people, or the JSON document `docs/json-output.md` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    Table,
+    Json,
+}
+
+/// A document as pretty JSON and a newline, as every JSON document but the audit's is written.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    document: &T,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document)?;
+    writeln!(out)
+}
+
+/// [`rfc3339`] for serde's `serialize_with`.
+pub(crate) fn serialize_rfc3339<S: serde::Serializer>(
+    t: &Timestamp,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
 }
 
 /// RFC 3339 in UTC with a `Z`, as every machine-readable output writes instants. Sub-second

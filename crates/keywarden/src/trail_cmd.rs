@@ -19,17 +19,15 @@ use keywarden_app::trail::{Inspector, ReadReport};
 use keywarden_app::trail_remote::merge;
 use keywarden_aws::logs::{LookupAttribute, LookupKey};
 use keywarden_core::cloudtrail::analyzer::{TrailAnalyzer, TrailOutcome, Window};
-use keywarden_core::cloudtrail::lineage::{Change, UseSpan};
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::{AuditConfig, RuleSelection};
 use keywarden_core::finding::Finding;
 use keywarden_core::time::parse_timestamp;
 use keywarden_core::AuditOutcome;
 use keywarden_core::Timestamp;
-use keywarden_output::escape::terminal;
-use keywarden_output::{rfc3339, DataSource};
+use keywarden_output::key::KeyTimeline;
+use keywarden_output::{DataSource, DocumentFormat};
 use keywarden_sigma::SigmaRules;
-use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Mutex;
@@ -329,144 +327,16 @@ pub fn run_key(mut args: KeyArgs) -> Result<Exit> {
         remote.lookup_attributes.insert(0, own);
     }
     let (outcome, left_out) = read_key_sources(&args.input, &key_id, args.max_session_lookups)?;
-    let lineage = &outcome.lineage;
-    let history = lineage.keys.get(&key_id);
-    let sessions: Vec<_> = {
-        let mut s: Vec<_> = lineage
-            .sessions
-            .values()
-            .filter(|s| lineage.root_key_of(&s.key_id) == Some(key_id.as_str()))
-            .collect();
-        s.sort_by_key(|s| (s.minted.time, s.key_id.clone()));
-        s
+    let format = match args.format {
+        RulesFormat::Json => DocumentFormat::Json,
+        RulesFormat::Table => DocumentFormat::Table,
     };
-    let change_json = |c: &Change| {
-        json!({
-            "time": rfc3339(c.time),
-            "event_name": c.event_name,
-            "event_id": c.event_id,
-            "status": c.status,
-            "actor": c.actor,
-            "source_ip": c.source_ip,
-        })
-    };
-    let span_json = |span: Option<&UseSpan>| match span {
-        None => Value::Null,
-        Some(s) => json!({
-            "first": {"time": rfc3339(s.first.time), "event_name": s.first.event_name, "event_id": s.first.event_id, "source_ip": s.first.source_ip},
-            "last": {"time": rfc3339(s.last.time), "event_name": s.last.event_name, "event_id": s.last.event_id, "source_ip": s.last.source_ip},
-        }),
-    };
-    let document = json!({
-        "access_key_id": key_id,
-        "seen": history.is_some(),
-        "owner": history.and_then(|h| h.owner.clone()),
-        "account": history.and_then(|h| h.account.clone()),
-        "created": history.and_then(|h| h.created.as_ref()).map(change_json),
-        "status_changes": history.map(|h| h.status_changes.iter().map(change_json).collect::<Vec<_>>()).unwrap_or_default(),
-        "deleted": history.and_then(|h| h.deleted.as_ref()).map(change_json),
-        "used": span_json(history.and_then(|h| h.used.as_ref())),
-        "sessions": sessions.iter().map(|s| json!({
-            "access_key_id": s.key_id,
-            "minted": change_json(&s.minted),
-            "parent": s.parent,
-            "used": span_json(lineage.session_uses.get(&s.key_id)),
-        })).collect::<Vec<_>>(),
-    });
     let mut out = std::io::stdout().lock();
-    match args.format {
-        RulesFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &document)?;
-            writeln!(out)?;
-        }
-        RulesFormat::Table => print_timeline(&mut out, &key_id, &document)?,
-    }
+    KeyTimeline::of(&key_id, &outcome.lineage).print(format, &mut out)?;
     out.flush()?;
     Ok(if outcome.stats.bad_records > 0 || left_out > 0 {
         Exit::ErrorOrIncomplete
     } else {
         Exit::Clean
     })
-}
-
-/// The timeline as a reviewer reads it: one line per fact, in time order.
-fn print_timeline(out: &mut dyn Write, key_id: &str, doc: &Value) -> std::io::Result<()> {
-    if doc["seen"] == false {
-        return writeln!(out, "{}: not found in the logs read", terminal(key_id));
-    }
-    // Every field below was read from the logs, which whoever made the calls wrote into.
-    let text = |v: &Value| terminal(v.as_str().unwrap_or("-")).into_owned();
-    writeln!(
-        out,
-        "{}  owner {}  account {}",
-        terminal(key_id),
-        text(&doc["owner"]),
-        text(&doc["account"])
-    )?;
-    let mut lines: Vec<(String, String)> = Vec::new();
-    let change_line = |label: &str, c: &Value| {
-        (
-            text(&c["time"]),
-            format!(
-                "{label:<10} {} by {} from {}",
-                c["status"]
-                    .as_str()
-                    .map(|s| format!("-> {s}"))
-                    .unwrap_or_default(),
-                text(&c["actor"]),
-                text(&c["source_ip"])
-            ),
-        )
-    };
-    if !doc["created"].is_null() {
-        lines.push(change_line("created", &doc["created"]));
-    }
-    for c in doc["status_changes"].as_array().into_iter().flatten() {
-        lines.push(change_line("status", c));
-    }
-    if !doc["deleted"].is_null() {
-        lines.push(change_line("deleted", &doc["deleted"]));
-    }
-    for (label, span) in [("first use", "first"), ("last use", "last")] {
-        let u = &doc["used"][span];
-        if !u.is_null() {
-            lines.push((
-                text(&u["time"]),
-                format!(
-                    "{label:<10} {} from {}",
-                    text(&u["event_name"]),
-                    text(&u["source_ip"])
-                ),
-            ));
-        }
-    }
-    for s in doc["sessions"].as_array().into_iter().flatten() {
-        let id = text(&s["access_key_id"]);
-        lines.push((
-            text(&s["minted"]["time"]),
-            format!(
-                "minted     {id} with {} from {}",
-                text(&s["minted"]["event_name"]),
-                text(&s["minted"]["source_ip"])
-            ),
-        ));
-        for (label, span) in [("first use", "first"), ("last use", "last")] {
-            let u = &s["used"][span];
-            if !u.is_null() {
-                lines.push((
-                    text(&u["time"]),
-                    format!(
-                        "  {label:<8} {id}: {} from {}",
-                        text(&u["event_name"]),
-                        text(&u["source_ip"])
-                    ),
-                ));
-            }
-        }
-    }
-    lines.sort();
-    for (time, line) in lines {
-        writeln!(out, "  {time}  {line}")?;
-    }
-    Ok(())
 }

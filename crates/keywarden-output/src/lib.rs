@@ -11,11 +11,14 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
+pub mod contain;
 pub mod csv;
 pub mod escape;
 pub mod json;
 pub mod key;
 pub mod remediation;
+pub mod rotate;
+pub mod rules;
 pub mod sarif;
 pub mod table;
 

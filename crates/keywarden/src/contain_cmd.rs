@@ -25,8 +25,7 @@ use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::AuditConfig;
 use keywarden_core::finding::Finding;
-use keywarden_core::remediation::aws_policy_time;
-use keywarden_output::escape::terminal;
+use keywarden_output::contain::{ContainSessionLine, ContainStepLine, ContainSummary};
 use std::io::Write;
 
 pub fn contain(args: ContainArgs) -> Result<Exit> {
@@ -151,61 +150,42 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
 
 /// The summary on stdout: the key, the steps, the deadlines, the sessions.
 fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
+    let summary = ContainSummary {
+        key_id: &c.key_id,
+        owner: &c.owner,
+        run_id: &report.run_id,
+        status: &report.status,
+        steps: c
+            .steps
+            .iter()
+            .map(|s| ContainStepLine {
+                action_id: &s.action_id,
+                kind: &s.kind,
+                outcome: &s.outcome,
+                started_at: s.started_at,
+                detail: &s.detail,
+            })
+            .collect(),
+        sessions_revoked_before: &report.sessions_revoked_before,
+        quarantine_until: &report.quarantine_until,
+        sessions: report.trail.as_ref().map(|trail| {
+            trail
+                .sessions
+                .iter()
+                .map(|s| ContainSessionLine {
+                    access_key_id: &s.access_key_id,
+                    minted_with: &s.minted_with,
+                    minted_at: s.minted_at,
+                    source_ip: s.source_ip.as_deref(),
+                    calls: s.calls,
+                    uses_after_key_revoked: s.uses_after_key_revoked,
+                })
+                .collect()
+        }),
+        undo: &report.undo,
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "Contained {} (owner {}), run {}: {}",
-        terminal(&c.key_id),
-        terminal(&c.owner),
-        report.run_id,
-        report.status
-    )?;
-    writeln!(
-        out,
-        "  {:<5} {:<16} {:<13} {:<20} DETAIL",
-        "STEP", "ACTION", "OUTCOME", "AT"
-    )?;
-    for s in &c.steps {
-        writeln!(
-            out,
-            "  {:<5} {:<16} {:<13} {:<20} {}",
-            s.action_id,
-            s.kind,
-            s.outcome,
-            s.started_at
-                .map(aws_policy_time)
-                .unwrap_or_else(|| "-".into()),
-            terminal(&s.detail)
-        )?;
-    }
-    writeln!(
-        out,
-        "  sessions issued before {} are denied; the quarantine lifts at {}",
-        report.sessions_revoked_before, report.quarantine_until
-    )?;
-    if let Some(trail) = &report.trail {
-        writeln!(
-            out,
-            "  sessions minted by the key in the logs read: {}",
-            trail.sessions.len()
-        )?;
-        for s in &trail.sessions {
-            writeln!(
-                out,
-                "    {}  {} at {} from {}: {} call(s){}",
-                terminal(&s.access_key_id),
-                terminal(&s.minted_with),
-                aws_policy_time(s.minted_at),
-                terminal(s.source_ip.as_deref().unwrap_or("-")),
-                s.calls,
-                s.uses_after_key_revoked
-                    .filter(|n| *n > 0)
-                    .map(|n| format!(", {n} after the key was deactivated or deleted"))
-                    .unwrap_or_default()
-            )?;
-        }
-    }
-    writeln!(out, "  undo: {}", report.undo)?;
+    summary.print(&mut out)?;
     out.flush()?;
     Ok(())
 }

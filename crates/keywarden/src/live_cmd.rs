@@ -109,8 +109,8 @@ pub fn permissions(command: PermissionsFor) -> Result<Exit> {
         PermissionsFor::Rotate => rotate_policy(),
     };
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &policy)?;
-    writeln!(out)?;
+    keywarden_output::write_json(&policy, &mut out)?;
+    out.flush()?;
     Ok(Exit::Clean)
 }
 

@@ -13,7 +13,7 @@
 //! audit's findings twice in memory). It serializes private borrowed views of the same shape
 //! instead, one finding at a time; a test checks that both give the same bytes.
 
-use crate::{rfc3339, AuditReport, Printer};
+use crate::{rfc3339, FindingsReport, Printer};
 use keywarden_core::finding::{
     CredentialKind, EvidenceValue as CoreValue, ExemptionNote, Finding, Severity as CoreSeverity,
     Status as CoreStatus,
@@ -328,7 +328,7 @@ impl FindingRecord {
 }
 
 impl AuditDocument {
-    pub fn from_report(report: &AuditReport<'_>) -> Self {
+    pub fn from_report(report: &FindingsReport<'_>) -> Self {
         let head = DocumentHead::of(report);
         AuditDocument {
             schema_version: SCHEMA_VERSION.to_owned(),
@@ -339,7 +339,6 @@ impl AuditDocument {
             preset: report.preset.to_owned(),
             summary: head.summary,
             findings: report
-                .outcome
                 .findings
                 .iter()
                 .map(FindingRecord::from_finding)
@@ -379,30 +378,25 @@ struct DocumentHead {
 }
 
 impl DocumentHead {
-    fn of(report: &AuditReport<'_>) -> Self {
-        let outcome = report.outcome;
-        let count = |status| outcome.count(status) as u64;
+    fn of(report: &FindingsReport<'_>) -> Self {
+        let count = |status| report.count(status) as u64;
         DocumentHead {
             tool: ToolInfo {
                 name: "keywarden".to_owned(),
                 version: report.tool_version.to_owned(),
             },
-            generated_at: outcome.now,
+            generated_at: report.now,
             data_as_of: report.source.as_of,
             data_source: DataSourceInfo {
                 kind: report.source.kind.to_owned(),
                 location: report.source.location.clone(),
                 as_of_basis: report.source.as_of_basis.clone(),
-                age_seconds: report.source.age_seconds(outcome.now),
+                age_seconds: report.source.age_seconds(report.now),
             },
             summary: Summary {
-                users_evaluated: outcome.users_evaluated,
-                root_row_seen: outcome.root_row_seen,
-                rules_run: outcome
-                    .rules_run
-                    .iter()
-                    .map(|r| r.code.to_owned())
-                    .collect(),
+                users_evaluated: report.users_evaluated(),
+                root_row_seen: report.root_row_seen(),
+                rules_run: report.rules_run.iter().map(|r| r.code.to_owned()).collect(),
                 fail: count(CoreStatus::Fail),
                 unknown: count(CoreStatus::Unknown),
                 exempted: count(CoreStatus::Exempted),
@@ -431,7 +425,7 @@ struct AuditDocumentView<'a> {
 }
 
 impl<'a> AuditDocumentView<'a> {
-    fn of(report: &'a AuditReport<'a>) -> Self {
+    fn of(report: &'a FindingsReport<'a>) -> Self {
         let head = DocumentHead::of(report);
         AuditDocumentView {
             schema_version: SCHEMA_VERSION,
@@ -441,7 +435,7 @@ impl<'a> AuditDocumentView<'a> {
             data_source: head.data_source,
             preset: report.preset,
             summary: head.summary,
-            findings: FindingsView(&report.outcome.findings),
+            findings: FindingsView(&report.findings),
         }
     }
 }
@@ -565,7 +559,7 @@ impl Serialize for EvidenceValueView<'_> {
 pub struct JsonPrinter;
 
 impl Printer for JsonPrinter {
-    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut blocks = Blocks {
             buf: Vec::with_capacity(BLOCK),
             out,
@@ -845,18 +839,18 @@ mod tests {
         vec![plain, full, event]
     }
 
-    fn report_of(outcome: &AuditOutcome) -> AuditReport<'_> {
-        AuditReport {
+    fn report_of(outcome: &AuditOutcome) -> FindingsReport<'_> {
+        FindingsReport::audit(
             outcome,
-            source: DataSource {
+            DataSource {
                 kind: "credential-report-file",
                 location: "r.csv".into(),
                 as_of: Some(at("2024-05-31T21:00:00Z")),
                 as_of_basis: "--report-time".into(),
             },
-            preset: "default",
-            tool_version: "0.1.0",
-        }
+            "default",
+            "0.1.0",
+        )
     }
 
     #[test]
@@ -907,7 +901,7 @@ mod tests {
             };
             let report = report_of(&outcome);
             let mut printed = Vec::new();
-            JsonPrinter.print_audit(&report, &mut printed).unwrap();
+            JsonPrinter.print_findings(&report, &mut printed).unwrap();
             let document = AuditDocument::from_report(&report);
             let mut owned = serde_json::to_vec_pretty(&document).unwrap();
             owned.push(b'\n');
@@ -916,7 +910,7 @@ mod tests {
                 String::from_utf8(owned).unwrap()
             );
             let back = AuditDocument::from_json(std::str::from_utf8(&printed).unwrap()).unwrap();
-            assert_eq!(back.findings.len(), outcome.findings.len());
+            assert_eq!(back.findings.len(), report.findings.len());
             assert_eq!(back.summary, document.summary);
         }
     }

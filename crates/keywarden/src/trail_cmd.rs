@@ -11,7 +11,7 @@
 //! round, for those of the temporary keys it minted (directly, then by role chaining): a
 //! session signs with its own key, so no query about the long-term key returns its uses.
 
-use crate::audit_cmd::{print, resolve_now};
+use crate::audit_cmd::{print_findings, resolve_now};
 use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
 use crate::Exit;
 use anyhow::{anyhow, bail, Result};
@@ -23,10 +23,9 @@ use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::{AuditConfig, RuleSelection};
 use keywarden_core::finding::Finding;
 use keywarden_core::time::parse_timestamp;
-use keywarden_core::AuditOutcome;
 use keywarden_core::Timestamp;
 use keywarden_output::key::KeyTimeline;
-use keywarden_output::{DataSource, DocumentFormat};
+use keywarden_output::{DataSource, DocumentFormat, FindingsReport, Subject};
 use keywarden_sigma::SigmaRules;
 use std::collections::HashSet;
 use std::io::Write;
@@ -131,15 +130,16 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         as_of: outcome.stats.latest_event,
         as_of_basis: "the latest eventTime read".into(),
     };
-    let audit_like = AuditOutcome {
-        findings: outcome.findings,
-        users_evaluated: 0,
-        root_row_seen: false,
-        account_ids: Vec::new(),
-        rules_run,
+    let report = FindingsReport {
+        findings: &outcome.findings,
+        rules_run: &rules_run,
         now,
+        subject: Subject::Events,
+        source,
+        preset: config.preset.name(),
+        tool_version: env!("CARGO_PKG_VERSION"),
     };
-    let exit = print(&audit_like, source, &config, args.output.format)?;
+    let exit = print_findings(&report, args.output.format)?;
     // Bad records mean some of the logs were not read, and Sigma rules that could not be loaded
     // did not run: either way the run is incomplete.
     Ok(if bad > 0 || sigma_incomplete {

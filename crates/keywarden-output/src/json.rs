@@ -435,7 +435,7 @@ impl<'a> AuditDocumentView<'a> {
             data_source: head.data_source,
             preset: report.preset,
             summary: head.summary,
-            findings: FindingsView(&report.findings),
+            findings: FindingsView(report.findings),
         }
     }
 }

@@ -48,7 +48,7 @@ impl Printer for TablePrinter {
                 plural(report.rules_run.len() as u64, "rule", "rules"),
             )?;
         } else {
-            let columns = Columns::measure(&report.findings);
+            let columns = Columns::measure(report.findings);
             for severity in Severity::ALL {
                 let group: Vec<&Finding> = report
                     .findings

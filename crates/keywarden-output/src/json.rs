@@ -20,6 +20,7 @@ use keywarden_core::finding::{
 };
 use keywarden_core::model::KeySlot;
 use keywarden_core::Timestamp;
+use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -34,15 +35,17 @@ pub const SCHEMA_VERSION: &str = "1.1";
 pub const SCHEMA_MAJOR: u32 = 1;
 
 /// One audit, as written by `--format json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditDocument {
     pub schema_version: String,
     pub tool: ToolInfo,
     /// The audit's `now`: the instant every age was measured from.
     #[serde(with = "rfc3339_serde")]
+    #[schemars(with = "String")]
     pub generated_at: Timestamp,
     /// When the audited data was produced, if known.
     #[serde(with = "rfc3339_serde::option")]
+    #[schemars(with = "Option<String>")]
     pub data_as_of: Option<Timestamp>,
     pub data_source: DataSourceInfo,
     pub preset: String,
@@ -51,13 +54,13 @@ pub struct AuditDocument {
     pub findings: Vec<FindingRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DataSourceInfo {
     /// `credential-report-file`, `demo`, `live`.
     pub kind: String,
@@ -69,7 +72,7 @@ pub struct DataSourceInfo {
     pub age_seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Rows evaluated, the root row included.
     pub users_evaluated: u64,
@@ -81,7 +84,7 @@ pub struct Summary {
     pub exempted: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FindingRecord {
     /// The rule code, e.g. `KEY001`.
     pub rule: String,
@@ -105,10 +108,11 @@ pub struct FindingRecord {
 }
 
 /// The CloudTrail event a detection fired on (schema 1.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EventRecord {
     pub event_id: String,
     #[serde(with = "rfc3339_serde")]
+    #[schemars(with = "String")]
     pub event_time: Timestamp,
     pub event_name: String,
     pub source_ip: Option<String>,
@@ -117,7 +121,7 @@ pub struct EventRecord {
     pub actor: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Critical,
@@ -126,10 +130,11 @@ pub enum Severity {
     Low,
     /// A value added by a later minor version.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Fail,
@@ -137,10 +142,11 @@ pub enum Status {
     Exempted,
     /// A value added by a later minor version.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Credential {
     // snake_case alone would write `access_key1`.
@@ -157,15 +163,17 @@ pub enum Credential {
     Account,
     /// A value added by a later minor version.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExemptionRecord {
     pub reason: String,
     /// `config:exemption[N]` or `tag:<key>`.
     pub source: String,
     #[serde(with = "rfc3339_serde::option")]
+    #[schemars(with = "Option<String>")]
     pub expires: Option<Timestamp>,
 }
 
@@ -198,7 +206,7 @@ impl Evidence {
 }
 
 /// One evidence value. Instants are RFC 3339 strings, so they arrive as `Text`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EvidenceValue {
     Null,
@@ -207,6 +215,21 @@ pub enum EvidenceValue {
     Text(String),
     /// Any other JSON value, which a later minor version may add.
     Other(serde_json::Value),
+}
+
+impl JsonSchema for Evidence {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Evidence".into()
+    }
+
+    /// An object whose values are null, a boolean, an integer or a string (instants as RFC 3339).
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "The values the rule's decision used, in the order the rule read them.",
+            "additionalProperties": {"type": ["null", "boolean", "integer", "string"]}
+        })
+    }
 }
 
 impl Serialize for Evidence {

@@ -22,6 +22,7 @@ pub mod remediation;
 pub mod rotate;
 pub mod rules;
 pub mod sarif;
+pub mod schema;
 pub mod table;
 
 pub use crate::csv::CsvPrinter;

@@ -115,6 +115,47 @@ fn python() -> &'static Path {
     }
 }
 
+/// Whether `doc` is valid against `docs/schemas/<kind>.schema.json` (the schema generated from
+/// keywarden-output's wire types), checked by the `jsonschema` package of moto's venv: `Err`
+/// holds the validator's message.
+pub fn schema_check(kind: &str, doc: &Value) -> Result<(), String> {
+    let schema = repo_root().join(format!("docs/schemas/{kind}.schema.json"));
+    assert!(schema.is_file(), "no schema {}", schema.display());
+    let mut child = Command::new(python())
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.validators.validator_for(schema).check_schema(schema)\n\
+             jsonschema.validate(json.load(sys.stdin), schema)",
+        ])
+        .arg(&schema)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the venv's python runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Fails the test unless `doc` is valid against the schema of `kind` (see [`schema_check`]).
+pub fn assert_matches_schema(kind: &str, doc: &Value) {
+    if let Err(message) = schema_check(kind, doc) {
+        panic!("the {kind} document does not match docs/schemas/{kind}.schema.json:\n{message}\n{doc:#}");
+    }
+}
+
 /// AWS credentials for the tool under test.
 #[derive(Debug, Clone)]
 pub struct Credentials {

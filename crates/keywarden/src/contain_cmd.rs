@@ -10,7 +10,7 @@
 
 use crate::cli::{ContainArgs, TrailRemoteArgs, TrailSourceArgs};
 use crate::live_cmd::runtime;
-use crate::remediate_cmd::{clock, connect_options, crash_point, open_journal, state_dir};
+use crate::state::{clock, connect_options, crash_point, open_journal, state_dir};
 use crate::trail_cmd::remote::Sources;
 use crate::Exit;
 use anyhow::{Context, Result};

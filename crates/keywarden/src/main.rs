@@ -22,6 +22,7 @@ mod live_cmd;
 mod remediate_cmd;
 mod rotate_cmd;
 mod rules_cmd;
+mod state;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 mod trail_cmd;

@@ -1,20 +1,19 @@
-//! `keywarden plan`, `apply`, `runs` and `undo`: reading the inputs, the clock and the state
-//! folder, and printing what the application layer's remediation engine did. Also the helpers
-//! `rotate` and `contain` share: the write client, the journal, the clock, the crash hook.
+//! `keywarden plan`, `apply`, `runs` and `undo`: reading the inputs, handing them to the
+//! application layer's remediation engine, and printing what it did through keywarden-output.
+//! The state folder, the journal, the clock and the crash hook are `state.rs`'s.
 
 use crate::audit_cmd::{build_config, resolve_now};
-use crate::cli::{ApplyArgs, PlanArgs, PlanFormatArg, RunsArgs, StateArgs, UndoArgs, WriteAwsArgs};
+use crate::cli::{ApplyArgs, PlanArgs, PlanFormatArg, RunsArgs, UndoArgs};
 use crate::live_cmd::{live_audit, runtime};
+use crate::state::{
+    clock, connect_options, crash_point, open_journal, state_dir, write_atomically,
+};
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
-use keywarden_app::journal::{
-    default_state_dir, Journal, Outcome, RunId, RunInfo, StepEntry, StepRecord as Step,
-};
-use keywarden_app::remediate::{
-    apply_plan, resume_run, undo_run, ApplyOptions, CrashPoint, RunReport,
-};
+use keywarden_app::journal::{Journal, Outcome, RunId, RunInfo, StepEntry, StepRecord as Step};
+use keywarden_app::remediate::{apply_plan, resume_run, undo_run, ApplyOptions, RunReport};
 use keywarden_app::LiveAuditOptions;
-use keywarden_aws::live::{ConnectOptions, LiveClient};
+use keywarden_aws::live::LiveClient;
 use keywarden_core::config::AuditConfig;
 use keywarden_core::remediation::{build_plan, Plan, PlanFinding, PlanSettings, PlanSource};
 use keywarden_core::{Status, Timestamp};
@@ -25,66 +24,7 @@ use keywarden_output::remediation::{
 };
 use keywarden_output::DocumentFormat;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-
-/// The test suite's crash hook (see `test_hooks`); a build without the `test-hooks` feature has
-/// none.
-pub(crate) fn crash_point() -> Result<Option<CrashPoint>> {
-    #[cfg(feature = "test-hooks")]
-    let point = crate::test_hooks::crash_point()?;
-    #[cfg(not(feature = "test-hooks"))]
-    let point = None;
-    Ok(point)
-}
-
-pub(crate) fn connect_options(aws: &WriteAwsArgs) -> ConnectOptions {
-    ConnectOptions {
-        profile: aws.profile.clone(),
-        region: aws.region.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: aws.max_attempts,
-    }
-}
-
-/// The state folder: --state-dir, else the default.
-pub(crate) fn state_dir(state: &StateArgs) -> Result<PathBuf> {
-    match &state.state_dir {
-        Some(dir) => Ok(dir.clone()),
-        None => Ok(default_state_dir()?),
-    }
-}
-
-pub(crate) fn open_journal(state: &StateArgs) -> Result<Journal> {
-    let dir = state_dir(state)?;
-    Journal::open(&dir)
-        .with_context(|| format!("cannot open keywarden's journal in `{}`", dir.display()))
-}
-
-/// The clock of a command that writes to AWS (`apply`, `undo`, `rotate`, `contain`): the real
-/// one. `--now` is refused here: it would stamp real writes with a shifted time and make grace
-/// periods (`not_before`, `delete_after_days`) pass early. Only a build with the `test-hooks`
-/// feature can fix the clock (`KEYWARDEN_TEST_NOW`, see `test_hooks`).
-pub(crate) fn clock(command: &str, state: &StateArgs) -> Result<impl Fn() -> Timestamp + Sync> {
-    if let Some(now) = &state.now {
-        bail!(
-            "`keywarden {command} --now {now}`: --now is refused on commands that write to AWS \
-             (apply, undo, rotate, contain): they act at the real time, so no grace period is \
-             skipped; --now is for read-only commands (audit, plan, trail, key, runs)"
-        );
-    }
-    let fixed = test_clock()?;
-    Ok(move || fixed.unwrap_or_else(|| resolve_now(None).unwrap_or_default()))
-}
-
-/// The test suite's fixed clock (see `test_hooks`); a build without the `test-hooks` feature has
-/// none.
-fn test_clock() -> Result<Option<Timestamp>> {
-    #[cfg(feature = "test-hooks")]
-    let fixed = crate::test_hooks::fixed_now()?;
-    #[cfg(not(feature = "test-hooks"))]
-    let fixed = None;
-    Ok(fixed)
-}
+use std::path::Path;
 
 /// `--format`, else a table on a terminal and JSON otherwise.
 pub(crate) fn document_format(format: Option<PlanFormatArg>) -> DocumentFormat {
@@ -94,17 +34,6 @@ pub(crate) fn document_format(format: Option<PlanFormatArg>) -> DocumentFormat {
         None if std::io::stdout().is_terminal() => DocumentFormat::Table,
         None => DocumentFormat::Json,
     }
-}
-
-/// Writes `text` to `path` atomically and 0600, creating its missing folders 0700 (see
-/// [`keywarden_app::files`]): plans and rotation plans.
-pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        keywarden_app::files::create_private_dir_all(dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
-    }
-    keywarden_app::files::write_atomically(path, text.as_bytes())
-        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 // ----- plan -----

@@ -9,7 +9,7 @@
 
 use crate::cli::RotateArgs;
 use crate::live_cmd::runtime;
-use crate::remediate_cmd::{
+use crate::state::{
     clock, connect_options, crash_point, open_journal, state_dir, write_atomically,
 };
 use crate::Exit;

@@ -127,12 +127,6 @@ impl<'a> KeyTimeline<'a> {
     /// `key_id`'s timeline in `lineage`; its sessions are those the lineage traces back to it.
     pub fn of(key_id: &'a str, lineage: &'a Lineage) -> Self {
         let history = lineage.keys.get(key_id);
-        let mut sessions: Vec<_> = lineage
-            .sessions
-            .values()
-            .filter(|s| lineage.root_key_of(&s.key_id) == Some(key_id))
-            .collect();
-        sessions.sort_by(|a, b| (a.minted.time, &a.key_id).cmp(&(b.minted.time, &b.key_id)));
         KeyTimeline {
             access_key_id: key_id,
             account: history.and_then(|h| h.account.as_deref()),
@@ -144,7 +138,8 @@ impl<'a> KeyTimeline<'a> {
                 .map(ChangeRecord::of),
             owner: history.and_then(|h| h.owner.as_deref()),
             seen: history.is_some(),
-            sessions: sessions
+            sessions: lineage
+                .sessions_of(key_id)
                 .into_iter()
                 .map(|s| SessionRecord {
                     access_key_id: &s.key_id,

@@ -23,13 +23,11 @@ use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::{AuditConfig, RuleSelection};
 use keywarden_core::finding::Finding;
 use keywarden_core::time::parse_timestamp;
-use keywarden_core::Timestamp;
 use keywarden_output::key::KeyTimeline;
 use keywarden_output::{DataSource, DocumentFormat, FindingsReport, Subject};
 use keywarden_sigma::SigmaRules;
 use std::collections::HashSet;
 use std::io::Write;
-use std::sync::Mutex;
 
 pub(crate) mod remote;
 
@@ -205,49 +203,6 @@ fn add_sigma_findings(findings: &mut Vec<Finding>, mut sigma: Vec<Finding>) {
     findings.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
-/// Sessions looked up one after the other in `key --lookup`'s later rounds: the keys they
-/// came from, ordered by minting time.
-#[derive(Default)]
-struct Mintings(Mutex<Vec<(Timestamp, String, String)>>);
-
-impl Mintings {
-    /// Every record that mints a temporary key, with the key that signed it. Broader than the
-    /// lineage's STS calls on purpose: a key looked up for nothing costs one call, a session
-    /// missed costs its uses.
-    fn observe(&self, record: &Record<'_>) {
-        let event = &record.event;
-        if let (Some(minted), Some(signer), true) = (
-            &event.minted_key,
-            &event.identity.access_key_id,
-            event.succeeded(),
-        ) {
-            let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            seen.push((event.event_time, signer.clone(), minted.clone()));
-        }
-    }
-
-    /// The temporary keys descending from `key`, role chaining included, in minting order.
-    fn descendants(&self, key: &str) -> Vec<String> {
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        seen.sort();
-        let mut found: Vec<String> = Vec::new();
-        let mut parents = HashSet::from([key.to_owned()]);
-        // Each pass follows one more hop of role chaining; chains are short.
-        loop {
-            let before = found.len();
-            for (_, signer, minted) in &seen {
-                if parents.contains(signer) && !parents.contains(minted) {
-                    parents.insert(minted.clone());
-                    found.push(minted.clone());
-                }
-            }
-            if found.len() == before {
-                return found;
-            }
-        }
-    }
-}
-
 /// `key`'s sources: the command line's, then, with --lookup, the uses of the sessions the key
 /// minted, one LookupEvents round per generation of role chaining, at most `max_sessions` keys
 /// in all. Returns the outcome and how many sessions were left out by that bound.
@@ -259,21 +214,20 @@ fn read_key_sources(
     let (window, threads) = reading_options(input)?;
     let selection = AuditConfig::default().selection;
     let mut analyzer = TrailAnalyzer::new(&selection).with_window(window.since, window.until);
-    let mintings = Mintings::default();
-    let inspect = |record: &Record<'_>, _: &mut Vec<Finding>| mintings.observe(record);
     let lookup = input.remote.lookup;
-    let inspector: Option<Inspector<'_>> = lookup.then_some(&inspect);
     let mut sources = remote::Sources::new(input, window, threads);
     let mut read = || -> Result<(ReadReport, usize)> {
-        let mut report = sources.read_all(&mut analyzer, inspector)?;
+        let mut report = sources.read_all(&mut analyzer, None)?;
         if !lookup {
             return Ok((report, 0));
         }
         let mut asked: HashSet<String> = HashSet::new();
         for round in 1.. {
-            let new: Vec<String> = mintings
-                .descendants(key_id)
+            let new: Vec<String> = analyzer
+                .lineage()
+                .sessions_of(key_id)
                 .into_iter()
+                .map(|s| s.key_id.clone())
                 .filter(|k| !asked.contains(k))
                 .collect();
             let room = max_sessions.saturating_sub(asked.len());
@@ -295,7 +249,7 @@ fn read_key_sources(
                 })
                 .collect();
             let label = format!(" (sessions, round {round})");
-            let more = sources.lookup(attributes, &mut analyzer, inspector, &label)?;
+            let more = sources.lookup(attributes, &mut analyzer, None, &label)?;
             merge(&mut report, more);
         }
         unreachable!("the rounds end when no session is left")

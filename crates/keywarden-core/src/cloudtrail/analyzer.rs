@@ -124,6 +124,11 @@ impl TrailAnalyzer {
         }
     }
 
+    /// The lineage so far (histories are put in time order only by [`TrailAnalyzer::finish`]).
+    pub fn lineage(&self) -> &Lineage {
+        &self.lineage
+    }
+
     pub fn record_bad(&mut self) {
         self.stats.bad_records += 1;
     }

@@ -8,9 +8,9 @@
 //! Exit status: 0 when every step is done or already done, 2 otherwise (a failed or refused
 //! step, the owner not found, a root key, sources that could not all be read).
 
-use crate::cli::{ContainArgs, TrailRemoteArgs, TrailSourceArgs};
+use crate::cli::{ContainArgs, NoArgs, TrailRemoteArgs, TrailSourceArgs};
 use crate::live_cmd::runtime;
-use crate::state::{clock, connect_options, crash_point, open_journal, state_dir};
+use crate::state::{clock, crash_point, open_journal, state_dir};
 use crate::trail_cmd::remote::Sources;
 use crate::Exit;
 use anyhow::{Context, Result};
@@ -43,7 +43,7 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
     };
     let rt = runtime()?;
     let containment = rt.block_on(async {
-        let client = LiveClient::connect(&connect_options(&args.aws)).await;
+        let client = LiveClient::connect(&args.aws.options()).await;
         contain_key(
             &client,
             &mut journal,
@@ -97,13 +97,11 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
             lookup: false,
             lookup_attributes: Vec::new(),
             regions: Vec::new(),
-            profile: args.aws.profile.clone(),
-            region: args.aws.region.clone(),
-            endpoint_url: args.aws.endpoint_url.clone(),
+            connect: args.aws.clone(),
             concurrency: 8,
-            max_attempts: args.aws.max_attempts,
             stats: false,
         },
+        end_of_remote: NoArgs {},
         since: None,
         until: None,
         threads: None,

@@ -30,12 +30,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
         concurrency: aws.concurrency.max(1),
         ..LiveAuditOptions::default()
     };
-    let connect = ConnectOptions {
-        profile: aws.profile.clone(),
-        region: aws.region.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: aws.max_attempts,
-    };
+    let connect = aws.connect.options();
     let (audit, client, identity) = live_audit(&connect, &options, config, now)?;
     if aws.stats {
         print_stats(&client);

@@ -5,9 +5,7 @@
 use crate::audit_cmd::{build_config, resolve_now};
 use crate::cli::{ApplyArgs, PlanArgs, PlanFormatArg, RunsArgs, UndoArgs};
 use crate::live_cmd::{live_audit, runtime};
-use crate::state::{
-    clock, connect_options, crash_point, open_journal, state_dir, write_atomically,
-};
+use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically};
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
 use keywarden_app::journal::{Journal, Outcome, RunId, RunInfo, StepEntry, StepRecord as Step};
@@ -140,7 +138,7 @@ fn findings_from_file(path: &Path) -> Result<Findings> {
 
 fn findings_from_live(args: &PlanArgs, config: &AuditConfig, now: Timestamp) -> Result<Findings> {
     let (audit, _client, identity) = live_audit(
-        &connect_options(&args.aws),
+        &args.aws.options(),
         &LiveAuditOptions::default(),
         config,
         now,
@@ -194,7 +192,7 @@ pub fn apply(args: ApplyArgs) -> Result<Exit> {
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let runtime = runtime()?;
-    let connect = connect_options(&args.aws);
+    let connect = args.aws.options();
     let report = match (&args.plan, &args.resume) {
         (_, Some(run)) => {
             let run = RunId::parse(run)?;
@@ -239,7 +237,7 @@ pub fn undo(args: UndoArgs) -> Result<Exit> {
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let run = RunId::parse(&args.run)?;
-    let connect = connect_options(&args.aws);
+    let connect = args.aws.options();
     let report = runtime()?.block_on(async {
         let client = LiveClient::connect(&connect).await;
         undo_run(&client, &mut journal, &clock, &run, crash).await

@@ -9,9 +9,7 @@
 
 use crate::cli::RotateArgs;
 use crate::live_cmd::runtime;
-use crate::state::{
-    clock, connect_options, crash_point, open_journal, state_dir, write_atomically,
-};
+use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically};
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use keywarden_app::remediate::{rotate_key, RotateOptions, RotateReport, SecretDestination};
@@ -50,7 +48,7 @@ pub fn rotate(args: RotateArgs) -> Result<Exit> {
         deactivate_after_days: args.deactivate_after_days,
         delete_after_days: args.delete_after_days,
     };
-    let connect = connect_options(&args.aws);
+    let connect = args.aws.options();
     let mut stdout = std::io::stdout();
     let mut destination = match (&args.secret_file, &args.secrets_manager) {
         (Some(path), _) => SecretDestination::File(path.clone()),

@@ -1,13 +1,12 @@
 //! What the commands that remediate share (`plan`, `apply`, `undo`, `runs`, `rotate`,
-//! `contain`): the AWS connection of the commands that write, the state folder and its journal,
-//! the clock of a command that writes, the test suite's crash hook, and atomic private writes.
+//! `contain`): the state folder and its journal, the clock of a command that writes, the test
+//! suite's crash hook, and atomic private writes.
 
 use crate::audit_cmd::resolve_now;
-use crate::cli::{StateArgs, WriteAwsArgs};
+use crate::cli::StateArgs;
 use anyhow::{bail, Context, Result};
 use keywarden_app::journal::{default_state_dir, Journal};
 use keywarden_app::remediate::CrashPoint;
-use keywarden_aws::live::ConnectOptions;
 use keywarden_core::Timestamp;
 use std::path::{Path, PathBuf};
 
@@ -19,15 +18,6 @@ pub(crate) fn crash_point() -> Result<Option<CrashPoint>> {
     #[cfg(not(feature = "test-hooks"))]
     let point = None;
     Ok(point)
-}
-
-pub(crate) fn connect_options(aws: &WriteAwsArgs) -> ConnectOptions {
-    ConnectOptions {
-        profile: aws.profile.clone(),
-        region: aws.region.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: aws.max_attempts,
-    }
 }
 
 /// The state folder: --state-dir, else the default.

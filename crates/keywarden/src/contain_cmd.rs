@@ -19,7 +19,7 @@ use keywarden_app::remediate::{
     IncidentReport, SessionUsage, TrailSection,
 };
 use keywarden_app::trail::Inspector;
-use keywarden_app::trail_remote::Window;
+use keywarden_app::trail::Window;
 use keywarden_aws::live::LiveClient;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::reader::Record;

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use keywarden_app::trail::{
     analyze_units_inspecting, expand, Inspector, Parsing, ReadReport, Unit,
 };
-use keywarden_app::trail_remote::{
+use keywarden_app::trail::{
     merge, read_remote, LookupPacer, LookupPlan, RemoteOptions, RemoteSources, S3Location, Window,
 };
 use keywarden_aws::live::LiveClient;

@@ -9,6 +9,11 @@
 //! Arguments are files or folders (walked for `*.gz`). Prints the compressed and decompressed
 //! bytes and the wall time.
 
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a benchmark prints its measurements"
+)]
+
 use flate2::read::MultiGzDecoder;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};

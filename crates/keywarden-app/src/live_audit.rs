@@ -5,7 +5,8 @@
 //! attaches real key ids (matching the report's `last_rotated` to `CreateDate`) and fresh
 //! statuses, GetAccessKeyLastUsed replaces stale last-use dates, GetLoginProfile and
 //! ListMFADevices confirm the password and MFA findings, and ListUserTags brings the tags that
-//! exemptions read; when the report was generated minutes ago, the freshness reads are skipped
+//! exemptions read (which rule needs which read is the rule's own `live_data`, declared in its
+//! file); when the report was generated minutes ago, the freshness reads are skipped
 //! and only key ids and tags are read. A call that fails turns the findings that needed it into `unknown`, with the
 //! AWS error code; it never turns them into passes. Users that pass on the report are not
 //! re-read: calls grow with findings, not with users.
@@ -16,6 +17,7 @@ use keywarden_core::audit::{AccountExtras, AuditOutcome, AuditRun};
 use keywarden_core::finding::{CredentialKind, EvidenceValue, Finding, Status};
 use keywarden_core::model::{AccessKey, Cell, KeySlot, Known, RootSummary, UserCredentials};
 use keywarden_core::report::{ReportError, ReportReader};
+use keywarden_core::rules::LiveData;
 use keywarden_core::{AuditConfig, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -112,40 +114,34 @@ impl Needs {
         }
     }
 
+    /// The data each finding's rule reads (its `live_data`), for the credential it is about;
+    /// key ids and tags for every finding (plans and exemptions need them).
     fn from_findings(findings: &[Finding]) -> Self {
         let mut needs = Needs::default();
         for f in findings {
+            let reads = |data| f.rule.live_data.contains(&data);
             needs.tags = true;
             if let CredentialKind::AccessKey(slot) = f.credential {
                 needs.keys = true;
-                if LAST_USE_RULES.contains(&f.rule.code) {
+                if reads(LiveData::KeyLastUse) {
                     needs.last_used[slot as usize] = true;
                 }
             }
-            if LOGIN_RULES.contains(&f.rule.code) {
-                needs.login = true;
-            }
-            if f.rule.code == "PWD002" {
-                needs.mfa = true;
-            }
+            needs.login |= reads(LiveData::LoginProfile);
+            needs.mfa |= reads(LiveData::MfaDevices);
         }
         needs
     }
 }
-
-/// Rules whose verdict depends on a key's last use.
-const LAST_USE_RULES: [&str; 3] = ["KEY001", "KEY004", "KEY005"];
-/// Rules whose verdict depends on whether the user still has a console password.
-const LOGIN_RULES: [&str; 3] = ["PWD001", "PWD002", "KEY005"];
-const KEY_RULES: [&str; 5] = ["KEY001", "KEY002", "KEY003", "KEY004", "KEY005"];
 
 /// A per-user call that failed, and the findings it leaves undecided.
 #[derive(Debug, Clone)]
 struct Failure {
     /// `None`: every credential of the user.
     slot: Option<KeySlot>,
-    /// Empty: every rule.
-    rules: &'static [&'static str],
+    /// The data the call was to read: the findings of rules that read it are undecided. `None`:
+    /// every rule's.
+    data: Option<LiveData>,
     error: AwsError,
 }
 
@@ -161,7 +157,7 @@ where
     C: IamRead + TrailRead + 'static,
 {
     let preview = AuditRun::new(config, now);
-    let wants_root = preview.runs("ROOT001") || preview.runs("ROOT002");
+    let wants_root = preview.reads(LiveData::AccountSummary);
     let (fetched, extras, listed_users) = tokio::join!(
         fetch_report(&*client, now, options.max_report_age, options.poll),
         account_extras(&*client, &preview, wants_root),
@@ -331,7 +327,9 @@ fn collect(
 }
 
 fn failure_applies(failure: &Failure, finding: &Finding) -> bool {
-    let rule_matches = failure.rules.is_empty() || failure.rules.contains(&finding.rule.code);
+    let rule_matches = failure
+        .data
+        .is_none_or(|data| finding.rule.live_data.contains(&data));
     let slot_matches = match failure.slot {
         None => true,
         Some(slot) => finding.credential == CredentialKind::AccessKey(slot),
@@ -368,7 +366,7 @@ async fn account_extras<C: IamRead + TrailRead>(
 ) -> AccountExtras {
     let (policy, trails, summary) = tokio::join!(
         async {
-            if !preview.runs("PWD003") {
+            if !preview.reads(LiveData::PasswordPolicy) {
                 return not_asked();
             }
             match client.get_account_password_policy().await {
@@ -377,7 +375,7 @@ async fn account_extras<C: IamRead + TrailRead>(
             }
         },
         async {
-            if !preview.runs("TRAIL001") {
+            if !preview.reads(LiveData::Trails) {
                 return not_asked();
             }
             read_trails(client).await
@@ -484,7 +482,7 @@ async fn enrich_user<C: IamRead>(
             }
             failures.push(Failure {
                 slot: None,
-                rules: &KEY_RULES,
+                data: Some(LiveData::AccessKeys),
                 error,
             })
         }
@@ -503,7 +501,7 @@ async fn enrich_user<C: IamRead>(
             }
             Err(error) => failures.push(Failure {
                 slot: Some(slot),
-                rules: &LAST_USE_RULES,
+                data: Some(LiveData::KeyLastUse),
                 error,
             }),
         }
@@ -521,7 +519,7 @@ async fn enrich_user<C: IamRead>(
         }
         Some(Err(error)) => failures.push(Failure {
             slot: None,
-            rules: &LOGIN_RULES,
+            data: Some(LiveData::LoginProfile),
             error,
         }),
         None => {}
@@ -530,7 +528,7 @@ async fn enrich_user<C: IamRead>(
         Some(Ok(devices)) => user.mfa_active = Cell::Value(devices > 0),
         Some(Err(error)) => failures.push(Failure {
             slot: None,
-            rules: &["PWD002"],
+            data: Some(LiveData::MfaDevices),
             error,
         }),
         None => {}
@@ -541,7 +539,7 @@ async fn enrich_user<C: IamRead>(
         // user becomes unknown rather than silently failing or passing.
         Some(Err(error)) => failures.push(Failure {
             slot: None,
-            rules: &[],
+            data: None,
             error,
         }),
         None => {}

@@ -21,6 +21,12 @@
 //!
 //! A last, untimed pass counts heap allocations per row and the heap's peak during parse+audit.
 
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    reason = "an example program outside the core: it reads files, times and prints"
+)]
+
 use keywarden_core::report::ReportReader;
 use keywarden_core::{audit_report, AccountExtras, AuditConfig};
 use std::hint::black_box;

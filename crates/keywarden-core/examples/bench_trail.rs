@@ -26,6 +26,12 @@
 //!
 //! [`Event`]: keywarden_core::cloudtrail::event::Event
 
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    reason = "an example program outside the core: it reads files, times and prints"
+)]
+
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::event::recycle;
 use keywarden_core::cloudtrail::reader::read_document;

@@ -37,6 +37,12 @@
 //! calls, an STS event whose id the analyzer keeps) is the one tracked event that grows with the
 //! log, as it does in real ones. Every eventID is unique.
 
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    reason = "an example program outside the core: it reads files, times and prints"
+)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -24,6 +24,12 @@
 //! inactive keys left behind, and users with no credential at all. With the default thresholds
 //! about 17 % of the users have at least one failing finding (see `--stats`).
 
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    reason = "an example program outside the core: it reads files, times and prints"
+)]
+
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Write as _;

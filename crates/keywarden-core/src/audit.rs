@@ -6,7 +6,7 @@ use crate::config::{AuditConfig, ExemptionMatch};
 use crate::finding::{CredentialKind, Finding, Severity, Status};
 use crate::model::{AccountFacts, Known, PasswordPolicy, RootSummary, Trail, UserCredentials};
 use crate::report::{ReportError, ReportReader};
-use crate::rules::{data_time, Context, Rule, RuleMeta, Scope, ALL_RULES};
+use crate::rules::{data_time, Context, LiveData, Rule, RuleMeta, Scope, ALL_RULES};
 use crate::time::Timestamp;
 use std::io::Read;
 
@@ -123,12 +123,12 @@ impl<'c> AuditRun<'c> {
             .collect()
     }
 
-    /// Whether a rule with this code takes part in the run.
-    pub fn runs(&self, code: &str) -> bool {
+    /// Whether a rule taking part in the run reads `data` (what a live audit must ask AWS for).
+    pub fn reads(&self, data: LiveData) -> bool {
         self.user_rules
             .iter()
             .chain(&self.account_rules)
-            .any(|r| r.meta().code == code)
+            .any(|r| r.meta().live_data.contains(&data))
     }
 
     /// Evaluates one row. The root row is kept for the account rules; user rules skip it.

@@ -254,10 +254,7 @@ impl<R: Read> ReportReader<R> {
     pub fn next_user(&mut self) -> Option<Result<UserCredentials, ReportError>> {
         match self.record.read_record() {
             Ok(false) => self.end_of_input(),
-            Ok(true) => Some(self.parse_row().and_then(|user| {
-                self.first_sighting(&user)?;
-                Ok(user)
-            })),
+            Ok(true) => Some(self.parse_row()),
             Err(e) => Some(Err(self.csv_error(e))),
         }
     }
@@ -355,7 +352,7 @@ impl<R: Read> ReportReader<R> {
             .max(start_before_blank_lines)
     }
 
-    fn parse_row(&self) -> Result<UserCredentials, ReportError> {
+    fn parse_row(&mut self) -> Result<UserCredentials, ReportError> {
         let mut user = UserCredentials {
             name: String::new(),
             arn: String::new(),
@@ -372,6 +369,7 @@ impl<R: Read> ReportReader<R> {
             tags: Known::Unknown(String::new()),
         };
         self.parse_row_into(&mut user)?;
+        self.first_sighting(&user)?;
         Ok(user)
     }
 
@@ -379,7 +377,13 @@ impl<R: Read> ReportReader<R> {
     /// order of the report's columns (user, arn, the user's dates and flags, key 1, key 2), so
     /// the first error of a row with several is always the same one.
     fn parse_row_into(&self, user: &mut UserCredentials) -> Result<(), ReportError> {
-        let row = Row { reader: self };
+        let row = Row {
+            reader: self,
+            record_text: self
+                .record
+                .unquoted_span()
+                .and_then(|bytes| std::str::from_utf8(bytes).ok()),
+        };
         if self.record.len() != self.header.len() {
             return Err(row.error(
                 None,
@@ -417,32 +421,45 @@ impl<R: Read> ReportReader<R> {
 
 /// The users a report has listed, by account and case-folded name, with the line of each.
 ///
-/// Rows are only appended while the report streams (the name's bytes to one buffer, one small
-/// entry to a vector): a hash table probed at every row cost a cache miss per row, +40 % on the
-/// audit benchmark (BENCHMARKS.md). Duplicates are found once, at the end of the input, by
-/// sorting the entries; the root row, one per report, is checked as it comes.
+/// What it costs decides how: a table probed at every row, or any structure larger than the
+/// CPU's cache touched at random, cost 20 to 40 % of the report's parse (BENCHMARKS.md, "the
+/// cost of issue 9"). So each row appends a 64-bit hash of its user to a list (written in order,
+/// 8 bytes a row; a line is kept only where it does not follow the last row's) and sets one bit
+/// in a filter of 8 bits a row or more (128 KiB for 100,000 rows, in cache). A row whose bit was
+/// already set is a suspect: its name is kept. At the end of the input one pass over the list
+/// finds, for each suspect, the first row with its hash. Every later row of a duplicate is a
+/// suspect (the earlier row set its bit), so none is missed.
+///
+/// The hash is keyed with a random seed per reader, so two different users share one only by
+/// chance (for a million rows, a chance below one in 10^7); that failure is on the safe side:
+/// the report is refused, never a duplicate missed. Who writes the report can always make it
+/// refused by writing a real duplicate, so a crafted collision gains nothing.
 #[derive(Default)]
 struct SeenUsers {
-    /// `account:name` of every row, back to back, as written (the comparison folds the case).
-    keys: Vec<u8>,
-    rows: Vec<SeenUser>,
+    /// The hash of each user (not root), in the order of the rows.
+    hashes: Vec<u64>,
+    /// `(row index, line)` of each row whose line is not the previous row's plus one (the
+    /// first row, rows after blank lines or after a value spanning lines).
+    line_jumps: Vec<(usize, u64)>,
+    last_line: u64,
+    /// One bit per hash value modulo its length in bits (a power of two); grown with the rows.
+    filter: Vec<u64>,
+    /// Rows whose filter bit was already set: hash, line, and where the name is in `names`.
+    suspects: Vec<Suspect>,
+    names: String,
     hasher: hashbrown::DefaultHashBuilder,
-    /// The ARN prefix (`arn:partition:iam::account:`) of the last row and where its account
-    /// is in it: rows of one report share it, so the ARN is not parsed again for each.
+    /// The ARN prefix (`arn:partition:iam::account:`) of the last row and the hash of its
+    /// account: rows of one report share it, so the ARN is not parsed again for each.
     last_prefix: String,
-    last_account: std::ops::Range<usize>,
+    last_account: u64,
     /// The root row's line: one per report, whatever its account.
     root: Option<u64>,
 }
 
-struct SeenUser {
-    /// Of the case-folded key: equal keys have equal hashes, so sorting by it puts them together.
+struct Suspect {
     hash: u64,
-    start: usize,
-    /// Where the name starts (after `account:`) and the key ends.
-    name: usize,
-    end: usize,
     line: u64,
+    name: std::ops::Range<usize>,
 }
 
 /// Two rows for one user: its name as the later row writes it, and both lines.
@@ -451,6 +468,10 @@ struct Duplicate {
     first_line: u64,
     line: u64,
 }
+
+/// The filter holds at least this many bits per row: at most one row in 8 is a suspect, and
+/// about one in 16 on average as it grows.
+const FILTER_BITS_PER_ROW: usize = 8;
 
 impl SeenUsers {
     /// Records the root row read on `line`; the line of the earlier root row, if any.
@@ -465,6 +486,7 @@ impl SeenUsers {
     }
 
     /// Records `user` (not root) read on `line`.
+    #[inline]
     fn record(&mut self, user: &UserCredentials, line: u64) {
         let cached =
             !self.last_prefix.is_empty() && user.arn.starts_with(self.last_prefix.as_str());
@@ -472,83 +494,161 @@ impl SeenUsers {
             self.remember_prefix(&user.arn);
         }
         let account = if cached {
-            &self.last_prefix[self.last_account.clone()]
+            self.last_account
         } else {
-            crate::model::account_id_of_arn(&user.arn).unwrap_or_default()
+            self.account_hash(crate::model::account_id_of_arn(&user.arn).unwrap_or_default())
         };
-        let start = self.keys.len();
-        self.keys.extend_from_slice(account.as_bytes());
-        self.keys.push(b':');
-        let name = self.keys.len();
-        self.keys.extend_from_slice(user.name.as_bytes());
-        let end = self.keys.len();
-        let hash = folded_hash(&self.hasher, account.as_bytes(), user.name.as_bytes());
-        self.rows.push(SeenUser {
-            hash,
-            start,
-            name,
-            end,
-            line,
-        });
+        let hash = self.user_hash(account, user.name.as_bytes());
+        if (self.hashes.len() + 1) * FILTER_BITS_PER_ROW > self.filter.len() * 64 {
+            self.grow_filter();
+        }
+        if self.hashes.is_empty() || line != self.last_line + 1 {
+            self.line_jumps.push((self.hashes.len(), line));
+        }
+        self.last_line = line;
+        self.hashes.push(hash);
+        let (word, bit) = self.filter_slot(hash);
+        if self.filter[word] & bit != 0 {
+            let start = self.names.len();
+            self.names.push_str(&user.name);
+            self.suspects.push(Suspect {
+                hash,
+                line,
+                name: start..self.names.len(),
+            });
+        }
+        self.filter[word] |= bit;
+    }
+
+    /// The line of the row at `row` (an index into `hashes`).
+    fn line_of(&self, row: usize) -> Option<u64> {
+        let jump = self.line_jumps.partition_point(|&(at, _)| at <= row);
+        let &(at, line) = self.line_jumps.get(jump.checked_sub(1)?)?;
+        Some(line + (row - at) as u64)
+    }
+
+    fn filter_slot(&self, hash: u64) -> (usize, u64) {
+        let slot = hash as usize & (self.filter.len() * 64 - 1);
+        (slot / 64, 1 << (slot % 64))
+    }
+
+    /// Makes the filter four times larger and sets the bits of every row seen so far again (the
+    /// suspects found stay: they are a superset of the duplicates either way).
+    fn grow_filter(&mut self) {
+        // 2^16 bits (8 KiB) first: 8,192 rows before the first regrowth.
+        let words = (self.filter.len() * 4).max(1 << 10);
+        self.filter = vec![0; words];
+        for i in 0..self.hashes.len() {
+            let (word, bit) = self.filter_slot(self.hashes[i]);
+            self.filter[word] |= bit;
+        }
+    }
+
+    /// The duplicate whose later row comes first, as a reader stopping at it would report it,
+    /// with the first row of its user.
+    fn first_duplicate(&mut self) -> Option<Duplicate> {
+        if self.suspects.is_empty() {
+            return None;
+        }
+        // The first row of each suspect's hash, in one pass over the rows in their order.
+        let mut first_rows: hashbrown::HashTable<(u64, usize)> =
+            hashbrown::HashTable::with_capacity(self.suspects.len());
+        for suspect in &self.suspects {
+            if first_rows
+                .find(suspect.hash, |&(h, _)| h == suspect.hash)
+                .is_none()
+            {
+                first_rows.insert_unique(suspect.hash, (suspect.hash, usize::MAX), |&(h, _)| h);
+            }
+        }
+        // Most rows are not a suspect's: a bit per suspect hash (8 bits a suspect, small enough
+        // to stay in cache) spares them the table.
+        let bits = (self.suspects.len() * FILTER_BITS_PER_ROW).next_power_of_two();
+        let mut suspected = vec![0u64; bits.div_ceil(64)];
+        let slot = |hash: u64| (hash >> 32) as usize & (bits - 1);
+        for suspect in &self.suspects {
+            let at = slot(suspect.hash);
+            suspected[at / 64] |= 1 << (at % 64);
+        }
+        for (row, &hash) in self.hashes.iter().enumerate() {
+            let at = slot(hash);
+            if suspected[at / 64] & (1 << (at % 64)) == 0 {
+                continue;
+            }
+            if let Some((_, first)) = first_rows.find_mut(hash, |&(h, _)| h == hash) {
+                *first = (*first).min(row);
+            }
+        }
+        // Suspects are in line order: the first whose hash has an earlier row is the answer.
+        self.suspects.iter().find_map(|suspect| {
+            let &(_, first_row) = first_rows.find(suspect.hash, |&(h, _)| h == suspect.hash)?;
+            let first_line = self.line_of(first_row)?;
+            (first_line < suspect.line).then(|| Duplicate {
+                name: self.names[suspect.name.clone()].to_owned(),
+                first_line,
+                line: suspect.line,
+            })
+        })
     }
 
     /// Keeps the ARN's prefix up to and including the colon after the account (the colon makes
     /// sure a longer account never matches it), or nothing when there is no such colon.
     fn remember_prefix(&mut self, arn: &str) {
         self.last_prefix.clear();
-        self.last_account = 0..0;
         if let Some(account) = crate::model::account_id_of_arn(arn) {
             let at = account.as_ptr() as usize - arn.as_ptr() as usize;
             let end = at + account.len();
             if arn.as_bytes().get(end) == Some(&b':') {
                 self.last_prefix.push_str(&arn[..=end]);
-                self.last_account = at..end;
+                self.last_account = self.account_hash(account);
             }
         }
     }
 
-    /// The duplicate whose later row comes first, as a reader stopping at it would report it.
-    fn first_duplicate(&mut self) -> Option<Duplicate> {
-        let keys = &self.keys;
-        let folded = |row: &SeenUser| keys[row.start..row.end].iter().map(u8::to_ascii_lowercase);
-        // By hash then line: equal keys have equal hashes, so each group of one hash holds
-        // every row of a key, in line order. Within a group (almost always one row), a row equal
-        // to an earlier one is a duplicate; the one with the earliest later line wins.
-        self.rows.sort_unstable_by_key(|row| (row.hash, row.line));
-        let mut found: Option<(u64, &SeenUser)> = None;
-        for group in self.rows.chunk_by(|a, b| a.hash == b.hash) {
-            for (i, later) in group.iter().enumerate().skip(1) {
-                let earlier = group[..i].iter().find(|row| folded(row).eq(folded(later)));
-                if let Some(earlier) = earlier {
-                    if found.is_none_or(|(_, best)| later.line < best.line) {
-                        found = Some((earlier.line, later));
-                    }
-                    break;
-                }
-            }
+    fn account_hash(&self, account: &str) -> u64 {
+        self.hasher.hash_one(account)
+    }
+
+    /// The hash of a user: its account's hash plus its name's length, then its name eight bytes at
+    /// a time with the ASCII case folded (the last word padded with zeros; the length keeps
+    /// `a` apart from `a\0`).
+    fn user_hash(&self, account: u64, name: &[u8]) -> u64 {
+        use std::hash::Hasher;
+        let mut hasher = self.hasher.build_hasher();
+        // One word for both: a different length changes it, and the account's hash is random.
+        hasher.write_u64(account.wrapping_add(name.len() as u64));
+        let mut words = name.chunks_exact(8);
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            hasher.write_u64(fold_ascii_case(word));
         }
-        let (first_line, later) = found?;
-        Some(Duplicate {
-            name: String::from_utf8_lossy(&keys[later.name..later.end]).into_owned(),
-            first_line,
-            line: later.line,
-        })
+        // The last bytes shifted into one word: a copy of a length unknown here would be a
+        // call to memcpy for every row.
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let last = rest
+                .iter()
+                .rev()
+                .fold(0u64, |word, &b| (word << 8) | u64::from(b));
+            hasher.write_u64(fold_ascii_case(last));
+        }
+        hasher.finish()
     }
 }
 
-/// The hash of `account:name` with the name's ASCII case folded, without a folded copy.
-fn folded_hash(builder: &hashbrown::DefaultHashBuilder, account: &[u8], name: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut hasher = builder.build_hasher();
-    hasher.write(account);
-    let mut chunk = [0u8; 64];
-    for part in name.chunks(chunk.len()) {
-        let folded = &mut chunk[..part.len()];
-        folded.copy_from_slice(part);
-        folded.make_ascii_lowercase();
-        hasher.write(folded);
-    }
-    hasher.finish()
+/// Eight bytes (little-endian) with their ASCII capitals made small: what
+/// `make_ascii_lowercase` does to them, in one word. Hashing a folded copy of each name, byte
+/// by byte, was a third of the duplicate check's cost (BENCHMARKS.md); the test
+/// `fold_ascii_case_is_make_ascii_lowercase` holds it to the standard library's answer.
+fn fold_ascii_case(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = word & !HIGH;
+    // Per byte, no carry into the next: the high bit says `>= b'A'`, then `> b'Z'`.
+    let at_least_a = low7 + ONES * u64::from(0x80 - b'A');
+    let after_z = low7 + ONES * u64::from(0x80 - b'Z' - 1);
+    let capital = at_least_a & !after_z & !word & HIGH;
+    word | (capital >> 2)
 }
 
 /// Stores a decoded text cell, reusing the string already in `cell` when both are values.
@@ -586,8 +686,15 @@ impl<R: Read> Iterator for ReportReader<R> {
 /// bytes. Anything else, and anything the fast path does not recognise, takes the general path
 /// (UTF-8 check, Unicode trim, then the same decisions), which alone builds errors: the fast path
 /// only ever returns what the general path would have returned.
+///
+/// A row's text values are checked as UTF-8 once for the whole record when it has no quoted
+/// value (every field is then a slice of one run of the input); six checks of short values
+/// cost more than one of the row (BENCHMARKS.md, "the cost of issue 9").
 struct Row<'r, R: Read> {
     reader: &'r ReportReader<R>,
+    /// The record's bytes from its first value to its last, when none was quoted and they
+    /// are UTF-8.
+    record_text: Option<&'r str>,
 }
 
 impl<'r, R: Read> Row<'r, R> {
@@ -616,6 +723,22 @@ impl<'r, R: Read> Row<'r, R> {
         }
     }
 
+    /// `bytes` (a value of this row) as text, `None` when it is not UTF-8: a slice of the
+    /// record's text when `bytes` lies in it, else checked on its own.
+    #[inline]
+    fn utf8(&self, bytes: &'r [u8]) -> Option<&'r str> {
+        if let Some(record) = self.record_text {
+            let at = (bytes.as_ptr() as usize).wrapping_sub(record.as_ptr() as usize);
+            let text = at
+                .checked_add(bytes.len())
+                .and_then(|end| record.get(at..end));
+            if let Some(text) = text.filter(|text| text.as_ptr() == bytes.as_ptr()) {
+                return Some(text);
+            }
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+
     /// The raw value of a known column, `None` when the report lacks the column.
     fn raw(&self, column: usize) -> Result<Option<&'r str>, ReportError> {
         let Some(position) = self.reader.positions[column] else {
@@ -628,8 +751,8 @@ impl<'r, R: Read> Row<'r, R> {
     }
 
     fn required_text_into(&self, column: usize, out: &mut String) -> Result<(), ReportError> {
-        let text = match self.plain(column).map(std::str::from_utf8) {
-            Some(Ok(text)) => text,
+        let text = match self.plain(column).map(|bytes| self.utf8(bytes)) {
+            Some(Some(text)) => text,
             _ => match self.raw(column)? {
                 Some("") | None => {
                     return Err(self.error(Some(column), ReportErrorKind::EmptyValue))
@@ -705,7 +828,7 @@ impl<'r, R: Read> Row<'r, R> {
             if let Some(marker) = Self::marker_bytes(bytes) {
                 return Ok(marker);
             }
-            if let Ok(text) = std::str::from_utf8(bytes) {
+            if let Some(text) = self.utf8(bytes) {
                 return Ok(Cell::Value(text));
             }
         }
@@ -909,6 +1032,16 @@ mod records {
             let f = self.fields[i];
             let base = if f.quoted { &self.unquoted } else { &self.buf };
             &base[f.start..f.end]
+        }
+
+        /// The current record's bytes from its first field's start to its last field's end,
+        /// when no field was quoted: every field is then a slice of them.
+        pub(super) fn unquoted_span(&self) -> Option<&[u8]> {
+            let (first, last) = (self.fields.first()?, self.fields.last()?);
+            if self.fields.iter().any(|f| f.quoted) {
+                return None;
+            }
+            self.buf.get(first.start..last.end)
         }
 
         pub(super) fn iter(&self) -> impl Iterator<Item = &[u8]> {
@@ -1356,6 +1489,34 @@ mod records {
                 let chunk = chunk.min(capacity);
                 prop_assert_eq!(with_records(&input, chunk, capacity), with_csv(&input, chunk));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_ascii_case;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fold_ascii_case_is_make_ascii_lowercase(bytes in any::<[u8; 8]>()) {
+            let mut expected = bytes;
+            expected.make_ascii_lowercase();
+            let folded = fold_ascii_case(u64::from_le_bytes(bytes)).to_le_bytes();
+            prop_assert_eq!(folded, expected);
+        }
+    }
+
+    #[test]
+    fn fold_ascii_case_at_the_edges_of_the_capitals() {
+        for b in 0..=255u8 {
+            let word = u64::from_le_bytes([b; 8]);
+            assert_eq!(
+                fold_ascii_case(word).to_le_bytes(),
+                [b.to_ascii_lowercase(); 8],
+                "byte {b:#04x}"
+            );
         }
     }
 }

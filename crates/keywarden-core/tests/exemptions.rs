@@ -3,6 +3,8 @@
 //! here as a live source would build them. Exemptions by user, tag and expiry are rule cases in
 //! tests/cases/exemptions/.
 
+#![allow(clippy::disallowed_methods, reason = "a test reads its fixture files")]
+
 mod common;
 
 use keywarden_core::config::{layer, ConfigFile, RuleSelection, ThresholdOverrides};

@@ -9,6 +9,8 @@
 //! without a `<root_account>` row also gives `ROOT001 unknown` and `ROOT002 unknown`.
 //! Ages quoted in comments are whole days at now.
 
+#![allow(clippy::disallowed_methods, reason = "a test reads its fixture files")]
+
 mod common;
 
 use keywarden_core::config::AuditConfig;

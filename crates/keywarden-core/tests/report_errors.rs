@@ -505,6 +505,74 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The duplicate check keeps only a keyed hash of each user and the names of suspect rows:
+    /// against a plain map of `(account, lowercase name)`, it finds the same first duplicate
+    /// (the earliest later row, and the first row of its user).
+    #[test]
+    fn the_duplicate_found_is_the_one_a_plain_map_finds(
+        rows in proptest::collection::vec((0usize..5, 0usize..2, 0u64..3), 0..12),
+    ) {
+        const NAMES: [&str; 5] = ["alice", "Alice", "bob", "BOB", "carol"];
+        const ACCOUNTS: [&str; 2] = ["123456789012", "210987654321"];
+        let mut input = String::from(HEADER);
+        let mut first_seen = std::collections::HashMap::new();
+        let mut expected = None;
+        // Blank lines before a row: its line is not the last one's plus one.
+        let mut line = 1;
+        for &(name, account, blank_lines) in &rows {
+            for _ in 0..blank_lines {
+                input.push('\n');
+            }
+            line += blank_lines + 1;
+            let row = GOOD_ROW
+                .replace("alice", NAMES[name])
+                .replace("123456789012", ACCOUNTS[account]);
+            input.push('\n');
+            input.push_str(&row);
+            let key = (account, NAMES[name].to_ascii_lowercase());
+            if let Some(&first) = first_seen.get(&key) {
+                expected.get_or_insert((NAMES[name], first, line));
+            } else {
+                first_seen.insert(key, line);
+            }
+        }
+        let mut reader = ReportReader::new(input.as_bytes(), "hashed.csv").unwrap();
+        let found = reader.find_map(Result::err);
+        match expected {
+            None => prop_assert!(found.is_none(), "{:?}", found),
+            Some((name, first, line)) => {
+                let error = found.expect("a duplicate error");
+                prop_assert_eq!(error.line, Some(line));
+                prop_assert_eq!(
+                    error.kind,
+                    ReportErrorKind::DuplicateUser { name: name.into(), first_line: first }
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_duplicate_among_thousands_of_users() {
+    // The filter that picks the rows to look at again grows with the report (it starts at
+    // 65,536 bits, 8,192 rows, and grows four times at a time): 20,000 users, then the 7th again in another case, then the
+    // 19,000th. The first duplicate is the earlier of the two later rows.
+    let mut input = String::from(HEADER);
+    for i in 0..20_000 {
+        input.push('\n');
+        input.push_str(&GOOD_ROW.replace("alice", &format!("user{i}")));
+    }
+    input.push('\n');
+    input.push_str(&GOOD_ROW.replace("alice", "USER18999"));
+    input.push('\n');
+    input.push_str(&GOOD_ROW.replace("alice", "User6"));
+    let error = first_error(input.as_bytes(), "many.csv");
+    assert_duplicate(&error, "many.csv", "USER18999", 19_001, 20_002);
+}
+
 #[test]
 fn a_row_longer_than_the_maximum_is_an_error_with_its_line_not_an_allocation() {
     use keywarden_core::report::MAX_RECORD_BYTES;

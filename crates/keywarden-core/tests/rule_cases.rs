@@ -40,11 +40,15 @@
 //! All rules run on every case, whatever `rules` says, so a panic in any rule on any fixture
 //! fails the suite; `rules` only narrows what is compared, which keeps each case about one thing.
 
+#![allow(clippy::disallowed_methods, reason = "a test reads its fixture files")]
+
 mod common;
 
 use keywarden_core::account_file::AccountFile;
 use keywarden_core::config::{layer, ConfigFile, RuleSelection, ThresholdOverrides};
+use keywarden_core::finding::{CredentialKind, Finding, Status};
 use keywarden_core::model::{Known, Tag};
+use keywarden_core::remediation::{build_plan, PlanFinding, PlanSettings, PlanSource};
 use keywarden_core::report::ReportReader;
 use keywarden_core::rules::{rule_by_code, ALL_RULES};
 use keywarden_core::time::parse_timestamp;
@@ -131,6 +135,18 @@ fn selected_codes(case: &Case) -> Result<Vec<String>, String> {
 
 /// Runs one case and returns the rendered findings of its selected rules, sorted.
 fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
+    let codes = selected_codes(&case)?;
+    let mut actual: Vec<String> = case_findings(name, case)?
+        .iter()
+        .filter(|f| codes.iter().any(|c| c == f.rule.code))
+        .map(common::render)
+        .collect();
+    actual.sort();
+    Ok(actual)
+}
+
+/// Runs one case: every rule's findings.
+fn case_findings(name: &str, case: Case) -> Result<Vec<Finding>, String> {
     if case.description.trim().is_empty() {
         return Err("`description` is empty: say what the case proves".into());
     }
@@ -143,7 +159,6 @@ fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
         ),
         None => None,
     };
-    let codes = selected_codes(&case)?;
     let file: ConfigFile = toml::Value::Table(case.config)
         .try_into()
         .map_err(|e| format!("configuration: {e}"))?;
@@ -180,15 +195,7 @@ fn run_case(name: &str, case: Case) -> Result<Vec<String>, String> {
             "[[tag]] names user `{user}`, who is not in the report"
         ));
     }
-    let outcome = run.finish(extras);
-    let mut actual: Vec<String> = outcome
-        .findings
-        .iter()
-        .filter(|f| codes.iter().any(|c| c == f.rule.code))
-        .map(common::render)
-        .collect();
-    actual.sort();
-    Ok(actual)
+    Ok(run.finish(extras).findings)
 }
 
 /// Checks the shape of each expected string so a typo reads as a typo, not as a rule bug.
@@ -288,4 +295,58 @@ fn every_rule_has_a_positive_and_a_negative_case() {
         }
     }
     assert!(gaps.is_empty(), "rule coverage gaps:\n{}", gaps.join("\n"));
+}
+
+/// A rule's declared fix is what the planner does: every failing finding of every case, given a
+/// key id as a live audit would, plans exactly the actions of its rule's `fix`, at the levels
+/// `Fix::actions` (and so the rule's Fix safety section) states; every rule is seen.
+#[test]
+fn every_failing_finding_plans_the_actions_and_levels_its_rule_declares() {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    for (name, case) in load_cases() {
+        let case = case.unwrap_or_else(|e| panic!("{name}: cannot parse the case file: {e}"));
+        let now = parse_timestamp(&case.now).unwrap();
+        let findings = case_findings(&name, case).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (index, finding) in findings.iter().enumerate() {
+            if finding.status != Status::Fail {
+                continue;
+            }
+            let mut planned = PlanFinding::from_finding(finding);
+            if let CredentialKind::AccessKey(_) = finding.credential {
+                planned.access_key_id = Some(format!("AKIA{index:016}"));
+            }
+            let account = planned
+                .account
+                .clone()
+                .or_else(|| Some("123456789012".to_owned()));
+            let source = PlanSource {
+                kind: "test".to_owned(),
+                location: name.clone(),
+                data_as_of: None,
+            };
+            let plan = build_plan(&[planned], &PlanSettings::new(now), source, account)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let actual: Vec<_> = plan.actions.iter().map(|a| (a.kind, a.safety)).collect();
+            let meta = finding.rule;
+            seen.insert(meta.code);
+            if actual != meta.fix.actions() {
+                problems.push(format!(
+                    "{name}: {} on {:?} planned {actual:?}, its fix declares {:?}",
+                    meta.code,
+                    finding.user,
+                    meta.fix.actions()
+                ));
+            }
+        }
+    }
+    for rule in ALL_RULES {
+        if !seen.contains(rule.meta().code) {
+            problems.push(format!(
+                "{}: no failing finding was planned",
+                rule.meta().code
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

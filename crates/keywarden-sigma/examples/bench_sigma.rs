@@ -21,6 +21,11 @@
 //! Both Sigma paths run the same rules: those keywarden loads (the minimal engine is given the
 //! same files, without the ones keywarden refuses), and must find the same number of matches.
 
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a benchmark prints its measurements"
+)]
+
 use keywarden_core::cloudtrail::event::parse_event;
 use keywarden_core::cloudtrail::reader::{read_document, Record};
 use keywarden_sigma::{load_dir, unwrap_export};

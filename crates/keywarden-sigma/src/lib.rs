@@ -52,7 +52,7 @@ use keywarden_core::cloudtrail::detect::context_of;
 use keywarden_core::cloudtrail::event::Event;
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::finding::{CredentialKind, Finding, Severity, Status};
-use keywarden_core::rules::{meta_by_code, RuleMeta, Scope};
+use keywarden_core::rules::{meta_by_code, Fix, RuleMeta, Scope};
 use rsigma_eval::{Engine, JsonEvent};
 use rsigma_parser::ast::{Detection, Level, Modifier, SigmaRule, Status as SigmaStatus};
 use rsigma_parser::SigmaValue;
@@ -305,6 +305,8 @@ impl Loader {
             scope: Scope::Event,
             summary: leak(format!("Sigma rule matched: {title}")),
             documentation: leak(documentation),
+            live_data: &[],
+            fix: Fix::Manual(&[]),
         }));
         let rules = &mut self.loaded.rules;
         rules.by_code.insert(meta.code, rules.rules.len());

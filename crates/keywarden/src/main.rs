@@ -14,17 +14,47 @@ macro_rules! diag {
     };
 }
 
+// Standard output is keywarden-output's (the workspace's clippy.toml disallows `print!`,
+// `println!` and `std::io::stdout`): the modules below that open it say why.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "hands standard output to a keywarden-output Printer"
+)]
 mod audit_cmd;
 mod cli;
+#[allow(
+    clippy::disallowed_methods,
+    reason = "hands standard output to keywarden-output's contain summary"
+)]
 mod contain_cmd;
 mod core_dumps;
+#[allow(
+    clippy::disallowed_methods,
+    reason = "hands standard output to a Printer, and `permissions`' policy to `write_json`"
+)]
 mod live_cmd;
+#[allow(
+    clippy::disallowed_methods,
+    reason = "hands standard output to keywarden-output's plan, run and run-list printers"
+)]
 mod remediate_cmd;
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the secret's hand-over to stdout when asked, and keywarden-output's rotation summary"
+)]
 mod rotate_cmd;
+#[allow(
+    clippy::disallowed_methods,
+    reason = "hands standard output to keywarden-output's catalogue printers"
+)]
 mod rules_cmd;
 mod state;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+#[allow(
+    clippy::disallowed_methods,
+    reason = "hands standard output to a Printer and to the key timeline's printer"
+)]
 mod trail_cmd;
 
 use clap::Parser;

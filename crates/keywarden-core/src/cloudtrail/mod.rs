@@ -2,8 +2,11 @@
 //! Pure like the rest of the core: bytes in, events and findings out.
 
 pub mod analyzer;
+mod decode;
 pub mod detect;
 pub mod event;
 pub mod lineage;
+mod pool;
 pub mod reader;
 pub mod stream;
+mod wire;

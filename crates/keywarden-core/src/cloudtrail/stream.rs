@@ -16,7 +16,8 @@
 //! is looked at a bounded number of times. Input that starts with a NUL byte (`/dev/zero`, UTF-16
 //! text) is binary, not a log: refused at once.
 
-use super::event::{spare_event, Found};
+use super::decode::Found;
+use super::pool::spare_event;
 use super::reader::{
     emit, finish_event, is_line_oriented, read_document_limited, read_lines_limited, BadRecord,
     Limits, Location, Record,
@@ -310,20 +311,9 @@ impl Skip {
     }
 }
 
-/// The number of `\n` in `bytes`, counted in blocks of 255 so that the count vectorizes in
-/// bytes (a `filter().count()` widens every byte to 64 bits: a sixth of the time of reading a
-/// line file went there).
+/// The number of `\n` in `bytes` (memchr's vectorized count).
 pub fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes
-        .chunks(255)
-        .map(|block| {
-            u64::from(
-                block
-                    .iter()
-                    .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\n'))),
-            )
-        })
-        .sum()
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// One event per line, chunk by chunk. Returns the line reading stopped at.
@@ -679,8 +669,8 @@ mod tests {
     use super::{count_newlines, Skip};
 
     #[test]
-    fn newlines_are_counted_across_blocks() {
-        for len in [0, 1, 254, 255, 256, 1000, 70_000] {
+    fn newlines_are_counted() {
+        for len in [0, 1, 31, 32, 33, 255, 256, 1000, 70_000] {
             let bytes: Vec<u8> = (0..len)
                 .map(|i| if i % 3 == 0 { b'\n' } else { b'x' })
                 .collect();

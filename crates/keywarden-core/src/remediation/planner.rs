@@ -1,14 +1,10 @@
 //! Findings to actions. Only `fail` findings become actions; `unknown` and `exempted` ones are
 //! listed as not planned, with why, so a reviewer sees everything the audit raised.
 //!
-//! | finding | action | safety |
-//! |---|---|---|
-//! | KEY001 (key unused for longer than the threshold) | deactivate the key, then delete it `delete_after_days` later | safe, then two-phase |
-//! | KEY005 (never-used key made with a console user) | deactivate the key, then delete it `delete_after_days` later | unsafe (the key may be young, about to be used), then two-phase |
-//! | KEY002 (old key), KEY003 (two active keys) | deactivate the key (rotate first) | unsafe (the key may be in use) |
-//! | KEY004 (inactive key kept) | delete the key once keywarden has known it inactive for `delete_after_days` | two-phase |
-//! | PWD001 (unused console password) | delete the login profile | unsafe |
-//! | ROOT001, ROOT002, PWD002, PWD003, TRAIL001, detections | steps for a person | manual |
+//! What a failing finding becomes is its rule's [`Fix`], declared in the rule's own file next to
+//! the data it reads (`keywarden rule CODE`, section Fix safety, says why each action has its
+//! level); this file carries the fixes out. A key fix on root's keys becomes steps for root, and
+//! a code outside the catalogue (a Sigma rule) steps for a person.
 //!
 //! Two findings asking for the same action on the same target become one action with both
 //! reasons, at the lower safety level (a key KEY001 proves unused is safe to deactivate even if
@@ -16,8 +12,9 @@
 //!
 //! The safety level is never chosen here: it is [`Action::derived_safety`] of the action built,
 //! the same function that checks a plan file when it is read, so the two cannot disagree. A
-//! deactivation is `safe` only with the proof KEY001 brings (idle for `max_unused_days`);
-//! KEY005 proves a key never used, not that it is old, so its deactivation is `unsafe`.
+//! deactivation is `safe` only with the proof a [`Fix::RetireKey`] rule that `proves_idle` brings
+//! (KEY001: idle for `max_unused_days`); KEY005 proves a key never used, not that it is old, so
+//! its deactivation is `unsafe`.
 //!
 //! A plan names the 12-digit account it is for: findings whose ARNs carry no account (or that
 //! name two accounts) are refused, since `apply` could not refuse another account's credentials.
@@ -28,6 +25,7 @@ use super::plan::{
 };
 use crate::finding::{Finding, Status};
 use crate::model::ROOT_USER_NAME;
+use crate::rules::{meta_by_code, Fix, ROOT_KEY_STEPS};
 use crate::time::{format_timestamp, parse_timestamp, Timestamp};
 use std::collections::HashMap;
 
@@ -208,29 +206,31 @@ impl Builder<'_> {
         }
         let rule = finding.rule.to_ascii_uppercase();
         let is_root = finding.user.as_deref() == Some(ROOT_USER_NAME);
-        match rule.as_str() {
-            "KEY001" | "KEY005" | "KEY002" | "KEY003" | "KEY004" if is_root => {
-                self.manual(finding, root_key_steps())
-            }
-            "KEY001" | "KEY005" => {
+        // The rule's own fix; a code outside the catalogue (a Sigma rule) gets steps for a person.
+        let meta = meta_by_code(&rule);
+        let fix = meta.map_or(Fix::Manual(&[]), |m| m.fix);
+        match fix {
+            _ if is_root && fix.acts_on_key() => self.manual(finding, steps(ROOT_KEY_STEPS, "")),
+            Fix::RetireKey { proves_idle } => {
                 let Some(unused) = self.key_target(finding, "last_used") else {
                     return;
                 };
                 // "Safe" rests on the key being unused: without last-use evidence, demand that
                 // it was never used, the strictest bound.
                 let unused = unused.or(Some(UseBound { last_used: None }));
-                // Only KEY001 proves the key idle for the threshold (since its last use, or
-                // its creation when never used); KEY005's key may be minutes old and about to
-                // be used, so its deactivation is not safe.
-                let key_idle = match rule.as_str() {
-                    "KEY001" => finding.evidence_days("max_unused_days").and_then(|days| {
+                // Only a rule that proves the key idle for the threshold (since its last use, or
+                // its creation when never used) makes the deactivation safe; a never-used key
+                // made with its user may be minutes old and about to be used.
+                let key_idle = if proves_idle {
+                    finding.evidence_days("max_unused_days").and_then(|days| {
                         let since = match unused.and_then(|u| u.last_used) {
                             Some(last_used) => Some(last_used),
                             None => finding.evidence_time("created").flatten(),
                         }?;
                         Some(KeyIdle { since, days })
-                    }),
-                    _ => None,
+                    })
+                } else {
+                    None
                 };
                 let steps = if key_idle.is_none() {
                     vec![
@@ -255,13 +255,8 @@ impl Builder<'_> {
                 );
                 self.push_delete(finding, &rule, unused, Some(self.delete_due_after_now()));
             }
-            "KEY002" | "KEY003" => {
-                let evidence = if rule == "KEY003" {
-                    "older_key_last_used"
-                } else {
-                    "last_used"
-                };
-                let Some(unused) = self.key_target(finding, evidence) else {
+            Fix::DeactivateAfterRotation { last_used } => {
+                let Some(unused) = self.key_target(finding, last_used) else {
                     return;
                 };
                 let user = finding.user.clone().unwrap_or_default();
@@ -280,7 +275,7 @@ impl Builder<'_> {
                     )],
                 );
             }
-            "KEY004" => {
+            Fix::DeleteInactiveKey => {
                 let Some(unused) = self.key_target(finding, "last_used") else {
                     return;
                 };
@@ -291,7 +286,7 @@ impl Builder<'_> {
                     .map(|t| *t + crate::time::days(self.settings.delete_after_days));
                 self.push_delete(finding, &rule, unused, since);
             }
-            "PWD001" if !is_root => {
+            Fix::DeleteLoginProfile if !is_root => {
                 let Some(user) = finding.user.clone() else {
                     return self.skip(finding, "the finding names no user");
                 };
@@ -311,32 +306,13 @@ impl Builder<'_> {
                     )],
                 );
             }
-            "ROOT001" => self.manual(finding, root_key_steps()),
-            "ROOT002" => self.manual(
-                finding,
-                vec![
-                    "sign in as the root user and open Security credentials".to_owned(),
-                    "assign an MFA device (a hardware key or passkey is best)".to_owned(),
-                ],
-            ),
-            "PWD002" => {
-                let user = finding.user.clone().unwrap_or_default();
-                self.manual(
-                    finding,
-                    vec![
-                        format!(
-                            "have {user} enable an MFA device (IAM console, Security credentials)"
-                        ),
-                        format!(
-                            "or, if {user} does not need the console, remove the password \
-                             (aws iam delete-login-profile --user-name {user})"
-                        ),
-                    ],
-                )
+            Fix::Manual(fixed) if !fixed.is_empty() => {
+                let user = finding.user.as_deref().unwrap_or_default();
+                self.manual(finding, steps(fixed, user))
             }
-            _ => {
+            Fix::DeleteLoginProfile | Fix::Manual(_) | Fix::ContainKey => {
                 let mut steps = Vec::new();
-                if rule.starts_with("EVT") {
+                if fix == Fix::ContainKey {
                     if let Some(key) = finding
                         .access_key_id
                         .as_deref()
@@ -347,7 +323,7 @@ impl Builder<'_> {
                         ));
                     }
                 }
-                let hint = crate::rules::meta_by_code(&rule)
+                let hint = meta
                     .map(|m| m.fix_hint())
                     .filter(|h| !h.is_empty())
                     .unwrap_or_else(|| format!("see `keywarden rule {rule}`"));
@@ -493,12 +469,10 @@ impl Builder<'_> {
     }
 }
 
-fn root_key_steps() -> Vec<String> {
-    vec![
-        "root's access keys can only be managed by root itself: sign in as the root user"
-            .to_owned(),
-        "Security credentials > Access keys: make each key inactive, check nothing broke, then \
-         delete it"
-            .to_owned(),
-    ]
+/// A fix's steps for a person, `{user}` replaced by the finding's user.
+fn steps(fixed: &[&str], user: &str) -> Vec<String> {
+    fixed
+        .iter()
+        .map(|step| step.replace("{user}", user))
+        .collect()
 }

@@ -29,6 +29,14 @@ declare_rule! {
     ///
     /// Before deleting, check CloudTrail for the key id to be sure nothing still depends on it.
     ///
+    /// ## Fix safety
+    /// Two actions. `deactivate-key` is `safe`: the finding proves the key idle for
+    /// `max_unused_days` (since its last use, or its creation when never used), and `apply` runs it
+    /// only if the key is still active, still unused since and idle that long. `delete-key` follows
+    /// `delete_after_days` later and is `two-phase`: irreversible, run only when asked, once
+    /// keywarden's journal shows the key inactive and unused that long. Without last-use evidence
+    /// the plan demands a key never used. Root's keys are left to root (`manual`).
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.12 / 2.11 (45 days), AWS Security Hub IAM.22 (45) and IAM.8 (90),
     /// AWS Config iam-user-unused-credentials-check (90), Trend Micro Conformity IAM-003 (90),
@@ -39,6 +47,8 @@ declare_rule! {
         severity: Medium,
         scope: User,
         summary: "an active access key unused (or never used since creation) for longer than max_unused_days",
+        live_data: [AccessKeys, KeyLastUse],
+        fix: RetireKey { proves_idle: true },
     }
 }
 

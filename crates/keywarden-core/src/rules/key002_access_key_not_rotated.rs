@@ -25,6 +25,11 @@ declare_rule! {
     ///
     /// Better still, replace long-term keys with roles and temporary credentials.
     ///
+    /// ## Fix safety
+    /// `deactivate-key` is `unsafe`: an old key is often a key in use. The plan's step says to
+    /// rotate first (`keywarden rotate USER`); `apply` runs it only when asked, on a key still
+    /// active and not used after the audit saw it. Root's keys are left to root (`manual`).
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.14 / 2.12 (90 days), AWS Config access-keys-rotated (90),
     /// AWS Security Hub IAM.3 (90).
@@ -34,6 +39,8 @@ declare_rule! {
         severity: Medium,
         scope: User,
         summary: "an active access key created more than max_key_age_days ago",
+        live_data: [AccessKeys],
+        fix: DeactivateAfterRotation { last_used: "last_used" },
     }
 }
 

@@ -21,6 +21,12 @@ declare_rule! {
     /// Finish the rotation: find which key the workload uses (last-used date and service), then
     /// deactivate the other one and delete it once nothing breaks.
     ///
+    /// ## Fix safety
+    /// `deactivate-key` is `unsafe`, on the key the finding names: the workload may still use it.
+    /// The plan's step says to rotate first; `apply` runs it only when asked, on a key still active
+    /// and not used after the audit saw the older key's last use. Root's keys are left to root
+    /// (`manual`).
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.13; PingSafe's audit steps for unused access keys.
     pub struct MultipleActiveAccessKeys {
@@ -29,6 +35,8 @@ declare_rule! {
         severity: Low,
         scope: User,
         summary: "a user has two active access keys",
+        live_data: [AccessKeys],
+        fix: DeactivateAfterRotation { last_used: "older_key_last_used" },
     }
 }
 

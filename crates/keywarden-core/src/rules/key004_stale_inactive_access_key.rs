@@ -25,6 +25,12 @@ declare_rule! {
     /// Delete the key (`aws iam delete-access-key`): it has been inactive and unused long enough
     /// to show that nothing depends on it.
     ///
+    /// ## Fix safety
+    /// `delete-key` is `two-phase`: irreversible, run only when asked, and only once keywarden's
+    /// journal shows the key inactive for `delete_after_days` and unused since. A plan made before
+    /// keywarden saw the key become inactive has `apply` record it, and a later run deletes it.
+    /// Root's keys are left to root (`manual`).
+    ///
     /// ## Standards
     /// ScoutSuite's inactive-key finding; the delete-inactive-keys step of AWS's UpdateAccessKey
     /// rotation guidance.
@@ -34,6 +40,8 @@ declare_rule! {
         severity: Low,
         scope: User,
         summary: "an inactive access key kept, idle, for longer than max_inactive_days",
+        live_data: [AccessKeys, KeyLastUse],
+        fix: DeleteInactiveKey,
     }
 }
 

@@ -28,6 +28,13 @@ declare_rule! {
     /// Delete the unused key. Issue keys only to users who need programmatic access, when they
     /// ask for one, and prefer IAM Identity Center or roles.
     ///
+    /// ## Fix safety
+    /// Two actions. `deactivate-key` is `unsafe`: the finding proves the key never used, not that
+    /// it is old; made with its user, it may be about to be used, so the plan says to check with
+    /// its owner first. `delete-key` follows `delete_after_days` later and is `two-phase`:
+    /// irreversible, run only when asked, once keywarden's journal shows the key inactive and
+    /// unused that long. Root's keys are left to root (`manual`).
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.11 ("Do not setup access keys during initial user setup for all IAM
     /// users that have a console password").
@@ -37,6 +44,8 @@ declare_rule! {
         severity: Low,
         scope: User,
         summary: "a console user got an access key at creation (within setup_window_minutes) that was never used",
+        live_data: [AccessKeys, KeyLastUse, LoginProfile],
+        fix: RetireKey { proves_idle: false },
     }
 }
 

@@ -11,6 +11,7 @@
 use crate::config::AuditConfig;
 use crate::finding::{CredentialKind, Finding, Severity, Status};
 use crate::model::{AccessKey, AccountFacts, Cell, KeyField, UserCredentials};
+use crate::remediation::{ActionKind, Safety};
 use crate::time::{format_timestamp, Timestamp};
 
 mod key001_unused_access_key;
@@ -33,7 +34,7 @@ pub use key005_access_key_created_at_user_setup::AccessKeyCreatedAtUserSetup;
 pub use pwd001_unused_console_password::UnusedConsolePassword;
 pub use pwd002_console_user_without_mfa::ConsoleUserWithoutMfa;
 pub use pwd003_weak_password_policy::WeakPasswordPolicy;
-pub use root001_root_access_key_present::RootAccessKeyPresent;
+pub use root001_root_access_key_present::{RootAccessKeyPresent, ROOT_KEY_STEPS};
 pub use root002_root_without_mfa::RootWithoutMfa;
 pub use trail001_management_events_not_logged::ManagementEventsNotLogged;
 
@@ -58,11 +59,16 @@ pub struct RuleMeta {
     /// One line: when the rule fails.
     pub summary: &'static str,
     /// The rule's doc comment, Markdown, with sections What it does / Why it matters /
-    /// How it decides / How to fix / Standards.
+    /// How it decides / How to fix / Fix safety / Standards.
     pub documentation: &'static str,
+    /// What a live audit must read, beyond the credential report, to confirm a finding of the
+    /// rule; the live audit derives its per-user and account-level calls from it.
+    pub live_data: &'static [LiveData],
+    /// What a plan does about a failing finding of the rule.
+    pub fix: Fix,
 }
 
-/// The documentation sections every rule must have, in order.
+/// The documentation sections every finding's rule has (the catalogue's and Sigma's), in order.
 pub const DOC_SECTIONS: [&str; 5] = [
     "What it does",
     "Why it matters",
@@ -70,6 +76,92 @@ pub const DOC_SECTIONS: [&str; 5] = [
     "How to fix",
     "Standards",
 ];
+
+/// The sections of a catalogue rule or detection, in order: [`DOC_SECTIONS`] and, after How to
+/// fix, `Fix safety`, which names each action of the rule's [`Fix`] and the safety level it earns.
+pub const CATALOGUE_DOC_SECTIONS: [&str; 6] = [
+    "What it does",
+    "Why it matters",
+    "How it decides",
+    "How to fix",
+    "Fix safety",
+    "Standards",
+];
+
+/// Data a live audit reads besides the credential report, each with the calls that read it.
+/// A rule lists what its verdict depends on; a call that fails makes that rule's findings
+/// `unknown`, and only the rule's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveData {
+    /// ListAccessKeys: the user's key ids and their current statuses.
+    AccessKeys,
+    /// GetAccessKeyLastUsed: a key's last use, fresher than the report's.
+    KeyLastUse,
+    /// GetLoginProfile: whether the user has a console password now.
+    LoginProfile,
+    /// ListMFADevices: whether the user has an MFA device now.
+    MfaDevices,
+    /// GetAccountPasswordPolicy.
+    PasswordPolicy,
+    /// DescribeTrails, GetTrailStatus, GetEventSelectors.
+    Trails,
+    /// GetAccountSummary: root's access keys and MFA.
+    AccountSummary,
+}
+
+/// What a plan does about a failing finding: the rule's fix, declared in the rule's file and
+/// carried out by `remediation::planner`. [`Fix::actions`] names the actions and the safety
+/// level each earns when the finding carries its proof; the rule's `## Fix safety` section says
+/// why, and tests hold the declaration, the documentation and the planner together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// Deactivate the key, then delete it `delete_after_days` later. `proves_idle`: the finding
+    /// proves the key idle for `max_unused_days`, which makes the deactivation safe; without
+    /// that proof the key may be new and about to be used, and the deactivation is unsafe.
+    RetireKey { proves_idle: bool },
+    /// Deactivate a key that may be in use, once it is rotated (unsafe). `last_used` is the
+    /// evidence holding the key's last use.
+    DeactivateAfterRotation { last_used: &'static str },
+    /// Delete an inactive key once keywarden has known it inactive for `delete_after_days`.
+    DeleteInactiveKey,
+    /// Delete the user's console password.
+    DeleteLoginProfile,
+    /// Steps for a person, `{user}` standing for the finding's user; with none, the first
+    /// paragraph of the rule's How to fix.
+    Manual(&'static [&'static str]),
+    /// A CloudTrail detection: if the event was not expected, contain the long-term key behind
+    /// it (`keywarden contain`), then the first paragraph of How to fix. Steps for a person.
+    ContainKey,
+}
+
+impl Fix {
+    /// The actions a failing finding becomes, in order, with the safety level each earns
+    /// (`Action::derived_safety`) when the finding carries the evidence the rule gives.
+    pub fn actions(self) -> &'static [(ActionKind, Safety)] {
+        match self {
+            Fix::RetireKey { proves_idle: true } => &[
+                (ActionKind::DeactivateKey, Safety::Safe),
+                (ActionKind::DeleteKey, Safety::TwoPhase),
+            ],
+            Fix::RetireKey { proves_idle: false } => &[
+                (ActionKind::DeactivateKey, Safety::Unsafe),
+                (ActionKind::DeleteKey, Safety::TwoPhase),
+            ],
+            Fix::DeactivateAfterRotation { .. } => &[(ActionKind::DeactivateKey, Safety::Unsafe)],
+            Fix::DeleteInactiveKey => &[(ActionKind::DeleteKey, Safety::TwoPhase)],
+            Fix::DeleteLoginProfile => &[(ActionKind::DeleteLoginProfile, Safety::Unsafe)],
+            Fix::Manual(_) | Fix::ContainKey => &[(ActionKind::Manual, Safety::Manual)],
+        }
+    }
+
+    /// Whether the fix acts on an access key (root's keys are left to root: manual steps).
+    pub fn acts_on_key(self) -> bool {
+        matches!(
+            self,
+            Fix::RetireKey { .. } | Fix::DeactivateAfterRotation { .. } | Fix::DeleteInactiveKey
+        )
+    }
+}
 
 impl RuleMeta {
     /// The documentation with the one space rustdoc leaves after `///` removed.
@@ -113,7 +205,9 @@ macro_rules! declare_rule {
             name: $name:literal,
             severity: $severity:ident,
             scope: $scope:ident,
-            summary: $summary:literal $(,)?
+            summary: $summary:literal,
+            live_data: [$($data:ident),* $(,)?],
+            fix: $fix:expr $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -128,6 +222,12 @@ macro_rules! declare_rule {
                 scope: $crate::rules::Scope::$scope,
                 summary: $summary,
                 documentation: concat!($($doc, "\n"),*),
+                live_data: &[$($crate::rules::LiveData::$data),*],
+                fix: {
+                    #[allow(unused_imports)]
+                    use $crate::rules::Fix::*;
+                    $fix
+                },
             };
         }
     };
@@ -454,12 +554,11 @@ mod tests {
     }
 
     #[test]
-    fn every_rule_documents_every_section_in_order() {
-        for rule in ALL_RULES {
-            let meta = rule.meta();
+    fn every_rule_and_detection_documents_every_section_in_order() {
+        for meta in catalogue() {
             let text = format!("\n{}", meta.documentation_text());
             let mut last = 0;
-            for title in DOC_SECTIONS {
+            for title in CATALOGUE_DOC_SECTIONS {
                 let heading = format!("\n## {title}\n");
                 let at = text
                     .find(&heading)
@@ -473,6 +572,41 @@ mod tests {
                 last = at;
             }
             assert!(!meta.fix_hint().is_empty(), "{}", meta.code);
+        }
+    }
+
+    #[test]
+    fn fix_safety_names_each_action_of_the_fix_and_its_level() {
+        for meta in catalogue() {
+            let section = meta.section("Fix safety").unwrap_or_default();
+            for (kind, safety) in meta.fix.actions() {
+                for word in [kind.as_str(), safety.as_str()] {
+                    let word = format!("`{word}`");
+                    assert!(
+                        section.contains(&word),
+                        "{}: `## Fix safety` does not name {word}",
+                        meta.code
+                    );
+                }
+            }
+            for other in [Safety::Safe, Safety::TwoPhase, Safety::Unsafe] {
+                let named = section.contains(&format!("`{}`", other.as_str()));
+                let earned = meta.fix.actions().iter().any(|(_, s)| *s == other);
+                assert!(
+                    !named || earned,
+                    "{}: `## Fix safety` names `{other}`, which no action of its fix earns",
+                    meta.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn detections_fix_by_containment_and_read_no_live_data() {
+        for meta in catalogue() {
+            let detection = meta.scope == Scope::Event;
+            assert_eq!(meta.fix == Fix::ContainKey, detection, "{}", meta.code);
+            assert!(!detection || meta.live_data.is_empty(), "{}", meta.code);
         }
     }
 

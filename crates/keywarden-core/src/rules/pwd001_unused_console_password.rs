@@ -28,6 +28,11 @@ declare_rule! {
     ///
     /// AWS lost password-use data between 2018-05-03 and 2018-05-23; the age is exact otherwise.
     ///
+    /// ## Fix safety
+    /// `delete-login-profile` is `unsafe`: the user loses console access and the password cannot be
+    /// restored (a new one can be set). `apply` runs it only when asked, while the password exists
+    /// and was not used after the audit saw it.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.12 (45 days), Trend Micro Conformity IAM-003 case B (90),
     /// AWS Config iam-user-unused-credentials-check (90), AWS Security Hub IAM.8 (90).
@@ -37,6 +42,8 @@ declare_rule! {
         severity: Medium,
         scope: User,
         summary: "an enabled console password unused (or never used since set) for longer than max_unused_days",
+        live_data: [LoginProfile],
+        fix: DeleteLoginProfile,
     }
 }
 

@@ -20,6 +20,10 @@ declare_rule! {
     /// password if the user does not need the console. An IAM policy that denies everything
     /// without `aws:MultiFactorAuthPresent` enforces it.
     ///
+    /// ## Fix safety
+    /// `manual`: an MFA device is enrolled by its owner. The plan's steps name the user: enable an
+    /// MFA device, or remove the password if the console is not needed.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.10, AWS Security Hub IAM.5, AWS Config mfa-enabled-for-iam-console-access.
     pub struct ConsoleUserWithoutMfa {
@@ -28,6 +32,12 @@ declare_rule! {
         severity: High,
         scope: User,
         summary: "a user with a console password has no MFA device",
+        live_data: [LoginProfile, MfaDevices],
+        fix: Manual(&[
+            "have {user} enable an MFA device (IAM console, Security credentials)",
+            "or, if {user} does not need the console, remove the password \
+             (aws iam delete-login-profile --user-name {user})",
+        ]),
     }
 }
 

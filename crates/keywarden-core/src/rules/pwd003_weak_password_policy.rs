@@ -25,6 +25,10 @@ declare_rule! {
     /// --require-uppercase-characters --require-lowercase-characters --require-numbers
     /// --require-symbols --password-reuse-prevention 24 --max-password-age 90`.
     ///
+    /// ## Fix safety
+    /// `manual`: the password policy is the account's decision, and changing it affects every user.
+    /// The plan's step is How to fix's first paragraph.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.8 (length 14) and 1.9 (reuse 24), AWS Security Hub IAM.7,
     /// AWS Config iam-password-policy.
@@ -34,6 +38,8 @@ declare_rule! {
         severity: Medium,
         scope: Account,
         summary: "the account password policy misses length, character classes, reuse prevention or expiry",
+        live_data: [PasswordPolicy],
+        fix: Manual(&[]),
     }
 }
 

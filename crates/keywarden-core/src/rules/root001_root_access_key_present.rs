@@ -24,6 +24,9 @@ declare_rule! {
     /// Sign in as root, open Security credentials, and delete the access keys. keywarden cannot
     /// do this for you: only root's own session can delete root's keys.
     ///
+    /// ## Fix safety
+    /// `manual`: only root's own session can manage root's keys. The plan's steps say how.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.4, AWS Security Hub IAM.4, AWS Config iam-root-access-key-check.
     pub struct RootAccessKeyPresent {
@@ -32,8 +35,17 @@ declare_rule! {
         severity: Critical,
         scope: Account,
         summary: "the root user has an access key (active or not)",
+        live_data: [AccountSummary],
+        fix: Manual(ROOT_KEY_STEPS),
     }
 }
+
+/// The steps for root's access keys, which only root's own session can manage: ROOT001's fix,
+/// and the plan's for any key finding about root.
+pub const ROOT_KEY_STEPS: &[&str] = &[
+    "root's access keys can only be managed by root itself: sign in as the root user",
+    "Security credentials > Access keys: make each key inactive, check nothing broke, then delete it",
+];
 
 impl Rule for RootAccessKeyPresent {
     fn meta(&self) -> &'static RuleMeta {

@@ -20,6 +20,9 @@ declare_rule! {
     /// AWS allows up to eight). In an Organization, consider centrally managed root access, which
     /// removes member accounts' root credentials.
     ///
+    /// ## Fix safety
+    /// `manual`: only root can register root's MFA device. The plan's steps say how.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.5 (and 1.6 for hardware MFA), AWS Security Hub IAM.9,
     /// AWS Config root-account-mfa-enabled.
@@ -29,6 +32,11 @@ declare_rule! {
         severity: Critical,
         scope: Account,
         summary: "the root user has no MFA",
+        live_data: [AccountSummary],
+        fix: Manual(&[
+            "sign in as the root user and open Security credentials",
+            "assign an MFA device (a hardware key or passkey is best)",
+        ]),
     }
 }
 

@@ -22,6 +22,10 @@ declare_rule! {
     /// BUCKET --is-multi-region-trail`, then `aws cloudtrail start-logging --name org-trail`;
     /// keep management events (read and write) in its selectors.
     ///
+    /// ## Fix safety
+    /// `manual`: a trail needs a bucket and decisions on regions, retention and cost. The plan's
+    /// step is How to fix's first paragraph.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 3.1, AWS Security Hub CloudTrail.1; the CloudTrail step of AWS's
     /// UpdateAccessKey guidance.
@@ -31,6 +35,8 @@ declare_rule! {
         severity: High,
         scope: Account,
         summary: "no multi-region trail is logging management events",
+        live_data: [Trails],
+        fix: Manual(&[]),
     }
 }
 

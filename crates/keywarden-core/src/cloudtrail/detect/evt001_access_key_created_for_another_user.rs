@@ -25,6 +25,12 @@ declare_rule! {
     /// (`keywarden contain` once available, or `aws iam update-access-key --status Inactive`), and
     /// review what else the caller did.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// MITRE ATT&CK T1098.001 (Additional Cloud Credentials); Stratus Red Team
     /// aws.persistence.iam-backdoor-user.
@@ -34,6 +40,8 @@ declare_rule! {
         severity: High,
         scope: Event,
         summary: "CreateAccessKey whose target user is not the caller (persistence)",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

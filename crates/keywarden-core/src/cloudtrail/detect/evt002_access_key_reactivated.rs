@@ -22,6 +22,12 @@ declare_rule! {
     /// Ask who reactivated the key and why. If nobody can say, deactivate it again and treat it
     /// as leaked: revoke its sessions and review its use since the reactivation.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// MITRE ATT&CK T1098 (Account Manipulation); AWS's UpdateAccessKey rotation guidance.
     pub struct AccessKeyReactivated {
@@ -30,6 +36,8 @@ declare_rule! {
         severity: High,
         scope: Event,
         summary: "UpdateAccessKey to Active of a key that was Inactive",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

@@ -21,6 +21,12 @@ declare_rule! {
     /// ## How to fix
     /// Nothing to fix by itself; check that each change matches a ticket or a rotation.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 3.x (monitoring of IAM changes); AWS's UpdateAccessKey guidance.
     pub struct AccessKeyStatusChanged {
@@ -29,6 +35,8 @@ declare_rule! {
         severity: Low,
         scope: Event,
         summary: "every successful UpdateAccessKey (who, whose key, from where)",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

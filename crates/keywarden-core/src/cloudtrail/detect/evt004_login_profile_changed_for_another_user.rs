@@ -25,6 +25,12 @@ declare_rule! {
     /// Confirm the change with the caller. If unexpected, delete the login profile
     /// (`aws iam delete-login-profile`), and review the target user's console sign-ins since.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// MITRE ATT&CK T1098 (Account Manipulation).
     pub struct LoginProfileChangedForAnotherUser {
@@ -33,6 +39,8 @@ declare_rule! {
         severity: High,
         scope: Event,
         summary: "Create/UpdateLoginProfile on someone else",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

@@ -25,6 +25,12 @@ declare_rule! {
     /// If the key's owner did not do this, treat the key as leaked: deactivate it and revoke its
     /// sessions with a deny policy on `aws:TokenIssueTime`; deleting the key alone is not enough.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// MITRE ATT&CK T1550.001 (Application Access Token); SigmaHQ aws_sts_getsessiontoken_misuse.
     pub struct SessionMintedByLongTermKey {
@@ -33,6 +39,8 @@ declare_rule! {
         severity: Medium,
         scope: Event,
         summary: "GetSessionToken / GetFederationToken called with an AKIA key",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

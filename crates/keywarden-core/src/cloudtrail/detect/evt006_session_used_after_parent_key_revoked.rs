@@ -28,6 +28,12 @@ declare_rule! {
     /// `"Condition": {"DateLessThan": {"aws:TokenIssueTime": "<now>"}}` (and revoke role sessions
     /// on the role), then review everything the session did after the revocation.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// AWS Security Incident Response Guide (compromised credentials); MITRE ATT&CK T1550.001.
     pub struct SessionUsedAfterParentKeyRevoked {
@@ -36,6 +42,8 @@ declare_rule! {
         severity: Critical,
         scope: Event,
         summary: "a temporary (ASIA) key used after the long-term key that minted it was deactivated or deleted",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

@@ -21,6 +21,12 @@ declare_rule! {
     /// Require MFA for the user (see PWD002), and check the sign-in's source IP and what the
     /// session did.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 4.2 (console sign-in without MFA metric filter); SigmaHQ
     /// aws_cloudtrail_console_login_success_without_mfa; Stratus Red Team
@@ -31,6 +37,8 @@ declare_rule! {
         severity: Medium,
         scope: Event,
         summary: "successful ConsoleLogin with MFAUsed = No",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

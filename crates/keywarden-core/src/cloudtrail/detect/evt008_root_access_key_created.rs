@@ -22,6 +22,12 @@ declare_rule! {
     /// Sign in as root and delete the key at once; then find out who holds root's password and
     /// MFA, and rotate them.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 1.4; AWS Security Hub IAM.4.
     pub struct RootAccessKeyCreated {
@@ -30,6 +36,8 @@ declare_rule! {
         severity: Critical,
         scope: Event,
         summary: "CreateAccessKey by or for root",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

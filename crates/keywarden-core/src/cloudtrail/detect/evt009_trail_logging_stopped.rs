@@ -25,6 +25,12 @@ declare_rule! {
     /// Restore the trail (`aws cloudtrail start-logging`, recreate it, or restore its selectors),
     /// then find out who made the change; the gap in the logs is part of the incident.
     ///
+    /// ## Fix safety
+    /// `manual`: a detection reports what happened, and whether it was expected is for a person to
+    /// say. When a long-term (AKIA) key made the call, the plan's first step is to contain it
+    /// (`keywarden contain KEY`, which asks before it writes); the next is How to fix's first
+    /// paragraph.
+    ///
     /// ## Standards
     /// CIS AWS Foundations 3.1 and 4.5 (CloudTrail configuration changes); MITRE ATT&CK T1562.008.
     pub struct TrailLoggingStopped {
@@ -33,6 +39,8 @@ declare_rule! {
         severity: High,
         scope: Event,
         summary: "StopLogging / DeleteTrail / UpdateTrail that removes coverage",
+        live_data: [],
+        fix: ContainKey,
     }
 }
 

@@ -99,7 +99,7 @@ pub(crate) fn caller_user(event: &Event) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Scope, DOC_SECTIONS};
+    use crate::rules::{Scope, CATALOGUE_DOC_SECTIONS};
     use std::collections::HashSet;
 
     #[test]
@@ -112,7 +112,7 @@ mod tests {
             let meta = detector.meta();
             assert_eq!(meta.scope, Scope::Event, "{}", meta.code);
             assert!(meta.code.starts_with("EVT"), "{}", meta.code);
-            for title in DOC_SECTIONS {
+            for title in CATALOGUE_DOC_SECTIONS {
                 assert!(
                     meta.section(title).is_some(),
                     "{} lacks `{title}`",

@@ -32,7 +32,30 @@ pub fn schema_text(kind: &str) -> Option<String> {
         "run-steps" => schema_for!(RunStepsDocument<'static>),
         _ => return None,
     };
-    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    let value = canonical(schema.to_value());
+    let mut text = serde_json::to_string_pretty(&value).expect("a schema serializes");
     text.push('\n');
     Some(text)
+}
+
+/// `value` with every object's keys in sorted order, whether or not a crate of the build turned
+/// on serde_json's `preserve_order` (which keeps schemars' insertion order): the same schema
+/// text from any build.
+fn canonical(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(canonical).collect())
+        }
+        other => other,
+    }
 }

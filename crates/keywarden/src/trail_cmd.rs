@@ -114,10 +114,10 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
     };
     let (mut outcome, report) =
         read_sources(&args.input, &selection, sigma.as_ref().map(|s| &s.0))?;
-    let mut rules_run = outcome.detections_run;
+    let mut rules_run = std::mem::take(&mut outcome.detections_run);
     let mut sigma_incomplete = false;
     if let Some((rules, not_loaded)) = &sigma {
-        add_sigma_findings(&mut outcome.findings, report.findings);
+        outcome.add_inspected(report.findings);
         rules_run.extend(rules.metas());
         sigma_incomplete = *not_loaded > 0;
     }
@@ -179,28 +179,6 @@ fn load_sigma(dir: &std::path::Path) -> Result<(SigmaRules, usize)> {
         keywarden_sigma::ENGINE,
     );
     Ok((loaded.rules, loaded.not_loaded.len()))
-}
-
-/// Adds the Sigma findings to the detections', once per event and rule (the same event read
-/// twice matches twice), in the analyzer's order: event time and id, rule code, key.
-fn add_sigma_findings(findings: &mut Vec<Finding>, mut sigma: Vec<Finding>) {
-    fn key(f: &Finding) -> impl Ord + '_ {
-        (
-            f.event
-                .as_ref()
-                .map(|e| (e.event_time, e.event_id.as_str())),
-            f.rule.code,
-            f.access_key_id.as_deref(),
-        )
-    }
-    sigma.sort_by(|a, b| key(a).cmp(&key(b)));
-    fn event_id(f: &Finding) -> Option<&str> {
-        f.event.as_ref().map(|e| e.event_id.as_str())
-    }
-    sigma.dedup_by(|a, b| event_id(a) == event_id(b) && a.rule.code == b.rule.code);
-    // Two sorted runs: the sort merges them.
-    findings.extend(sigma);
-    findings.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// `key`'s sources: the command line's, then, with --lookup, the uses of the sessions the key

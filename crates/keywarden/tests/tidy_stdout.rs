@@ -4,18 +4,10 @@
 //! diagnostics through `diag!` on standard error, and cannot build JSON (serde_json is not one of
 //! its dependencies).
 
-use std::path::{Path, PathBuf};
+mod support;
 
-fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
-}
+use std::path::Path;
+use support::rust_files;
 
 /// Text that writes or formats output by hand.
 const FORBIDDEN: [&str; 7] = [
@@ -35,7 +27,7 @@ const ALLOWED: [&str; 1] = ["writeln!(std::io::stderr().lock(), \"{escaped}\")"]
 fn the_binary_writes_stdout_only_through_printers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    sources(&root.join("src"), &mut files);
+    rust_files(&root.join("src"), &mut files);
     assert!(files.len() > 5, "the binary's sources were not found");
     let mut offences = Vec::new();
     for file in &files {

@@ -52,6 +52,18 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Every `.rs` file under `dir`, for the tests that read the sources.
+pub fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
 /// A fresh, empty scratch folder for one test: `group/test` under cargo's test temporary folder,
 /// emptied first (left behind after the test, to look at).
 pub fn fresh_dir(group: &str, test: &str) -> PathBuf {

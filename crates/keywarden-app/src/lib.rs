@@ -9,7 +9,6 @@ pub mod live_audit;
 pub mod remediate;
 pub mod report_fetch;
 pub mod trail;
-pub mod trail_remote;
 
 pub use live_audit::{
     run_live_audit, LiveAudit, LiveAuditError, LiveAuditOptions, NoProgress, Progress,

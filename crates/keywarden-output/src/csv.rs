@@ -15,7 +15,7 @@
 //! output has every value unchanged.
 
 use crate::json::Evidence;
-use crate::{escape, rfc3339, AuditReport, Printer};
+use crate::{escape, rfc3339, FindingsReport, Printer};
 use std::io::{self, Write};
 
 /// `--format csv`.
@@ -41,13 +41,13 @@ pub const HEADER: [&str; 14] = [
 ];
 
 impl Printer for CsvPrinter {
-    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut writer = ::csv::Writer::from_writer(out);
         writer.write_record(HEADER)?;
         // Every output says how old its data is; CSV has no header block, so each row carries it.
-        let generated_at = rfc3339(report.outcome.now);
+        let generated_at = rfc3339(report.now);
         let data_as_of = report.source.as_of.map(rfc3339).unwrap_or_default();
-        for f in &report.outcome.findings {
+        for f in report.findings {
             let evidence = serde_json::to_string(&Evidence::of(f))?;
             let exemption_reason = f
                 .exemption

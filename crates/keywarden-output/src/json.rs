@@ -13,13 +13,14 @@
 //! audit's findings twice in memory). It serializes private borrowed views of the same shape
 //! instead, one finding at a time; a test checks that both give the same bytes.
 
-use crate::{rfc3339, AuditReport, Printer};
+use crate::{rfc3339, FindingsReport, Printer};
 use keywarden_core::finding::{
     CredentialKind, EvidenceValue as CoreValue, ExemptionNote, Finding, Severity as CoreSeverity,
     Status as CoreStatus,
 };
 use keywarden_core::model::KeySlot;
 use keywarden_core::Timestamp;
+use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -34,15 +35,17 @@ pub const SCHEMA_VERSION: &str = "1.1";
 pub const SCHEMA_MAJOR: u32 = 1;
 
 /// One audit, as written by `--format json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditDocument {
     pub schema_version: String,
     pub tool: ToolInfo,
     /// The audit's `now`: the instant every age was measured from.
     #[serde(with = "rfc3339_serde")]
+    #[schemars(with = "String")]
     pub generated_at: Timestamp,
     /// When the audited data was produced, if known.
     #[serde(with = "rfc3339_serde::option")]
+    #[schemars(with = "Option<String>")]
     pub data_as_of: Option<Timestamp>,
     pub data_source: DataSourceInfo,
     pub preset: String,
@@ -51,13 +54,13 @@ pub struct AuditDocument {
     pub findings: Vec<FindingRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DataSourceInfo {
     /// `credential-report-file`, `demo`, `live`.
     pub kind: String,
@@ -69,7 +72,7 @@ pub struct DataSourceInfo {
     pub age_seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Rows evaluated, the root row included.
     pub users_evaluated: u64,
@@ -81,7 +84,7 @@ pub struct Summary {
     pub exempted: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FindingRecord {
     /// The rule code, e.g. `KEY001`.
     pub rule: String,
@@ -105,10 +108,11 @@ pub struct FindingRecord {
 }
 
 /// The CloudTrail event a detection fired on (schema 1.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EventRecord {
     pub event_id: String,
     #[serde(with = "rfc3339_serde")]
+    #[schemars(with = "String")]
     pub event_time: Timestamp,
     pub event_name: String,
     pub source_ip: Option<String>,
@@ -117,7 +121,7 @@ pub struct EventRecord {
     pub actor: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Critical,
@@ -126,10 +130,11 @@ pub enum Severity {
     Low,
     /// A value added by a later minor version.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Fail,
@@ -137,10 +142,11 @@ pub enum Status {
     Exempted,
     /// A value added by a later minor version.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Credential {
     // snake_case alone would write `access_key1`.
@@ -157,15 +163,17 @@ pub enum Credential {
     Account,
     /// A value added by a later minor version.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExemptionRecord {
     pub reason: String,
     /// `config:exemption[N]` or `tag:<key>`.
     pub source: String,
     #[serde(with = "rfc3339_serde::option")]
+    #[schemars(with = "Option<String>")]
     pub expires: Option<Timestamp>,
 }
 
@@ -198,7 +206,7 @@ impl Evidence {
 }
 
 /// One evidence value. Instants are RFC 3339 strings, so they arrive as `Text`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EvidenceValue {
     Null,
@@ -207,6 +215,21 @@ pub enum EvidenceValue {
     Text(String),
     /// Any other JSON value, which a later minor version may add.
     Other(serde_json::Value),
+}
+
+impl JsonSchema for Evidence {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Evidence".into()
+    }
+
+    /// An object whose values are null, a boolean, an integer or a string (instants as RFC 3339).
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "The values the rule's decision used, in the order the rule read them.",
+            "additionalProperties": {"type": ["null", "boolean", "integer", "string"]}
+        })
+    }
 }
 
 impl Serialize for Evidence {
@@ -328,7 +351,7 @@ impl FindingRecord {
 }
 
 impl AuditDocument {
-    pub fn from_report(report: &AuditReport<'_>) -> Self {
+    pub fn from_report(report: &FindingsReport<'_>) -> Self {
         let head = DocumentHead::of(report);
         AuditDocument {
             schema_version: SCHEMA_VERSION.to_owned(),
@@ -339,7 +362,6 @@ impl AuditDocument {
             preset: report.preset.to_owned(),
             summary: head.summary,
             findings: report
-                .outcome
                 .findings
                 .iter()
                 .map(FindingRecord::from_finding)
@@ -379,30 +401,25 @@ struct DocumentHead {
 }
 
 impl DocumentHead {
-    fn of(report: &AuditReport<'_>) -> Self {
-        let outcome = report.outcome;
-        let count = |status| outcome.count(status) as u64;
+    fn of(report: &FindingsReport<'_>) -> Self {
+        let count = |status| report.count(status) as u64;
         DocumentHead {
             tool: ToolInfo {
                 name: "keywarden".to_owned(),
                 version: report.tool_version.to_owned(),
             },
-            generated_at: outcome.now,
+            generated_at: report.now,
             data_as_of: report.source.as_of,
             data_source: DataSourceInfo {
                 kind: report.source.kind.to_owned(),
                 location: report.source.location.clone(),
                 as_of_basis: report.source.as_of_basis.clone(),
-                age_seconds: report.source.age_seconds(outcome.now),
+                age_seconds: report.source.age_seconds(report.now),
             },
             summary: Summary {
-                users_evaluated: outcome.users_evaluated,
-                root_row_seen: outcome.root_row_seen,
-                rules_run: outcome
-                    .rules_run
-                    .iter()
-                    .map(|r| r.code.to_owned())
-                    .collect(),
+                users_evaluated: report.users_evaluated(),
+                root_row_seen: report.root_row_seen(),
+                rules_run: report.rules_run.iter().map(|r| r.code.to_owned()).collect(),
                 fail: count(CoreStatus::Fail),
                 unknown: count(CoreStatus::Unknown),
                 exempted: count(CoreStatus::Exempted),
@@ -431,7 +448,7 @@ struct AuditDocumentView<'a> {
 }
 
 impl<'a> AuditDocumentView<'a> {
-    fn of(report: &'a AuditReport<'a>) -> Self {
+    fn of(report: &'a FindingsReport<'a>) -> Self {
         let head = DocumentHead::of(report);
         AuditDocumentView {
             schema_version: SCHEMA_VERSION,
@@ -441,7 +458,7 @@ impl<'a> AuditDocumentView<'a> {
             data_source: head.data_source,
             preset: report.preset,
             summary: head.summary,
-            findings: FindingsView(&report.outcome.findings),
+            findings: FindingsView(report.findings),
         }
     }
 }
@@ -565,7 +582,7 @@ impl Serialize for EvidenceValueView<'_> {
 pub struct JsonPrinter;
 
 impl Printer for JsonPrinter {
-    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut blocks = Blocks {
             buf: Vec::with_capacity(BLOCK),
             out,
@@ -845,18 +862,18 @@ mod tests {
         vec![plain, full, event]
     }
 
-    fn report_of(outcome: &AuditOutcome) -> AuditReport<'_> {
-        AuditReport {
+    fn report_of(outcome: &AuditOutcome) -> FindingsReport<'_> {
+        FindingsReport::audit(
             outcome,
-            source: DataSource {
+            DataSource {
                 kind: "credential-report-file",
                 location: "r.csv".into(),
                 as_of: Some(at("2024-05-31T21:00:00Z")),
                 as_of_basis: "--report-time".into(),
             },
-            preset: "default",
-            tool_version: "0.1.0",
-        }
+            "default",
+            "0.1.0",
+        )
     }
 
     #[test]
@@ -907,7 +924,7 @@ mod tests {
             };
             let report = report_of(&outcome);
             let mut printed = Vec::new();
-            JsonPrinter.print_audit(&report, &mut printed).unwrap();
+            JsonPrinter.print_findings(&report, &mut printed).unwrap();
             let document = AuditDocument::from_report(&report);
             let mut owned = serde_json::to_vec_pretty(&document).unwrap();
             owned.push(b'\n');
@@ -916,7 +933,7 @@ mod tests {
                 String::from_utf8(owned).unwrap()
             );
             let back = AuditDocument::from_json(std::str::from_utf8(&printed).unwrap()).unwrap();
-            assert_eq!(back.findings.len(), outcome.findings.len());
+            assert_eq!(back.findings.len(), report.findings.len());
             assert_eq!(back.summary, document.summary);
         }
     }

@@ -3,18 +3,26 @@
 //!
 //! Every format says where the data came from and how old it is ([`DataSource`]), because a
 //! credential report can be hours old and an auditor has to know what instant a finding describes.
-//! Printers are deterministic: the same [`AuditReport`] always produces the same bytes, so outputs
+//! Printers are deterministic: the same [`FindingsReport`] always produces the same bytes, so outputs
 //! can be diffed, snapshotted and fingerprinted.
 
+use keywarden_core::finding::{Finding, Status};
+use keywarden_core::rules::RuleMeta;
 use keywarden_core::{AuditOutcome, Timestamp};
 use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
+pub mod contain;
 pub mod csv;
 pub mod escape;
 pub mod json;
+pub mod key;
+pub mod remediation;
+pub mod rotate;
+pub mod rules;
 pub mod sarif;
+pub mod schema;
 pub mod table;
 
 pub use crate::csv::CsvPrinter;
@@ -44,19 +52,85 @@ impl DataSource {
     }
 }
 
-/// Everything a printer needs for an audit.
+/// What a findings report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// IAM credentials: the rows of a credential report, the root row included.
+    Credentials {
+        users_evaluated: u64,
+        root_row_seen: bool,
+    },
+    /// CloudTrail events (`trail`): no user is evaluated; the documents say 0 users and no root
+    /// row, as they always have.
+    Events,
+}
+
+/// Everything a printer needs: findings, the rules that ran, and where the data came from.
+/// An audit ([`FindingsReport::audit`]) and a trail run both give one.
 #[derive(Debug, Clone)]
-pub struct AuditReport<'a> {
-    pub outcome: &'a AuditOutcome,
+pub struct FindingsReport<'a> {
+    /// Sorted as the engine that made them sorts them.
+    pub findings: &'a [Finding],
+    /// The rules (and detections) that ran, in catalogue order.
+    pub rules_run: &'a [&'static RuleMeta],
+    /// The instant every age was measured from.
+    pub now: Timestamp,
+    pub subject: Subject,
     pub source: DataSource,
-    /// The threshold preset and values used, for the record.
+    /// The threshold preset used, for the record.
     pub preset: &'static str,
     pub tool_version: &'static str,
 }
 
-/// An output format.
+impl<'a> FindingsReport<'a> {
+    /// An audit's report.
+    pub fn audit(
+        outcome: &'a AuditOutcome,
+        source: DataSource,
+        preset: &'static str,
+        tool_version: &'static str,
+    ) -> Self {
+        FindingsReport {
+            findings: &outcome.findings,
+            rules_run: &outcome.rules_run,
+            now: outcome.now,
+            subject: Subject::Credentials {
+                users_evaluated: outcome.users_evaluated,
+                root_row_seen: outcome.root_row_seen,
+            },
+            source,
+            preset,
+            tool_version,
+        }
+    }
+
+    /// How many findings have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.findings.iter().filter(|f| f.status == status).count()
+    }
+
+    /// Users evaluated: 0 for events.
+    pub fn users_evaluated(&self) -> u64 {
+        match self.subject {
+            Subject::Credentials {
+                users_evaluated, ..
+            } => users_evaluated,
+            Subject::Events => 0,
+        }
+    }
+
+    /// Whether the root row was read: never for events.
+    pub fn root_row_seen(&self) -> bool {
+        match self.subject {
+            Subject::Credentials { root_row_seen, .. } => root_row_seen,
+            Subject::Events => false,
+        }
+    }
+}
+
+/// A format for findings.
 pub trait Printer {
-    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// The output formats `--format` accepts.
@@ -130,6 +204,31 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Format::from_name(s).ok_or_else(|| UnknownFormat(s.to_owned()))
     }
+}
+
+/// The formats of the documents that are not findings (a key's timeline, remediation's plans,
+/// runs and steps): a table for people, or the JSON document `docs/json-output.md` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    Table,
+    Json,
+}
+
+/// A document as pretty JSON and a newline, as every JSON document but the audit's is written.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    document: &T,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document)?;
+    writeln!(out)
+}
+
+/// [`rfc3339`] for serde's `serialize_with`.
+pub(crate) fn serialize_rfc3339<S: serde::Serializer>(
+    t: &Timestamp,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
 }
 
 /// RFC 3339 in UTC with a `Z`, as every machine-readable output writes instants. Sub-second

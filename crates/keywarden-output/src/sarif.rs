@@ -20,7 +20,7 @@
 
 use crate::escape::sarif_text;
 use crate::json::{DataSourceInfo, Evidence, ExemptionRecord};
-use crate::{rfc3339, AuditReport, Printer};
+use crate::{rfc3339, FindingsReport, Printer};
 use keywarden_core::finding::{Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,7 @@ pub const FINGERPRINT_KEY: &str = "keywarden/v1";
 pub struct SarifPrinter;
 
 impl Printer for SarifPrinter {
-    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, &SarifLog::from_report(report))?;
         out.write_all(b"\n")
     }
@@ -216,18 +216,17 @@ pub fn security_severity(severity: Severity) -> &'static str {
 }
 
 impl SarifLog {
-    pub fn from_report(report: &AuditReport<'_>) -> Self {
-        let outcome = report.outcome;
+    pub fn from_report(report: &FindingsReport<'_>) -> Self {
         // Every finding's rule ran, but a result must never point past the rules array, so
         // any rule missing from `rules_run` is added rather than trusted to be there.
-        let mut rules: Vec<&'static RuleMeta> = outcome.rules_run.clone();
-        for finding in &outcome.findings {
+        let mut rules: Vec<&'static RuleMeta> = report.rules_run.to_vec();
+        for finding in report.findings {
             if !rules.iter().any(|r| r.code == finding.rule.code) {
                 rules.push(finding.rule);
             }
         }
         let uri = artifact_uri(&report.source.location);
-        let results = outcome
+        let results = report
             .findings
             .iter()
             .map(|f| {
@@ -252,13 +251,13 @@ impl SarifLog {
                 },
                 results,
                 properties: RunProperties {
-                    generated_at: rfc3339(outcome.now),
+                    generated_at: rfc3339(report.now),
                     data_as_of: report.source.as_of.map(rfc3339),
                     data_source: DataSourceInfo {
                         kind: report.source.kind.to_owned(),
                         location: report.source.location.clone(),
                         as_of_basis: report.source.as_of_basis.clone(),
-                        age_seconds: report.source.age_seconds(outcome.now),
+                        age_seconds: report.source.age_seconds(report.now),
                     },
                     preset: report.preset.to_owned(),
                 },

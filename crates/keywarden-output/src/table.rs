@@ -13,7 +13,7 @@
 //! [`escape::terminal`]. The same audit always prints the same bytes, so the output can be
 //! diffed and kept as a golden file.
 
-use crate::{escape, rfc3339, AuditReport, DataSource, Printer};
+use crate::{escape, rfc3339, DataSource, FindingsReport, Printer};
 use keywarden_core::finding::{ExemptionNote, Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
 use keywarden_core::Timestamp;
@@ -27,31 +27,30 @@ pub struct TablePrinter;
 const STATUS_WIDTH: usize = 8;
 
 impl Printer for TablePrinter {
-    fn print_audit(&self, report: &AuditReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let outcome = report.outcome;
-        writeln!(out, "{}", source_line(&report.source, outcome.now))?;
+    fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", source_line(&report.source, report.now))?;
         writeln!(
             out,
             "audited at {} with keywarden {}, preset {}, {}",
-            rfc3339(outcome.now),
+            rfc3339(report.now),
             report.tool_version,
             report.preset,
-            plural(outcome.rules_run.len() as u64, "rule", "rules"),
+            plural(report.rules_run.len() as u64, "rule", "rules"),
         )?;
         writeln!(out)?;
 
-        if outcome.rules_run.is_empty() {
+        if report.rules_run.is_empty() {
             writeln!(out, "No rules ran: nothing was checked.")?;
-        } else if outcome.findings.is_empty() {
+        } else if report.findings.is_empty() {
             writeln!(
                 out,
                 "No findings: every credential passed all {} run.",
-                plural(outcome.rules_run.len() as u64, "rule", "rules"),
+                plural(report.rules_run.len() as u64, "rule", "rules"),
             )?;
         } else {
-            let columns = Columns::measure(&outcome.findings);
+            let columns = Columns::measure(report.findings);
             for severity in Severity::ALL {
-                let group: Vec<&Finding> = outcome
+                let group: Vec<&Finding> = report
                     .findings
                     .iter()
                     .filter(|f| f.severity() == severity)
@@ -67,7 +66,7 @@ impl Printer for TablePrinter {
                 )?;
                 for (rule, findings) in by_rule(&group) {
                     for finding in &findings {
-                        write_finding(out, finding, &columns, outcome.now)?;
+                        write_finding(out, finding, &columns, report.now)?;
                     }
                     // A fix hint only helps where something fails: for `unknown` the message
                     // already says what would decide it, and `exempted` is an accepted risk.
@@ -89,10 +88,10 @@ impl Printer for TablePrinter {
         writeln!(
             out,
             "{}, {} failing, {} unknown, {} exempted",
-            plural(outcome.users_evaluated, "user", "users"),
-            outcome.count(Status::Fail),
-            outcome.count(Status::Unknown),
-            outcome.count(Status::Exempted),
+            plural(report.users_evaluated(), "user", "users"),
+            report.count(Status::Fail),
+            report.count(Status::Unknown),
+            report.count(Status::Exempted),
         )
     }
 }

@@ -12,7 +12,7 @@ use keywarden_core::{
     audit_report, audit_report_at, demo, AccountExtras, AuditConfig, AuditOutcome, Status,
     Timestamp,
 };
-use keywarden_output::{AuditReport, DataSource, Format};
+use keywarden_output::{DataSource, FindingsReport, Format};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
@@ -98,12 +98,24 @@ pub fn run_demo(args: DemoArgs) -> Result<Exit> {
     print(&outcome, source, &config, args.format)
 }
 
+/// An audit's findings in the format asked for; the exit status they call for.
 pub fn print(
     outcome: &AuditOutcome,
     source: DataSource,
     config: &AuditConfig,
     format: Option<FormatArg>,
 ) -> Result<Exit> {
+    let report = FindingsReport::audit(
+        outcome,
+        source,
+        config.preset.name(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    print_findings(&report, format)
+}
+
+/// Findings (an audit's or a trail's) in the format asked for; the exit status they call for.
+pub fn print_findings(report: &FindingsReport<'_>, format: Option<FormatArg>) -> Result<Exit> {
     let format = match format {
         Some(FormatArg::Table) => Format::Table,
         Some(FormatArg::Json) => Format::Json,
@@ -112,23 +124,17 @@ pub fn print(
         None if io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     };
-    let report = AuditReport {
-        outcome,
-        source,
-        preset: config.preset.name(),
-        tool_version: env!("CARGO_PKG_VERSION"),
-    };
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    format.printer().print_audit(&report, &mut out)?;
+    format.printer().print_findings(report, &mut out)?;
     out.flush()?;
-    Ok(exit_status(outcome))
+    Ok(exit_status(report))
 }
 
-/// Unknown findings mean the audit is incomplete, which outranks failing findings.
-fn exit_status(outcome: &AuditOutcome) -> Exit {
-    if outcome.count(Status::Unknown) > 0 {
+/// Unknown findings mean the run is incomplete, which outranks failing findings.
+fn exit_status(report: &FindingsReport<'_>) -> Exit {
+    if report.count(Status::Unknown) > 0 {
         Exit::ErrorOrIncomplete
-    } else if outcome.count(Status::Fail) > 0 {
+    } else if report.count(Status::Fail) > 0 {
         Exit::Failing
     } else {
         Exit::Clean

@@ -142,7 +142,11 @@ pub struct ThresholdArgs {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Audit a credential-report CSV file (`-` for standard input) instead of the live account.
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["profile", "region", "endpoint_url", "max_attempts"]
+    )]
     pub report: Option<PathBuf>,
 
     #[command(flatten)]
@@ -163,17 +167,8 @@ pub struct AuditArgs {
 /// AWS access, as the AWS CLI does it (the standard credential chain, profiles, SSO).
 #[derive(Debug, Args)]
 pub struct AwsArgs {
-    /// Named profile from the AWS config files.
-    #[arg(long, value_name = "NAME", conflicts_with = "report")]
-    pub profile: Option<String>,
-
-    /// Region for the API calls (IAM is global; default: the configured region, else us-east-1).
-    #[arg(long, value_name = "REGION", conflicts_with = "report")]
-    pub region: Option<String>,
-
-    /// Send every AWS call to this endpoint (a local server, a VPC endpoint); AWS_ENDPOINT_URL also works.
-    #[arg(long, value_name = "URL", conflicts_with = "report")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 
     /// Regenerate the credential report when it is older than this (e.g. 30m, 4h, 1d).
     #[arg(
@@ -192,10 +187,6 @@ pub struct AwsArgs {
     /// Per-user AWS calls in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8, conflicts_with = "report")]
     pub concurrency: usize,
-
-    /// Attempts per AWS call, the first included; throttling and 5xx answers are retried with backoff.
-    #[arg(long, value_name = "N", default_value_t = 5, conflicts_with = "report")]
-    pub max_attempts: u32,
 
     /// Print the number of AWS requests made, by action, to standard error.
     #[arg(long)]
@@ -223,6 +214,10 @@ pub struct TrailSourceArgs {
 
     #[command(flatten)]
     pub remote: TrailRemoteArgs,
+
+    // The remote group's heading ends here.
+    #[command(flatten, next_help_heading = None)]
+    pub end_of_remote: NoArgs,
 
     /// Only events at or after this time (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
@@ -269,6 +264,11 @@ fn parse_size(text: &str) -> Result<usize, String> {
 
 const REMOTE: &str = "Remote sources (S3, LookupEvents)";
 
+/// No argument: flattened with `next_help_heading = None`, it ends a help heading's group (clap
+/// keeps a flattened group's heading for the arguments after it).
+#[derive(Debug, Clone, Args)]
+pub struct NoArgs {}
+
 /// Remote CloudTrail sources (S3 log files, LookupEvents) and AWS access, as `audit` does it.
 #[derive(Debug, Args)]
 pub struct TrailRemoteArgs {
@@ -299,26 +299,12 @@ pub struct TrailRemoteArgs {
     )]
     pub regions: Vec<String>,
 
-    /// Named profile from the AWS config files.
-    #[arg(help_heading = REMOTE, long, value_name = "NAME")]
-    pub profile: Option<String>,
-
-    /// Region for the AWS calls (an S3 bucket in another region is followed; default: the
-    /// configured region, else us-east-1).
-    #[arg(help_heading = REMOTE, long, value_name = "REGION")]
-    pub region: Option<String>,
-
-    /// Send every AWS call to this endpoint (a local server, a VPC endpoint); AWS_ENDPOINT_URL also works.
-    #[arg(help_heading = REMOTE, long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten, next_help_heading = REMOTE)]
+    pub connect: ConnectArgs,
 
     /// S3 calls in flight at once.
     #[arg(help_heading = REMOTE, long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
-
-    /// Attempts per AWS call, the first included; throttling and 5xx answers are retried with backoff.
-    #[arg(help_heading = REMOTE, long, value_name = "N", default_value_t = 5)]
-    pub max_attempts: u32,
 
     /// Print the number of AWS requests made, by action, to standard error.
     #[arg(help_heading = REMOTE, long)]
@@ -387,14 +373,16 @@ pub enum RulesFormat {
     Json,
 }
 
-/// AWS access for the commands that write (no credential-report options).
-#[derive(Debug, Args)]
-pub struct WriteAwsArgs {
+/// How keywarden reaches AWS, as the AWS CLI does (the standard credential chain, profiles,
+/// SSO): one flag group for every command that calls AWS.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
     /// Named profile from the AWS config files.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Region for the API calls (IAM is global; default: the configured region, else us-east-1).
+    /// Region for the API calls (IAM is global; an S3 bucket in another region is followed;
+    /// default: the configured region, else us-east-1).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
@@ -405,6 +393,18 @@ pub struct WriteAwsArgs {
     /// Attempts per AWS call, the first included; throttling and 5xx answers are retried with backoff.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_attempts: u32,
+}
+
+impl ConnectArgs {
+    /// The connection these flags ask for.
+    pub fn options(&self) -> keywarden_aws::live::ConnectOptions {
+        keywarden_aws::live::ConnectOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.max_attempts,
+        }
+    }
 }
 
 /// Where keywarden keeps its journal (and incident reports, rotation plans).
@@ -449,7 +449,7 @@ pub struct PlanArgs {
     pub format: Option<PlanFormatArg>,
 
     #[command(flatten)]
-    pub aws: WriteAwsArgs,
+    pub aws: ConnectArgs,
 
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
@@ -493,7 +493,7 @@ pub struct ApplyArgs {
     pub format: Option<PlanFormatArg>,
 
     #[command(flatten)]
-    pub aws: WriteAwsArgs,
+    pub aws: ConnectArgs,
 
     #[command(flatten)]
     pub state: StateArgs,
@@ -524,7 +524,7 @@ pub struct UndoArgs {
     pub format: Option<PlanFormatArg>,
 
     #[command(flatten)]
-    pub aws: WriteAwsArgs,
+    pub aws: ConnectArgs,
 
     #[command(flatten)]
     pub state: StateArgs,
@@ -563,7 +563,7 @@ pub struct RotateArgs {
     pub plan_out: Option<PathBuf>,
 
     #[command(flatten)]
-    pub aws: WriteAwsArgs,
+    pub aws: ConnectArgs,
 
     #[command(flatten)]
     pub state: StateArgs,
@@ -590,7 +590,7 @@ pub struct ContainArgs {
     pub report_dir: Option<PathBuf>,
 
     #[command(flatten)]
-    pub aws: WriteAwsArgs,
+    pub aws: ConnectArgs,
 
     #[command(flatten)]
     pub state: StateArgs,

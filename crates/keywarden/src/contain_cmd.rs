@@ -8,9 +8,9 @@
 //! Exit status: 0 when every step is done or already done, 2 otherwise (a failed or refused
 //! step, the owner not found, a root key, sources that could not all be read).
 
-use crate::cli::{ContainArgs, TrailRemoteArgs, TrailSourceArgs};
+use crate::cli::{ContainArgs, NoArgs, TrailRemoteArgs, TrailSourceArgs};
 use crate::live_cmd::runtime;
-use crate::remediate_cmd::{clock, connect_options, crash_point, open_journal, state_dir};
+use crate::state::{clock, crash_point, open_journal, state_dir};
 use crate::trail_cmd::remote::Sources;
 use crate::Exit;
 use anyhow::{Context, Result};
@@ -19,14 +19,13 @@ use keywarden_app::remediate::{
     IncidentReport, SessionUsage, TrailSection,
 };
 use keywarden_app::trail::Inspector;
-use keywarden_app::trail_remote::Window;
+use keywarden_app::trail::Window;
 use keywarden_aws::live::LiveClient;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::AuditConfig;
 use keywarden_core::finding::Finding;
-use keywarden_core::remediation::aws_policy_time;
-use keywarden_output::escape::terminal;
+use keywarden_output::contain::{ContainSessionLine, ContainStepLine, ContainSummary};
 use std::io::Write;
 
 pub fn contain(args: ContainArgs) -> Result<Exit> {
@@ -44,7 +43,7 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
     };
     let rt = runtime()?;
     let containment = rt.block_on(async {
-        let client = LiveClient::connect(&connect_options(&args.aws)).await;
+        let client = LiveClient::connect(&args.aws.options()).await;
         contain_key(
             &client,
             &mut journal,
@@ -98,13 +97,11 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
             lookup: false,
             lookup_attributes: Vec::new(),
             regions: Vec::new(),
-            profile: args.aws.profile.clone(),
-            region: args.aws.region.clone(),
-            endpoint_url: args.aws.endpoint_url.clone(),
+            connect: args.aws.clone(),
             concurrency: 8,
-            max_attempts: args.aws.max_attempts,
             stats: false,
         },
+        end_of_remote: NoArgs {},
         since: None,
         until: None,
         threads: None,
@@ -151,61 +148,42 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
 
 /// The summary on stdout: the key, the steps, the deadlines, the sessions.
 fn print_summary(c: &Containment, report: &IncidentReport) -> Result<()> {
+    let summary = ContainSummary {
+        key_id: &c.key_id,
+        owner: &c.owner,
+        run_id: &report.run_id,
+        status: &report.status,
+        steps: c
+            .steps
+            .iter()
+            .map(|s| ContainStepLine {
+                action_id: &s.action_id,
+                kind: &s.kind,
+                outcome: &s.outcome,
+                started_at: s.started_at,
+                detail: &s.detail,
+            })
+            .collect(),
+        sessions_revoked_before: &report.sessions_revoked_before,
+        quarantine_until: &report.quarantine_until,
+        sessions: report.trail.as_ref().map(|trail| {
+            trail
+                .sessions
+                .iter()
+                .map(|s| ContainSessionLine {
+                    access_key_id: &s.access_key_id,
+                    minted_with: &s.minted_with,
+                    minted_at: s.minted_at,
+                    source_ip: s.source_ip.as_deref(),
+                    calls: s.calls,
+                    uses_after_key_revoked: s.uses_after_key_revoked,
+                })
+                .collect()
+        }),
+        undo: &report.undo,
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "Contained {} (owner {}), run {}: {}",
-        terminal(&c.key_id),
-        terminal(&c.owner),
-        report.run_id,
-        report.status
-    )?;
-    writeln!(
-        out,
-        "  {:<5} {:<16} {:<13} {:<20} DETAIL",
-        "STEP", "ACTION", "OUTCOME", "AT"
-    )?;
-    for s in &c.steps {
-        writeln!(
-            out,
-            "  {:<5} {:<16} {:<13} {:<20} {}",
-            s.action_id,
-            s.kind,
-            s.outcome,
-            s.started_at
-                .map(aws_policy_time)
-                .unwrap_or_else(|| "-".into()),
-            terminal(&s.detail)
-        )?;
-    }
-    writeln!(
-        out,
-        "  sessions issued before {} are denied; the quarantine lifts at {}",
-        report.sessions_revoked_before, report.quarantine_until
-    )?;
-    if let Some(trail) = &report.trail {
-        writeln!(
-            out,
-            "  sessions minted by the key in the logs read: {}",
-            trail.sessions.len()
-        )?;
-        for s in &trail.sessions {
-            writeln!(
-                out,
-                "    {}  {} at {} from {}: {} call(s){}",
-                terminal(&s.access_key_id),
-                terminal(&s.minted_with),
-                aws_policy_time(s.minted_at),
-                terminal(s.source_ip.as_deref().unwrap_or("-")),
-                s.calls,
-                s.uses_after_key_revoked
-                    .filter(|n| *n > 0)
-                    .map(|n| format!(", {n} after the key was deactivated or deleted"))
-                    .unwrap_or_default()
-            )?;
-        }
-    }
-    writeln!(out, "  undo: {}", report.undo)?;
+    summary.print(&mut out)?;
     out.flush()?;
     Ok(())
 }

@@ -30,12 +30,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
         concurrency: aws.concurrency.max(1),
         ..LiveAuditOptions::default()
     };
-    let connect = ConnectOptions {
-        profile: aws.profile.clone(),
-        region: aws.region.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: aws.max_attempts,
-    };
+    let connect = aws.connect.options();
     let (audit, client, identity) = live_audit(&connect, &options, config, now)?;
     if aws.stats {
         print_stats(&client);
@@ -109,8 +104,8 @@ pub fn permissions(command: PermissionsFor) -> Result<Exit> {
         PermissionsFor::Rotate => rotate_policy(),
     };
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &policy)?;
-    writeln!(out)?;
+    keywarden_output::write_json(&policy, &mut out)?;
+    out.flush()?;
     Ok(Exit::Clean)
 }
 

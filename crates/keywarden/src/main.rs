@@ -24,35 +24,36 @@ mod audit_cmd;
 mod cli;
 #[allow(
     clippy::disallowed_methods,
-    reason = "the contain summary and files; its documents get printers in issue 15 point 2"
+    reason = "hands standard output to keywarden-output's contain summary"
 )]
 mod contain_cmd;
 mod core_dumps;
 #[allow(
     clippy::disallowed_methods,
-    reason = "hands standard output to a keywarden-output Printer; `permissions` prints a policy"
+    reason = "hands standard output to a Printer, and `permissions`' policy to `write_json`"
 )]
 mod live_cmd;
 #[allow(
     clippy::disallowed_methods,
-    reason = "plan tables, run reports and listings; they get printers in issue 15 point 2"
+    reason = "hands standard output to keywarden-output's plan, run and run-list printers"
 )]
 mod remediate_cmd;
 #[allow(
     clippy::disallowed_methods,
-    reason = "the secret's hand-over to stdout when asked, and the rotation summary"
+    reason = "the secret's hand-over to stdout when asked, and keywarden-output's rotation summary"
 )]
 mod rotate_cmd;
 #[allow(
     clippy::disallowed_methods,
-    reason = "the `rules`/`rule` listings print the catalogue and its documentation"
+    reason = "hands standard output to keywarden-output's catalogue printers"
 )]
 mod rules_cmd;
+mod state;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 #[allow(
     clippy::disallowed_methods,
-    reason = "hands standard output to a Printer; the key timeline gets one in issue 15 point 2"
+    reason = "hands standard output to a Printer and to the key timeline's printer"
 )]
 mod trail_cmd;
 

@@ -1,107 +1,37 @@
-//! `keywarden plan`, `apply`, `runs` and `undo`: reading the inputs, the clock and the state
-//! folder, and printing what the application layer's remediation engine did. Also the helpers
-//! `rotate` and `contain` share: the write client, the journal, the clock, the crash hook.
+//! `keywarden plan`, `apply`, `runs` and `undo`: reading the inputs, handing them to the
+//! application layer's remediation engine, and printing what it did through keywarden-output.
+//! The state folder, the journal, the clock and the crash hook are `state.rs`'s.
 
 use crate::audit_cmd::{build_config, resolve_now};
-use crate::cli::{ApplyArgs, PlanArgs, PlanFormatArg, RunsArgs, StateArgs, UndoArgs, WriteAwsArgs};
+use crate::cli::{ApplyArgs, PlanArgs, PlanFormatArg, RunsArgs, UndoArgs};
 use crate::live_cmd::{live_audit, runtime};
+use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically};
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
-use keywarden_app::files::default_state_dir;
-use keywarden_app::journal::{Journal, RunId, RunInfo, StepEntry};
-use keywarden_app::remediate::{
-    apply_plan, resume_run, undo_run, ApplyOptions, CrashPoint, RunReport,
-};
+use keywarden_app::journal::{Journal, Outcome, RunId, RunInfo, StepEntry, StepRecord as Step};
+use keywarden_app::remediate::{apply_plan, resume_run, undo_run, ApplyOptions, RunReport};
 use keywarden_app::LiveAuditOptions;
-use keywarden_aws::live::{ConnectOptions, LiveClient};
+use keywarden_aws::live::LiveClient;
 use keywarden_core::config::AuditConfig;
-use keywarden_core::remediation::{
-    build_plan, Plan, PlanFinding, PlanSettings, PlanSource, Safety,
-};
-use keywarden_core::time::format_timestamp;
+use keywarden_core::remediation::{build_plan, Plan, PlanFinding, PlanSettings, PlanSource};
 use keywarden_core::{Status, Timestamp};
-use keywarden_output::escape::terminal;
 use keywarden_output::json::{AuditDocument, EvidenceValue};
-use serde_json::json;
+use keywarden_output::remediation::{
+    print_plan, print_run_list, RunActionRecord, RunCounts, RunRecord, RunReportDocument,
+    RunStepsDocument, StepRecord,
+};
+use keywarden_output::DocumentFormat;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The test suite's crash hook (see `test_hooks`); a build without the `test-hooks` feature has
-/// none.
-pub(crate) fn crash_point() -> Result<Option<CrashPoint>> {
-    #[cfg(feature = "test-hooks")]
-    let point = crate::test_hooks::crash_point()?;
-    #[cfg(not(feature = "test-hooks"))]
-    let point = None;
-    Ok(point)
-}
-
-pub(crate) fn connect_options(aws: &WriteAwsArgs) -> ConnectOptions {
-    ConnectOptions {
-        profile: aws.profile.clone(),
-        region: aws.region.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: aws.max_attempts,
-    }
-}
-
-/// The state folder: --state-dir, else the default.
-pub(crate) fn state_dir(state: &StateArgs) -> Result<PathBuf> {
-    match &state.state_dir {
-        Some(dir) => Ok(dir.clone()),
-        None => Ok(default_state_dir()?),
-    }
-}
-
-pub(crate) fn open_journal(state: &StateArgs) -> Result<Journal> {
-    let dir = state_dir(state)?;
-    Journal::open(&dir)
-        .with_context(|| format!("cannot open keywarden's journal in `{}`", dir.display()))
-}
-
-/// The clock of a command that writes to AWS (`apply`, `undo`, `rotate`, `contain`): the real
-/// one. `--now` is refused here: it would stamp real writes with a shifted time and make grace
-/// periods (`not_before`, `delete_after_days`) pass early. Only a build with the `test-hooks`
-/// feature can fix the clock (`KEYWARDEN_TEST_NOW`, see `test_hooks`).
-pub(crate) fn clock(command: &str, state: &StateArgs) -> Result<impl Fn() -> Timestamp + Sync> {
-    if let Some(now) = &state.now {
-        bail!(
-            "`keywarden {command} --now {now}`: --now is refused on commands that write to AWS \
-             (apply, undo, rotate, contain): they act at the real time, so no grace period is \
-             skipped; --now is for read-only commands (audit, plan, trail, key, runs)"
-        );
-    }
-    let fixed = test_clock()?;
-    Ok(move || fixed.unwrap_or_else(|| resolve_now(None).unwrap_or_default()))
-}
-
-/// The test suite's fixed clock (see `test_hooks`); a build without the `test-hooks` feature has
-/// none.
-fn test_clock() -> Result<Option<Timestamp>> {
-    #[cfg(feature = "test-hooks")]
-    let fixed = crate::test_hooks::fixed_now()?;
-    #[cfg(not(feature = "test-hooks"))]
-    let fixed = None;
-    Ok(fixed)
-}
-
-fn table_wanted(format: Option<PlanFormatArg>) -> bool {
+/// `--format`, else a table on a terminal and JSON otherwise.
+pub(crate) fn document_format(format: Option<PlanFormatArg>) -> DocumentFormat {
     match format {
-        Some(PlanFormatArg::Table) => true,
-        Some(PlanFormatArg::Json) => false,
-        None => std::io::stdout().is_terminal(),
+        Some(PlanFormatArg::Table) => DocumentFormat::Table,
+        Some(PlanFormatArg::Json) => DocumentFormat::Json,
+        None if std::io::stdout().is_terminal() => DocumentFormat::Table,
+        None => DocumentFormat::Json,
     }
-}
-
-/// Writes `text` to `path` atomically and 0600, creating its missing folders 0700 (see
-/// [`keywarden_app::files`]): plans and rotation plans.
-pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        keywarden_app::files::create_private_dir_all(dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
-    }
-    keywarden_app::files::write_atomically(path, text.as_bytes())
-        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 // ----- plan -----
@@ -136,11 +66,12 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
         diag!("keywarden: plan written to {}", out.display());
     }
     let mut stdout = std::io::stdout().lock();
-    if table_wanted(args.format) {
-        write!(stdout, "{}", plan_table(&plan, args.out.as_deref()))?;
-    } else {
-        write!(stdout, "{}", plan.to_json())?;
-    }
+    print_plan(
+        &plan,
+        args.out.as_deref(),
+        document_format(args.format),
+        &mut stdout,
+    )?;
     stdout.flush()?;
     let incomplete = plan
         .not_planned
@@ -207,7 +138,7 @@ fn findings_from_file(path: &Path) -> Result<Findings> {
 
 fn findings_from_live(args: &PlanArgs, config: &AuditConfig, now: Timestamp) -> Result<Findings> {
     let (audit, _client, identity) = live_audit(
-        &connect_options(&args.aws),
+        &args.aws.options(),
         &LiveAuditOptions::default(),
         config,
         now,
@@ -239,76 +170,6 @@ fn findings_from_live(args: &PlanArgs, config: &AuditConfig, now: Timestamp) -> 
     ))
 }
 
-fn plan_table(plan: &Plan, out: Option<&Path>) -> String {
-    let mut text = String::new();
-    let count = |s: Safety| plan.actions.iter().filter(|a| a.safety == s).count();
-    text.push_str(&format!(
-        "Remediation plan: {} actions ({} safe, {} two-phase, {} unsafe, {} manual)\n",
-        plan.actions.len(),
-        count(Safety::Safe),
-        count(Safety::TwoPhase),
-        count(Safety::Unsafe),
-        count(Safety::Manual)
-    ));
-    text.push_str(&format!(
-        "from {} {}, data as of {}, planned {}\n\n",
-        terminal(&plan.source.kind),
-        terminal(&plan.source.location),
-        plan.source
-            .data_as_of
-            .map_or("unknown".to_owned(), format_timestamp),
-        format_timestamp(plan.created_at)
-    ));
-    for action in &plan.actions {
-        let when = action.not_before.map_or("now".to_owned(), |t| {
-            format!("after {}", format_timestamp(t))
-        });
-        text.push_str(&format!(
-            "{}  {:<9}  {:<20}  {}  ({when})\n",
-            terminal(&action.id),
-            action.safety.as_str(),
-            action.kind.as_str(),
-            terminal(&action.target())
-        ));
-        for reason in &action.reasons {
-            text.push_str(&format!(
-                "      why:   {} {}\n",
-                terminal(&reason.rule),
-                terminal(&reason.message)
-            ));
-        }
-        if action.kind != keywarden_core::remediation::ActionKind::Manual {
-            text.push_str(&format!(
-                "      only if: {}\n",
-                terminal(&action.precondition.describe())
-            ));
-        }
-        for step in &action.steps {
-            text.push_str(&format!("      - {}\n", terminal(step)));
-        }
-    }
-    if !plan.not_planned.is_empty() {
-        text.push_str("\nNot planned:\n");
-        for n in &plan.not_planned {
-            text.push_str(&format!(
-                "  {} {} {}: {}\n",
-                terminal(&n.rule),
-                terminal(n.user.as_deref().unwrap_or("-")),
-                terminal(n.access_key_id.as_deref().unwrap_or("")),
-                terminal(&n.why)
-            ));
-        }
-    }
-    let file = out.map_or("PLAN.json".to_owned(), |p| {
-        terminal(&p.display().to_string()).into_owned()
-    });
-    text.push_str(&format!(
-        "\nApply: keywarden apply {file}   (safe actions only; add --two-phase for deletions, \
-         --unsafe for actions that may break a workload)\n"
-    ));
-    text
-}
-
 // ----- apply, undo -----
 
 pub fn apply(args: ApplyArgs) -> Result<Exit> {
@@ -331,7 +192,7 @@ pub fn apply(args: ApplyArgs) -> Result<Exit> {
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let runtime = runtime()?;
-    let connect = connect_options(&args.aws);
+    let connect = args.aws.options();
     let report = match (&args.plan, &args.resume) {
         (_, Some(run)) => {
             let run = RunId::parse(run)?;
@@ -376,7 +237,7 @@ pub fn undo(args: UndoArgs) -> Result<Exit> {
     let crash = crash_point()?;
     let mut journal = open_journal(&args.state)?;
     let run = RunId::parse(&args.run)?;
-    let connect = connect_options(&args.aws);
+    let connect = args.aws.options();
     let report = runtime()?.block_on(async {
         let client = LiveClient::connect(&connect).await;
         undo_run(&client, &mut journal, &clock, &run, crash).await
@@ -396,51 +257,30 @@ pub(crate) fn run_exit(report: &RunReport) -> Exit {
 /// A run's report as a table or JSON on stdout.
 pub(crate) fn print_run_report(report: &RunReport, format: Option<PlanFormatArg>) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    if table_wanted(format) {
-        writeln!(stdout, "Run {} ({})", report.run.as_str(), report.kind)?;
-        for line in &report.settled_in_doubt {
-            writeln!(
-                stdout,
-                "  settled from the interrupted attempt: {}",
-                terminal(line)
-            )?;
-        }
-        for a in &report.actions {
-            writeln!(
-                stdout,
-                "  {:<12} {:<15} {:<20} {}  {}",
-                terminal(&a.action_id),
-                a.result.label(),
-                terminal(&a.kind),
-                terminal(&a.target),
-                terminal(&a.result.detail())
-            )?;
-        }
-        for line in &report.irreversible {
-            writeln!(stdout, "  cannot be undone: {}", terminal(line))?;
-        }
-    } else {
-        let doc = run_report_json(report);
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
-    }
+    run_report_document(report).print(document_format(format), &mut stdout)?;
     stdout.flush()?;
     Ok(())
 }
 
-pub(crate) fn run_report_json(report: &RunReport) -> serde_json::Value {
-    json!({
-        "run_id": report.run.as_str(),
-        "kind": report.kind.as_str(),
-        "settled_in_doubt": report.settled_in_doubt,
-        "actions": report.actions.iter().map(|a| json!({
-            "action_id": a.action_id,
-            "kind": a.kind,
-            "target": a.target,
-            "result": a.result.label(),
-            "detail": a.result.detail(),
-        })).collect::<Vec<_>>(),
-        "irreversible": report.irreversible,
-    })
+/// The engine's report in wire form.
+pub(crate) fn run_report_document(report: &RunReport) -> RunReportDocument<'_> {
+    RunReportDocument {
+        actions: report
+            .actions
+            .iter()
+            .map(|a| RunActionRecord {
+                action_id: &a.action_id,
+                detail: a.result.detail(),
+                kind: &a.kind,
+                result: a.result.label(),
+                target: &a.target,
+            })
+            .collect(),
+        irreversible: &report.irreversible,
+        kind: report.kind.as_str(),
+        run_id: report.run.as_str(),
+        settled_in_doubt: &report.settled_in_doubt,
+    }
 }
 
 // ----- runs -----
@@ -452,16 +292,12 @@ pub fn runs(args: RunsArgs) -> Result<Exit> {
     let journal = Journal::open_read_only(&dir)
         .with_context(|| format!("cannot read keywarden's journal in `{}`", dir.display()))?;
     let mut stdout = std::io::stdout().lock();
-    let table = table_wanted(args.format);
+    let format = document_format(args.format);
     let Some(journal) = journal else {
         if let Some(run) = &args.run {
             bail!("no run {run}: there is no journal in `{}`", dir.display());
         }
-        if table {
-            writeln!(stdout, "no runs (no journal in {})", dir.display())?;
-        } else {
-            writeln!(stdout, "[]")?;
-        }
+        print_run_list(&[], Err(&dir), format, &mut stdout)?;
         return Ok(Exit::Clean);
     };
     if let Some(run) = &args.run {
@@ -470,130 +306,68 @@ pub fn runs(args: RunsArgs) -> Result<Exit> {
             .run(&run)?
             .ok_or_else(|| anyhow!("no run {} in {}", run.as_str(), journal.path().display()))?;
         let steps = journal.steps(&run)?;
-        if table {
-            writeln!(stdout, "{}", run_line(&info))?;
-            for step in &steps {
-                match &step.entry {
-                    StepEntry::Skipped { reason } => writeln!(
-                        stdout,
-                        "  {} {} skip: {}",
-                        format_timestamp(step.at),
-                        terminal(&step.action_id),
-                        terminal(reason)
-                    )?,
-                    StepEntry::Call(call) => {
-                        let outcome =
-                            call.outcome
-                                .as_ref()
-                                .map_or("IN DOUBT (no outcome)".to_owned(), |o| {
-                                    let detail = match &o.outcome {
-                                        keywarden_app::journal::Outcome::Failed {
-                                            code,
-                                            message,
-                                        } => {
-                                            format!(" {code}: {message}")
-                                        }
-                                        keywarden_app::journal::Outcome::AlreadyDone { detail } => {
-                                            format!(" {detail}")
-                                        }
-                                        keywarden_app::journal::Outcome::Abandoned { reason } => {
-                                            format!(" {reason}")
-                                        }
-                                        keywarden_app::journal::Outcome::Succeeded => String::new(),
-                                    };
-                                    format!("{}{detail}", o.outcome.name())
-                                });
-                        let verified = call.verification.as_ref().map_or(String::new(), |v| {
-                            format!("; verified={} ({})", v.verified, v.detail)
-                        });
-                        writeln!(
-                            stdout,
-                            "  {} {} {} {}: {}{}",
-                            format_timestamp(step.at),
-                            terminal(&step.action_id),
-                            terminal(&call.call),
-                            terminal(&call.target),
-                            terminal(&outcome),
-                            terminal(&verified)
-                        )?;
-                    }
-                }
-            }
-        } else {
-            let doc = json!({
-                "run": run_json(&info),
-                "steps": steps.iter().map(|s| match &s.entry {
-                    StepEntry::Skipped { reason } => json!({
-                        "action_id": s.action_id, "at": s.at, "skipped": reason,
-                    }),
-                    StepEntry::Call(call) => json!({
-                        "action_id": s.action_id,
-                        "at": s.at,
-                        "call": call.call,
-                        "target": call.target,
-                        "outcome": call.outcome.as_ref().map(|o| o.outcome.name()),
-                        "code": call.outcome.as_ref().and_then(|o| match &o.outcome {
-                            keywarden_app::journal::Outcome::Failed { code, .. } => Some(code),
-                            _ => None,
-                        }),
-                        "detail": call.outcome.as_ref().and_then(|o| match &o.outcome {
-                            keywarden_app::journal::Outcome::Failed { message, .. } => Some(message),
-                            keywarden_app::journal::Outcome::AlreadyDone { detail } => Some(detail),
-                            keywarden_app::journal::Outcome::Abandoned { reason } => Some(reason),
-                            keywarden_app::journal::Outcome::Succeeded => None,
-                        }),
-                        "verified": call.verification.as_ref().map(|v| v.verified),
-                    }),
-                }).collect::<Vec<_>>(),
-            });
-            writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
-        }
+        let document = RunStepsDocument {
+            run: run_record(&info),
+            steps: steps.iter().map(step_record).collect(),
+        };
+        document.print(format, &mut stdout)?;
         return Ok(Exit::Clean);
     }
     let runs = journal.runs()?;
-    if table {
-        if runs.is_empty() {
-            writeln!(stdout, "no runs in {}", journal.path().display())?;
-        }
-        for info in &runs {
-            writeln!(stdout, "{}", run_line(info))?;
-        }
-    } else {
-        let doc: Vec<_> = runs.iter().map(run_json).collect();
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
-    }
+    let records: Vec<_> = runs.iter().map(run_record).collect();
+    print_run_list(&records, Ok(journal.path()), format, &mut stdout)?;
     Ok(Exit::Clean)
 }
 
-fn run_line(info: &RunInfo) -> String {
+/// A journal's run in wire form.
+fn run_record(info: &RunInfo) -> RunRecord<'_> {
     let c = info.counts;
-    format!(
-        "{}  {:<8} {:<22} started {}  done {} skipped {} failed {} in-doubt {}{}",
-        info.id.as_str(),
-        info.kind.as_str(),
-        info.status_label(),
-        format_timestamp(info.started_at),
-        c.done,
-        c.skipped,
-        c.failed,
-        c.in_doubt,
-        info.parent
-            .as_ref()
-            .map_or(String::new(), |p| format!("  (undoes {})", p.as_str()))
-    )
+    RunRecord {
+        counts: RunCounts {
+            abandoned: c.abandoned,
+            done: c.done,
+            failed: c.failed,
+            in_doubt: c.in_doubt,
+            skipped: c.skipped,
+            unverified: c.unverified,
+        },
+        finished_at: info.finished_at,
+        kind: info.kind.as_str(),
+        parent: info.parent.as_ref().map(|p| p.as_str()),
+        resumes: info.resumes,
+        run_id: info.id.as_str(),
+        started_at: info.started_at,
+        status: info.status_label(),
+    }
 }
 
-fn run_json(info: &RunInfo) -> serde_json::Value {
-    let c = info.counts;
-    json!({
-        "run_id": info.id.as_str(),
-        "kind": info.kind.as_str(),
-        "status": info.status_label(),
-        "started_at": info.started_at,
-        "finished_at": info.finished_at,
-        "parent": info.parent.as_ref().map(|p| p.as_str().to_owned()),
-        "resumes": info.resumes,
-        "counts": {"done": c.done, "skipped": c.skipped, "failed": c.failed, "in_doubt": c.in_doubt,
-                   "abandoned": c.abandoned, "unverified": c.unverified},
-    })
+/// A journal's step in wire form.
+fn step_record(step: &Step) -> StepRecord<'_> {
+    match &step.entry {
+        StepEntry::Skipped { reason } => StepRecord::Skipped {
+            action_id: &step.action_id,
+            at: step.at,
+            skipped: reason.as_str(),
+        },
+        StepEntry::Call(call) => {
+            let outcome = call.outcome.as_ref().map(|o| &o.outcome);
+            let (code, detail) = match outcome {
+                Some(Outcome::Failed { code, message }) => (Some(code.as_str()), Some(message)),
+                Some(Outcome::AlreadyDone { detail }) => (None, Some(detail)),
+                Some(Outcome::Abandoned { reason }) => (None, Some(reason)),
+                Some(Outcome::Succeeded) | None => (None, None),
+            };
+            StepRecord::Call {
+                action_id: &step.action_id,
+                at: step.at,
+                call: &call.call,
+                code,
+                detail: detail.map(String::as_str),
+                outcome: outcome.map(|o| o.name()),
+                target: &call.target,
+                verified: call.verification.as_ref().map(|v| v.verified),
+                verification_detail: call.verification.as_ref().map(|v| v.detail.as_str()),
+            }
+        }
+    }
 }

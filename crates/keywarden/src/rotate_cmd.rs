@@ -9,16 +9,13 @@
 
 use crate::cli::RotateArgs;
 use crate::live_cmd::runtime;
-use crate::remediate_cmd::{
-    clock, connect_options, crash_point, open_journal, state_dir, write_atomically,
-};
+use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically};
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use keywarden_app::remediate::{rotate_key, RotateOptions, RotateReport, SecretDestination};
 use keywarden_aws::live::LiveClient;
-use keywarden_core::remediation::{ActionKind, Plan};
-use keywarden_core::time::format_timestamp;
-use keywarden_output::escape::terminal;
+use keywarden_core::remediation::Plan;
+use keywarden_output::rotate::{OldKeyPlan, RotateSummary};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +48,7 @@ pub fn rotate(args: RotateArgs) -> Result<Exit> {
         deactivate_after_days: args.deactivate_after_days,
         delete_after_days: args.delete_after_days,
     };
-    let connect = connect_options(&args.aws);
+    let connect = args.aws.options();
     let mut stdout = std::io::stdout();
     let mut destination = match (&args.secret_file, &args.secrets_manager) {
         (Some(path), _) => SecretDestination::File(path.clone()),
@@ -107,23 +104,17 @@ fn finish(args: &RotateArgs, state_dir: &Path, report: &RotateReport) -> Result<
             report.run
         );
     }
-    let new_key = report.new_key_id.as_deref().unwrap_or("?");
-    let mut summary = vec![format!(
-        "rotated {}: new key {new_key}, secret in {} (run {})",
-        report.user,
-        report.handed_to.as_deref().unwrap_or("?"),
-        report.run
-    )];
     let mut plan_failed = false;
-    match &report.plan {
-        None => summary.push(format!("{} had no other key: nothing to plan", report.user)),
+    let path;
+    let plan = match &report.plan {
+        None => OldKeyPlan::Nothing,
         Some(plan) => {
-            let path = args
+            path = args
                 .plan_out
                 .clone()
                 .unwrap_or_else(|| default_plan_path(state_dir, &report.user, report.run.as_str()));
             match write_plan(&path, plan) {
-                Ok(()) => summary.extend(plan_summary(&path, plan)),
+                Ok(()) => OldKeyPlan::Written(&path, plan),
                 Err(error) => {
                     // The rotation itself happened: say so, and give the plan another way.
                     plan_failed = true;
@@ -133,18 +124,24 @@ fn finish(args: &RotateArgs, state_dir: &Path, report: &RotateReport) -> Result<
                          `keywarden apply` on it later:\n{}",
                         plan.to_json()
                     );
+                    OldKeyPlan::NotWritten
                 }
             }
         }
-    }
-    // After `--show-secret`'s credentials, the summary is made of comments, so standard output
-    // stays a valid credentials file.
-    let prefix = if args.show_secret { "# " } else { "" };
+    };
+    let summary = RotateSummary {
+        user: &report.user,
+        new_key_id: report.new_key_id.as_deref(),
+        handed_to: report.handed_to.as_deref(),
+        run_id: report.run.as_str(),
+        plan,
+        // After `--show-secret`'s credentials, the summary is made of comments, so standard
+        // output stays a valid credentials file.
+        as_comments: args.show_secret,
+    };
     let mut out = std::io::stdout().lock();
-    for line in summary {
-        // The user name and the paths are the caller's and AWS's text: escaped like any table.
-        writeln!(out, "{prefix}{}", terminal(&line))?;
-    }
+    summary.print(&mut out)?;
+    out.flush()?;
     Ok(if cleanup_failed || plan_failed {
         Exit::ErrorOrIncomplete
     } else {
@@ -175,44 +172,4 @@ fn write_plan(path: &Path, plan: &Plan) -> Result<()> {
     // What apply will read must read back.
     Plan::from_json(&text, &path.display().to_string()).context("the rotation plan is invalid")?;
     write_atomically(path, &text)
-}
-
-fn plan_summary(path: &Path, plan: &Plan) -> Vec<String> {
-    let mut lines = vec![format!("plan for the old key: {}", path.display())];
-    for action in &plan.actions {
-        let when = action
-            .not_before
-            .map(format_timestamp)
-            .unwrap_or_else(|| "now".to_owned());
-        lines.push(format!(
-            "  {} {} {} ({}), not before {when}",
-            action.id,
-            action.kind,
-            action.access_key_id.as_deref().unwrap_or("-"),
-            action.safety
-        ));
-    }
-    let first = |kind: ActionKind| {
-        plan.actions
-            .iter()
-            .filter(|a| a.kind == kind)
-            .filter_map(|a| a.not_before)
-            .min()
-    };
-    if let Some(at) = first(ActionKind::DeactivateKey) {
-        lines.push(format!(
-            "after {}: keywarden apply {}   (deactivates the old key unless it was used since the \
-             rotation)",
-            format_timestamp(at),
-            path.display()
-        ));
-    }
-    if let Some(at) = first(ActionKind::DeleteKey) {
-        lines.push(format!(
-            "after {}: keywarden apply --two-phase {}   (deletes it once inactive and unused)",
-            format_timestamp(at),
-            path.display()
-        ));
-    }
-    lines
 }

@@ -11,28 +11,23 @@
 //! round, for those of the temporary keys it minted (directly, then by role chaining): a
 //! session signs with its own key, so no query about the long-term key returns its uses.
 
-use crate::audit_cmd::{print, resolve_now};
+use crate::audit_cmd::{print_findings, resolve_now};
 use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
 use crate::Exit;
 use anyhow::{anyhow, bail, Result};
+use keywarden_app::trail::merge;
 use keywarden_app::trail::{Inspector, ReadReport};
-use keywarden_app::trail_remote::merge;
 use keywarden_aws::logs::{LookupAttribute, LookupKey};
 use keywarden_core::cloudtrail::analyzer::{TrailAnalyzer, TrailOutcome, Window};
-use keywarden_core::cloudtrail::lineage::{Change, UseSpan};
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::{AuditConfig, RuleSelection};
 use keywarden_core::finding::Finding;
 use keywarden_core::time::parse_timestamp;
-use keywarden_core::AuditOutcome;
-use keywarden_core::Timestamp;
-use keywarden_output::escape::terminal;
-use keywarden_output::{rfc3339, DataSource};
+use keywarden_output::key::KeyTimeline;
+use keywarden_output::{DataSource, DocumentFormat, FindingsReport, Subject};
 use keywarden_sigma::SigmaRules;
-use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::Write;
-use std::sync::Mutex;
 
 pub(crate) mod remote;
 
@@ -119,10 +114,10 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
     };
     let (mut outcome, report) =
         read_sources(&args.input, &selection, sigma.as_ref().map(|s| &s.0))?;
-    let mut rules_run = outcome.detections_run;
+    let mut rules_run = std::mem::take(&mut outcome.detections_run);
     let mut sigma_incomplete = false;
     if let Some((rules, not_loaded)) = &sigma {
-        add_sigma_findings(&mut outcome.findings, report.findings);
+        outcome.add_inspected(report.findings);
         rules_run.extend(rules.metas());
         sigma_incomplete = *not_loaded > 0;
     }
@@ -133,15 +128,16 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         as_of: outcome.stats.latest_event,
         as_of_basis: "the latest eventTime read".into(),
     };
-    let audit_like = AuditOutcome {
-        findings: outcome.findings,
-        users_evaluated: 0,
-        root_row_seen: false,
-        account_ids: Vec::new(),
-        rules_run,
+    let report = FindingsReport {
+        findings: &outcome.findings,
+        rules_run: &rules_run,
         now,
+        subject: Subject::Events,
+        source,
+        preset: config.preset.name(),
+        tool_version: env!("CARGO_PKG_VERSION"),
     };
-    let exit = print(&audit_like, source, &config, args.output.format)?;
+    let exit = print_findings(&report, args.output.format)?;
     // Bad records mean some of the logs were not read, and Sigma rules that could not be loaded
     // did not run: either way the run is incomplete.
     Ok(if bad > 0 || sigma_incomplete {
@@ -185,71 +181,6 @@ fn load_sigma(dir: &std::path::Path) -> Result<(SigmaRules, usize)> {
     Ok((loaded.rules, loaded.not_loaded.len()))
 }
 
-/// Adds the Sigma findings to the detections', once per event and rule (the same event read
-/// twice matches twice), in the analyzer's order: event time and id, rule code, key.
-fn add_sigma_findings(findings: &mut Vec<Finding>, mut sigma: Vec<Finding>) {
-    fn key(f: &Finding) -> impl Ord + '_ {
-        (
-            f.event
-                .as_ref()
-                .map(|e| (e.event_time, e.event_id.as_str())),
-            f.rule.code,
-            f.access_key_id.as_deref(),
-        )
-    }
-    sigma.sort_by(|a, b| key(a).cmp(&key(b)));
-    fn event_id(f: &Finding) -> Option<&str> {
-        f.event.as_ref().map(|e| e.event_id.as_str())
-    }
-    sigma.dedup_by(|a, b| event_id(a) == event_id(b) && a.rule.code == b.rule.code);
-    // Two sorted runs: the sort merges them.
-    findings.extend(sigma);
-    findings.sort_by(|a, b| key(a).cmp(&key(b)));
-}
-
-/// Sessions looked up one after the other in `key --lookup`'s later rounds: the keys they
-/// came from, ordered by minting time.
-#[derive(Default)]
-struct Mintings(Mutex<Vec<(Timestamp, String, String)>>);
-
-impl Mintings {
-    /// Every record that mints a temporary key, with the key that signed it. Broader than the
-    /// lineage's STS calls on purpose: a key looked up for nothing costs one call, a session
-    /// missed costs its uses.
-    fn observe(&self, record: &Record<'_>) {
-        let event = &record.event;
-        if let (Some(minted), Some(signer), true) = (
-            &event.minted_key,
-            &event.identity.access_key_id,
-            event.succeeded(),
-        ) {
-            let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            seen.push((event.event_time, signer.clone(), minted.clone()));
-        }
-    }
-
-    /// The temporary keys descending from `key`, role chaining included, in minting order.
-    fn descendants(&self, key: &str) -> Vec<String> {
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        seen.sort();
-        let mut found: Vec<String> = Vec::new();
-        let mut parents = HashSet::from([key.to_owned()]);
-        // Each pass follows one more hop of role chaining; chains are short.
-        loop {
-            let before = found.len();
-            for (_, signer, minted) in &seen {
-                if parents.contains(signer) && !parents.contains(minted) {
-                    parents.insert(minted.clone());
-                    found.push(minted.clone());
-                }
-            }
-            if found.len() == before {
-                return found;
-            }
-        }
-    }
-}
-
 /// `key`'s sources: the command line's, then, with --lookup, the uses of the sessions the key
 /// minted, one LookupEvents round per generation of role chaining, at most `max_sessions` keys
 /// in all. Returns the outcome and how many sessions were left out by that bound.
@@ -261,21 +192,20 @@ fn read_key_sources(
     let (window, threads) = reading_options(input)?;
     let selection = AuditConfig::default().selection;
     let mut analyzer = TrailAnalyzer::new(&selection).with_window(window.since, window.until);
-    let mintings = Mintings::default();
-    let inspect = |record: &Record<'_>, _: &mut Vec<Finding>| mintings.observe(record);
     let lookup = input.remote.lookup;
-    let inspector: Option<Inspector<'_>> = lookup.then_some(&inspect);
     let mut sources = remote::Sources::new(input, window, threads);
     let mut read = || -> Result<(ReadReport, usize)> {
-        let mut report = sources.read_all(&mut analyzer, inspector)?;
+        let mut report = sources.read_all(&mut analyzer, None)?;
         if !lookup {
             return Ok((report, 0));
         }
         let mut asked: HashSet<String> = HashSet::new();
         for round in 1.. {
-            let new: Vec<String> = mintings
-                .descendants(key_id)
+            let new: Vec<String> = analyzer
+                .lineage()
+                .sessions_of(key_id)
                 .into_iter()
+                .map(|s| s.key_id.clone())
                 .filter(|k| !asked.contains(k))
                 .collect();
             let room = max_sessions.saturating_sub(asked.len());
@@ -297,7 +227,7 @@ fn read_key_sources(
                 })
                 .collect();
             let label = format!(" (sessions, round {round})");
-            let more = sources.lookup(attributes, &mut analyzer, inspector, &label)?;
+            let more = sources.lookup(attributes, &mut analyzer, None, &label)?;
             merge(&mut report, more);
         }
         unreachable!("the rounds end when no session is left")
@@ -329,144 +259,16 @@ pub fn run_key(mut args: KeyArgs) -> Result<Exit> {
         remote.lookup_attributes.insert(0, own);
     }
     let (outcome, left_out) = read_key_sources(&args.input, &key_id, args.max_session_lookups)?;
-    let lineage = &outcome.lineage;
-    let history = lineage.keys.get(&key_id);
-    let sessions: Vec<_> = {
-        let mut s: Vec<_> = lineage
-            .sessions
-            .values()
-            .filter(|s| lineage.root_key_of(&s.key_id) == Some(key_id.as_str()))
-            .collect();
-        s.sort_by_key(|s| (s.minted.time, s.key_id.clone()));
-        s
+    let format = match args.format {
+        RulesFormat::Json => DocumentFormat::Json,
+        RulesFormat::Table => DocumentFormat::Table,
     };
-    let change_json = |c: &Change| {
-        json!({
-            "time": rfc3339(c.time),
-            "event_name": c.event_name,
-            "event_id": c.event_id,
-            "status": c.status,
-            "actor": c.actor,
-            "source_ip": c.source_ip,
-        })
-    };
-    let span_json = |span: Option<&UseSpan>| match span {
-        None => Value::Null,
-        Some(s) => json!({
-            "first": {"time": rfc3339(s.first.time), "event_name": s.first.event_name, "event_id": s.first.event_id, "source_ip": s.first.source_ip},
-            "last": {"time": rfc3339(s.last.time), "event_name": s.last.event_name, "event_id": s.last.event_id, "source_ip": s.last.source_ip},
-        }),
-    };
-    let document = json!({
-        "access_key_id": key_id,
-        "seen": history.is_some(),
-        "owner": history.and_then(|h| h.owner.clone()),
-        "account": history.and_then(|h| h.account.clone()),
-        "created": history.and_then(|h| h.created.as_ref()).map(change_json),
-        "status_changes": history.map(|h| h.status_changes.iter().map(change_json).collect::<Vec<_>>()).unwrap_or_default(),
-        "deleted": history.and_then(|h| h.deleted.as_ref()).map(change_json),
-        "used": span_json(history.and_then(|h| h.used.as_ref())),
-        "sessions": sessions.iter().map(|s| json!({
-            "access_key_id": s.key_id,
-            "minted": change_json(&s.minted),
-            "parent": s.parent,
-            "used": span_json(lineage.session_uses.get(&s.key_id)),
-        })).collect::<Vec<_>>(),
-    });
     let mut out = std::io::stdout().lock();
-    match args.format {
-        RulesFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &document)?;
-            writeln!(out)?;
-        }
-        RulesFormat::Table => print_timeline(&mut out, &key_id, &document)?,
-    }
+    KeyTimeline::of(&key_id, &outcome.lineage).print(format, &mut out)?;
     out.flush()?;
     Ok(if outcome.stats.bad_records > 0 || left_out > 0 {
         Exit::ErrorOrIncomplete
     } else {
         Exit::Clean
     })
-}
-
-/// The timeline as a reviewer reads it: one line per fact, in time order.
-fn print_timeline(out: &mut dyn Write, key_id: &str, doc: &Value) -> std::io::Result<()> {
-    if doc["seen"] == false {
-        return writeln!(out, "{}: not found in the logs read", terminal(key_id));
-    }
-    // Every field below was read from the logs, which whoever made the calls wrote into.
-    let text = |v: &Value| terminal(v.as_str().unwrap_or("-")).into_owned();
-    writeln!(
-        out,
-        "{}  owner {}  account {}",
-        terminal(key_id),
-        text(&doc["owner"]),
-        text(&doc["account"])
-    )?;
-    let mut lines: Vec<(String, String)> = Vec::new();
-    let change_line = |label: &str, c: &Value| {
-        (
-            text(&c["time"]),
-            format!(
-                "{label:<10} {} by {} from {}",
-                c["status"]
-                    .as_str()
-                    .map(|s| format!("-> {s}"))
-                    .unwrap_or_default(),
-                text(&c["actor"]),
-                text(&c["source_ip"])
-            ),
-        )
-    };
-    if !doc["created"].is_null() {
-        lines.push(change_line("created", &doc["created"]));
-    }
-    for c in doc["status_changes"].as_array().into_iter().flatten() {
-        lines.push(change_line("status", c));
-    }
-    if !doc["deleted"].is_null() {
-        lines.push(change_line("deleted", &doc["deleted"]));
-    }
-    for (label, span) in [("first use", "first"), ("last use", "last")] {
-        let u = &doc["used"][span];
-        if !u.is_null() {
-            lines.push((
-                text(&u["time"]),
-                format!(
-                    "{label:<10} {} from {}",
-                    text(&u["event_name"]),
-                    text(&u["source_ip"])
-                ),
-            ));
-        }
-    }
-    for s in doc["sessions"].as_array().into_iter().flatten() {
-        let id = text(&s["access_key_id"]);
-        lines.push((
-            text(&s["minted"]["time"]),
-            format!(
-                "minted     {id} with {} from {}",
-                text(&s["minted"]["event_name"]),
-                text(&s["minted"]["source_ip"])
-            ),
-        ));
-        for (label, span) in [("first use", "first"), ("last use", "last")] {
-            let u = &s["used"][span];
-            if !u.is_null() {
-                lines.push((
-                    text(&u["time"]),
-                    format!(
-                        "  {label:<8} {id}: {} from {}",
-                        text(&u["event_name"]),
-                        text(&u["source_ip"])
-                    ),
-                ));
-            }
-        }
-    }
-    lines.sort();
-    for (time, line) in lines {
-        writeln!(out, "  {time}  {line}")?;
-    }
-    Ok(())
 }

@@ -142,13 +142,18 @@ mod remediate {
         fn apply_env(&self, plan: &Path, at: &str, args: &[&str], env: &[(&str, &str)]) -> Audit {
             let mut all = vec![plan.to_str().unwrap(), "--format", "json"];
             all.extend_from_slice(args);
-            self.run_env("apply", at, &all, env)
+            let run = self.run_env("apply", at, &all, env);
+            if !run.doc.is_null() {
+                support::assert_matches_schema("run-report", &run.doc);
+            }
+            run
         }
 
         /// `keywarden runs RUN_ID --format json`: the run and its steps.
         fn journal(&self, run: &str) -> Value {
             let out = self.run("runs", UNDO_AT, &[run, "--format", "json"]);
             assert_eq!(out.code(), Some(0), "runs {run}\n{}", out.context());
+            support::assert_matches_schema("run-steps", &out.doc);
             out.doc
         }
 
@@ -156,6 +161,7 @@ mod remediate {
         fn runs(&self) -> Vec<Value> {
             let out = self.run("runs", UNDO_AT, &["--format", "json"]);
             assert_eq!(out.code(), Some(0), "runs\n{}", out.context());
+            support::assert_matches_schema("run-list", &out.doc);
             out.doc.as_array().expect("a list of runs").clone()
         }
 

@@ -16,7 +16,7 @@ mod write_guards {
     use serde_json::json;
     use std::path::{Path, PathBuf};
     use std::process::{Command, Output};
-    use support::{repo_root, scratch_dir, Moto};
+    use support::{repo_root, rust_files, scratch_dir, Moto};
 
     const NOW: &str = "2025-06-01T12:00:00Z";
     /// A day later: what an operator would pass to act "after the grace period" today.
@@ -156,18 +156,6 @@ mod write_guards {
             dir.join("state").to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    }
-
-    /// Every `.rs` file under `dir`.
-    fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                rust_files(&path, found);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                found.push(path);
-            }
-        }
     }
 
     #[test]

@@ -124,6 +124,11 @@ impl TrailAnalyzer {
         }
     }
 
+    /// The lineage so far (histories are put in time order only by [`TrailAnalyzer::finish`]).
+    pub fn lineage(&self) -> &Lineage {
+        &self.lineage
+    }
+
     pub fn record_bad(&mut self) {
         self.stats.bad_records += 1;
     }
@@ -133,25 +138,46 @@ impl TrailAnalyzer {
         for detector in &self.detectors {
             detector.finish(&self.lineage, &mut self.findings);
         }
-        let key = |f: &Finding| {
-            (
-                f.event.as_ref().map(|e| (e.event_time, e.event_id.clone())),
-                f.rule.code,
-                f.access_key_id.clone(),
-            )
-        };
         let window = self.window;
         self.findings.retain(|f| {
             f.event
                 .as_ref()
                 .is_none_or(|e| window.contains(e.event_time))
         });
-        self.findings.sort_by_key(key);
+        self.findings
+            .sort_by(|a, b| trail_order(a).cmp(&trail_order(b)));
         TrailOutcome {
             findings: self.findings,
             lineage: self.lineage,
             stats: self.stats,
             detections_run: self.detectors.iter().map(|d| d.meta()).collect(),
         }
+    }
+}
+
+/// The order of a trail's findings: event time and id, rule code, key. The one sort of them.
+fn trail_order(f: &Finding) -> impl Ord + '_ {
+    (
+        f.event
+            .as_ref()
+            .map(|e| (e.event_time, e.event_id.as_str())),
+        f.rule.code,
+        f.access_key_id.as_deref(),
+    )
+}
+
+impl TrailOutcome {
+    /// Adds the findings an inspector (Sigma rules) made while the events were read, once per
+    /// event and rule (the same event read twice matches twice), in the trail's order.
+    pub fn add_inspected(&mut self, mut inspected: Vec<Finding>) {
+        inspected.sort_by(|a, b| trail_order(a).cmp(&trail_order(b)));
+        fn event_id(f: &Finding) -> Option<&str> {
+            f.event.as_ref().map(|e| e.event_id.as_str())
+        }
+        inspected.dedup_by(|a, b| event_id(a) == event_id(b) && a.rule.code == b.rule.code);
+        // Two sorted runs: the sort merges them.
+        self.findings.extend(inspected);
+        self.findings
+            .sort_by(|a, b| trail_order(a).cmp(&trail_order(b)));
     }
 }

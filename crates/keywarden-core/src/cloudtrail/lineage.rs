@@ -292,6 +292,19 @@ impl Lineage {
         }
     }
 
+    /// The sessions descending from the long-term key `key_id`: minted with it, or by role
+    /// chaining from one of those; in minting order (time, then key id). The one place that
+    /// follows a key to its sessions (`key`'s timeline and `key --lookup`'s rounds use it).
+    pub fn sessions_of(&self, key_id: &str) -> Vec<&Session> {
+        let mut sessions: Vec<&Session> = self
+            .sessions
+            .values()
+            .filter(|s| self.root_key_of(&s.key_id) == Some(key_id))
+            .collect();
+        sessions.sort_by(|a, b| (a.minted.time, &a.key_id).cmp(&(b.minted.time, &b.key_id)));
+        sessions
+    }
+
     /// The long-term key a temporary key descends from (through role chaining), if known.
     pub fn root_key_of(&self, session: &str) -> Option<&str> {
         self.chain_origin(session).map(|(key, _)| key)

@@ -8,7 +8,7 @@ use keywarden_core::model::{Known, PasswordPolicy, Trail};
 use keywarden_core::report::{ReportReader, COLUMNS};
 use keywarden_core::time::parse_timestamp;
 use keywarden_core::{audit_report, AccountExtras, AuditConfig, AuditOutcome, Timestamp};
-use keywarden_output::{AuditReport, DataSource, Format};
+use keywarden_output::{DataSource, FindingsReport, Format};
 
 pub const NOW: &str = "2024-06-01T00:00:00Z";
 
@@ -108,17 +108,12 @@ pub fn file_source() -> DataSource {
     }
 }
 
-pub fn report(outcome: &AuditOutcome, source: DataSource) -> AuditReport<'_> {
-    AuditReport {
-        outcome,
-        source,
-        preset: "default",
-        tool_version: "0.1.0",
-    }
+pub fn report(outcome: &AuditOutcome, source: DataSource) -> FindingsReport<'_> {
+    FindingsReport::audit(outcome, source, "default", "0.1.0")
 }
 
-pub fn render(format: Format, report: &AuditReport<'_>) -> String {
+pub fn render(format: Format, report: &FindingsReport<'_>) -> String {
     let mut out = Vec::new();
-    format.printer().print_audit(report, &mut out).unwrap();
+    format.printer().print_findings(report, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }

@@ -11,10 +11,10 @@ use anyhow::{bail, Context, Result};
 use keywarden_app::trail::{
     analyze_units_inspecting, expand, Inspector, Parsing, ReadReport, Unit,
 };
-use keywarden_app::trail_remote::{
+use keywarden_app::trail::{
     merge, read_remote, LookupPacer, LookupPlan, RemoteOptions, RemoteSources, S3Location, Window,
 };
-use keywarden_aws::live::{ConnectOptions, LiveClient};
+use keywarden_aws::live::LiveClient;
 use keywarden_aws::logs::LookupAttribute;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
 use keywarden_core::cloudtrail::reader::Limits;
@@ -42,6 +42,7 @@ pub fn describe_sources(input: &TrailSourceArgs) -> String {
         let regions = if input.remote.regions.is_empty() {
             input
                 .remote
+                .connect
                 .region
                 .clone()
                 .unwrap_or_else(|| "the configured region".into())
@@ -161,12 +162,7 @@ impl<'a> Sources<'a> {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            let connect = ConnectOptions {
-                profile: remote.profile.clone(),
-                region: remote.region.clone(),
-                endpoint_url: remote.endpoint_url.clone(),
-                max_attempts: remote.max_attempts,
-            };
+            let connect = remote.connect.options();
             let client = Arc::new(runtime.block_on(LiveClient::connect(&connect)));
             let regions = if remote.regions.is_empty() {
                 vec![client.region().to_owned()]

@@ -52,6 +52,18 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Every `.rs` file under `dir`, for the tests that read the sources.
+pub fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
 /// A fresh, empty scratch folder for one test: `group/test` under cargo's test temporary folder,
 /// emptied first (left behind after the test, to look at).
 pub fn fresh_dir(group: &str, test: &str) -> PathBuf {
@@ -112,6 +124,47 @@ fn python() -> &'static Path {
     match result {
         Ok(path) => path,
         Err(message) => panic!("{message}"),
+    }
+}
+
+/// Whether `doc` is valid against `docs/schemas/<kind>.schema.json` (the schema generated from
+/// keywarden-output's wire types), checked by the `jsonschema` package of moto's venv: `Err`
+/// holds the validator's message.
+pub fn schema_check(kind: &str, doc: &Value) -> Result<(), String> {
+    let schema = repo_root().join(format!("docs/schemas/{kind}.schema.json"));
+    assert!(schema.is_file(), "no schema {}", schema.display());
+    let mut child = Command::new(python())
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.validators.validator_for(schema).check_schema(schema)\n\
+             jsonschema.validate(json.load(sys.stdin), schema)",
+        ])
+        .arg(&schema)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the venv's python runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Fails the test unless `doc` is valid against the schema of `kind` (see [`schema_check`]).
+pub fn assert_matches_schema(kind: &str, doc: &Value) {
+    if let Err(message) = schema_check(kind, doc) {
+        panic!("the {kind} document does not match docs/schemas/{kind}.schema.json:\n{message}\n{doc:#}");
     }
 }
 

@@ -1,16 +1,6 @@
-//! `keywarden trail` over local sources: files, folders (walked), standard input; plain or
-//! gzipped, in any of the formats the core's reader detects. Files are parsed on every core;
-//! one analyzer folds the events in, so lineage sees all files as one log.
-//!
-//! Memory stays flat as the input grows: each worker holds one chunk at a time (a CloudTrail
-//! file, or 16 MiB of a larger input of any shape: the core's `stream` reader), events and bad
-//! records go to the analyzer in batches of 1,024 through a bounded channel, and the analyzer
-//! keeps lineage and findings, not events.
-//!
-//! An [`Inspector`] (`keywarden trail --sigma`: Sigma rules over each event's JSON) runs in the
-//! workers too, on every record as it is read, so its cost is spread over the cores like the
-//! parsing; its findings travel with their events to the analyzer's thread, which keeps those of
-//! events inside `--since`/`--until` that are not repeats of an event already analyzed.
+//! The parser every source feeds: units (files, standard input, fetched bytes) parsed on every
+//! core, events folded into one analyzer through a bounded channel, an inspector (Sigma) run
+//! on the workers; fetched units batched in while the next ones download.
 
 use flate2::read::MultiGzDecoder;
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
@@ -19,9 +9,12 @@ use keywarden_core::cloudtrail::reader::{BadRecord, Limits, Location, Record};
 use keywarden_core::cloudtrail::stream;
 use keywarden_core::finding::Finding;
 use std::io::{self, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
+
+use std::future::Future;
+use tokio::sync::mpsc;
 
 /// One thing to read.
 #[derive(Debug, Clone)]
@@ -43,66 +36,6 @@ impl Unit {
             Unit::Bytes { origin, .. } => origin.clone(),
         }
     }
-}
-
-/// A source the user named that cannot be read at all (missing path, unreadable folder).
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
-pub struct SourceError {
-    pub path: String,
-    #[source]
-    pub source: io::Error,
-}
-
-/// The units of the sources named, and the entries of walked folders that were not read.
-#[derive(Debug, Default)]
-pub struct Expanded {
-    pub units: Vec<Unit>,
-    /// FIFOs, sockets, devices, broken links and link loops met in folders: to be shown as
-    /// warnings (a file named on the command line is read whatever it is).
-    pub skipped: Vec<keywarden_walk::Skipped>,
-}
-
-/// Expands folders into the log files under them, sorted for a stable order, by the one walker
-/// (`keywarden-walk`: symbolic links followed with loop detection, only regular files read).
-/// Digest files (`CloudTrail-Digest/`) are not events and are skipped; so are hidden files.
-pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
-    let mut expanded = Expanded::default();
-    for path in paths {
-        if path == Path::new("-") {
-            expanded.units.push(Unit::Stdin);
-            continue;
-        }
-        let meta = std::fs::metadata(path).map_err(|source| SourceError {
-            path: path.display().to_string(),
-            source,
-        })?;
-        if meta.is_dir() {
-            let filter = keywarden_walk::Filter {
-                file: &is_log_name,
-                folder: &|name| name != "CloudTrail-Digest",
-            };
-            let walked = keywarden_walk::walk(path, &filter).map_err(|e| SourceError {
-                path: e.path,
-                source: e.source,
-            })?;
-            expanded
-                .units
-                .extend(walked.files.into_iter().map(Unit::File));
-            expanded.skipped.extend(walked.skipped);
-        } else {
-            expanded.units.push(Unit::File(path.clone()));
-        }
-    }
-    Ok(expanded)
-}
-
-/// Files a walked folder contributes; a file named on the command line is read whatever its name.
-fn is_log_name(name: &str) -> bool {
-    let name = name.strip_suffix(".gz").unwrap_or(name);
-    [".json", ".jsonl", ".ndjson", ".log"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
 }
 
 /// Looks at every record on the worker that read it, before its event goes to the analyzer,
@@ -458,6 +391,80 @@ impl<'l, 'i> Batcher<'l, 'i> {
         }
         if !self.bad_records.is_empty() {
             let _ = self.sender.send(Batch::Bad(self.bad_records));
+        }
+    }
+}
+
+/// Where fetched units go: the parser's side of the pipeline.
+pub type UnitSink = mpsc::Sender<Unit>;
+
+/// Units waiting for the parser. With S3 objects of a few hundred kB to a few MB, this bounds
+/// the memory the downloads can run ahead with.
+const CHANNEL_UNITS: usize = 64;
+/// A parser batch: this many bytes or units, or whatever has arrived when the parser is free.
+const BATCH_BYTES: usize = 64 << 20;
+const BATCH_UNITS: usize = 256;
+
+/// Runs `produce` on `runtime` while the calling thread parses what it sends into `analyzer`, in
+/// batches (`analyze_units_inspecting` with `parsing` per batch, with `inspector` if any).
+/// Returns the reading report and `produce`'s result. Call it from outside the runtime (it
+/// blocks).
+pub fn analyze_fetched<T, F, Fut>(
+    runtime: &tokio::runtime::Handle,
+    parsing: Parsing,
+    analyzer: &mut TrailAnalyzer,
+    inspector: Option<Inspector<'_>>,
+    produce: F,
+) -> (ReadReport, T)
+where
+    F: FnOnce(UnitSink) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (sink, mut receiver) = mpsc::channel::<Unit>(CHANNEL_UNITS);
+    let task = runtime.spawn(produce(sink));
+    let mut report = ReadReport::default();
+    while let Some(first) = receiver.blocking_recv() {
+        let mut size = unit_size(&first);
+        let mut batch = vec![first];
+        while size < BATCH_BYTES && batch.len() < BATCH_UNITS {
+            match receiver.try_recv() {
+                Ok(unit) => {
+                    size += unit_size(&unit);
+                    batch.push(unit);
+                }
+                Err(_) => break,
+            }
+        }
+        merge(
+            &mut report,
+            analyze_units_inspecting(batch, parsing, analyzer, inspector),
+        );
+    }
+    let output = match runtime.block_on(task) {
+        Ok(output) => output,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    };
+    (report, output)
+}
+
+fn unit_size(unit: &Unit) -> usize {
+    match unit {
+        Unit::Bytes { data, .. } => data.len(),
+        _ => 0,
+    }
+}
+
+/// Adds one batch's reading report to the run's.
+pub fn merge(into: &mut ReadReport, from: ReadReport) {
+    into.units_read += from.units_read;
+    into.findings.extend(from.findings);
+    into.bad_records_not_kept += from.bad_records_not_kept;
+    for record in from.bad_records {
+        if into.bad_records.len() < KEEP_BAD_RECORDS {
+            into.bad_records.push(record);
+        } else {
+            into.bad_records_not_kept += 1;
         }
     }
 }

@@ -1,0 +1,66 @@
+//! Local sources: paths named on the command line, folders walked (keywarden-walk), standard
+//! input.
+
+use super::*;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A source the user named that cannot be read at all (missing path, unreadable folder).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct SourceError {
+    pub path: String,
+    #[source]
+    pub source: io::Error,
+}
+
+/// The units of the sources named, and the entries of walked folders that were not read.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub units: Vec<Unit>,
+    /// FIFOs, sockets, devices, broken links and link loops met in folders: to be shown as
+    /// warnings (a file named on the command line is read whatever it is).
+    pub skipped: Vec<keywarden_walk::Skipped>,
+}
+
+/// Expands folders into the log files under them, sorted for a stable order, by the one walker
+/// (`keywarden-walk`: symbolic links followed with loop detection, only regular files read).
+/// Digest files (`CloudTrail-Digest/`) are not events and are skipped; so are hidden files.
+pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
+    let mut expanded = Expanded::default();
+    for path in paths {
+        if path == Path::new("-") {
+            expanded.units.push(Unit::Stdin);
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(|source| SourceError {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let filter = keywarden_walk::Filter {
+                file: &is_log_name,
+                folder: &|name| name != "CloudTrail-Digest",
+            };
+            let walked = keywarden_walk::walk(path, &filter).map_err(|e| SourceError {
+                path: e.path,
+                source: e.source,
+            })?;
+            expanded
+                .units
+                .extend(walked.files.into_iter().map(Unit::File));
+            expanded.skipped.extend(walked.skipped);
+        } else {
+            expanded.units.push(Unit::File(path.clone()));
+        }
+    }
+    Ok(expanded)
+}
+
+/// Files a walked folder contributes; a file named on the command line is read whatever its name.
+pub(super) fn is_log_name(name: &str) -> bool {
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    [".json", ".jsonl", ".ndjson", ".log"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}

@@ -63,6 +63,11 @@ fn source_lines() -> Vec<(String, usize, String)> {
             continue;
         }
         for file in rust_files(&src) {
+            // A `tests.rs` is a `#[cfg(test)] mod tests;` moved out of its parent file: test
+            // code, like what follows `#[cfg(test)]` below.
+            if file.file_name().is_some_and(|name| name == "tests.rs") {
+                continue;
+            }
             let text = std::fs::read_to_string(&file).unwrap();
             let name = file
                 .strip_prefix(&crates)

@@ -77,7 +77,7 @@ impl KeySlot {
 
     /// The credential-report column for `field` in this slot, e.g. `access_key_2_last_rotated`.
     pub fn column(self, field: KeyField) -> &'static str {
-        KEY_COLUMNS[self as usize][field as usize]
+        COLUMNS[KEY_BASE[self as usize] + field as usize]
     }
 }
 
@@ -91,22 +91,35 @@ pub enum KeyField {
     LastUsedService,
 }
 
-const KEY_COLUMNS: [[&str; 5]; 2] = [
-    [
-        "access_key_1_active",
-        "access_key_1_last_rotated",
-        "access_key_1_last_used_date",
-        "access_key_1_last_used_region",
-        "access_key_1_last_used_service",
-    ],
-    [
-        "access_key_2_active",
-        "access_key_2_last_rotated",
-        "access_key_2_last_used_date",
-        "access_key_2_last_used_region",
-        "access_key_2_last_used_service",
-    ],
+/// The 22 columns of a credential report, in AWS's order.
+pub const COLUMNS: [&str; 22] = [
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "password_next_rotation",
+    "mfa_active",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_1_last_used_region",
+    "access_key_1_last_used_service",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+    "access_key_2_last_used_region",
+    "access_key_2_last_used_service",
+    "cert_1_active",
+    "cert_1_last_rotated",
+    "cert_2_active",
+    "cert_2_last_rotated",
 ];
+
+/// First column of each key slot in [`COLUMNS`]; the five key columns follow in [`KeyField`]
+/// order.
+pub(crate) const KEY_BASE: [usize; 2] = [8, 13];
 
 /// One access-key slot of a user, as the report (and, live, ListAccessKeys) describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,6 +339,32 @@ mod account_id_of_arn_tests {
         #[test]
         fn agrees_with_splitn(arn in "(arn)?[:a-z0-9é]{0,20}") {
             prop_assert_eq!(account_id_of_arn(&arn), reference(&arn));
+        }
+    }
+
+    #[test]
+    fn a_key_slots_columns_are_the_reports_own() {
+        let suffixes = [
+            "active",
+            "last_rotated",
+            "last_used_date",
+            "last_used_region",
+            "last_used_service",
+        ];
+        let fields = [
+            KeyField::Active,
+            KeyField::LastRotated,
+            KeyField::LastUsedDate,
+            KeyField::LastUsedRegion,
+            KeyField::LastUsedService,
+        ];
+        for slot in KeySlot::BOTH {
+            for (field, suffix) in fields.into_iter().zip(suffixes) {
+                assert_eq!(
+                    slot.column(field),
+                    format!("access_key_{}_{suffix}", slot.number())
+                );
+            }
         }
     }
 }

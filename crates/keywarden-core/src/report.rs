@@ -24,31 +24,8 @@ const READ_BUFFER: usize = 64 * 1024;
 /// until the allocation failed.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
 
-/// The 22 columns of a credential report, in AWS's order.
-pub const COLUMNS: [&str; 22] = [
-    "user",
-    "arn",
-    "user_creation_time",
-    "password_enabled",
-    "password_last_used",
-    "password_last_changed",
-    "password_next_rotation",
-    "mfa_active",
-    "access_key_1_active",
-    "access_key_1_last_rotated",
-    "access_key_1_last_used_date",
-    "access_key_1_last_used_region",
-    "access_key_1_last_used_service",
-    "access_key_2_active",
-    "access_key_2_last_rotated",
-    "access_key_2_last_used_date",
-    "access_key_2_last_used_region",
-    "access_key_2_last_used_service",
-    "cert_1_active",
-    "cert_1_last_rotated",
-    "cert_2_active",
-    "cert_2_last_rotated",
-];
+pub use crate::model::COLUMNS;
+use crate::model::KEY_BASE;
 
 // Indexes into COLUMNS.
 const USER: usize = 0;
@@ -58,8 +35,6 @@ const PASSWORD_ENABLED: usize = 3;
 const PASSWORD_LAST_USED: usize = 4;
 const PASSWORD_LAST_CHANGED: usize = 5;
 const MFA_ACTIVE: usize = 7;
-/// First column of each key slot; the five key columns follow in [`crate::model::KeyField`] order.
-const KEY_BASE: [usize; 2] = [8, 13];
 
 /// What went wrong, without the where.
 #[derive(Debug, Clone, PartialEq, Eq)]

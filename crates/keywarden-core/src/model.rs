@@ -341,6 +341,11 @@ mod account_id_of_arn_tests {
             prop_assert_eq!(account_id_of_arn(&arn), reference(&arn));
         }
     }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::{KeyField, KeySlot};
 
     #[test]
     fn a_key_slots_columns_are_the_reports_own() {

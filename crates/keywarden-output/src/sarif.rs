@@ -16,14 +16,15 @@
 //!   its brackets and backslashes are escaped ([`crate::escape::sarif_text`]), so a hostile user
 //!   name cannot plant a link in a dashboard. The other fields are data, written exactly.
 //!
-//! Hand-written serde structs keep this to the fields keywarden fills, without a dependency.
+//! Hand-written serialize-only serde structs keep this to the fields keywarden fills, without a
+//! dependency; the evidence, exemptions and data source are borrowed [`crate::json`] types.
 
 use crate::escape::sarif_text;
 use crate::json::{DataSourceInfo, Evidence, ExemptionRecord};
 use crate::{rfc3339, FindingsReport, Printer};
 use keywarden_core::finding::{Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::io::{self, Write};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -71,12 +72,12 @@ pub struct RunProperties<'a> {
     pub preset: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tool {
     pub driver: Driver,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Driver {
     pub name: String,
@@ -85,7 +86,7 @@ pub struct Driver {
     pub rules: Vec<ReportingDescriptor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportingDescriptor {
     pub id: String,
@@ -97,23 +98,23 @@ pub struct ReportingDescriptor {
     pub properties: RuleProperties,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Help {
     pub text: String,
     pub markdown: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Configuration {
     pub level: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleProperties {
     /// GitHub's 0.0-10.0 score, as a string: it ranks alerts critical/high/medium/low by it.
     #[serde(rename = "security-severity")]
@@ -135,32 +136,32 @@ pub struct SarifResult<'a> {
     pub properties: ResultProperties<'a>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Location {
     pub physical_location: PhysicalLocation,
     pub logical_locations: Vec<LogicalLocation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhysicalLocation {
     pub artifact_location: ArtifactLocation,
     pub region: Region,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArtifactLocation {
     pub uri: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Region {
     pub start_line: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogicalLocation {
     pub name: String,
@@ -168,14 +169,14 @@ pub struct LogicalLocation {
     pub kind: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppression {
     pub kind: String,
     pub justification: String,
     pub properties: SuppressionProperties,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SuppressionProperties {
     /// `config:exemption[N]` or `tag:<key>`.
     pub source: String,

@@ -5,20 +5,26 @@
 //! consumer sees, and [`SCHEMA_VERSION`] says which contract a document follows. The contract is
 //! documented field by field in `docs/json-output.md`: change the two together.
 //!
-//! The wire types also implement `Deserialize`, so tests (and Rust consumers) can read a document
-//! back. Readers ignore fields they do not know and map enum values they do not know to `Other`,
-//! because a minor version may add both.
-//!
-//! [`JsonPrinter`] does not build an [`AuditDocument`]: that would copy every finding (a large
-//! audit's findings twice in memory). It serializes private borrowed views of the same shape
-//! instead, one finding at a time; a test checks that both give the same bytes.
+//! Writing and reading are two sides, on purpose (as ripgrep's `printer/src/jsont.rs`):
+//! - The writing side is one set of serialize-only types that borrow from the model
+//!   ([`AuditDocument`] down to [`Evidence`]): building a document copies no finding, and the
+//!   findings array is written one finding at a time. They are also what the committed JSON
+//!   Schema is generated from (`crate::schema`), so the schema is the printed shape itself.
+//!   The SARIF and CSV outputs embed the same [`Evidence`], [`ExemptionRecord`] and
+//!   [`DataSourceInfo`].
+//! - The reading side, [`SavedAudit`], reads a saved document back (`plan --from audit.json`,
+//!   and Rust consumers). It cannot be the writing types: those borrow a model a reader does not
+//!   have. It holds only what a reader acts on, so a field a later version adds or reshapes
+//!   cannot break it; it ignores fields it does not know and maps enum values it does not know to
+//!   `Other`, because a minor version may add both. The enums are shared by both sides.
 
-use crate::{rfc3339, FindingsReport, Printer};
+use crate::{rfc3339, DataSource, FindingsReport, Printer};
 use keywarden_core::finding::{
     CredentialKind, EvidenceValue as CoreValue, ExemptionNote, Finding, Severity as CoreSeverity,
     Status as CoreStatus,
 };
 use keywarden_core::model::KeySlot;
+use keywarden_core::rules::RuleMeta;
 use keywarden_core::Timestamp;
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
@@ -31,14 +37,16 @@ use std::io::{self, Write};
 /// anything that can break a reader bumps the major one.
 pub const SCHEMA_VERSION: &str = "1.1";
 
-/// The major version this build can read; see [`AuditDocument::from_json`].
+/// The major version this build can read; see [`SavedAudit::from_json`].
 pub const SCHEMA_MAJOR: u32 = 1;
 
+// ----- The writing side: borrowed from the model, serialize-only -----
+
 /// One audit, as written by `--format json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct AuditDocument {
-    pub schema_version: String,
-    pub tool: ToolInfo,
+#[derive(Serialize, JsonSchema)]
+pub struct AuditDocument<'a> {
+    pub schema_version: &'static str,
+    pub tool: ToolInfo<'a>,
     /// The audit's `now`: the instant every age was measured from.
     #[serde(with = "rfc3339_serde")]
     #[schemars(with = "String")]
@@ -47,79 +55,105 @@ pub struct AuditDocument {
     #[serde(with = "rfc3339_serde::option")]
     #[schemars(with = "Option<String>")]
     pub data_as_of: Option<Timestamp>,
-    pub data_source: DataSourceInfo,
-    pub preset: String,
-    pub summary: Summary,
+    pub data_source: DataSourceInfo<'a>,
+    pub preset: &'a str,
+    pub summary: Summary<'a>,
     /// Sorted: severity (worst first), rule code, account, user, credential.
-    pub findings: Vec<FindingRecord>,
+    #[schemars(with = "Vec<FindingRecord<'static>>")]
+    pub findings: Findings<'a>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ToolInfo {
-    pub name: String,
-    pub version: String,
+#[derive(Serialize, JsonSchema)]
+pub struct ToolInfo<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct DataSourceInfo {
+#[derive(Serialize, JsonSchema)]
+pub struct DataSourceInfo<'a> {
     /// `credential-report-file`, `demo`, `live`.
-    pub kind: String,
-    pub location: String,
+    pub kind: &'a str,
+    pub location: &'a str,
     /// How `data_as_of` was learned, or why it is unknown.
-    pub as_of_basis: String,
+    pub as_of_basis: &'a str,
     /// `generated_at - data_as_of` in whole seconds; negative when the data is dated after the
     /// audit's `now`; `null` when `data_as_of` is unknown.
     pub age_seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Summary {
+#[derive(Serialize, JsonSchema)]
+pub struct Summary<'a> {
     /// Rows evaluated, the root row included.
     pub users_evaluated: u64,
     pub root_row_seen: bool,
     /// Codes of the rules that ran, in catalogue order.
-    pub rules_run: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub rules_run: RuleCodes<'a>,
     pub fail: u64,
     pub unknown: u64,
     pub exempted: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct FindingRecord {
+/// The findings array, each finding written as a [`FindingRecord`] as it goes.
+pub struct Findings<'a>(pub &'a [Finding]);
+
+/// The codes of rules, as an array of strings.
+pub struct RuleCodes<'a>(pub &'a [&'static RuleMeta]);
+
+#[derive(Serialize, JsonSchema)]
+pub struct FindingRecord<'a> {
     /// The rule code, e.g. `KEY001`.
-    pub rule: String,
+    pub rule: &'a str,
     /// The rule name, e.g. `unused-access-key`.
-    pub name: String,
+    pub name: &'a str,
     pub severity: Severity,
     pub status: Status,
-    pub account: Option<String>,
+    pub account: Option<&'a str>,
     /// `<root_account>` for the root user; `null` for account-wide findings.
-    pub user: Option<String>,
+    pub user: Option<&'a str>,
     pub credential: Credential,
-    pub access_key_id: Option<String>,
-    pub message: String,
-    pub evidence: Evidence,
-    pub exemption: Option<ExemptionRecord>,
-    pub ignored_exemption: Option<ExemptionRecord>,
+    pub access_key_id: Option<&'a str>,
+    pub message: &'a str,
+    pub evidence: Evidence<'a>,
+    pub exemption: Option<ExemptionRecord<'a>>,
+    pub ignored_exemption: Option<ExemptionRecord<'a>>,
     /// CloudTrail detections only (1.1): the event behind the finding. Absent from audit
     /// findings.
     #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
-    pub event: Option<EventRecord>,
+    pub event: Option<EventRecord<'a>>,
 }
 
 /// The CloudTrail event a detection fired on (schema 1.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct EventRecord {
-    pub event_id: String,
+#[derive(Serialize, JsonSchema)]
+pub struct EventRecord<'a> {
+    pub event_id: &'a str,
     #[serde(with = "rfc3339_serde")]
     #[schemars(with = "String")]
     pub event_time: Timestamp,
-    pub event_name: String,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub event_name: &'a str,
+    pub source_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
     /// Who made the call: the caller's ARN, else user name or access key.
-    pub actor: Option<String>,
+    pub actor: Option<&'a str>,
 }
+
+#[derive(Serialize, JsonSchema)]
+pub struct ExemptionRecord<'a> {
+    pub reason: &'a str,
+    /// `config:exemption[N]` or `tag:<key>`.
+    pub source: &'a str,
+    #[serde(with = "rfc3339_serde::option")]
+    #[schemars(with = "Option<String>")]
+    pub expires: Option<Timestamp>,
+}
+
+/// The values a rule's decision used, as a JSON object whose keys keep the rule's order.
+///
+/// A plain map would sort the keys; the order is the order the rule read its inputs, which is
+/// how a person follows the reasoning, so it is kept on the wire (and by [`SavedEvidence`] when
+/// read back). Instants are written as RFC 3339 strings.
+#[derive(Clone, Copy)]
+pub struct Evidence<'a>(pub &'a [(&'static str, CoreValue)]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -167,57 +201,127 @@ pub enum Credential {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ExemptionRecord {
-    pub reason: String,
-    /// `config:exemption[N]` or `tag:<key>`.
-    pub source: String,
-    #[serde(with = "rfc3339_serde::option")]
-    #[schemars(with = "Option<String>")]
-    pub expires: Option<Timestamp>,
-}
-
-/// The values a rule's decision used, as a JSON object whose keys keep the rule's order.
-///
-/// A plain map would sort the keys; the order is the order the rule read its inputs, which is
-/// how a person follows the reasoning, so it is kept on the wire and when read back.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Evidence(pub Vec<(String, EvidenceValue)>);
-
-impl Evidence {
-    /// A finding's evidence in wire form; also what the CSV and SARIF outputs embed.
-    pub fn of(finding: &Finding) -> Self {
-        Evidence(
-            finding
-                .evidence
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), EvidenceValue::from(v)))
-                .collect(),
-        )
-    }
-
-    pub fn get(&self, key: &str) -> Option<&EvidenceValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+impl<'a> AuditDocument<'a> {
+    pub fn of(report: &'a FindingsReport<'a>) -> Self {
+        let count = |status| report.count(status) as u64;
+        AuditDocument {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "keywarden",
+                version: report.tool_version,
+            },
+            generated_at: report.now,
+            data_as_of: report.source.as_of,
+            data_source: DataSourceInfo::of(&report.source, report.now),
+            preset: report.preset,
+            summary: Summary {
+                users_evaluated: report.users_evaluated(),
+                root_row_seen: report.root_row_seen(),
+                rules_run: RuleCodes(report.rules_run),
+                fail: count(CoreStatus::Fail),
+                unknown: count(CoreStatus::Unknown),
+                exempted: count(CoreStatus::Exempted),
+            },
+            findings: Findings(report.findings),
+        }
     }
 }
 
-/// One evidence value. Instants are RFC 3339 strings, so they arrive as `Text`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum EvidenceValue {
-    Null,
-    Bool(bool),
-    Integer(i64),
-    Text(String),
-    /// Any other JSON value, which a later minor version may add.
-    Other(serde_json::Value),
+impl<'a> DataSourceInfo<'a> {
+    /// Where the data came from, and its age at `now`.
+    pub fn of(source: &'a DataSource, now: Timestamp) -> Self {
+        DataSourceInfo {
+            kind: source.kind,
+            location: &source.location,
+            as_of_basis: &source.as_of_basis,
+            age_seconds: source.age_seconds(now),
+        }
+    }
 }
 
-impl JsonSchema for Evidence {
+impl<'a> FindingRecord<'a> {
+    pub fn of(f: &'a Finding) -> Self {
+        FindingRecord {
+            rule: f.rule.code,
+            name: f.rule.name,
+            severity: f.severity().into(),
+            status: f.status.into(),
+            account: f.account.as_deref(),
+            user: f.user.as_deref(),
+            credential: f.credential.into(),
+            access_key_id: f.access_key_id.as_deref(),
+            message: &f.message,
+            evidence: Evidence(&f.evidence),
+            exemption: f.exemption.as_ref().map(ExemptionRecord::of),
+            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::of),
+            event: f.event.as_deref().map(|e| EventRecord {
+                event_id: &e.event_id,
+                event_time: e.event_time,
+                event_name: &e.event_name,
+                source_ip: e.source_ip.as_deref(),
+                user_agent: e.user_agent.as_deref(),
+                actor: e.actor.as_deref(),
+            }),
+        }
+    }
+}
+
+impl<'a> ExemptionRecord<'a> {
+    pub fn of(note: &'a ExemptionNote) -> Self {
+        ExemptionRecord {
+            reason: &note.reason,
+            source: &note.source,
+            expires: note.expires,
+        }
+    }
+}
+
+impl<'a> Evidence<'a> {
+    /// A finding's evidence; also what the CSV and SARIF outputs embed.
+    pub fn of(finding: &'a Finding) -> Self {
+        Evidence(&finding.evidence)
+    }
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(FindingRecord::of))
+    }
+}
+
+impl Serialize for RuleCodes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|r| r.code))
+    }
+}
+
+impl Serialize for Evidence<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(key, &WireValue(value))?;
+        }
+        map.end()
+    }
+}
+
+/// One evidence value as written: null, a boolean, an integer or a string (instants as
+/// RFC 3339).
+struct WireValue<'a>(&'a CoreValue);
+
+impl Serialize for WireValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            CoreValue::Text(s) => serializer.serialize_str(s),
+            CoreValue::Time(t) => serializer.serialize_str(&rfc3339(*t)),
+            CoreValue::Integer(i) => serializer.serialize_i64(*i),
+            CoreValue::Bool(b) => serializer.serialize_bool(*b),
+            CoreValue::Null => serializer.serialize_unit(),
+        }
+    }
+}
+
+impl JsonSchema for Evidence<'_> {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Evidence".into()
     }
@@ -229,40 +333,6 @@ impl JsonSchema for Evidence {
             "description": "The values the rule's decision used, in the order the rule read them.",
             "additionalProperties": {"type": ["null", "boolean", "integer", "string"]}
         })
-    }
-}
-
-impl Serialize for Evidence {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Evidence {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OrderedMap;
-
-        impl<'de> Visitor<'de> for OrderedMap {
-            type Value = Evidence;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an evidence object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Evidence, A::Error> {
-                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
-                while let Some(entry) = access.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Evidence(entries))
-            }
-        }
-
-        deserializer.deserialize_map(OrderedMap)
     }
 }
 
@@ -301,74 +371,48 @@ impl From<CredentialKind> for Credential {
     }
 }
 
-impl From<&CoreValue> for EvidenceValue {
-    fn from(v: &CoreValue) -> Self {
-        match v {
-            CoreValue::Text(s) => EvidenceValue::Text(s.clone()),
-            CoreValue::Time(t) => EvidenceValue::Text(rfc3339(*t)),
-            CoreValue::Integer(i) => EvidenceValue::Integer(*i),
-            CoreValue::Bool(b) => EvidenceValue::Bool(*b),
-            CoreValue::Null => EvidenceValue::Null,
-        }
-    }
+// ----- The reading side: a saved document, read back -----
+
+/// A findings document read back (`plan --from audit.json`): the parts a reader acts on.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SavedAudit {
+    pub schema_version: String,
+    #[serde(with = "rfc3339_serde::option")]
+    pub data_as_of: Option<Timestamp>,
+    pub findings: Vec<SavedFinding>,
 }
 
-impl From<&ExemptionNote> for ExemptionRecord {
-    fn from(note: &ExemptionNote) -> Self {
-        ExemptionRecord {
-            reason: note.reason.clone(),
-            source: note.source.clone(),
-            expires: note.expires,
-        }
-    }
+/// One finding of a [`SavedAudit`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SavedFinding {
+    pub rule: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub account: Option<String>,
+    pub user: Option<String>,
+    pub credential: Credential,
+    pub access_key_id: Option<String>,
+    pub message: String,
+    pub evidence: SavedEvidence,
 }
 
-impl FindingRecord {
-    pub fn from_finding(f: &Finding) -> Self {
-        FindingRecord {
-            rule: f.rule.code.to_owned(),
-            name: f.rule.name.to_owned(),
-            severity: f.severity().into(),
-            status: f.status.into(),
-            account: f.account.clone(),
-            user: f.user.clone(),
-            credential: f.credential.into(),
-            access_key_id: f.access_key_id.clone(),
-            message: f.message.clone(),
-            evidence: Evidence::of(f),
-            exemption: f.exemption.as_ref().map(ExemptionRecord::from),
-            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::from),
-            event: f.event.as_ref().map(|e| EventRecord {
-                event_id: e.event_id.clone(),
-                event_time: e.event_time,
-                event_name: e.event_name.clone(),
-                source_ip: e.source_ip.clone(),
-                user_agent: e.user_agent.clone(),
-                actor: e.actor.clone(),
-            }),
-        }
-    }
+/// A finding's evidence read back, in the document's order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SavedEvidence(pub Vec<(String, EvidenceValue)>);
+
+/// One evidence value read back. Instants are RFC 3339 strings, so they arrive as `Text`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum EvidenceValue {
+    Null,
+    Bool(bool),
+    Integer(i64),
+    Text(String),
+    /// Any other JSON value, which a later minor version may add.
+    Other(serde_json::Value),
 }
 
-impl AuditDocument {
-    pub fn from_report(report: &FindingsReport<'_>) -> Self {
-        let head = DocumentHead::of(report);
-        AuditDocument {
-            schema_version: SCHEMA_VERSION.to_owned(),
-            tool: head.tool,
-            generated_at: head.generated_at,
-            data_as_of: head.data_as_of,
-            data_source: head.data_source,
-            preset: report.preset.to_owned(),
-            summary: head.summary,
-            findings: report
-                .findings
-                .iter()
-                .map(FindingRecord::from_finding)
-                .collect(),
-        }
-    }
-
+impl SavedAudit {
     /// Reads a document, refusing one whose major version this build does not understand
     /// (a newer minor version of the same major reads fine).
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
@@ -390,190 +434,40 @@ impl AuditDocument {
     }
 }
 
-/// Everything of a document but its findings: small, and built the same way for
-/// [`AuditDocument::from_report`] and for the printer.
-struct DocumentHead {
-    tool: ToolInfo,
-    generated_at: Timestamp,
-    data_as_of: Option<Timestamp>,
-    data_source: DataSourceInfo,
-    summary: Summary,
-}
+impl SavedEvidence {
+    pub fn get(&self, key: &str) -> Option<&EvidenceValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
 
-impl DocumentHead {
-    fn of(report: &FindingsReport<'_>) -> Self {
-        let count = |status| report.count(status) as u64;
-        DocumentHead {
-            tool: ToolInfo {
-                name: "keywarden".to_owned(),
-                version: report.tool_version.to_owned(),
-            },
-            generated_at: report.now,
-            data_as_of: report.source.as_of,
-            data_source: DataSourceInfo {
-                kind: report.source.kind.to_owned(),
-                location: report.source.location.clone(),
-                as_of_basis: report.source.as_of_basis.clone(),
-                age_seconds: report.source.age_seconds(report.now),
-            },
-            summary: Summary {
-                users_evaluated: report.users_evaluated(),
-                root_row_seen: report.root_row_seen(),
-                rules_run: report.rules_run.iter().map(|r| r.code.to_owned()).collect(),
-                fail: count(CoreStatus::Fail),
-                unknown: count(CoreStatus::Unknown),
-                exempted: count(CoreStatus::Exempted),
-            },
-        }
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
     }
 }
 
-// Borrowed views of the wire types, for writing only. Each mirrors its owned type field for
-// field, in the same order and with the same serde attributes, so the bytes are the same; the
-// test `views_write_the_same_bytes_as_the_wire_types` holds them together.
+impl<'de> Deserialize<'de> for SavedEvidence {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedMap;
 
-/// [`AuditDocument`], with the findings borrowed.
-#[derive(Serialize)]
-struct AuditDocumentView<'a> {
-    schema_version: &'static str,
-    tool: ToolInfo,
-    #[serde(with = "rfc3339_serde")]
-    generated_at: Timestamp,
-    #[serde(with = "rfc3339_serde::option")]
-    data_as_of: Option<Timestamp>,
-    data_source: DataSourceInfo,
-    preset: &'a str,
-    summary: Summary,
-    findings: FindingsView<'a>,
-}
+        impl<'de> Visitor<'de> for OrderedMap {
+            type Value = SavedEvidence;
 
-impl<'a> AuditDocumentView<'a> {
-    fn of(report: &'a FindingsReport<'a>) -> Self {
-        let head = DocumentHead::of(report);
-        AuditDocumentView {
-            schema_version: SCHEMA_VERSION,
-            tool: head.tool,
-            generated_at: head.generated_at,
-            data_as_of: head.data_as_of,
-            data_source: head.data_source,
-            preset: report.preset,
-            summary: head.summary,
-            findings: FindingsView(report.findings),
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an evidence object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<SavedEvidence, A::Error> {
+                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
+                while let Some(entry) = access.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(SavedEvidence(entries))
+            }
         }
-    }
-}
 
-/// The findings array, each finding viewed as it is written.
-struct FindingsView<'a>(&'a [Finding]);
-
-impl Serialize for FindingsView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(FindingView::of))
-    }
-}
-
-/// [`FindingRecord`], borrowed.
-#[derive(Serialize)]
-struct FindingView<'a> {
-    rule: &'static str,
-    name: &'static str,
-    severity: Severity,
-    status: Status,
-    account: Option<&'a str>,
-    user: Option<&'a str>,
-    credential: Credential,
-    access_key_id: Option<&'a str>,
-    message: &'a str,
-    evidence: EvidenceView<'a>,
-    exemption: Option<ExemptionView<'a>>,
-    ignored_exemption: Option<ExemptionView<'a>>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    event: Option<EventView<'a>>,
-}
-
-impl<'a> FindingView<'a> {
-    fn of(f: &'a Finding) -> Self {
-        FindingView {
-            rule: f.rule.code,
-            name: f.rule.name,
-            severity: f.severity().into(),
-            status: f.status.into(),
-            account: f.account.as_deref(),
-            user: f.user.as_deref(),
-            credential: f.credential.into(),
-            access_key_id: f.access_key_id.as_deref(),
-            message: &f.message,
-            evidence: EvidenceView(&f.evidence),
-            exemption: f.exemption.as_ref().map(ExemptionView::of),
-            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionView::of),
-            event: f.event.as_deref().map(|e| EventView {
-                event_id: &e.event_id,
-                event_time: e.event_time,
-                event_name: &e.event_name,
-                source_ip: e.source_ip.as_deref(),
-                user_agent: e.user_agent.as_deref(),
-                actor: e.actor.as_deref(),
-            }),
-        }
-    }
-}
-
-/// [`EventRecord`], borrowed.
-#[derive(Serialize)]
-struct EventView<'a> {
-    event_id: &'a str,
-    #[serde(with = "rfc3339_serde")]
-    event_time: Timestamp,
-    event_name: &'a str,
-    source_ip: Option<&'a str>,
-    user_agent: Option<&'a str>,
-    actor: Option<&'a str>,
-}
-
-/// [`ExemptionRecord`], borrowed.
-#[derive(Serialize)]
-struct ExemptionView<'a> {
-    reason: &'a str,
-    source: &'a str,
-    #[serde(with = "rfc3339_serde::option")]
-    expires: Option<Timestamp>,
-}
-
-impl<'a> ExemptionView<'a> {
-    fn of(note: &'a ExemptionNote) -> Self {
-        ExemptionView {
-            reason: &note.reason,
-            source: &note.source,
-            expires: note.expires,
-        }
-    }
-}
-
-/// [`Evidence`], borrowed: an object in the rule's order.
-struct EvidenceView<'a>(&'a [(&'static str, CoreValue)]);
-
-impl Serialize for EvidenceView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in self.0 {
-            map.serialize_entry(key, &EvidenceValueView(value))?;
-        }
-        map.end()
-    }
-}
-
-/// [`EvidenceValue`], borrowed: written as the untagged owned enum writes it.
-struct EvidenceValueView<'a>(&'a CoreValue);
-
-impl Serialize for EvidenceValueView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            CoreValue::Text(s) => serializer.serialize_str(s),
-            CoreValue::Time(t) => serializer.serialize_str(&rfc3339(*t)),
-            CoreValue::Integer(i) => serializer.serialize_i64(*i),
-            CoreValue::Bool(b) => serializer.serialize_bool(*b),
-            CoreValue::Null => serializer.serialize_unit(),
-        }
+        deserializer.deserialize_map(OrderedMap)
     }
 }
 
@@ -588,7 +482,7 @@ impl Printer for JsonPrinter {
             out,
         };
         let mut serializer = serde_json::Serializer::with_formatter(&mut blocks, Pretty::default());
-        AuditDocumentView::of(report).serialize(&mut serializer)?;
+        AuditDocument::of(report).serialize(&mut serializer)?;
         blocks.write_all(b"\n")?;
         blocks.flush_block()
     }
@@ -774,15 +668,10 @@ impl serde_json::ser::Formatter for Pretty {
 /// Instants on the wire: RFC 3339 in UTC with `Z`; any RFC 3339 offset is accepted on read.
 mod rfc3339_serde {
     use super::Timestamp;
-    use serde::{de, Deserialize, Deserializer, Serializer};
+    use serde::Serializer;
 
     pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::rfc3339(*t))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
-        let text = String::deserialize(d)?;
-        parse(&text).map_err(de::Error::custom)
     }
 
     fn parse(text: &str) -> Result<Timestamp, String> {
@@ -912,7 +801,7 @@ mod tests {
     }
 
     #[test]
-    fn views_write_the_same_bytes_as_the_wire_types() {
+    fn the_printer_writes_the_document_and_it_reads_back() {
         for findings in [Vec::new(), varied_findings()] {
             let outcome = AuditOutcome {
                 findings,
@@ -925,30 +814,59 @@ mod tests {
             let report = report_of(&outcome);
             let mut printed = Vec::new();
             JsonPrinter.print_findings(&report, &mut printed).unwrap();
-            let document = AuditDocument::from_report(&report);
-            let mut owned = serde_json::to_vec_pretty(&document).unwrap();
-            owned.push(b'\n');
+            let mut plain = serde_json::to_vec_pretty(&AuditDocument::of(&report)).unwrap();
+            plain.push(b'\n');
             assert_eq!(
                 String::from_utf8(printed.clone()).unwrap(),
-                String::from_utf8(owned).unwrap()
+                String::from_utf8(plain).unwrap()
             );
-            let back = AuditDocument::from_json(std::str::from_utf8(&printed).unwrap()).unwrap();
+            let back = SavedAudit::from_json(std::str::from_utf8(&printed).unwrap()).unwrap();
+            assert_eq!(back.schema_version, SCHEMA_VERSION);
+            assert_eq!(back.data_as_of, report.source.as_of);
             assert_eq!(back.findings.len(), report.findings.len());
-            assert_eq!(back.summary, document.summary);
+            for (read, f) in back.findings.iter().zip(report.findings) {
+                assert_eq!(read.rule, f.rule.code);
+                assert_eq!(read.severity, Severity::from(f.severity()));
+                assert_eq!(read.status, Status::from(f.status));
+                assert_eq!(read.credential, Credential::from(f.credential));
+                assert_eq!(read.account, f.account);
+                assert_eq!(read.user, f.user);
+                assert_eq!(read.access_key_id, f.access_key_id);
+                assert_eq!(read.message, f.message);
+                assert_eq!(
+                    read.evidence.keys().collect::<Vec<_>>(),
+                    f.evidence.iter().map(|(k, _)| *k).collect::<Vec<_>>()
+                );
+            }
         }
     }
 
     #[test]
     fn evidence_keeps_its_order_both_ways() {
-        let evidence = Evidence(vec![
-            ("zeta".into(), EvidenceValue::Integer(3)),
-            ("alpha".into(), EvidenceValue::Null),
-            ("mid".into(), EvidenceValue::Bool(true)),
-        ]);
-        let text = serde_json::to_string(&evidence).unwrap();
-        assert_eq!(text, r#"{"zeta":3,"alpha":null,"mid":true}"#);
-        let back: Evidence = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, evidence);
+        let values = [
+            ("zeta", CoreValue::Integer(3)),
+            ("alpha", CoreValue::Null),
+            ("mid", CoreValue::Bool(true)),
+            ("when", CoreValue::Time(at("2024-01-01T00:00:00Z"))),
+        ];
+        let text = serde_json::to_string(&Evidence(&values)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"zeta":3,"alpha":null,"mid":true,"when":"2024-01-01T00:00:00Z"}"#
+        );
+        let back: SavedEvidence = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            back,
+            SavedEvidence(vec![
+                ("zeta".into(), EvidenceValue::Integer(3)),
+                ("alpha".into(), EvidenceValue::Null),
+                ("mid".into(), EvidenceValue::Bool(true)),
+                (
+                    "when".into(),
+                    EvidenceValue::Text("2024-01-01T00:00:00Z".into())
+                ),
+            ])
+        );
     }
 
     #[test]

@@ -16,14 +16,15 @@
 //!   its brackets and backslashes are escaped ([`crate::escape::sarif_text`]), so a hostile user
 //!   name cannot plant a link in a dashboard. The other fields are data, written exactly.
 //!
-//! Hand-written serde structs keep this to the fields keywarden fills, without a dependency.
+//! Hand-written serialize-only serde structs keep this to the fields keywarden fills, without a
+//! dependency; the evidence, exemptions and data source are borrowed [`crate::json`] types.
 
 use crate::escape::sarif_text;
 use crate::json::{DataSourceInfo, Evidence, ExemptionRecord};
 use crate::{rfc3339, FindingsReport, Printer};
 use keywarden_core::finding::{Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::io::{self, Write};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -44,39 +45,39 @@ impl Printer for SarifPrinter {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SarifLog {
+#[derive(Serialize)]
+pub struct SarifLog<'a> {
     #[serde(rename = "$schema")]
     pub schema: String,
     pub version: String,
-    pub runs: Vec<Run>,
+    pub runs: Vec<Run<'a>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Run {
+pub struct Run<'a> {
     pub tool: Tool,
-    pub results: Vec<SarifResult>,
-    pub properties: RunProperties,
+    pub results: Vec<SarifResult<'a>>,
+    pub properties: RunProperties<'a>,
 }
 
 /// Where the data came from and how old it is, which SARIF has no place for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunProperties {
+#[derive(Serialize)]
+pub struct RunProperties<'a> {
     /// The audit's `now`, RFC 3339.
     pub generated_at: String,
     /// When the audited data was produced, RFC 3339, if known.
     pub data_as_of: Option<String>,
-    pub data_source: DataSourceInfo,
+    pub data_source: DataSourceInfo<'a>,
     pub preset: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tool {
     pub driver: Driver,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Driver {
     pub name: String,
@@ -85,7 +86,7 @@ pub struct Driver {
     pub rules: Vec<ReportingDescriptor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportingDescriptor {
     pub id: String,
@@ -97,23 +98,23 @@ pub struct ReportingDescriptor {
     pub properties: RuleProperties,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Help {
     pub text: String,
     pub markdown: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Configuration {
     pub level: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleProperties {
     /// GitHub's 0.0-10.0 score, as a string: it ranks alerts critical/high/medium/low by it.
     #[serde(rename = "security-severity")]
@@ -121,9 +122,9 @@ pub struct RuleProperties {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SarifResult {
+pub struct SarifResult<'a> {
     pub rule_id: String,
     pub rule_index: usize,
     pub level: String,
@@ -132,35 +133,35 @@ pub struct SarifResult {
     pub partial_fingerprints: std::collections::BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppressions: Vec<Suppression>,
-    pub properties: ResultProperties,
+    pub properties: ResultProperties<'a>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Location {
     pub physical_location: PhysicalLocation,
     pub logical_locations: Vec<LogicalLocation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhysicalLocation {
     pub artifact_location: ArtifactLocation,
     pub region: Region,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArtifactLocation {
     pub uri: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Region {
     pub start_line: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogicalLocation {
     pub name: String,
@@ -168,14 +169,14 @@ pub struct LogicalLocation {
     pub kind: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppression {
     pub kind: String,
     pub justification: String,
     pub properties: SuppressionProperties,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SuppressionProperties {
     /// `config:exemption[N]` or `tag:<key>`.
     pub source: String,
@@ -183,16 +184,16 @@ pub struct SuppressionProperties {
     pub expires: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResultProperties {
+#[derive(Serialize)]
+pub struct ResultProperties<'a> {
     /// `fail`, `unknown` or `exempted`: SARIF's level alone cannot tell them apart.
     pub status: String,
     pub severity: String,
     pub access_key_id: Option<String>,
-    pub evidence: Evidence,
+    pub evidence: Evidence<'a>,
     /// An exemption that matched but did not apply (expired or malformed), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignored_exemption: Option<ExemptionRecord>,
+    pub ignored_exemption: Option<ExemptionRecord<'a>>,
 }
 
 /// The SARIF level for a severity: what makes a dashboard block a merge or merely annotate.
@@ -215,8 +216,8 @@ pub fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
-impl SarifLog {
-    pub fn from_report(report: &FindingsReport<'_>) -> Self {
+impl<'a> SarifLog<'a> {
+    pub fn from_report(report: &'a FindingsReport<'a>) -> Self {
         // Every finding's rule ran, but a result must never point past the rules array, so
         // any rule missing from `rules_run` is added rather than trusted to be there.
         let mut rules: Vec<&'static RuleMeta> = report.rules_run.to_vec();
@@ -253,12 +254,7 @@ impl SarifLog {
                 properties: RunProperties {
                     generated_at: rfc3339(report.now),
                     data_as_of: report.source.as_of.map(rfc3339),
-                    data_source: DataSourceInfo {
-                        kind: report.source.kind.to_owned(),
-                        location: report.source.location.clone(),
-                        as_of_basis: report.source.as_of_basis.clone(),
-                        age_seconds: report.source.age_seconds(report.now),
-                    },
+                    data_source: DataSourceInfo::of(&report.source, report.now),
                     preset: report.preset.to_owned(),
                 },
             }],
@@ -293,7 +289,7 @@ fn descriptor(rule: &RuleMeta) -> ReportingDescriptor {
     }
 }
 
-fn result(f: &Finding, rule_index: usize, uri: &str) -> SarifResult {
+fn result<'a>(f: &'a Finding, rule_index: usize, uri: &str) -> SarifResult<'a> {
     let level = match f.status {
         // SARIF's `kind: open` would describe an undecided check, but it forces `level: none`,
         // which dashboards hide; a note keeps it visible and `status` says what it is.
@@ -350,7 +346,7 @@ fn result(f: &Finding, rule_index: usize, uri: &str) -> SarifResult {
             severity: f.severity().as_str().to_owned(),
             access_key_id: f.access_key_id.clone(),
             evidence: Evidence::of(f),
-            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::from),
+            ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::of),
         },
     }
 }

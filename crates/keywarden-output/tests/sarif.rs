@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use keywarden_output::sarif::SarifLog;
 use keywarden_output::{DataSource, Format};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -285,20 +284,18 @@ fn run_properties_say_how_old_the_data_is() {
 }
 
 #[test]
-fn absolute_paths_become_file_uris_and_the_typed_log_reads_back() {
+fn absolute_paths_become_file_uris() {
     let outcome = outcome();
     let source = DataSource {
         location: "/var/audits/credential report.csv".into(),
         ..file_source()
     };
     let text = render(Format::Sarif, &report(&outcome, source));
-    let log: SarifLog = serde_json::from_str(&text).unwrap();
-    let uri = &log.runs[0].results[0].locations[0]
-        .physical_location
-        .artifact_location
-        .uri;
+    let log: Value = serde_json::from_str(&text).unwrap();
+    let uri = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"];
     assert_eq!(uri, "file:///var/audits/credential%20report.csv");
-    check_structure(&serde_json::to_value(&log).unwrap());
+    check_structure(&log);
 }
 
 #[test]

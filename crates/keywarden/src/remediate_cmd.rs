@@ -15,7 +15,7 @@ use keywarden_aws::live::LiveClient;
 use keywarden_core::config::AuditConfig;
 use keywarden_core::remediation::{build_plan, Plan, PlanFinding, PlanSettings, PlanSource};
 use keywarden_core::{Status, Timestamp};
-use keywarden_output::json::{AuditDocument, EvidenceValue};
+use keywarden_output::json::{EvidenceValue, SavedAudit};
 use keywarden_output::remediation::{
     print_plan, print_run_list, RunActionRecord, RunCounts, RunRecord, RunReportDocument,
     RunStepsDocument, StepRecord,
@@ -90,7 +90,7 @@ fn findings_from_file(path: &Path) -> Result<Findings> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read audit document `{origin}`"))?;
-    let document = AuditDocument::from_json(&text)
+    let document = SavedAudit::from_json(&text)
         .with_context(|| format!("`{origin}` is not a `keywarden audit --format json` document"))?;
     let findings: Vec<PlanFinding> = document
         .findings

@@ -47,11 +47,13 @@
 pub mod local;
 pub mod lookup;
 pub mod pipeline;
+pub mod run;
 pub mod s3;
 
 pub use local::*;
 pub use lookup::*;
 pub use pipeline::*;
+pub use run::*;
 pub use s3::*;
 
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;

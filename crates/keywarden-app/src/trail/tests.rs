@@ -1,6 +1,8 @@
 use super::*;
 use keywarden_aws::fake::FakeAccount;
-use keywarden_aws::logs::{LookupAttribute, LookupKey};
+use keywarden_aws::logs::{
+    LookupAttribute, LookupKey, CLOUDTRAIL_LOOKUP_EVENTS, S3_GET_OBJECT, S3_LIST_OBJECTS,
+};
 use keywarden_core::config::RuleSelection;
 use keywarden_core::time::parse_timestamp;
 use keywarden_core::Timestamp;
@@ -70,7 +72,7 @@ fn bucket_with_days() -> FakeAccount {
 fn listed(fake: &FakeAccount) -> Vec<String> {
     fake.calls()
         .into_iter()
-        .filter(|c| c.starts_with("s3:ListBucket"))
+        .filter(|c| c.starts_with(S3_LIST_OBJECTS))
         .collect()
 }
 
@@ -139,7 +141,10 @@ async fn without_a_window_the_prefix_is_listed_whole_and_digests_skipped() {
         .await
         .unwrap();
     assert_eq!(objects.len(), 10);
-    assert_eq!(listed(&fake), ["s3:ListBucket(trail/AWSLogs/)"]);
+    assert_eq!(
+        listed(&fake),
+        [format!("{S3_LIST_OBJECTS}(trail/AWSLogs/)")]
+    );
 }
 
 #[tokio::test]
@@ -172,10 +177,9 @@ async fn a_window_lists_only_its_day_folders_in_every_region() {
         "{calls:?}"
     );
     assert!(
-        calls.contains(
-            &"s3:ListBucket(trail/AWSLogs/111122223333/CloudTrail/us-east-1/2024/07/30/)"
-                .to_owned()
-        ),
+        calls.contains(&format!(
+            "{S3_LIST_OBJECTS}(trail/AWSLogs/111122223333/CloudTrail/us-east-1/2024/07/30/)"
+        )),
         "{calls:?}"
     );
     // Objects are listed only in the day folders kept: never the whole bucket or a region.
@@ -239,7 +243,7 @@ async fn an_empty_prefix_is_an_error() {
 #[tokio::test]
 async fn fetch_failures_are_reported_not_dropped() {
     let mut fake = bucket_with_days();
-    fake.failures.insert("s3:GetObject", "AccessDenied".into());
+    fake.failures.insert(S3_GET_OBJECT, "AccessDenied".into());
     let location = S3Location::parse("s3://trail/AWSLogs/").unwrap().unwrap();
     let (sink, _receiver) = mpsc::channel(64);
     let (summary, failures) = read_s3(Arc::new(fake), location, RemoteOptions::default(), sink)
@@ -291,10 +295,10 @@ async fn lookup_pages_one_attribute_per_call_in_every_region() {
     assert_eq!(summaries[0].events, 180);
     assert_eq!(summaries[1].units, 2);
     assert_eq!(units, 7);
-    assert_eq!(fake.count("cloudtrail:LookupEvents"), 7);
-    assert!(fake
-        .calls()
-        .contains(&"cloudtrail:LookupEvents(us-east-1,AccessKeyId=AKIAEVEN,-)".to_owned()));
+    assert_eq!(fake.count(CLOUDTRAIL_LOOKUP_EVENTS), 7);
+    assert!(fake.calls().contains(&format!(
+        "{CLOUDTRAIL_LOOKUP_EVENTS}(us-east-1,AccessKeyId=AKIAEVEN,-)"
+    )));
 }
 
 #[tokio::test]
@@ -323,7 +327,7 @@ async fn a_shared_pacer_spaces_the_calls_of_successive_rounds() {
         read_lookup(Arc::clone(&fake), plan, sink).await.unwrap();
     }
     // Three rounds of one call each: the second and third wait for their slot.
-    assert_eq!(fake.count("cloudtrail:LookupEvents"), 3);
+    assert_eq!(fake.count(CLOUDTRAIL_LOOKUP_EVENTS), 3);
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
 
@@ -331,7 +335,7 @@ async fn a_shared_pacer_spaces_the_calls_of_successive_rounds() {
 async fn a_lookup_failure_stops_the_run_with_the_region_named() {
     let mut fake = history(3);
     fake.failures
-        .insert("cloudtrail:LookupEvents", "AccessDeniedException".into());
+        .insert(CLOUDTRAIL_LOOKUP_EVENTS, "AccessDeniedException".into());
     let plan = LookupPlan::new(vec!["eu-west-1".into()], Vec::new(), Window::default());
     let (sink, _receiver) = mpsc::channel(4);
     let error = read_lookup(Arc::new(fake), plan, sink).await.unwrap_err();

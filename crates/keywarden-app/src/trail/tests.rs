@@ -386,3 +386,146 @@ fn the_pipeline_analyzes_what_is_fetched() {
     assert_eq!(outcome.stats.events, 10);
     assert_eq!(outcome.stats.bad_records, 0);
 }
+
+/// A request for local sources only, on two workers.
+fn local_request(sources: Vec<std::path::PathBuf>) -> TrailRequest {
+    TrailRequest {
+        sources,
+        lookup: None,
+        regions: Vec::new(),
+        connect: keywarden_aws::live::ConnectOptions::default(),
+        window: Window::default(),
+        parsing: Parsing::threads(2),
+        concurrency: 8,
+    }
+}
+
+/// A folder with one CloudTrail file of `n` events by AKIA1.
+fn trail_folder(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<String> = (0..n)
+        .map(|i| {
+            record(
+                &format!("e{i}"),
+                "ListUsers",
+                "2024-07-30T10:00:00Z",
+                "AKIA1",
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("events.json"),
+        format!(r#"{{"Records":[{}]}}"#, records.join(",")),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_trail_run_inspects_every_record_and_lists_the_inspections_rules() {
+    let dir = trail_folder(3);
+    let request = local_request(vec![dir.path().to_owned()]);
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let inspect = |_: &keywarden_core::cloudtrail::reader::Record<'_>,
+                   _: &mut Vec<keywarden_core::finding::Finding>| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    };
+    let extra = keywarden_core::rules::catalogue().next().unwrap();
+    let inspection = Inspection {
+        inspector: &inspect,
+        rules: vec![extra],
+    };
+    let mut notes = Vec::new();
+    let found = run_trail(
+        &request,
+        &RuleSelection::default(),
+        Some(inspection),
+        &mut |note| notes.push(format!("{note:?}")),
+    )
+    .unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(found.outcome.stats.events, 3);
+    assert_eq!(found.read.units_read, 1);
+    assert!(std::ptr::eq(*found.rules_run.last().unwrap(), extra));
+    assert!(found.rules_run.len() > 1, "the detections ran too");
+    assert_eq!(found.source.location, dir.path().display().to_string());
+    assert_eq!(found.source.as_of, Some(t("2024-07-30T10:00:00Z")));
+    // Local sources only: no AWS client, so no requests to report.
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
+fn a_trail_run_fails_on_a_bad_location_or_an_empty_folder() {
+    let empty = tempfile::tempdir().unwrap();
+    let mut notes = |_: TrailNote<'_>| {};
+    let error = run_trail(
+        &local_request(vec!["s3:///x".into()]),
+        &RuleSelection::default(),
+        None,
+        &mut notes,
+    )
+    .unwrap_err();
+    assert!(matches!(error, TrailError::Invalid(_)), "{error}");
+    let error = run_trail(
+        &local_request(vec![empty.path().to_owned()]),
+        &RuleSelection::default(),
+        None,
+        &mut notes,
+    )
+    .unwrap_err();
+    assert!(matches!(error, TrailError::EmptyFolder(_)), "{error}");
+    assert!(error
+        .to_string()
+        .starts_with("no CloudTrail records found in "));
+}
+
+#[test]
+fn a_request_describes_its_sources_and_lookups() {
+    let mut request = local_request(vec!["a.json".into(), "s3://b/p".into()]);
+    assert!(request.has_sources());
+    assert_eq!(request.describe(), "a.json, s3://b/p");
+    request.lookup = Some(vec!["AccessKeyId=AKIA1".parse().unwrap()]);
+    request.regions = vec!["us-east-1".into(), "eu-west-1".into()];
+    assert_eq!(
+        request.describe(),
+        "a.json, s3://b/p, LookupEvents (us-east-1,eu-west-1; AccessKeyId=AKIA1)"
+    );
+    let request = TrailRequest {
+        lookup: Some(Vec::new()),
+        ..local_request(Vec::new())
+    };
+    assert!(request.has_sources());
+    assert_eq!(request.describe(), "LookupEvents (the configured region)");
+    assert!(!local_request(Vec::new()).has_sources());
+}
+
+#[test]
+fn a_key_run_without_lookup_reads_the_sources_once() {
+    let dir = trail_folder(2);
+    let mut notes = Vec::new();
+    let found = run_key_trail(
+        local_request(vec![dir.path().to_owned()]),
+        "AKIA1",
+        5,
+        &mut |note| notes.push(format!("{note:?}")),
+    )
+    .unwrap();
+    assert_eq!(found.outcome.stats.events, 2);
+    assert_eq!(found.left_out, 0);
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
+fn a_contain_run_names_its_sources_and_keeps_its_error() {
+    let dir = trail_folder(4);
+    let mut notes = |_: TrailNote<'_>| {};
+    let request = local_request(vec![dir.path().to_owned()]);
+    let (section, read) = run_contain_trail(&request, "AKIA1", &mut notes);
+    assert_eq!(read.unwrap().units_read, 1);
+    assert_eq!(section.sources, dir.path().display().to_string());
+    assert_eq!(section.events_read, 4);
+    assert_eq!(section.bad_records, 0);
+    let missing = dir.path().join("missing.json");
+    let (_, read) = run_contain_trail(&local_request(vec![missing]), "AKIA1", &mut notes);
+    assert!(matches!(read, Err(TrailError::Source(_))));
+}

@@ -3,6 +3,7 @@
 //! S3 listings and fetches go through it, so "at most N calls in flight" means the same thing
 //! everywhere.
 
+use std::convert::Infallible;
 use std::future::Future;
 use tokio::task::{JoinError, JoinSet};
 
@@ -14,26 +15,52 @@ use tokio::task::{JoinError, JoinSet};
 pub async fn for_each_bounded<T, F, Fut>(
     items: impl IntoIterator<Item = T>,
     limit: usize,
-    mut work: F,
+    work: F,
     mut done: impl FnMut(Fut::Output),
 ) where
     F: FnMut(T) -> Fut,
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
+    let finished = try_for_each_bounded(items, limit, work, |output| {
+        done(output);
+        Ok::<(), Infallible>(())
+    });
+    match finished.await {
+        Ok(()) => {}
+        Err(never) => match never {},
+    }
+}
+
+/// [`for_each_bounded`] whose `done` can stop the run: its first error is returned at once, no
+/// further job is started and the jobs still running are aborted (as a loop that returns from
+/// inside its `join_next` does).
+pub async fn try_for_each_bounded<T, F, Fut, E>(
+    items: impl IntoIterator<Item = T>,
+    limit: usize,
+    mut work: F,
+    mut done: impl FnMut(Fut::Output) -> Result<(), E>,
+) -> Result<(), E>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
     let limit = limit.max(1);
+    // Dropped on an early return, which aborts the jobs still in it.
     let mut tasks = JoinSet::new();
     for item in items {
         while tasks.len() >= limit {
             if let Some(joined) = tasks.join_next().await {
-                done(unpanic(joined));
+                done(unpanic(joined))?;
             }
         }
         tasks.spawn(work(item));
     }
     while let Some(joined) = tasks.join_next().await {
-        done(unpanic(joined));
+        done(unpanic(joined))?;
     }
+    Ok(())
 }
 
 fn unpanic<R>(joined: Result<R, JoinError>) -> R {
@@ -78,6 +105,50 @@ mod tests {
         let mut results = Vec::new();
         for_each_bounded([1, 2, 3], 0, |n| async move { n }, |r| results.push(r)).await;
         assert_eq!(results, [1, 2, 3]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_error_stops_the_run_and_aborts_the_running_jobs() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let mut seen = Vec::new();
+        let result = try_for_each_bounded(
+            0..10u64,
+            2,
+            |n| {
+                let (started, finished) = (Arc::clone(&started), Arc::clone(&finished));
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    // Job 0 fails at once; job 1 would still be running when it does.
+                    if n > 0 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    n
+                }
+            },
+            |n| {
+                seen.push(n);
+                if n == 0 {
+                    Err("job 0 failed")
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        assert_eq!(result, Err("job 0 failed"));
+        assert_eq!(seen, [0]);
+        assert!(
+            started.load(Ordering::SeqCst) <= 2,
+            "no job started after the error"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            1,
+            "the running job was aborted"
+        );
     }
 
     #[tokio::test]

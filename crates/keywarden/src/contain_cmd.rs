@@ -1,30 +1,26 @@
 //! `keywarden contain AKIA... [--trail SOURCE...]`: the playbook for a leaked key. The
 //! application layer finds the owner and runs the journaled contain plan
 //! ([`keywarden_app::remediate::contain_key`]); this reads the CloudTrail sources through
-//! `trail`/`key`'s own reading ([`crate::trail_cmd::remote::Sources`]), writes the incident
+//! `trail`/`key`'s own reading ([`keywarden_app::trail::run_contain_trail`]), writes the incident
 //! report (Markdown and JSON, docs/incident-report.md) and prints a summary.
 //!
 //! The containment runs first: in an incident, the key stops working before the logs are read.
 //! Exit status: 0 when every step is done or already done, 2 otherwise (a failed or refused
 //! step, the owner not found, a root key, sources that could not all be read).
 
-use crate::cli::{ContainArgs, NoArgs, TrailRemoteArgs, TrailSourceArgs};
+use crate::cli::ContainArgs;
 use crate::live_cmd::runtime;
 use crate::state::{clock, crash_point, open_journal, state_dir};
-use crate::trail_cmd::remote::Sources;
+use crate::trail_cmd::{print_note, BAD_RECORDS_SHOWN};
 use crate::Exit;
 use anyhow::{Context, Result};
 use keywarden_app::remediate::{
-    check_key_id, contain_key, trail_section, write_incident_report, ContainError, Containment,
-    IncidentReport, SessionUsage, TrailSection,
+    check_key_id, contain_key, write_incident_report, ContainError, Containment, IncidentReport,
+    TrailSection,
 };
-use keywarden_app::trail::Inspector;
-use keywarden_app::trail::Window;
+use keywarden_app::trail::{parsing, run_contain_trail, TrailRequest, Window};
 use keywarden_aws::live::LiveClient;
-use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;
-use keywarden_core::cloudtrail::reader::Record;
-use keywarden_core::config::AuditConfig;
-use keywarden_core::finding::Finding;
+use keywarden_core::cloudtrail::reader::DEFAULT_MAX_EVENT_BYTES;
 use keywarden_output::contain::{ContainSessionLine, ContainStepLine, ContainSummary};
 use std::io::Write;
 
@@ -91,54 +87,32 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
 /// Reads `--trail`'s sources as `keywarden key` does (files, folders, s3://), counting what the
 /// temporary keys did on the way. A source that cannot be read is reported in the section.
 fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
-    let input = TrailSourceArgs {
+    let request = TrailRequest {
         sources: args.trail.iter().map(Into::into).collect(),
-        remote: TrailRemoteArgs {
-            lookup: false,
-            lookup_attributes: Vec::new(),
-            regions: Vec::new(),
-            connect: args.aws.clone(),
-            concurrency: 8,
-            stats: false,
-        },
-        end_of_remote: NoArgs {},
-        since: None,
-        until: None,
-        threads: None,
-        max_event_size: keywarden_core::cloudtrail::reader::DEFAULT_MAX_EVENT_BYTES,
+        lookup: None,
+        regions: Vec::new(),
+        connect: args.aws.options(),
+        window: Window::default(),
+        parsing: parsing(None, DEFAULT_MAX_EVENT_BYTES),
+        concurrency: 8,
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let selection = AuditConfig::default().selection;
-    let mut analyzer = TrailAnalyzer::new(&selection);
-    let usage = SessionUsage::default();
-    let inspect = |record: &Record<'_>, _: &mut Vec<Finding>| usage.observe(&record.event);
-    let inspector: Inspector<'_> = &inspect;
-    let mut sources = Sources::new(&input, Window::default(), threads);
-    let read = sources.read_all(&mut analyzer, Some(inspector));
-    let outcome = analyzer.finish();
-    let described = args.trail.join(", ");
-    let mut section = trail_section(
-        &outcome.lineage,
-        &usage,
-        key_id,
-        described,
-        outcome.stats.events,
-        outcome.stats.bad_records,
-    );
+    let (mut section, read) =
+        run_contain_trail(&request, key_id, &mut |note| print_note(note, false));
     match read {
         Ok(report) => {
-            for bad in report.bad_records.iter().take(20) {
+            for bad in report.bad_records.iter().take(BAD_RECORDS_SHOWN) {
                 diag!("keywarden: skipped bad record: {bad}");
             }
             diag!(
                 "keywarden: {} source(s), {} events, {} bad records; {} session(s) minted by {key_id}",
                 report.units_read,
-                outcome.stats.events,
-                outcome.stats.bad_records,
+                section.events_read,
+                section.bad_records,
                 section.sessions.len()
             );
         }
         Err(error) => {
+            let error = anyhow::Error::from(error);
             diag!("keywarden: error: --trail: {error:#}");
             section.error = Some(format!("{error:#}"));
         }

@@ -87,7 +87,12 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub(crate) fn print_stats(client: &LiveClient) {
-    let counts = client.requests().snapshot();
+    print_requests(client.requests());
+}
+
+/// `--stats`: the AWS requests counted, by action, on standard error.
+pub(crate) fn print_requests(requests: &keywarden_aws::live::RequestCounter) {
+    let counts = requests.snapshot();
     let total: u64 = counts.values().sum();
     diag!("keywarden: {total} AWS requests");
     for (action, n) in counts {

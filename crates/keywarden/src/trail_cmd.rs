@@ -13,30 +13,39 @@
 
 use crate::audit_cmd::{print_findings, resolve_now};
 use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
+use crate::live_cmd::print_requests;
 use crate::Exit;
 use anyhow::{anyhow, bail, Result};
-use keywarden_app::trail::merge;
-use keywarden_app::trail::{Inspector, ReadReport};
-use keywarden_aws::logs::{LookupAttribute, LookupKey};
-use keywarden_core::cloudtrail::analyzer::{TrailAnalyzer, TrailOutcome, Window};
+use keywarden_app::trail::{
+    parsing, run_key_trail, run_trail as read_trail, Inspection, ReadReport, TrailNote,
+    TrailRequest, Window,
+};
+use keywarden_core::cloudtrail::analyzer::TrailOutcome;
 use keywarden_core::cloudtrail::reader::Record;
-use keywarden_core::config::{AuditConfig, RuleSelection};
+use keywarden_core::config::RuleSelection;
 use keywarden_core::finding::Finding;
-use keywarden_core::time::parse_timestamp;
+use keywarden_core::time::{format_timestamp, parse_timestamp};
 use keywarden_output::key::KeyTimeline;
-use keywarden_output::{DataSource, DocumentFormat, FindingsReport, Subject};
+use keywarden_output::DocumentFormat;
 use keywarden_sigma::SigmaRules;
-use std::collections::HashSet;
 use std::io::Write;
 
-pub(crate) mod remote;
-
 /// How many bad records are echoed to standard error; all are counted.
-const BAD_RECORDS_SHOWN: usize = 20;
+pub(crate) const BAD_RECORDS_SHOWN: usize = 20;
 
-/// The window and parallelism of a run, from the command line.
-fn reading_options(input: &TrailSourceArgs) -> Result<(Window, usize)> {
-    if !remote::has_sources(input) {
+/// The request the command line makes: its sources, window and parallelism.
+fn request(input: &TrailSourceArgs) -> Result<TrailRequest> {
+    let remote = &input.remote;
+    let request = TrailRequest {
+        sources: input.sources.clone(),
+        lookup: remote.lookup.then(|| remote.lookup_attributes.clone()),
+        regions: remote.regions.clone(),
+        connect: remote.connect.options(),
+        window: Window::default(),
+        parsing: parsing(input.threads, input.max_event_size),
+        concurrency: remote.concurrency,
+    };
+    if !request.has_sources() {
         bail!("no CloudTrail source: name files, folders, `-` for standard input, s3://bucket/prefix, or --lookup");
     }
     let time = |flag: &str, value: &Option<String>| -> Result<_> {
@@ -51,34 +60,60 @@ fn reading_options(input: &TrailSourceArgs) -> Result<(Window, usize)> {
         since: time("--since", &input.since)?,
         until: time("--until", &input.until)?,
     };
-    let threads = input
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    Ok((window, threads))
+    Ok(TrailRequest { window, ..request })
 }
 
-/// Reads every source of `input` into a new analyzer, with the Sigma rules, if any, run over
-/// every record (local or remote).
-fn read_sources(
-    input: &TrailSourceArgs,
-    selection: &RuleSelection,
-    sigma: Option<&SigmaRules>,
-) -> Result<(TrailOutcome, ReadReport)> {
-    let (window, threads) = reading_options(input)?;
-    let mut analyzer = TrailAnalyzer::new(selection).with_window(window.since, window.until);
-    let inspect = |record: &Record<'_>, out: &mut Vec<Finding>| {
-        if let Some(rules) = sigma {
-            rules.check(record, out);
+/// Prints what a run says on the way, on standard error; the AWS requests only with `--stats`.
+pub(crate) fn print_note(note: TrailNote<'_>, stats: bool) {
+    match note {
+        TrailNote::Skipped(skipped) => diag!("keywarden: warning: {skipped}"),
+        TrailNote::BeyondLookupRetention { oldest } => diag!(
+            "keywarden: note: LookupEvents keeps {} days of events: nothing before {} comes back",
+            keywarden_app::trail::LOOKUP_RETENTION_DAYS,
+            format_timestamp(oldest)
+        ),
+        TrailNote::Source { summary, round } => {
+            let line = if summary.source.starts_with("s3://") {
+                format!(
+                    "{}: {} objects, {} bytes ({} prefixes listed)",
+                    summary.source, summary.units, summary.bytes, summary.prefixes_listed
+                )
+            } else {
+                format!(
+                    "{}: {} events in {} pages{}{}",
+                    summary.source,
+                    summary.events,
+                    summary.units,
+                    if summary.without_record > 0 {
+                        format!(
+                            ", {} without their CloudTrail record (not analysed)",
+                            summary.without_record
+                        )
+                    } else {
+                        String::new()
+                    },
+                    round.map_or(String::new(), |round| format!(
+                        " (sessions, round {round})"
+                    ))
+                )
+            };
+            diag!("keywarden: {line}");
         }
-    };
-    let inspector: Option<Inspector<'_>> = sigma.is_some().then_some(&inspect);
-    let mut sources = remote::Sources::new(input, window, threads);
-    let report = sources.read_all(&mut analyzer, inspector);
-    sources.print_stats();
-    let report = report?;
-    let outcome = analyzer.finish();
-    print_summary(&outcome, &report);
-    Ok((outcome, report))
+        TrailNote::Failure(failure) => diag!("keywarden: error: {failure}"),
+        TrailNote::SessionRound {
+            keys,
+            key_id,
+            round,
+        } => diag!(
+            "keywarden: LookupEvents for the {keys} session key(s) minted from {key_id}{} (round {round})",
+            if round > 1 { " by role chaining" } else { "" }
+        ),
+        TrailNote::Requests(requests) => {
+            if stats {
+                print_requests(requests);
+            }
+        }
+    }
 }
 
 /// The bad records (the first ones) and the counts, on standard error.
@@ -112,35 +147,28 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         Some(dir) => Some(load_sigma(dir)?),
         None => None,
     };
-    let (mut outcome, report) =
-        read_sources(&args.input, &selection, sigma.as_ref().map(|s| &s.0))?;
-    let mut rules_run = std::mem::take(&mut outcome.detections_run);
-    let mut sigma_incomplete = false;
-    if let Some((rules, not_loaded)) = &sigma {
-        outcome.add_inspected(report.findings);
-        rules_run.extend(rules.metas());
-        sigma_incomplete = *not_loaded > 0;
-    }
-    let bad = outcome.stats.bad_records;
-    let source = DataSource {
-        kind: "cloudtrail",
-        location: remote::describe_sources(&args.input),
-        as_of: outcome.stats.latest_event,
-        as_of_basis: "the latest eventTime read".into(),
+    let request = request(&args.input)?;
+    let check = |record: &Record<'_>, out: &mut Vec<Finding>| {
+        if let Some((rules, _)) = &sigma {
+            rules.check(record, out);
+        }
     };
-    let report = FindingsReport {
-        findings: &outcome.findings,
-        rules_run: &rules_run,
-        now,
-        subject: Subject::Events,
-        source,
-        preset: config.preset.name(),
-        tool_version: env!("CARGO_PKG_VERSION"),
-    };
-    let exit = print_findings(&report, args.output.format)?;
+    let inspection = sigma.as_ref().map(|(rules, _)| Inspection {
+        inspector: &check,
+        rules: rules.metas().collect(),
+    });
+    let stats = args.input.remote.stats;
+    let found = read_trail(&request, &selection, inspection, &mut |note| {
+        print_note(note, stats)
+    })?;
+    print_summary(&found.outcome, &found.read);
+    let exit = print_findings(&found.report(now, config.preset.name()), args.output.format)?;
     // Bad records mean some of the logs were not read, and Sigma rules that could not be loaded
     // did not run: either way the run is incomplete.
-    Ok(if bad > 0 || sigma_incomplete {
+    let sigma_incomplete = sigma
+        .as_ref()
+        .is_some_and(|(_, not_loaded)| *not_loaded > 0);
+    Ok(if found.outcome.stats.bad_records > 0 || sigma_incomplete {
         Exit::ErrorOrIncomplete
     } else {
         exit
@@ -181,92 +209,29 @@ fn load_sigma(dir: &std::path::Path) -> Result<(SigmaRules, usize)> {
     Ok((loaded.rules, loaded.not_loaded.len()))
 }
 
-/// `key`'s sources: the command line's, then, with --lookup, the uses of the sessions the key
-/// minted, one LookupEvents round per generation of role chaining, at most `max_sessions` keys
-/// in all. Returns the outcome and how many sessions were left out by that bound.
-fn read_key_sources(
-    input: &TrailSourceArgs,
-    key_id: &str,
-    max_sessions: usize,
-) -> Result<(TrailOutcome, usize)> {
-    let (window, threads) = reading_options(input)?;
-    let selection = AuditConfig::default().selection;
-    let mut analyzer = TrailAnalyzer::new(&selection).with_window(window.since, window.until);
-    let lookup = input.remote.lookup;
-    let mut sources = remote::Sources::new(input, window, threads);
-    let mut read = || -> Result<(ReadReport, usize)> {
-        let mut report = sources.read_all(&mut analyzer, None)?;
-        if !lookup {
-            return Ok((report, 0));
-        }
-        let mut asked: HashSet<String> = HashSet::new();
-        for round in 1.. {
-            let new: Vec<String> = analyzer
-                .lineage()
-                .sessions_of(key_id)
-                .into_iter()
-                .map(|s| s.key_id.clone())
-                .filter(|k| !asked.contains(k))
-                .collect();
-            let room = max_sessions.saturating_sub(asked.len());
-            if new.is_empty() || room == 0 {
-                return Ok((report, new.len()));
-            }
-            let batch: Vec<String> = new.into_iter().take(room).collect();
-            diag!(
-                "keywarden: LookupEvents for the {} session key(s) minted from {key_id}{} (round {round})",
-                batch.len(),
-                if round > 1 { " by role chaining" } else { "" }
-            );
-            asked.extend(batch.iter().cloned());
-            let attributes = batch
-                .into_iter()
-                .map(|value| LookupAttribute {
-                    key: LookupKey::AccessKeyId,
-                    value,
-                })
-                .collect();
-            let label = format!(" (sessions, round {round})");
-            let more = sources.lookup(attributes, &mut analyzer, None, &label)?;
-            merge(&mut report, more);
-        }
-        unreachable!("the rounds end when no session is left")
-    };
-    let result = read();
-    sources.print_stats();
-    let (report, left_out) = result?;
-    let outcome = analyzer.finish();
-    print_summary(&outcome, &report);
+pub fn run_key(args: KeyArgs) -> Result<Exit> {
+    let key_id = args.key_id.trim().to_owned();
+    let request = request(&args.input)?;
+    let stats = args.input.remote.stats;
+    let max_sessions = args.max_session_lookups;
+    let found = run_key_trail(request, &key_id, max_sessions, &mut |note| {
+        print_note(note, stats)
+    })?;
+    print_summary(&found.outcome, &found.read);
+    let left_out = found.left_out;
     if left_out > 0 {
         diag!(
             "keywarden: error: {left_out} more session key(s) minted from {key_id} were not looked up (--max-session-lookups {max_sessions}): their uses are missing"
         );
     }
-    Ok((outcome, left_out))
-}
-
-pub fn run_key(mut args: KeyArgs) -> Result<Exit> {
-    let key_id = args.key_id.trim().to_owned();
-    let remote = &mut args.input.remote;
-    if remote.lookup {
-        // The key's own events, whatever else was asked: LookupEvents takes one attribute per
-        // call, so this is one more query, first.
-        let own = LookupAttribute {
-            key: LookupKey::AccessKeyId,
-            value: key_id.clone(),
-        };
-        remote.lookup_attributes.retain(|a| *a != own);
-        remote.lookup_attributes.insert(0, own);
-    }
-    let (outcome, left_out) = read_key_sources(&args.input, &key_id, args.max_session_lookups)?;
     let format = match args.format {
         RulesFormat::Json => DocumentFormat::Json,
         RulesFormat::Table => DocumentFormat::Table,
     };
     let mut out = std::io::stdout().lock();
-    KeyTimeline::of(&key_id, &outcome.lineage).print(format, &mut out)?;
+    KeyTimeline::of(&key_id, &found.outcome.lineage).print(format, &mut out)?;
     out.flush()?;
-    Ok(if outcome.stats.bad_records > 0 || left_out > 0 {
+    Ok(if found.outcome.stats.bad_records > 0 || left_out > 0 {
         Exit::ErrorOrIncomplete
     } else {
         Exit::Clean

@@ -4,10 +4,10 @@
 use super::*;
 use std::sync::Arc;
 
+use crate::bounded::try_for_each_bounded;
 use keywarden_aws::logs::{EventHistoryRead, LookupAttribute, LookupQuery, LOOKUP_MAX_RESULTS};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::task::JoinSet;
 
 /// The least time between two LookupEvents calls in one region. AWS allows 2 a second; the
 /// 20 ms over 500 leave room for the jitter between when a call is scheduled and when it
@@ -165,26 +165,32 @@ where
     C: EventHistoryRead + 'static,
 {
     let queries = plan.queries();
-    let mut tasks = JoinSet::new();
     let mut regions = plan.regions.clone();
     let mut seen = std::collections::HashSet::new();
     regions.retain(|r| seen.insert(r.clone()));
-    for (index, region) in regions.into_iter().enumerate() {
-        let read = lookup_region(
-            Arc::clone(&client),
-            region,
-            queries.clone(),
-            plan.interval,
-            plan.pacer.clone(),
-            sink.clone(),
-        );
-        tasks.spawn(async move { (index, read.await) });
-    }
+    // Every region at once: each keeps its own pace.
+    let limit = regions.len();
     let mut summaries = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined.expect("a LookupEvents task panicked");
-        summaries.push((index, result?));
-    }
+    try_for_each_bounded(
+        regions.into_iter().enumerate(),
+        limit,
+        |(index, region)| {
+            let read = lookup_region(
+                Arc::clone(&client),
+                region,
+                queries.clone(),
+                plan.interval,
+                plan.pacer.clone(),
+                sink.clone(),
+            );
+            async move { (index, read.await) }
+        },
+        |(index, result)| {
+            summaries.push((index, result?));
+            Ok(())
+        },
+    )
+    .await?;
     summaries.sort_by_key(|(index, _)| *index);
     Ok(summaries.into_iter().map(|(_, s)| s).collect())
 }

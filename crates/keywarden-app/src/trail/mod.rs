@@ -1,7 +1,8 @@
 //! `keywarden trail`'s sources, read into one analyzer. This file: the remote sources of one run
 //! and what failures they report; [`local`] (files, folders, standard input), [`s3`] (log files
-//! in a bucket), [`lookup`] (CloudTrail's event history) and [`pipeline`] (the parallel parser
-//! every source feeds) hold the rest.
+//! in a bucket), [`lookup`] (CloudTrail's event history), [`pipeline`] (the parallel parser
+//! every source feeds) and [`run`] (one run of `trail`, `key` or `contain --trail`, from the
+//! request to the analysis) hold the rest.
 //!
 //! Local sources: files, folders (walked), standard input; plain or gzipped, in any of the formats the core's reader detects. Files are parsed on every core;
 //! one analyzer folds the events in, so lineage sees all files as one log.
@@ -47,11 +48,13 @@
 pub mod local;
 pub mod lookup;
 pub mod pipeline;
+pub mod run;
 pub mod s3;
 
 pub use local::*;
 pub use lookup::*;
 pub use pipeline::*;
+pub use run::*;
 pub use s3::*;
 
 use keywarden_core::cloudtrail::analyzer::TrailAnalyzer;

@@ -4,12 +4,11 @@
 use super::*;
 use std::sync::Arc;
 
+use crate::bounded::{for_each_bounded, try_for_each_bounded};
 use chrono::{Datelike, NaiveDate};
 use keywarden_aws::logs::{LogBucketRead, S3Object};
 use keywarden_core::time::format_timestamp;
 use std::fmt;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 /// `s3://bucket/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,37 +253,36 @@ where
             let days = delivery_days(&options.window);
             let mut frontier = vec![(folder, level, partial)];
             while !frontier.is_empty() {
-                let mut next = Vec::new();
-                let mut tasks = JoinSet::new();
-                let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+                let mut to_list = Vec::new();
                 for (folder, level, partial) in frontier {
                     if level == Level::Leaf {
                         leaves.push(format!("{folder}{partial}"));
-                        continue;
+                    } else {
+                        to_list.push((format!("{folder}{partial}"), level));
                     }
-                    listed += 1;
-                    let client = Arc::clone(&client);
-                    let bucket = bucket.to_owned();
-                    let permit = Arc::clone(&permits)
-                        .acquire_owned()
-                        .await
-                        .expect("the semaphore is never closed");
-                    tasks.spawn(async move {
-                        let _permit = permit;
-                        let children = client
-                            .list_folders(&bucket, &format!("{folder}{partial}"))
-                            .await;
-                        (level, children)
-                    });
                 }
-                while let Some(joined) = tasks.join_next().await {
-                    let (level, children) = joined.expect("a listing task panicked");
-                    for child in children.map_err(failed)? {
-                        if let Some(child_level) = child_level(level, folder_name(&child), &days) {
-                            next.push((child, child_level, String::new()));
+                listed += to_list.len();
+                let mut next = Vec::new();
+                try_for_each_bounded(
+                    to_list,
+                    options.concurrency,
+                    |(prefix, level)| {
+                        let client = Arc::clone(&client);
+                        let bucket = bucket.to_owned();
+                        async move { (level, client.list_folders(&bucket, &prefix).await) }
+                    },
+                    |(level, children)| {
+                        for child in children.map_err(failed)? {
+                            if let Some(child_level) =
+                                child_level(level, folder_name(&child), &days)
+                            {
+                                next.push((child, child_level, String::new()));
+                            }
                         }
-                    }
-                }
+                        Ok(())
+                    },
+                )
+                .await?;
                 next.sort_by(|a, b| a.0.cmp(&b.0));
                 frontier = next;
             }
@@ -295,23 +293,20 @@ where
     leaves.dedup();
     listed += leaves.len();
     let mut objects = Vec::new();
-    let mut tasks = JoinSet::new();
-    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    for leaf in leaves {
-        let client = Arc::clone(&client);
-        let bucket = bucket.to_owned();
-        let permit = Arc::clone(&permits)
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        tasks.spawn(async move {
-            let _permit = permit;
-            client.list_objects(&bucket, &leaf).await
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        objects.extend(joined.expect("a listing task panicked").map_err(failed)?);
-    }
+    try_for_each_bounded(
+        leaves,
+        options.concurrency,
+        |leaf| {
+            let client = Arc::clone(&client);
+            let bucket = bucket.to_owned();
+            async move { client.list_objects(&bucket, &leaf).await }
+        },
+        |listing| {
+            objects.extend(listing.map_err(failed)?);
+            Ok(())
+        },
+    )
+    .await?;
     objects.retain(|o| is_log_key(&o.key, &location.prefix));
     objects.sort_by(|a, b| a.key.cmp(&b.key));
     objects.dedup_by(|a, b| a.key == b.key);
@@ -345,51 +340,39 @@ where
         ..SourceSummary::default()
     };
     let mut failures = Vec::new();
-    let mut tasks = JoinSet::new();
-    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let mut finished = |joined: Result<Result<u64, RemoteFailure>, tokio::task::JoinError>,
-                        summary: &mut SourceSummary| {
-        match joined.expect("a fetch task panicked") {
+    for_each_bounded(
+        objects,
+        options.concurrency,
+        |object| {
+            let client = Arc::clone(&client);
+            let sink = sink.clone();
+            let bucket = location.bucket.clone();
+            let origin = location.url(&object.key);
+            async move {
+                match client.get_object(&bucket, &object.key).await {
+                    Ok(data) => {
+                        let bytes = data.len() as u64;
+                        let unit = Unit::Bytes {
+                            origin,
+                            data: Arc::new(data),
+                        };
+                        // The parser is gone only when the run is over: nothing left to do.
+                        let _ = sink.send(unit).await;
+                        Ok(bytes)
+                    }
+                    Err(error) => Err(RemoteFailure { origin, error }),
+                }
+            }
+        },
+        |fetched| match fetched {
             Ok(bytes) => {
                 summary.units += 1;
                 summary.bytes += bytes;
             }
             Err(failure) => failures.push(failure),
-        }
-    };
-    for object in objects {
-        // Wait for a free slot before spawning, so at most `concurrency` fetches exist.
-        let permit = Arc::clone(&permits)
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        while let Some(joined) = tasks.try_join_next() {
-            finished(joined, &mut summary);
-        }
-        let client = Arc::clone(&client);
-        let sink = sink.clone();
-        let bucket = location.bucket.clone();
-        let origin = location.url(&object.key);
-        tasks.spawn(async move {
-            let _permit = permit;
-            match client.get_object(&bucket, &object.key).await {
-                Ok(data) => {
-                    let bytes = data.len() as u64;
-                    let unit = Unit::Bytes {
-                        origin,
-                        data: Arc::new(data),
-                    };
-                    // The parser is gone only when the run is over: nothing left to do.
-                    let _ = sink.send(unit).await;
-                    Ok(bytes)
-                }
-                Err(error) => Err(RemoteFailure { origin, error }),
-            }
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        finished(joined, &mut summary);
-    }
+        },
+    )
+    .await;
     failures.sort_by(|a, b| a.origin.cmp(&b.origin));
     Ok((summary, failures))
 }

@@ -1,6 +1,8 @@
 use super::*;
 use keywarden_aws::fake::FakeAccount;
-use keywarden_aws::logs::{LookupAttribute, LookupKey};
+use keywarden_aws::logs::{
+    LookupAttribute, LookupKey, CLOUDTRAIL_LOOKUP_EVENTS, S3_GET_OBJECT, S3_LIST_OBJECTS,
+};
 use keywarden_core::config::RuleSelection;
 use keywarden_core::time::parse_timestamp;
 use keywarden_core::Timestamp;
@@ -70,7 +72,7 @@ fn bucket_with_days() -> FakeAccount {
 fn listed(fake: &FakeAccount) -> Vec<String> {
     fake.calls()
         .into_iter()
-        .filter(|c| c.starts_with("s3:ListBucket"))
+        .filter(|c| c.starts_with(S3_LIST_OBJECTS))
         .collect()
 }
 
@@ -139,7 +141,10 @@ async fn without_a_window_the_prefix_is_listed_whole_and_digests_skipped() {
         .await
         .unwrap();
     assert_eq!(objects.len(), 10);
-    assert_eq!(listed(&fake), ["s3:ListBucket(trail/AWSLogs/)"]);
+    assert_eq!(
+        listed(&fake),
+        [format!("{S3_LIST_OBJECTS}(trail/AWSLogs/)")]
+    );
 }
 
 #[tokio::test]
@@ -172,10 +177,9 @@ async fn a_window_lists_only_its_day_folders_in_every_region() {
         "{calls:?}"
     );
     assert!(
-        calls.contains(
-            &"s3:ListBucket(trail/AWSLogs/111122223333/CloudTrail/us-east-1/2024/07/30/)"
-                .to_owned()
-        ),
+        calls.contains(&format!(
+            "{S3_LIST_OBJECTS}(trail/AWSLogs/111122223333/CloudTrail/us-east-1/2024/07/30/)"
+        )),
         "{calls:?}"
     );
     // Objects are listed only in the day folders kept: never the whole bucket or a region.
@@ -239,7 +243,7 @@ async fn an_empty_prefix_is_an_error() {
 #[tokio::test]
 async fn fetch_failures_are_reported_not_dropped() {
     let mut fake = bucket_with_days();
-    fake.failures.insert("s3:GetObject", "AccessDenied".into());
+    fake.failures.insert(S3_GET_OBJECT, "AccessDenied".into());
     let location = S3Location::parse("s3://trail/AWSLogs/").unwrap().unwrap();
     let (sink, _receiver) = mpsc::channel(64);
     let (summary, failures) = read_s3(Arc::new(fake), location, RemoteOptions::default(), sink)
@@ -291,10 +295,10 @@ async fn lookup_pages_one_attribute_per_call_in_every_region() {
     assert_eq!(summaries[0].events, 180);
     assert_eq!(summaries[1].units, 2);
     assert_eq!(units, 7);
-    assert_eq!(fake.count("cloudtrail:LookupEvents"), 7);
-    assert!(fake
-        .calls()
-        .contains(&"cloudtrail:LookupEvents(us-east-1,AccessKeyId=AKIAEVEN,-)".to_owned()));
+    assert_eq!(fake.count(CLOUDTRAIL_LOOKUP_EVENTS), 7);
+    assert!(fake.calls().contains(&format!(
+        "{CLOUDTRAIL_LOOKUP_EVENTS}(us-east-1,AccessKeyId=AKIAEVEN,-)"
+    )));
 }
 
 #[tokio::test]
@@ -323,7 +327,7 @@ async fn a_shared_pacer_spaces_the_calls_of_successive_rounds() {
         read_lookup(Arc::clone(&fake), plan, sink).await.unwrap();
     }
     // Three rounds of one call each: the second and third wait for their slot.
-    assert_eq!(fake.count("cloudtrail:LookupEvents"), 3);
+    assert_eq!(fake.count(CLOUDTRAIL_LOOKUP_EVENTS), 3);
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
 
@@ -331,7 +335,7 @@ async fn a_shared_pacer_spaces_the_calls_of_successive_rounds() {
 async fn a_lookup_failure_stops_the_run_with_the_region_named() {
     let mut fake = history(3);
     fake.failures
-        .insert("cloudtrail:LookupEvents", "AccessDeniedException".into());
+        .insert(CLOUDTRAIL_LOOKUP_EVENTS, "AccessDeniedException".into());
     let plan = LookupPlan::new(vec!["eu-west-1".into()], Vec::new(), Window::default());
     let (sink, _receiver) = mpsc::channel(4);
     let error = read_lookup(Arc::new(fake), plan, sink).await.unwrap_err();
@@ -381,4 +385,147 @@ fn the_pipeline_analyzes_what_is_fetched() {
     let outcome = analyzer.finish();
     assert_eq!(outcome.stats.events, 10);
     assert_eq!(outcome.stats.bad_records, 0);
+}
+
+/// A request for local sources only, on two workers.
+fn local_request(sources: Vec<std::path::PathBuf>) -> TrailRequest {
+    TrailRequest {
+        sources,
+        lookup: None,
+        regions: Vec::new(),
+        connect: keywarden_aws::live::ConnectOptions::default(),
+        window: Window::default(),
+        parsing: Parsing::threads(2),
+        concurrency: 8,
+    }
+}
+
+/// A folder with one CloudTrail file of `n` events by AKIA1.
+fn trail_folder(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<String> = (0..n)
+        .map(|i| {
+            record(
+                &format!("e{i}"),
+                "ListUsers",
+                "2024-07-30T10:00:00Z",
+                "AKIA1",
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("events.json"),
+        format!(r#"{{"Records":[{}]}}"#, records.join(",")),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_trail_run_inspects_every_record_and_lists_the_inspections_rules() {
+    let dir = trail_folder(3);
+    let request = local_request(vec![dir.path().to_owned()]);
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let inspect = |_: &keywarden_core::cloudtrail::reader::Record<'_>,
+                   _: &mut Vec<keywarden_core::finding::Finding>| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    };
+    let extra = keywarden_core::rules::catalogue().next().unwrap();
+    let inspection = Inspection {
+        inspector: &inspect,
+        rules: vec![extra],
+    };
+    let mut notes = Vec::new();
+    let found = run_trail(
+        &request,
+        &RuleSelection::default(),
+        Some(inspection),
+        &mut |note| notes.push(format!("{note:?}")),
+    )
+    .unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(found.outcome.stats.events, 3);
+    assert_eq!(found.read.units_read, 1);
+    assert!(std::ptr::eq(*found.rules_run.last().unwrap(), extra));
+    assert!(found.rules_run.len() > 1, "the detections ran too");
+    assert_eq!(found.source.location, dir.path().display().to_string());
+    assert_eq!(found.source.as_of, Some(t("2024-07-30T10:00:00Z")));
+    // Local sources only: no AWS client, so no requests to report.
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
+fn a_trail_run_fails_on_a_bad_location_or_an_empty_folder() {
+    let empty = tempfile::tempdir().unwrap();
+    let mut notes = |_: TrailNote<'_>| {};
+    let error = run_trail(
+        &local_request(vec!["s3:///x".into()]),
+        &RuleSelection::default(),
+        None,
+        &mut notes,
+    )
+    .unwrap_err();
+    assert!(matches!(error, TrailError::Invalid(_)), "{error}");
+    let error = run_trail(
+        &local_request(vec![empty.path().to_owned()]),
+        &RuleSelection::default(),
+        None,
+        &mut notes,
+    )
+    .unwrap_err();
+    assert!(matches!(error, TrailError::EmptyFolder(_)), "{error}");
+    assert!(error
+        .to_string()
+        .starts_with("no CloudTrail records found in "));
+}
+
+#[test]
+fn a_request_describes_its_sources_and_lookups() {
+    let mut request = local_request(vec!["a.json".into(), "s3://b/p".into()]);
+    assert!(request.has_sources());
+    assert_eq!(request.describe(), "a.json, s3://b/p");
+    request.lookup = Some(vec!["AccessKeyId=AKIA1".parse().unwrap()]);
+    request.regions = vec!["us-east-1".into(), "eu-west-1".into()];
+    assert_eq!(
+        request.describe(),
+        "a.json, s3://b/p, LookupEvents (us-east-1,eu-west-1; AccessKeyId=AKIA1)"
+    );
+    let request = TrailRequest {
+        lookup: Some(Vec::new()),
+        ..local_request(Vec::new())
+    };
+    assert!(request.has_sources());
+    assert_eq!(request.describe(), "LookupEvents (the configured region)");
+    assert!(!local_request(Vec::new()).has_sources());
+}
+
+#[test]
+fn a_key_run_without_lookup_reads_the_sources_once() {
+    let dir = trail_folder(2);
+    let mut notes = Vec::new();
+    let found = run_key_trail(
+        local_request(vec![dir.path().to_owned()]),
+        "AKIA1",
+        5,
+        &mut |note| notes.push(format!("{note:?}")),
+    )
+    .unwrap();
+    assert_eq!(found.outcome.stats.events, 2);
+    assert_eq!(found.left_out, 0);
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
+fn a_contain_run_names_its_sources_and_keeps_its_error() {
+    let dir = trail_folder(4);
+    let mut notes = |_: TrailNote<'_>| {};
+    let request = local_request(vec![dir.path().to_owned()]);
+    let (section, read) = run_contain_trail(&request, "AKIA1", &mut notes);
+    assert_eq!(read.unwrap().units_read, 1);
+    assert_eq!(section.sources, dir.path().display().to_string());
+    assert_eq!(section.events_read, 4);
+    assert_eq!(section.bad_records, 0);
+    let missing = dir.path().join("missing.json");
+    let (_, read) = run_contain_trail(&local_request(vec![missing]), "AKIA1", &mut notes);
+    assert!(matches!(read, Err(TrailError::Source(_))));
 }

@@ -23,6 +23,13 @@ pub fn older_than(now: Timestamp, t: Timestamp, limit: Duration) -> bool {
     now.signed_duration_since(t) > limit
 }
 
+/// The whole days `t` is old at `now` when that is more than `limit_days` days (exactly, as
+/// [`older_than`]); `None` when it is not. What every age rule asks: past the limit, and by how
+/// much to say.
+pub fn days_past_limit(now: Timestamp, t: Timestamp, limit_days: u32) -> Option<i64> {
+    older_than(now, t, days(limit_days)).then(|| whole_days(age(now, t)))
+}
+
 /// The age of `t` at `now`; negative when `t` is in the future.
 pub fn age(now: Timestamp, t: Timestamp) -> Duration {
     now.signed_duration_since(t)
@@ -102,6 +109,27 @@ mod tests {
         let now = ts("2024-03-10T12:00:00+00:00");
         assert!(!older_than(now, ts("2024-01-25T12:00:00+00:00"), days(45)));
         assert!(older_than(now, ts("2024-01-25T11:59:59+00:00"), days(45)));
+    }
+
+    #[test]
+    fn days_past_limit_is_none_at_the_limit_and_whole_days_after() {
+        let now = ts("2024-03-10T12:00:00+00:00");
+        assert_eq!(
+            days_past_limit(now, ts("2024-01-25T12:00:00+00:00"), 45),
+            None
+        );
+        assert_eq!(
+            days_past_limit(now, ts("2024-01-25T11:59:59+00:00"), 45),
+            Some(45)
+        );
+        assert_eq!(
+            days_past_limit(now, ts("2023-03-10T12:00:00+00:00"), 45),
+            Some(366)
+        );
+        assert_eq!(
+            days_past_limit(now, ts("2025-01-01T00:00:00+00:00"), 0),
+            None
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
-use crate::time::{age, days, older_than, whole_days};
+use crate::time::days_past_limit;
 
 declare_rule! {
     /// ## What it does
@@ -68,10 +68,9 @@ impl Rule for UnusedAccessKey {
             out,
             |k, out| {
                 let reference = k.last_activity();
-                if !older_than(ctx.now, reference, days(limit)) {
+                let Some(idle) = days_past_limit(ctx.now, reference, limit) else {
                     return;
-                }
-                let idle = whole_days(age(ctx.now, reference));
+                };
                 let message = match k.last_used {
                     Some(_) => format!("active access key unused for {idle} days (limit {limit})"),
                     None => {

@@ -1,7 +1,7 @@
 use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
-use crate::time::{age, days, older_than, whole_days};
+use crate::time::days_past_limit;
 
 declare_rule! {
     /// ## What it does
@@ -59,10 +59,9 @@ impl Rule for AccessKeyNotRotated {
             ctx,
             out,
             |k, out| {
-                if !older_than(ctx.now, k.created, days(limit)) {
+                let Some(key_age) = days_past_limit(ctx.now, k.created, limit) else {
                     return;
-                }
-                let key_age = whole_days(age(ctx.now, k.created));
+                };
                 out.push(
                     key_finding(
                         &Self::META,

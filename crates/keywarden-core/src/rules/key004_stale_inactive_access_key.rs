@@ -1,7 +1,7 @@
 use super::{declare_rule, for_each_key, key_finding, Context, Needs, Rule, RuleMeta};
 use crate::finding::{Finding, Status};
 use crate::model::UserCredentials;
-use crate::time::{age, days, older_than, whole_days};
+use crate::time::days_past_limit;
 
 declare_rule! {
     /// ## What it does
@@ -61,10 +61,9 @@ impl Rule for StaleInactiveAccessKey {
             out,
             |k, out| {
                 let last_activity = k.last_activity();
-                if !older_than(ctx.now, last_activity, days(limit)) {
+                let Some(idle) = days_past_limit(ctx.now, last_activity, limit) else {
                     return;
-                }
-                let idle = whole_days(age(ctx.now, last_activity));
+                };
                 out.push(
                     key_finding(
                         &Self::META,

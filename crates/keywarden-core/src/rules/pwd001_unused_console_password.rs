@@ -1,7 +1,7 @@
 use super::{after_data_time, date_after_data_time, declare_rule, Context, Rule, RuleMeta};
 use crate::finding::{CredentialKind, Finding, Status};
 use crate::model::{Cell, UserCredentials};
-use crate::time::{age, days, older_than, whole_days};
+use crate::time::days_past_limit;
 
 declare_rule! {
     /// ## What it does
@@ -100,10 +100,9 @@ impl Rule for UnusedConsolePassword {
             ));
             return;
         }
-        if !older_than(ctx.now, reference, days(limit)) {
+        let Some(idle) = days_past_limit(ctx.now, reference, limit) else {
             return;
-        }
-        let idle = whole_days(age(ctx.now, reference));
+        };
         let message = if used {
             format!("console password unused for {idle} days (limit {limit})")
         } else {

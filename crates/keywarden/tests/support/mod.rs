@@ -11,6 +11,8 @@
 // Each test binary that declares `mod support;` uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod both;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs::File;

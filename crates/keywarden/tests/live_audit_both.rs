@@ -13,24 +13,7 @@ use keywarden_core::config::{layer, ConfigFile, RuleSelection, ThresholdOverride
 use keywarden_core::Status;
 use serde_json::{json, Value};
 use support::both::{evidence, fake_account, finding, of, OnFake, OnMoto, Side};
-
-const NOW: &str = "2025-06-01T12:00:00Z";
-
-/// A scenario whose account-level rules all pass (root with MFA and no key, a strong password
-/// policy, one good trail, the report in AWS's shape, generated an hour ago), with `users`.
-fn clean_account(users: Value) -> Value {
-    json!({
-        "now": NOW,
-        "users": users,
-        "root": {"created": "2015-03-01T00:00:00Z", "mfa": true, "password_last_used": "-30d"},
-        "password_policy": {"MinimumPasswordLength": 14, "RequireSymbols": true,
-                            "RequireNumbers": true, "RequireUppercaseCharacters": true,
-                            "RequireLowercaseCharacters": true, "MaxPasswordAge": 90,
-                            "PasswordReusePrevention": 24},
-        "trails": [{"name": "org-trail"}],
-        "credential_report": {"aws_shape": true, "generated": "-1h"},
-    })
-}
+use support::scenario::clean_account;
 
 /// `scenario` with the report's cells of `user` patched by `cells` (what changed since).
 fn report_said(mut scenario: Value, user: &str, cells: Value) -> Value {

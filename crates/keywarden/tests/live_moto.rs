@@ -13,10 +13,8 @@
 mod support;
 
 use serde_json::{json, Value};
+use support::scenario::{clean_account, stale_user, NOW};
 use support::{row, Moto, Row};
-
-/// The scenarios' fixed time.
-const NOW: &str = "2025-06-01T12:00:00Z";
 
 /// `NOW` minus `days`, as keywarden's JSON writes instants.
 /// The scenarios' credential reports are generated two hours before `NOW` (`"generated": "-2h"`).
@@ -30,44 +28,12 @@ fn ago(days: i64) -> String {
         .to_string()
 }
 
-/// A password policy that meets every PWD003 requirement.
-fn strong_policy() -> Value {
-    json!({
-        "MinimumPasswordLength": 14,
-        "RequireSymbols": true,
-        "RequireNumbers": true,
-        "RequireUppercaseCharacters": true,
-        "RequireLowercaseCharacters": true,
-        "PasswordReusePrevention": 24,
-        "MaxPasswordAge": 90
-    })
-}
-
-/// A scenario whose account-level rules all pass (root with MFA and no keys, a strong password
-/// policy, a logging multi-region trail, the report in AWS's shape), with `users`.
-fn clean_account(users: Value) -> Value {
-    json!({
-        "now": NOW,
-        "users": users,
-        "root": {"mfa": true, "password_last_used": "-5d"},
-        "password_policy": strong_policy(),
-        "trails": [{"name": "org-trail"}],
-        "credential_report": {"aws_shape": true, "generated": "-2h"}
-    })
-}
-
 /// Adds `fields` to a scenario object.
 fn with(mut scenario: Value, fields: Value) -> Value {
     for (key, value) in fields.as_object().unwrap() {
         scenario[key] = value.clone();
     }
     scenario
-}
-
-/// A user whose only active key is 400 days old and was last used 100 days ago: KEY001 and KEY002.
-fn stale_user() -> Value {
-    json!({"name": "stale", "created": "-400d",
-           "access_keys": [{"created": "-400d", "last_used": "-100d"}]})
 }
 
 /// A console user with a recently used password and no MFA: PWD002 only.

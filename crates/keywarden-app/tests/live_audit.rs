@@ -18,6 +18,8 @@
 //! - `enrich: false` makes no per-user call; users created or deleted since the report are
 //!   handled with notes; IAM tag exemptions read from ListUserTags apply.
 
+mod support;
+
 use chrono::Duration;
 use keywarden_app::report_fetch::{FetchError, PollPolicy, ReportBasis};
 use keywarden_app::{
@@ -29,7 +31,6 @@ use keywarden_aws::api::{
 use keywarden_aws::api::{AwsResult, IamRead, ReportGeneration, TrailRead};
 use keywarden_aws::fake::FakeAccount;
 use keywarden_core::config::{layer, RuleSelection, ThresholdOverrides};
-use keywarden_core::finding::EvidenceValue;
 use keywarden_core::model::{PasswordPolicy, Tag};
 use keywarden_core::time::{format_timestamp, parse_timestamp};
 use keywarden_core::{AuditConfig, Finding, Status, Timestamp};
@@ -37,6 +38,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use support::outcome::{evidence, finding, of};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -282,59 +284,12 @@ async fn run(fake: FakeAccount) -> (Arc<FakeAccount>, LiveAudit) {
 
 // --- reading the outcome ---------------------------------------------------------------------
 
-/// `(code, status, credential, key id)` of a user's findings, sorted by code and credential.
-fn of<'a>(
-    audit: &'a LiveAudit,
-    user: &str,
-) -> Vec<(&'static str, Status, &'static str, Option<&'a str>)> {
-    let mut out: Vec<_> = audit
-        .outcome
-        .findings
-        .iter()
-        .filter(|f| f.user.as_deref() == Some(user))
-        .map(|f| {
-            (
-                f.rule.code,
-                f.status,
-                f.credential.as_str(),
-                f.access_key_id.as_deref(),
-            )
-        })
-        .collect();
-    out.sort_by_key(|&(code, _, credential, _)| (code, credential));
-    out
-}
-
-/// The one finding of `code` about `user` (`None`: an account-wide finding).
-fn finding<'a>(audit: &'a LiveAudit, user: Option<&str>, code: &str) -> &'a Finding {
-    let matching: Vec<&Finding> = audit
-        .outcome
-        .findings
-        .iter()
-        .filter(|f| f.rule.code == code && f.user.as_deref() == user)
-        .collect();
-    assert_eq!(matching.len(), 1, "{code} for {user:?}: {matching:#?}");
-    matching[0]
-}
-
-fn evidence<'a>(finding: &'a Finding, key: &str) -> Option<&'a EvidenceValue> {
-    finding
-        .evidence
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-}
-
-fn text(value: Option<&EvidenceValue>) -> String {
-    value.map(ToString::to_string).unwrap_or_default()
-}
-
 /// The finding is `unknown` and says which call failed with which code.
 fn assert_unknown_because(finding: &Finding, action: &str, code: &str) {
     assert_eq!(finding.status, Status::Unknown, "{finding:#?}");
     let failed = format!("{action} failed: {code}");
     assert!(finding.message.contains(&failed), "{}", finding.message);
-    let reason = text(evidence(finding, "unknown_reason"));
+    let reason = evidence(finding, "unknown_reason");
     assert!(reason.contains(&failed), "{finding:#?}");
 }
 
@@ -568,7 +523,7 @@ async fn last_use_access_denied_makes_key001_unknown_and_leaves_key002() {
     );
     let key001 = finding(&audit, Some("stale"), "KEY001");
     assert_unknown_because(key001, "iam:GetAccessKeyLastUsed", "AccessDenied");
-    assert_eq!(text(evidence(key001, "aws_error_code")), "AccessDenied");
+    assert_eq!(evidence(key001, "aws_error_code"), "AccessDenied");
 }
 
 // One-sided (fake): a call failing every time with a given code: the fake's fault injection.

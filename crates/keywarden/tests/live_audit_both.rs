@@ -12,7 +12,8 @@ use keywarden_app::LiveAuditOptions;
 use keywarden_core::config::{layer, ConfigFile, RuleSelection, ThresholdOverrides};
 use keywarden_core::Status;
 use serde_json::{json, Value};
-use support::both::{evidence, fake_account, finding, of, OnFake, OnMoto, Side};
+use support::both::{fake_account, OnFake, OnMoto, Side};
+use support::outcome::{evidence, finding, of};
 use support::scenario::clean_account;
 
 /// `scenario` with the report's cells of `user` patched by `cells` (what changed since).
@@ -156,9 +157,9 @@ crate::both! {
         assert_eq!(
             of(&audit, "added"),
             [
-                ("KEY002", Status::Fail, "access_key_1".into(), Some(old.clone())),
+                ("KEY002", Status::Fail, "access_key_1", Some(old.as_str())),
                 // Two active keys now: the older one is named, the newer one is evidence.
-                ("KEY003", Status::Fail, "access_key_1".into(), Some(old.clone())),
+                ("KEY003", Status::Fail, "access_key_1", Some(old.as_str())),
             ]
         );
         let key003 = finding(&audit, Some("added"), "KEY003");
@@ -198,7 +199,7 @@ crate::both! {
         let audit = side.audit().await;
         assert_eq!(
             of(&audit, "rotated"),
-            [("KEY001", Status::Fail, "access_key_1".into(), Some(side.key_id("rotated", 0)))]
+            [("KEY001", Status::Fail, "access_key_1", Some(side.key_id("rotated", 0).as_str()))]
         );
     }
 }
@@ -218,7 +219,7 @@ crate::both! {
         let audit = side.audit().await;
         assert_eq!(
             of(&audit, "busy"),
-            [("KEY002", Status::Fail, "access_key_1".into(), Some(side.key_id("busy", 0)))]
+            [("KEY002", Status::Fail, "access_key_1", Some(side.key_id("busy", 0).as_str()))]
         );
     }
 }
@@ -318,11 +319,11 @@ crate::both! {
             .unwrap();
         assert_eq!(
             of(&audit, "vendor"),
-            [("KEY002", Status::Exempted, "access_key_1".into(), Some(vendor))]
+            [("KEY002", Status::Exempted, "access_key_1", Some(vendor.as_str()))]
         );
         assert_eq!(
             of(&audit, "other"),
-            [("KEY002", Status::Fail, "access_key_1".into(), Some(side.key_id("other", 0)))]
+            [("KEY002", Status::Fail, "access_key_1", Some(side.key_id("other", 0).as_str()))]
         );
     }
 }

@@ -19,7 +19,7 @@ use keywarden_core::config::AuditConfig;
 use keywarden_core::model::{PasswordPolicy, Tag};
 use keywarden_core::report::COLUMNS;
 use keywarden_core::time::{format_timestamp, parse_timestamp};
-use keywarden_core::{Finding, Status, Timestamp};
+use keywarden_core::Timestamp;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -194,50 +194,6 @@ impl Side for OnMoto {
     }
 }
 
-// --- reading the outcome ---------------------------------------------------------------------
-
-/// `(code, status, credential, key id)` of a user's findings, sorted by code and credential.
-pub fn of(audit: &LiveAudit, user: &str) -> Vec<(&'static str, Status, String, Option<String>)> {
-    let mut out: Vec<_> = audit
-        .outcome
-        .findings
-        .iter()
-        .filter(|f| f.user.as_deref() == Some(user))
-        .map(|f| {
-            (
-                f.rule.code,
-                f.status,
-                f.credential.as_str().to_owned(),
-                f.access_key_id.clone(),
-            )
-        })
-        .collect();
-    out.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
-    out
-}
-
-/// The one finding of `code` about `user` (`None`: an account-wide finding).
-pub fn finding<'a>(audit: &'a LiveAudit, user: Option<&str>, code: &str) -> &'a Finding {
-    let matching: Vec<&Finding> = audit
-        .outcome
-        .findings
-        .iter()
-        .filter(|f| f.rule.code == code && f.user.as_deref() == user)
-        .collect();
-    assert_eq!(matching.len(), 1, "{code} for {user:?}: {matching:#?}");
-    matching[0]
-}
-
-/// The text of a finding's evidence `key` (empty when it has none).
-pub fn evidence(finding: &Finding, key: &str) -> String {
-    finding
-        .evidence
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default()
-}
-
 // --- the scenario in memory ------------------------------------------------------------------
 
 fn scenario_now(scenario: &Value) -> Timestamp {
@@ -295,7 +251,7 @@ fn key_cells(
     now: Timestamp,
     keys: &[Value],
     cells: &mut BTreeMap<&'static str, String>,
-    prefixes: [[&'static str; 5]; 2],
+    prefixes: [&'static [&'static str]; 2],
 ) {
     for (slot, columns) in prefixes.iter().enumerate() {
         let values = match keys.get(slot) {
@@ -317,22 +273,11 @@ fn key_cells(
     }
 }
 
-const KEY_COLUMNS: [[&str; 5]; 2] = [
-    [
-        "access_key_1_active",
-        "access_key_1_last_rotated",
-        "access_key_1_last_used_date",
-        "access_key_1_last_used_region",
-        "access_key_1_last_used_service",
-    ],
-    [
-        "access_key_2_active",
-        "access_key_2_last_rotated",
-        "access_key_2_last_used_date",
-        "access_key_2_last_used_region",
-        "access_key_2_last_used_service",
-    ],
-];
+/// The report's columns of key 1 and key 2 (active, last rotated, last used date, region,
+/// service).
+fn key_columns() -> [&'static [&'static str]; 2] {
+    [&COLUMNS[8..13], &COLUMNS[13..18]]
+}
 
 /// `scenario`'s account in memory, in the AWS-shaped report the launcher serves, with the key
 /// ids `ids(user, slot)`. The fake does not play the launcher's `faults`, `auth` or slow
@@ -380,7 +325,7 @@ pub fn fake_account(scenario: &Value, ids: &dyn Fn(&str, usize) -> String) -> Fa
         cells.insert("mfa_active", mfa.to_string());
         fake.mfa_devices.insert(name.into(), usize::from(mfa));
         let keys = user["access_keys"].as_array().unwrap_or(&empty);
-        key_cells(now, keys, &mut cells, KEY_COLUMNS);
+        key_cells(now, keys, &mut cells, key_columns());
         let mut metas = Vec::new();
         for (slot, key) in keys.iter().enumerate() {
             let id = ids(name, slot);
@@ -435,7 +380,7 @@ pub fn fake_account(scenario: &Value, ids: &dyn Fn(&str, usize) -> String) -> Fa
     cells.insert("password_last_changed", "not_supported".into());
     cells.insert("password_next_rotation", "not_supported".into());
     cells.insert("mfa_active", root_mfa.to_string());
-    key_cells(now, root_keys, &mut cells, KEY_COLUMNS);
+    key_cells(now, root_keys, &mut cells, key_columns());
     for (column, value) in [
         ("cert_1_active", "false"),
         ("cert_1_last_rotated", "N/A"),

@@ -13,6 +13,8 @@
 
 pub mod both;
 pub mod cli;
+#[path = "../../../keywarden-app/tests/support/outcome.rs"]
+pub mod outcome;
 pub mod scenario;
 
 use serde_json::Value;

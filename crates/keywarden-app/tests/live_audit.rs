@@ -1,4 +1,6 @@
-//! The live audit end to end against the in-memory `FakeAccount`, with a fixed `now`.
+//! The live audit end to end against the in-memory `FakeAccount`, with a fixed `now`: the
+//! scenarios only the fake can express (each says why). Those moto can express too run from one
+//! body against both in `crates/keywarden/tests/live_audit_both.rs`.
 //!
 //! Each test writes the credential report CSV by hand (the 22 columns of
 //! `keywarden_core::report::COLUMNS`) and sets the fake account's live answers, which start as
@@ -16,6 +18,8 @@
 //! - `enrich: false` makes no per-user call; users created or deleted since the report are
 //!   handled with notes; IAM tag exemptions read from ListUserTags apply.
 
+mod support;
+
 use chrono::Duration;
 use keywarden_app::report_fetch::{FetchError, PollPolicy, ReportBasis};
 use keywarden_app::{
@@ -26,8 +30,7 @@ use keywarden_aws::api::{
 };
 use keywarden_aws::api::{AwsResult, IamRead, ReportGeneration, TrailRead};
 use keywarden_aws::fake::FakeAccount;
-use keywarden_core::config::{layer, ConfigFile, RuleSelection, ThresholdOverrides};
-use keywarden_core::finding::EvidenceValue;
+use keywarden_core::config::{layer, RuleSelection, ThresholdOverrides};
 use keywarden_core::model::{PasswordPolicy, Tag};
 use keywarden_core::time::{format_timestamp, parse_timestamp};
 use keywarden_core::{AuditConfig, Finding, Status, Timestamp};
@@ -35,6 +38,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use support::outcome::{evidence, finding, of};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -280,59 +284,12 @@ async fn run(fake: FakeAccount) -> (Arc<FakeAccount>, LiveAudit) {
 
 // --- reading the outcome ---------------------------------------------------------------------
 
-/// `(code, status, credential, key id)` of a user's findings, sorted by code and credential.
-fn of<'a>(
-    audit: &'a LiveAudit,
-    user: &str,
-) -> Vec<(&'static str, Status, &'static str, Option<&'a str>)> {
-    let mut out: Vec<_> = audit
-        .outcome
-        .findings
-        .iter()
-        .filter(|f| f.user.as_deref() == Some(user))
-        .map(|f| {
-            (
-                f.rule.code,
-                f.status,
-                f.credential.as_str(),
-                f.access_key_id.as_deref(),
-            )
-        })
-        .collect();
-    out.sort_by_key(|&(code, _, credential, _)| (code, credential));
-    out
-}
-
-/// The one finding of `code` about `user` (`None`: an account-wide finding).
-fn finding<'a>(audit: &'a LiveAudit, user: Option<&str>, code: &str) -> &'a Finding {
-    let matching: Vec<&Finding> = audit
-        .outcome
-        .findings
-        .iter()
-        .filter(|f| f.rule.code == code && f.user.as_deref() == user)
-        .collect();
-    assert_eq!(matching.len(), 1, "{code} for {user:?}: {matching:#?}");
-    matching[0]
-}
-
-fn evidence<'a>(finding: &'a Finding, key: &str) -> Option<&'a EvidenceValue> {
-    finding
-        .evidence
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-}
-
-fn text(value: Option<&EvidenceValue>) -> String {
-    value.map(ToString::to_string).unwrap_or_default()
-}
-
 /// The finding is `unknown` and says which call failed with which code.
 fn assert_unknown_because(finding: &Finding, action: &str, code: &str) {
     assert_eq!(finding.status, Status::Unknown, "{finding:#?}");
     let failed = format!("{action} failed: {code}");
     assert!(finding.message.contains(&failed), "{}", finding.message);
-    let reason = text(evidence(finding, "unknown_reason"));
+    let reason = evidence(finding, "unknown_reason");
     assert!(reason.contains(&failed), "{finding:#?}");
 }
 
@@ -390,6 +347,7 @@ fn crowd(clean: usize) -> Vec<Row> {
     rows
 }
 
+// One-sided (fake): exact call counts: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_user_calls_are_made_only_for_failing_users() {
     let (fake, audit) = run(account(&crowd(200))).await;
@@ -449,6 +407,7 @@ async fn per_user_calls_are_made_only_for_failing_users() {
     );
 }
 
+// One-sided (fake): exact call counts: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_calls_for_two_clean_users_as_for_two_hundred() {
     let (few, _) = run(account(&crowd(2))).await;
@@ -461,6 +420,7 @@ async fn the_same_calls_for_two_clean_users_as_for_two_hundred() {
     assert_eq!(sorted_calls(&few), sorted_calls(&many));
 }
 
+// One-sided (fake): exact call counts: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_level_calls_are_made_only_for_the_rules_that_run() {
     let config = layer(
@@ -498,6 +458,7 @@ async fn account_level_calls_are_made_only_for_the_rules_that_run() {
 
 // --- key ids ---------------------------------------------------------------------------------
 
+// One-sided (fake): sub-second creation dates and list order: only the fake sets them (moto's variant is in live_moto.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_keys_created_in_the_same_second_get_the_right_ids() {
     let second = parse_timestamp("2025-01-02T03:04:05Z").unwrap();
@@ -542,110 +503,11 @@ async fn two_keys_created_in_the_same_second_get_the_right_ids() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_deleted_since_the_report_drops_its_findings() {
-    let rows = [user("gone").key1(key("AKIAGONE", true, days_ago(150), Some(days_ago(100))))];
-    let mut fake = account(&rows);
-    fake.keys.insert("gone".into(), Vec::new());
-    fake.last_used.clear();
-    let (fake, audit) = run(fake).await;
-    assert_eq!(of(&audit, "gone"), []);
-    // No last-use call for a key that no longer exists.
-    assert_eq!(fake.count("iam:GetAccessKeyLastUsed"), 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_created_since_the_report_is_audited() {
-    let rows = [user("added").key1(key("AKIAADDOLD", true, days_ago(100), Some(days_ago(1))))];
-    let mut fake = account(&rows);
-    fake.keys.get_mut("added").unwrap().push(AccessKeyMeta {
-        id: "AKIAADDNEW".into(),
-        active: true,
-        created: days_ago(1),
-    });
-    let (fake, audit) = run(fake).await;
-    assert_eq!(
-        of(&audit, "added"),
-        [
-            ("KEY002", Status::Fail, "access_key_1", Some("AKIAADDOLD")),
-            // Two active keys now: the older one is named, the newer one is evidence.
-            ("KEY003", Status::Fail, "access_key_1", Some("AKIAADDOLD")),
-        ]
-    );
-    let key003 = finding(&audit, Some("added"), "KEY003");
-    assert_eq!(text(evidence(key003, "newer_key_id")), "AKIAADDNEW");
-    assert_eq!(text(evidence(key003, "newer_key")), "access_key_2");
-    // The new key's last use is read: the report never had it.
-    assert_eq!(
-        per_user_calls(&fake),
-        sorted(&[
-            "iam:ListAccessKeys(added)",
-            "iam:GetAccessKeyLastUsed(AKIAADDNEW)",
-            "iam:ListUserTags(added)",
-        ])
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_key_that_is_never_used_and_old_fails_key001_with_its_id() {
-    // Report: one key, failing KEY002 only. Live: that key is gone and another one, created
-    // 60 days ago and never used, holds the slot: the verdict follows the live key, with its id.
-    let rows = [user("rotated").key1(key("AKIAROTOLD", true, days_ago(100), Some(days_ago(1))))];
-    let mut fake = account(&rows);
-    fake.keys.insert(
-        "rotated".into(),
-        vec![AccessKeyMeta {
-            id: "AKIAROTNEW".into(),
-            active: true,
-            created: days_ago(60),
-        }],
-    );
-    let (_, audit) = run(fake).await;
-    assert_eq!(
-        of(&audit, "rotated"),
-        [("KEY001", Status::Fail, "access_key_1", Some("AKIAROTNEW"))]
-    );
-}
-
 // --- fresh data wins -------------------------------------------------------------------------
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_used_since_the_report_does_not_fail_key001() {
-    let rows = [user("busy").key1(key("AKIABUSY", true, days_ago(150), Some(days_ago(100))))];
-    let mut fake = account(&rows);
-    fake.last_used
-        .insert("AKIABUSY".into(), used_on(days_ago(1)));
-    let (_, audit) = run(fake).await;
-    // KEY002 does not depend on use and stays; KEY001 is gone.
-    assert_eq!(
-        of(&audit, "busy"),
-        [("KEY002", Status::Fail, "access_key_1", Some("AKIABUSY"))]
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_password_removed_since_the_report_does_not_fail_pwd001() {
-    let rows = [user("no-console")
-        .password(Some(days_ago(200)), days_ago(300))
-        .mfa()];
-    let mut fake = account(&rows);
-    fake.login_profiles.clear();
-    let (_, audit) = run(fake).await;
-    assert_eq!(of(&audit, "no-console"), []);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mfa_added_since_the_report_does_not_fail_pwd002() {
-    let rows = [user("secured").password(Some(days_ago(1)), days_ago(10))];
-    let mut fake = account(&rows);
-    fake.mfa_devices.insert("secured".into(), 1);
-    let (fake, audit) = run(fake).await;
-    assert_eq!(of(&audit, "secured"), []);
-    assert_eq!(fake.count("iam:ListMFADevices"), 1);
-}
 
 // --- failures become unknown -----------------------------------------------------------------
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn last_use_access_denied_makes_key001_unknown_and_leaves_key002() {
     let rows = [user("stale").key1(key("AKIASTALE", true, days_ago(150), Some(days_ago(100))))];
@@ -661,9 +523,10 @@ async fn last_use_access_denied_makes_key001_unknown_and_leaves_key002() {
     );
     let key001 = finding(&audit, Some("stale"), "KEY001");
     assert_unknown_because(key001, "iam:GetAccessKeyLastUsed", "AccessDenied");
-    assert_eq!(text(evidence(key001, "aws_error_code")), "AccessDenied");
+    assert_eq!(evidence(key001, "aws_error_code"), "AccessDenied");
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tags_access_denied_makes_every_failing_finding_of_the_user_unknown() {
     let rows = [
@@ -700,6 +563,7 @@ async fn tags_access_denied_makes_every_failing_finding_of_the_user_unknown() {
     assert_eq!(finding(&audit, None, "PWD003").status, Status::Fail);
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_access_keys_access_denied_makes_key_findings_unknown() {
     let rows = [user("stale")
@@ -723,6 +587,7 @@ async fn list_access_keys_access_denied_makes_key_findings_unknown() {
     );
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_profile_and_mfa_failures_make_password_findings_unknown() {
     let rows = [
@@ -755,6 +620,7 @@ async fn login_profile_and_mfa_failures_make_password_findings_unknown() {
     );
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_policy_access_denied_makes_pwd003_unknown() {
     let mut fake = account(&[user("quiet")]);
@@ -771,6 +637,7 @@ async fn password_policy_access_denied_makes_pwd003_unknown() {
     );
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trail_access_denied_makes_trail001_unknown() {
     for action in [
@@ -793,6 +660,7 @@ async fn trail_access_denied_makes_trail001_unknown() {
     }
 }
 
+// One-sided (fake): a report without its root row and no account summary: only the fake serves them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_summary_and_no_root_row_make_root_rules_unknown() {
     let rows = [user("quiet")];
@@ -812,6 +680,7 @@ async fn no_summary_and_no_root_row_make_root_rules_unknown() {
     }
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_summary_falls_back_to_the_root_row() {
     let mut fake = account(&[user("quiet")]);
@@ -829,6 +698,7 @@ async fn a_failing_summary_falls_back_to_the_root_row() {
     );
 }
 
+// One-sided (fake): a summary that disagrees with the report's root row: only the fake serves both apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_summary_overrides_a_stale_root_row() {
     let mut fake = account(&[user("quiet")]);
@@ -848,6 +718,7 @@ async fn the_summary_overrides_a_stale_root_row() {
     );
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_access_denied_fails_the_run() {
     let mut fake = account(&crowd(3));
@@ -862,6 +733,7 @@ async fn report_access_denied_fails_the_run() {
     }
 }
 
+// One-sided (fake): a report body that is not CSV: only the fake serves it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_report_fails_the_run() {
     let mut fake = account(&[user("quiet")]);
@@ -875,6 +747,7 @@ async fn an_unreadable_report_fails_the_run() {
     );
 }
 
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_users_failing_keeps_the_report_users_with_a_note() {
     let mut fake = account(&crowd(2));
@@ -894,6 +767,7 @@ async fn list_users_failing_keeps_the_report_users_with_a_note() {
 
 // --- the report ------------------------------------------------------------------------------
 
+// One-sided (fake): report generation timing and exact calls: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_report_is_reused() {
     let fake = account(&crowd(2));
@@ -905,6 +779,7 @@ async fn a_fresh_report_is_reused() {
     assert_eq!(audit.report_generated_at, generated);
 }
 
+// One-sided (fake): report generation timing and exact calls: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_exactly_max_age_old_is_still_reused() {
     let mut fake = account(&crowd(2));
@@ -914,6 +789,7 @@ async fn a_report_exactly_max_age_old_is_still_reused() {
     assert_eq!(audit.report_basis, ReportBasis::Reused);
 }
 
+// One-sided (fake): report generation timing and exact calls: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_report_is_regenerated() {
     let mut fake = account(&crowd(2));
@@ -938,6 +814,7 @@ async fn an_old_report_is_regenerated() {
     );
 }
 
+// One-sided (fake): the number of in-progress polls counted exactly: the fake's counter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generation_is_polled_until_complete() {
     let mut fake = account(&crowd(2));
@@ -952,6 +829,7 @@ async fn generation_is_polled_until_complete() {
     assert_eq!(audit.outcome.users_evaluated, 2 + 3 + 1);
 }
 
+// One-sided (fake): a generation that never completes within a millisecond bound: the fake's timing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bound_too_short_gives_up_with_not_ready() {
     let mut fake = account(&crowd(2));
@@ -975,6 +853,7 @@ async fn a_bound_too_short_gives_up_with_not_ready() {
     assert!(fake.count("iam:GenerateCredentialReport") >= 2);
 }
 
+// One-sided (fake): a call failing with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generation_rate_limits_are_waited_out_within_the_bound() {
     let mut fake = account(&crowd(2));
@@ -1000,6 +879,7 @@ async fn generation_rate_limits_are_waited_out_within_the_bound() {
 
 // --- no enrichment ---------------------------------------------------------------------------
 
+// One-sided (fake): exact call counts: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_enrichment_no_per_user_call_is_made() {
     let options = LiveAuditOptions {
@@ -1023,6 +903,7 @@ async fn without_enrichment_no_per_user_call_is_made() {
 
 // --- users created or deleted since the report -----------------------------------------------
 
+// One-sided (fake): a report listing users that ListUsers does not: only the fake serves both apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_created_since_are_read_and_users_deleted_since_are_left_out() {
     let departed = user("departed").key1(key(
@@ -1091,6 +972,7 @@ async fn users_created_since_are_read_and_users_deleted_since_are_left_out() {
     );
 }
 
+// One-sided (fake): a user ListUsers returns and the report lacks: only the fake serves both apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_without_a_password_or_keys_passes() {
     let mut fake = account(&[user("quiet")]);
@@ -1107,6 +989,7 @@ async fn a_new_user_without_a_password_or_keys_passes() {
 
 /// A user created since the report has nothing but per-user calls: when ListAccessKeys is
 /// denied, nothing at all is known about the user's keys, so the key rules must say `unknown`.
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_whose_keys_cannot_be_listed_is_not_a_pass() {
     let mut fake = account(&[user("quiet")]);
@@ -1146,6 +1029,7 @@ async fn a_new_user_whose_keys_cannot_be_listed_is_not_a_pass() {
 
 /// A new user's password and MFA come only from GetLoginProfile and ListMFADevices: when those
 /// fail, the findings are `unknown` and must say it was the AWS call, not a report column.
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_whose_login_profile_cannot_be_read_is_unknown_with_the_aws_code() {
     let mut fake = account(&[user("quiet")]);
@@ -1164,6 +1048,7 @@ async fn a_new_user_whose_login_profile_cannot_be_read_is_unknown_with_the_aws_c
 
 /// A key created since the report has no last-use column at all: when GetAccessKeyLastUsed
 /// fails for it, the `unknown` must name the failed call, not a missing report column.
+// One-sided (fake): a call failing every time with a given code: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_added_key_whose_last_use_cannot_be_read_is_unknown_with_the_aws_code() {
     let rows = [user("added").key1(key("AKIAADDOLD", true, days_ago(100), Some(days_ago(1))))];
@@ -1190,78 +1075,6 @@ async fn an_added_key_whose_last_use_cannot_be_read_is_unknown_with_the_aws_code
 
 // --- exemptions ------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tag_read_live_exempts_the_finding() {
-    let rows = [
-        user("vendor").key1(key("AKIAVENDOR", true, days_ago(150), Some(days_ago(1)))),
-        user("lapsed").key1(key("AKIALAPSED", true, days_ago(150), Some(days_ago(1)))),
-    ];
-    let mut fake = account(&rows);
-    fake.tags.insert(
-        "vendor".into(),
-        vec![Tag {
-            key: "keywarden:exempt:KEY002".into(),
-            value: "2099-01-01 vendor key".into(),
-        }],
-    );
-    fake.tags.insert(
-        "lapsed".into(),
-        vec![Tag {
-            key: "keywarden:exempt:KEY002".into(),
-            value: "2020-01-01 vendor key".into(),
-        }],
-    );
-    let (_, audit) = run(fake).await;
-    let vendor = finding(&audit, Some("vendor"), "KEY002");
-    assert_eq!(vendor.status, Status::Exempted);
-    let note = vendor.exemption.as_ref().unwrap();
-    assert_eq!(note.source, "tag:keywarden:exempt:KEY002");
-    assert_eq!(note.reason, "vendor key");
-    assert_eq!(vendor.access_key_id.as_deref(), Some("AKIAVENDOR"));
-
-    let lapsed = finding(&audit, Some("lapsed"), "KEY002");
-    assert_eq!(lapsed.status, Status::Fail);
-    assert!(lapsed.ignored_exemption.is_some());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_config_exemption_by_key_id_applies_to_the_matched_key() {
-    let file = ConfigFile::parse(
-        "[[exemption]]\n\
-         access_key_id = \"AKIAVENDOR\"\n\
-         rules = [\"KEY002\"]\n\
-         reason = \"rotated by the vendor\"\n",
-        "keywarden.toml",
-    )
-    .unwrap();
-    let config = layer(
-        None,
-        Some((&file, "keywarden.toml")),
-        &ThresholdOverrides::default(),
-        &RuleSelection::default(),
-    )
-    .unwrap();
-    let rows = [
-        user("vendor").key1(key("AKIAVENDOR", true, days_ago(150), Some(days_ago(1)))),
-        user("other").key1(key("AKIAOTHER", true, days_ago(150), Some(days_ago(1)))),
-    ];
-    let (_, result) = run_with(account(&rows), &config, &options()).await;
-    let audit = result.unwrap();
-    assert_eq!(
-        of(&audit, "vendor"),
-        [(
-            "KEY002",
-            Status::Exempted,
-            "access_key_1",
-            Some("AKIAVENDOR")
-        )]
-    );
-    assert_eq!(
-        of(&audit, "other"),
-        [("KEY002", Status::Fail, "access_key_1", Some("AKIAOTHER"))]
-    );
-}
-
 // --- progress --------------------------------------------------------------------------------
 
 #[derive(Default)]
@@ -1283,6 +1096,7 @@ impl Progress for Counting {
     }
 }
 
+// One-sided (fake): a progress observer on the library call: the fake's report gives exact counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_counts_the_users_re_read() {
     let progress = Counting::default();
@@ -1387,6 +1201,7 @@ impl TrailRead for Gauge {
     }
 }
 
+// One-sided (fake): a client that measures concurrent calls: a wrapper only the test's own client can be.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_more_users_are_re_read_at_once_than_the_concurrency_allows() {
     let rows: Vec<Row> = (0..12)
@@ -1434,6 +1249,7 @@ async fn no_more_users_are_re_read_at_once_than_the_concurrency_allows() {
     }
 }
 
+// One-sided (fake): exact call counts: only the fake records every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_generated_minutes_ago_is_not_re_read_for_freshness() {
     // The same failing users as in the call-count test, but the report is 5 minutes old: key

@@ -1,61 +1,16 @@
 //! End-to-end tests of the `keywarden` binary: arguments, files, exit status, error messages.
 //! Rule semantics are tested in keywarden-core; here we check the glue the user touches.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use support::cli::{keywarden, keywarden_stdin, stderr, stdout_json};
+use support::scratch_file;
 
 const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
 const ROOT_CLEAN: &str = "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2024-05-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
 /// A bot whose key was created 2024-01-01 and last used 2024-05-30.
 const BOT: &str = "bot,arn:aws:iam::123456789012:user/bot,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-01T00:00:00+00:00,2024-05-30T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
 const NOW: &str = "2024-06-01T00:00:00Z";
-
-fn keywarden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keywarden"))
-        .args(args)
-        .output()
-        .expect("run keywarden")
-}
-
-fn keywarden_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keywarden"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn keywarden");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// A scratch file under the target dir, unique per test.
-fn temp_file(name: &str, content: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path
-}
-
-fn stdout_json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn finding_keys(doc: &serde_json::Value) -> Vec<String> {
     doc["findings"]
@@ -110,7 +65,7 @@ fn demo_prints_every_format() {
 
 #[test]
 fn a_report_file_alone_leaves_policy_and_trails_unknown_and_exits_2() {
-    let path = temp_file("bot.csv", &format!("{HEADER}\n{ROOT_CLEAN}\n{BOT}\n"));
+    let path = scratch_file("bot.csv", &format!("{HEADER}\n{ROOT_CLEAN}\n{BOT}\n"));
     let out = keywarden(&[
         "audit",
         "--report",
@@ -136,7 +91,7 @@ fn a_report_file_alone_leaves_policy_and_trails_unknown_and_exits_2() {
 
 #[test]
 fn exit_status_is_0_when_nothing_fails_and_1_when_something_does() {
-    let path = temp_file("exit.csv", &format!("{HEADER}\n{ROOT_CLEAN}\n{BOT}\n"));
+    let path = scratch_file("exit.csv", &format!("{HEADER}\n{ROOT_CLEAN}\n{BOT}\n"));
     let path = path.to_str().unwrap();
     let clean = keywarden(&[
         "audit",
@@ -171,7 +126,7 @@ fn reads_the_report_from_stdin() {
         &[
             "audit", "--report", "-", "--now", NOW, "--format", "json", "--select", "KEY002",
         ],
-        &format!("{HEADER}\n{BOT}"),
+        format!("{HEADER}\n{BOT}"),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = stdout_json(&out);
@@ -195,7 +150,7 @@ fn report_time_sets_the_data_age() {
             "--report-time",
             "2024-05-31T22:00:00Z",
         ],
-        &format!("{HEADER}\n{BOT}\n"),
+        format!("{HEADER}\n{BOT}\n"),
     );
     let doc = stdout_json(&out);
     assert_eq!(doc["data_as_of"], "2024-05-31T22:00:00Z");
@@ -205,7 +160,7 @@ fn report_time_sets_the_data_age() {
 #[test]
 fn flags_override_the_config_file_which_overrides_the_preset() {
     // Bot's key is 152 days old. pingsafe keeps 90 days for rotation; the file says 200; the flag says 100.
-    let config = temp_file(
+    let config = scratch_file(
         "layers.toml",
         "preset = \"pingsafe\"\n[thresholds]\nmax_key_age_days = 200\n",
     );
@@ -216,7 +171,7 @@ fn flags_override_the_config_file_which_overrides_the_preset() {
             "--config", config,
         ];
         args.extend_from_slice(extra);
-        keywarden_stdin(&args, &format!("{HEADER}\n{BOT}\n"))
+        keywarden_stdin(&args, format!("{HEADER}\n{BOT}\n"))
     };
     let from_file = run(&[]);
     assert_eq!(
@@ -249,7 +204,7 @@ fn flags_override_the_config_file_which_overrides_the_preset() {
             "--max-unused-days",
             "1",
         ],
-        &format!("{HEADER}\n{BOT}\n"),
+        format!("{HEADER}\n{BOT}\n"),
     );
     assert_eq!(
         preset_flag.status.code(),
@@ -261,7 +216,7 @@ fn flags_override_the_config_file_which_overrides_the_preset() {
 
 #[test]
 fn exemptions_from_the_config_file_are_reported_as_exempted() {
-    let config = temp_file(
+    let config = scratch_file(
         "exempt.toml",
         "[[exemption]]\nuser = \"b*\"\nrules = [\"KEY002\"]\nreason = \"vendor integration, rotation ticket SEC-42\"\nexpires = \"2024-12-31\"\n",
     );
@@ -279,7 +234,7 @@ fn exemptions_from_the_config_file_are_reported_as_exempted() {
             "--config",
             config.to_str().unwrap(),
         ],
-        &format!("{HEADER}\n{BOT}\n"),
+        format!("{HEADER}\n{BOT}\n"),
     );
     assert_eq!(
         out.status.code(),
@@ -336,7 +291,7 @@ fn bad_input_names_file_line_and_column_and_exits_2() {
         ),
     ];
     for (name, content, expected) in cases {
-        let path = temp_file(name, &content);
+        let path = scratch_file(name, &content);
         let out = keywarden(&[
             "audit",
             "--report",
@@ -385,7 +340,7 @@ fn usage_errors_are_clear() {
         stderr(&bad_now)
     );
 
-    let path = temp_file("now.csv", &format!("{HEADER}\n{BOT}\n"));
+    let path = scratch_file("now.csv", &format!("{HEADER}\n{BOT}\n"));
     let out = keywarden(&[
         "audit",
         "--report",
@@ -400,7 +355,7 @@ fn usage_errors_are_clear() {
         stderr(&out)
     );
 
-    let config = temp_file("bad.toml", "[thresholds]\nmax_unused_dayz = 3\n");
+    let config = scratch_file("bad.toml", "[thresholds]\nmax_unused_dayz = 3\n");
     let out = keywarden(&["demo", "--config", config.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -450,7 +405,7 @@ fn the_readme_config_example_is_a_valid_config() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let start = readme.find("```toml\n").expect("README has a toml example") + "```toml\n".len();
     let end = start + readme[start..].find("```").unwrap();
-    let config = temp_file("readme.toml", &readme[start..end]);
+    let config = scratch_file("readme.toml", &readme[start..end]);
     let out = keywarden(&[
         "demo",
         "--format",

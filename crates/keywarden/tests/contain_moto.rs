@@ -6,9 +6,10 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use support::{repo_root, scratch_dir, Moto};
+use support::cli::described;
+use support::{repo_root, test_dir, Moto};
 
 const NOW: &str = "2025-06-01T12:00:00Z";
 /// NOW + 36 hours.
@@ -29,14 +30,6 @@ fn scenario() -> Value {
     })
 }
 
-/// A fresh folder for this test's state and reports.
-fn folder(name: &str) -> PathBuf {
-    let dir = scratch_dir().join(format!("contain-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// `contain` or `undo` (commands that write, so at NOW through the test clock, not `--now`).
 fn run(moto: &Moto, state: &Path, args: &[&str]) -> Output {
     let mut command = moto.keywarden_at(&moto.admin(), NOW);
@@ -48,15 +41,6 @@ fn contain(moto: &Moto, state: &Path, key: &str, extra: &[&str]) -> Output {
     let mut args = vec!["contain", key];
     args.extend_from_slice(extra);
     run(moto, state, &args)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The user's keys and the two policies, read with boto3 (its IAM parser URL-decodes and parses
@@ -86,7 +70,7 @@ print(json.dumps({"keys": keys, "policies": policies, "encoded": any("%7B" in r 
         .args(["-c", script, moto.endpoint(), user])
         .output()
         .expect("run python");
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", described(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -120,7 +104,7 @@ fn incident(out: &Output) -> (Value, String) {
     let json_path = stderr
         .lines()
         .find_map(|l| l.strip_prefix("keywarden: incident report (JSON): "))
-        .unwrap_or_else(|| panic!("no report path:\n{}", text(out)));
+        .unwrap_or_else(|| panic!("no report path:\n{}", described(out)));
     let md_path = stderr
         .lines()
         .find_map(|l| l.strip_prefix("keywarden: incident report: "))
@@ -134,10 +118,10 @@ fn incident(out: &Output) -> (Value, String) {
 #[test]
 fn contain_deactivates_revokes_quarantines_reports_and_undoes() {
     let moto = Moto::start(&scenario());
-    let state = folder("main");
+    let state = test_dir("main");
     let key = moto.key_id("leaky", 0);
     let out = contain(&moto, &state, &key, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", described(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("A001") && stdout.contains("deactivate-key"),
@@ -204,13 +188,13 @@ fn contain_deactivates_revokes_quarantines_reports_and_undoes() {
 
     // Twice: no harm, exit 0; the key was already inactive.
     let again = contain(&moto, &state, &key, &[]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(0), "{}", described(&again));
     let (second, _) = incident(&again);
     assert_eq!(second["steps"][0]["outcome"], "already-done");
 
     // Undo the first run: the key is active again and both policies are gone.
     let undo = run(&moto, &state, &["undo", &run_id]);
-    assert_eq!(undo.status.code(), Some(0), "{}", text(&undo));
+    assert_eq!(undo.status.code(), Some(0), "{}", described(&undo));
     let after = read_back(&moto, "leaky");
     assert_eq!(after["keys"][&key], "Active", "{after}");
     assert_eq!(
@@ -228,7 +212,7 @@ fn contain_deactivates_revokes_quarantines_reports_and_undoes() {
 #[test]
 fn contain_with_trail_lists_the_sessions_the_key_minted() {
     let moto = Moto::start(&scenario());
-    let state = folder("trail");
+    let state = test_dir("trail");
     let key = moto.key_id("leaky", 0);
     let logs = state.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
@@ -250,7 +234,7 @@ fn contain_with_trail_lists_the_sessions_the_key_minted() {
             reports.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", described(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(FIXTURE_SESSION), "{stdout}");
     let (report, markdown) = incident(&out);
@@ -272,20 +256,20 @@ fn contain_with_trail_lists_the_sessions_the_key_minted() {
 #[test]
 fn contain_refuses_a_session_key_and_an_unknown_key() {
     let moto = Moto::start(&scenario());
-    let state = folder("refusals");
+    let state = test_dir("refusals");
     let session = contain(&moto, &state, FIXTURE_SESSION, &[]);
-    assert_eq!(session.status.code(), Some(2), "{}", text(&session));
+    assert_eq!(session.status.code(), Some(2), "{}", described(&session));
     assert!(
-        text(&session).contains("long-term key"),
+        described(&session).contains("long-term key"),
         "{}",
-        text(&session)
+        described(&session)
     );
     let unknown = contain(&moto, &state, "AKIAIOSFODNN7UNKNOWN", &[]);
-    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert_eq!(unknown.status.code(), Some(2), "{}", described(&unknown));
     assert!(
-        text(&unknown).contains("nothing was changed"),
+        described(&unknown).contains("nothing was changed"),
         "{}",
-        text(&unknown)
+        described(&unknown)
     );
     assert!(!state.join("incidents").exists());
 }

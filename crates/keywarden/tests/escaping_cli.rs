@@ -7,9 +7,13 @@
 //! control and Bidi characters escaped (`\u{1b}`), CSV cells never start a formula, SARIF
 //! messages carry no link, and JSON keeps every value exact.
 
+mod support;
+
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
+use support::cli::{keywarden, text};
+use support::scratch_file;
 
 const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
 const ROOT_CLEAN: &str = "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2024-05-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
@@ -44,25 +48,6 @@ fn hostile_report(test: &str) -> PathBuf {
         &format!("hostile-report-{test}.csv"),
         &format!("{HEADER}\n{ROOT_CLEAN}\n{}\n", rows.join("\n")),
     )
-}
-
-fn keywarden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keywarden"))
-        .args(args)
-        .output()
-        .expect("run keywarden")
-}
-
-fn scratch_file(name: &str, content: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("escaping-cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// What a terminal acts on or hides: C0 and C1 controls (line feeds between lines excepted),

@@ -12,22 +12,16 @@ mod support;
 mod escaping {
     use super::support;
     use serde_json::{json, Value};
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::Output;
-    use support::{scratch_dir, Moto};
+    use support::cli::described;
+    use support::{test_dir, Moto};
 
     /// An IAM user name as a hostile account (or a fake AWS endpoint) can return it: an 8-bit
     /// CSI (`U+009B`, "clear the screen" on terminals that read C1 controls) and a right-to-left
     /// override. Both are legal in the XML IAM answers in, unlike ESC itself.
     const HOSTILE_USER: &str = "stale\u{9b}2J\u{202e}gpj.exe";
     const SHOWN_USER: &str = "stale\\u{9b}2J\\u{202e}gpj.exe";
-
-    fn state_dir(name: &str) -> PathBuf {
-        let dir = scratch_dir().join(format!("escaping-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     fn run(moto: &Moto, state: &Path, args: &[&str]) -> Output {
         moto.keywarden(&moto.admin())
@@ -36,15 +30,6 @@ mod escaping {
             .arg(state)
             .output()
             .expect("run keywarden")
-    }
-
-    fn text(out: &Output) -> String {
-        format!(
-            "status {:?}\nstdout:\n{}\nstderr:\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
     }
 
     /// What a terminal acts on or hides (listed independently of the code under test): control
@@ -62,7 +47,7 @@ mod escaping {
             assert!(
                 raw.is_empty(),
                 "{what}: {stream} lets {raw:?} reach the terminal\n{}",
-                text(out)
+                described(out)
             );
         }
     }
@@ -77,7 +62,7 @@ mod escaping {
             "trails": [{"name": "org-trail"}],
             "credential_report": {"aws_shape": true, "generated": "-2h"}
         }));
-        let state = state_dir("tables");
+        let state = test_dir("tables");
         let plan = state.join("plan.json");
         let out = run(
             &moto,
@@ -86,45 +71,45 @@ mod escaping {
         );
         assert_terminal_safe("plan", &out);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(stdout.contains(SHOWN_USER), "{}", text(&out));
+        assert!(stdout.contains(SHOWN_USER), "{}", described(&out));
 
         let out = run(
             &moto,
             &state,
             &["apply", plan.to_str().unwrap(), "--format", "table"],
         );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", described(&out));
         assert_terminal_safe("apply", &out);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(stdout.contains(SHOWN_USER), "{}", text(&out));
+        assert!(stdout.contains(SHOWN_USER), "{}", described(&out));
         let run_id = stdout
             .lines()
             .next()
             .and_then(|l| l.strip_prefix("Run "))
             .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no run id\n{}", text(&out)))
+            .unwrap_or_else(|| panic!("no run id\n{}", described(&out)))
             .to_owned();
 
         let out = run(&moto, &state, &["runs", &run_id, "--format", "table"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", described(&out));
         assert_terminal_safe("runs RUN_ID", &out);
         assert!(
             String::from_utf8_lossy(&out.stdout).contains(SHOWN_USER),
             "{}",
-            text(&out)
+            described(&out)
         );
 
         let out = run(&moto, &state, &["undo", &run_id, "--format", "table"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", described(&out));
         assert_terminal_safe("undo", &out);
         assert!(
             String::from_utf8_lossy(&out.stdout).contains(SHOWN_USER),
             "{}",
-            text(&out)
+            described(&out)
         );
 
         let out = run(&moto, &state, &["runs", "--format", "table"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", described(&out));
         assert_terminal_safe("runs", &out);
     }
 
@@ -144,7 +129,7 @@ mod escaping {
             "users": [{"name": owner, "created": "-100d",
                        "access_keys": [{"created": "-90d", "last_used": "-1d"}]}]
         }));
-        let state = state_dir("contain");
+        let state = test_dir("contain");
         let key = moto.key_id(owner, 0);
         let logs = state.join("logs");
         std::fs::create_dir_all(&logs).unwrap();
@@ -177,14 +162,14 @@ mod escaping {
                 reports.to_str().unwrap(),
             ],
         );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", described(&out));
         assert_terminal_safe("contain", &out);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let read = |prefix: &str| {
             let path = stderr
                 .lines()
                 .find_map(|l| l.strip_prefix(prefix))
-                .unwrap_or_else(|| panic!("no `{prefix}`\n{}", text(&out)));
+                .unwrap_or_else(|| panic!("no `{prefix}`\n{}", described(&out)));
             std::fs::read_to_string(path).unwrap()
         };
         let markdown = read("keywarden: incident report: ");

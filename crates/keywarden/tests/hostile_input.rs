@@ -22,6 +22,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use support::cli::arg as path;
 use support::{repo_root, Audit, Moto};
 
 /// The heap a run may use, in MiB: far below the expanded inputs below, far above what reading
@@ -119,10 +120,6 @@ fn gzip(parts: &[Part<'_>]) -> Vec<u8> {
         }
     }
     encoder.finish().unwrap()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The run's summary line says `events` events and `bad` bad records.

@@ -6,14 +6,15 @@
 //! a fixed `now` and pass it as `--now`, so every age is exact. Key ids are compared with the
 //! launcher's JSON line: a live audit must attach the real id to every key finding. moto and
 //! Python are required: when `scripts/ensure-moto.sh` fails, every test here fails.
+//!
+//! These run the binary, which only reaches AWS through the SDK: the live-audit scenarios the
+//! fake can express too run from one body against both in `live_audit_both.rs`.
 
 mod support;
 
 use serde_json::{json, Value};
+use support::scenario::{clean_account, stale_user, NOW};
 use support::{row, Moto, Row};
-
-/// The scenarios' fixed time.
-const NOW: &str = "2025-06-01T12:00:00Z";
 
 /// `NOW` minus `days`, as keywarden's JSON writes instants.
 /// The scenarios' credential reports are generated two hours before `NOW` (`"generated": "-2h"`).
@@ -27,44 +28,12 @@ fn ago(days: i64) -> String {
         .to_string()
 }
 
-/// A password policy that meets every PWD003 requirement.
-fn strong_policy() -> Value {
-    json!({
-        "MinimumPasswordLength": 14,
-        "RequireSymbols": true,
-        "RequireNumbers": true,
-        "RequireUppercaseCharacters": true,
-        "RequireLowercaseCharacters": true,
-        "PasswordReusePrevention": 24,
-        "MaxPasswordAge": 90
-    })
-}
-
-/// A scenario whose account-level rules all pass (root with MFA and no keys, a strong password
-/// policy, a logging multi-region trail, the report in AWS's shape), with `users`.
-fn clean_account(users: Value) -> Value {
-    json!({
-        "now": NOW,
-        "users": users,
-        "root": {"mfa": true, "password_last_used": "-5d"},
-        "password_policy": strong_policy(),
-        "trails": [{"name": "org-trail"}],
-        "credential_report": {"aws_shape": true, "generated": "-2h"}
-    })
-}
-
 /// Adds `fields` to a scenario object.
 fn with(mut scenario: Value, fields: Value) -> Value {
     for (key, value) in fields.as_object().unwrap() {
         scenario[key] = value.clone();
     }
     scenario
-}
-
-/// A user whose only active key is 400 days old and was last used 100 days ago: KEY001 and KEY002.
-fn stale_user() -> Value {
-    json!({"name": "stale", "created": "-400d",
-           "access_keys": [{"created": "-400d", "last_used": "-100d"}]})
 }
 
 /// A console user with a recently used password and no MFA: PWD002 only.
@@ -81,6 +50,7 @@ const PER_USER_ACTIONS: [&str; 5] = [
     "iam:ListUserTags",
 ];
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn every_rule_fails_over_the_wire_with_real_key_ids() {
     let moto = Moto::start(&json!({
@@ -179,6 +149,7 @@ fn every_rule_fails_over_the_wire_with_real_key_ids() {
     assert_eq!(audit.requests("iam:ListUserTags"), 6, "{:?}", audit.stats());
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn a_clean_account_has_no_findings_and_exits_0() {
     let moto = Moto::start(&clean_account(json!([
@@ -223,6 +194,7 @@ fn a_clean_account_has_no_findings_and_exits_0() {
 // The scenarios' reports are two hours old, so the audit re-reads what they may have missed;
 // a report generated minutes before is trusted as it is (see keywarden-app's tests).
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn a_fresh_last_use_from_the_api_beats_a_stale_report() {
     // The report says bob's key was last used 50 days ago (KEY001 on the report alone);
@@ -252,6 +224,7 @@ fn a_fresh_last_use_from_the_api_beats_a_stale_report() {
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn a_report_still_being_generated_is_polled_until_complete() {
     // STARTED, then two more in-progress answers, before the report can be read.
@@ -282,6 +255,7 @@ fn a_report_still_being_generated_is_polled_until_complete() {
     assert!(polls >= 4, "{:?}", audit.stats());
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn throttling_and_server_errors_are_retried() {
     let scenario = with(
@@ -317,6 +291,7 @@ fn throttling_and_server_errors_are_retried() {
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn throttling_past_the_retries_makes_the_findings_that_needed_the_call_unknown() {
     let scenario = with(
@@ -368,6 +343,7 @@ fn throttling_past_the_retries_makes_the_findings_that_needed_the_call_unknown()
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn server_errors_past_the_retries_leave_only_last_use_rules_unknown() {
     let scenario = with(
@@ -400,6 +376,7 @@ fn server_errors_past_the_retries_leave_only_last_use_rules_unknown() {
     assert_eq!(audit.requests("iam:GetAccessKeyLastUsed"), 2);
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn a_credential_report_refused_is_an_error_that_prints_nothing_and_exits_2() {
     // Not retryable, and not one of the report's documented "absent" answers: the audit cannot
@@ -435,6 +412,7 @@ fn a_credential_report_refused_is_an_error_that_prints_nothing_and_exits_2() {
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn an_account_without_users_is_judged_on_its_account_rules() {
     // Only the launcher's admin, which is not an IAM user: the report holds the root row alone.
@@ -468,6 +446,7 @@ fn an_account_without_users_is_judged_on_its_account_rules() {
     ignored.assert_exactly(0, vec![]);
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn an_active_and_an_inactive_key_created_in_the_same_second_keep_their_ids() {
     // The report's slots can only be matched to ListAccessKeys by creation second and status.
@@ -504,6 +483,7 @@ fn an_active_and_an_inactive_key_created_in_the_same_second_keep_their_ids() {
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn two_active_keys_created_in_the_same_second_keep_their_ids() {
     // Both keys are 200 days old (KEY002 twice, KEY003); one was used yesterday, the other 100
@@ -606,6 +586,7 @@ fn two_active_keys_created_in_the_same_second_keep_their_ids() {
     }
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn no_enrich_makes_no_per_user_calls_and_leaves_key_ids_null() {
     let moto = Moto::start(&clean_account(json!([
@@ -685,6 +666,7 @@ fn least_privilege_rows(key_status: &str, key_id: Option<&str>) -> Vec<Row> {
     ]
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn the_printed_policy_is_enough_for_a_complete_audit() {
     // moto enforces it for every request once auth is on: IAM (Query) and CloudTrail (JSON)
@@ -724,6 +706,7 @@ fn the_printed_policy_is_enough_for_a_complete_audit() {
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn without_get_account_password_policy_pwd003_is_unknown() {
     let moto = Moto::start(&least_privilege_scenario(audit_policy_without(Some(
@@ -742,6 +725,7 @@ fn without_get_account_password_policy_pwd003_is_unknown() {
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn without_list_access_keys_key_findings_are_unknown() {
     let moto = Moto::start(&least_privilege_scenario(audit_policy_without(Some(
@@ -765,6 +749,7 @@ fn without_list_access_keys_key_findings_are_unknown() {
     }
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn exemptions_from_tags_and_from_key_ids_apply_in_a_live_audit() {
     let moto = Moto::start(&clean_account(json!([
@@ -851,6 +836,7 @@ fn exemptions_from_tags_and_from_key_ids_apply_in_a_live_audit() {
 
 // --- data that cannot be true, and labels that must follow the decision --------------------
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn a_report_served_again_after_a_regeneration_request_is_not_labelled_young() {
     // AWS generates at most one credential report every 4 hours. The report here is 3 hours
@@ -903,6 +889,7 @@ fn a_report_served_again_after_a_regeneration_request_is_not_labelled_young() {
     assert!(!third.stderr.contains("older than"), "{}", third.context());
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn an_aws_error_without_a_code_says_its_status_and_body() {
     // A proxy or a misrouted endpoint answers ListAccessKeys with a 404 that carries no AWS
@@ -938,6 +925,7 @@ fn an_aws_error_without_a_code_says_its_status_and_body() {
     );
 }
 
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn a_last_use_after_the_report_was_generated_is_not_trusted() {
     // The report (generated 2 h before now) says the stale key was used 1 h ago: it cannot

@@ -15,35 +15,13 @@ mod remediate {
     use serde_json::{json, Value};
     use std::os::unix::process::ExitStatusExt;
     use std::path::{Path, PathBuf};
-    use support::{scratch_dir, scratch_file, Audit, Credentials, Moto};
+    use support::scenario::{clean_account, stale_user, NOW};
+    use support::{scratch_file, test_path, Audit, Credentials, Moto};
 
-    /// The scenarios' fixed time: plans are made at it, applies a few minutes later.
-    const NOW: &str = "2025-06-01T12:00:00Z";
+    // Plans are made at the scenarios' NOW, applies a few minutes later.
     const APPLY_AT: &str = "2025-06-01T12:05:00Z";
     const RESUME_AT: &str = "2025-06-01T12:06:00Z";
     const UNDO_AT: &str = "2025-06-01T13:00:00Z";
-
-    /// An account whose account-level rules pass (so a plan holds no manual steps), with `users`.
-    fn clean_account(users: Value) -> Value {
-        json!({
-            "now": NOW,
-            "users": users,
-            "root": {"mfa": true, "password_last_used": "-5d"},
-            "password_policy": {
-                "MinimumPasswordLength": 14, "RequireSymbols": true, "RequireNumbers": true,
-                "RequireUppercaseCharacters": true, "RequireLowercaseCharacters": true,
-                "PasswordReusePrevention": 24, "MaxPasswordAge": 90
-            },
-            "trails": [{"name": "org-trail"}],
-            "credential_report": {"aws_shape": true, "generated": "-2h"}
-        })
-    }
-
-    /// Last used 100 days ago: KEY001 (safe to deactivate) and KEY002.
-    fn stale_user() -> Value {
-        json!({"name": "stale", "created": "-400d",
-           "access_keys": [{"created": "-400d", "last_used": "-100d"}]})
-    }
 
     /// Never used, 200 days old: KEY001 and KEY002.
     fn idle_user() -> Value {
@@ -62,13 +40,6 @@ mod remediate {
            "password": {"created": "-300d", "last_used": "-200d"}})
     }
 
-    /// A fresh state folder for this test (the journal lives in it).
-    fn state_dir(name: &str) -> PathBuf {
-        let dir = scratch_dir().join(format!("remediate-{name}-state"));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    }
-
     /// A keywarden run with the state folder and `--now` of this test.
     struct Kw<'m> {
         moto: &'m Moto,
@@ -80,7 +51,7 @@ mod remediate {
         fn new(moto: &'m Moto, name: &str) -> Kw<'m> {
             Kw {
                 moto,
-                state: state_dir(name),
+                state: test_path(name),
                 credentials: moto.admin(),
             }
         }

@@ -9,7 +9,8 @@ mod support;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::{repo_root, scratch_dir, Moto, TEST_CRASH_VAR};
+use support::cli::text;
+use support::{repo_root, test_dir, Moto, TEST_CRASH_VAR};
 
 const NOW: &str = "2025-06-01T12:00:00Z";
 /// After the deactivation's grace period (7 days), before the deletion's (14 days).
@@ -25,16 +26,6 @@ fn alice() -> Value {
            "access_keys": [{"created": "-100d", "last_used": "-2d"}]})
 }
 
-/// A fresh state folder (and scratch folder) for this test.
-fn fresh_dir(name: &str) -> PathBuf {
-    let thread = std::thread::current();
-    let test = thread.name().unwrap_or("test").replace("::", "-");
-    let dir = scratch_dir().join(format!("{test}-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn run(moto: &Moto, args: &[&str]) -> Output {
     moto.keywarden(&moto.admin())
         .args(args)
@@ -48,10 +39,6 @@ fn run_at(moto: &Moto, now: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run keywarden")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs a Python snippet with boto3 against the server (admin credentials: they touch no
@@ -180,7 +167,7 @@ fn result_of<'a>(report: &'a Value, action: &str) -> &'a str {
 fn rotate_to_a_secret_file_then_apply_deactivates_the_unused_old_key() {
     let moto = Moto::start(&scenario(json!([alice()])));
     let old = moto.key_id("alice", 0);
-    let dir = fresh_dir("state");
+    let dir = test_dir("state");
     let state = dir.join("state");
     let file = dir.join("alice.credentials");
     let out = run_at(
@@ -269,7 +256,7 @@ fn rotate_plan_skips_the_deactivation_when_the_old_key_was_used_after_the_rotati
         .as_str()
         .unwrap()
         .to_owned();
-    let dir = fresh_dir("state");
+    let dir = test_dir("state");
     let state = dir.join("state");
     let plan = dir.join("rotation-plan.json");
     let out = run_at(
@@ -333,7 +320,7 @@ fn rotate_to_secrets_manager_stores_the_key_and_a_taken_name_removes_it() {
         alice(),
         {"name": "bob", "created": "-50d", "access_keys": [{"created": "-40d"}]}
     ])));
-    let dir = fresh_dir("state");
+    let dir = test_dir("state");
     let state = dir.join("state");
     let state_arg = state.to_str().unwrap();
     let out = run_at(
@@ -404,7 +391,7 @@ fn rotate_refuses_a_user_with_two_keys_and_a_missing_destination() {
         {"name": "pair", "created": "-50d",
          "access_keys": [{"created": "-40d"}, {"created": "-30d", "status": "Inactive"}]}
     ])));
-    let dir = fresh_dir("state");
+    let dir = test_dir("state");
     let state = dir.join("state");
     let state_arg = state.to_str().unwrap();
     let out = run(
@@ -447,7 +434,7 @@ fn rotate_refuses_a_user_with_two_keys_and_a_missing_destination() {
 fn rotate_after_a_crash_past_create_access_key_removes_the_orphan_key() {
     let moto = Moto::start(&scenario(json!([alice()])));
     let old = moto.key_id("alice", 0);
-    let dir = fresh_dir("state");
+    let dir = test_dir("state");
     let state = dir.join("state");
     let state_arg = state.to_str().unwrap();
     // Killed after AWS created the key, before the outcome was journaled: the secret is lost.
@@ -551,7 +538,7 @@ fn rotate_killed_around_its_hand_over_is_settled_by_reading_secrets_manager() {
     ] {
         let moto = Moto::start(&scenario(json!([alice()])));
         let old = moto.key_id("alice", 0);
-        let state = fresh_dir(&point.replace(':', "-")).join("state");
+        let state = test_dir(&point.replace(':', "-")).join("state");
         let crashed = rotate_to_secret(&moto, &state, "prod/alice", Some(point));
         assert!(!crashed.status.success(), "{point}");
         assert!(crashed.stdout.is_empty(), "{}", text(&crashed.stdout));
@@ -608,7 +595,7 @@ fn rotate_whose_create_access_key_reply_is_lost_removes_the_key_and_says_so() {
     ]);
     let moto = Moto::start(&scenario);
     let old = moto.key_id("alice", 0);
-    let state = fresh_dir("state").join("state");
+    let state = test_dir("state").join("state");
     let out = rotate_to_secret(&moto, &state, "prod/alice", None);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -744,7 +731,7 @@ fn rotate_under_its_own_policy_removes_the_key_it_could_not_hand_over() {
     let moto = rotate_under_auth(json!([]));
     let old = moto.key_id("alice", 0);
     take_secret_name(&moto, "prod/alice/aws");
-    let state = fresh_dir("state").join("state");
+    let state = test_dir("state").join("state");
     let out = rotate_alice_to(&moto, &state, "prod/alice/aws");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -768,7 +755,7 @@ fn rotate_says_truthfully_when_the_new_key_stays_and_the_next_rotate_removes_it(
     ]));
     let old = moto.key_id("alice", 0);
     take_secret_name(&moto, "prod/alice/aws");
-    let state = fresh_dir("state").join("state");
+    let state = test_dir("state").join("state");
     let out = rotate_alice_to(&moto, &state, "prod/alice/aws");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -4,38 +4,15 @@
 //! that cannot load, findings in the output, deduplication, the time window, exit status. The
 //! same rules over S3 and LookupEvents sources are tested against moto in trail_s3_moto.rs.
 
+mod support;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::cli::{arg as path, keywarden, stderr, stdout_json};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../keywarden-sigma/tests/data")
-}
-
-fn keywarden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keywarden"))
-        .args(args)
-        .output()
-        .expect("run keywarden")
-}
-
-fn stdout_json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            stderr(output)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Findings per rule code.

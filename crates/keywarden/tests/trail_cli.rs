@@ -13,37 +13,10 @@ mod support;
 
 use fixtures::*;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use support::cli::{arg, keywarden, keywarden_stdin, stderr, stdout, stdout_json};
 
 // --- Harness ----------------------------------------------------------------------------------
-
-fn keywarden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keywarden"))
-        .args(args)
-        .output()
-        .expect("run keywarden")
-}
-
-fn keywarden_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keywarden"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn keywarden");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // Write from another thread: keywarden may answer before it has read everything.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
-}
 
 /// A fresh scratch folder for one test.
 fn scratch(test: &str) -> PathBuf {
@@ -54,28 +27,6 @@ fn write(path: &Path, bytes: &[u8]) -> PathBuf {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, bytes).unwrap();
     path.to_path_buf()
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stdout_json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            stderr(output)
-        )
-    })
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// `RULE access_key_id event_id` per finding, sorted.
@@ -281,7 +232,7 @@ fn trail_reads_standard_input_plain_or_gzipped() {
     // `zcat`-less: the same bytes gzipped.
     let out = keywarden_stdin(
         &["trail", "-", "--format", "json"],
-        &gzip(AWSDOCS_EXCERPT.as_bytes()),
+        gzip(AWSDOCS_EXCERPT.as_bytes()),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(findings(&stdout_json(&out)), expected);

@@ -14,24 +14,14 @@ mod support;
 mod write_guards {
     use super::support;
     use serde_json::json;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::{Command, Output};
-    use support::{repo_root, rust_files, scratch_dir, Moto};
+    use support::cli::text;
+    use support::scenario::{clean_account, stale_user, NOW};
+    use support::{repo_root, rust_files, test_dir, Moto};
 
-    const NOW: &str = "2025-06-01T12:00:00Z";
     /// A day later: what an operator would pass to act "after the grace period" today.
     const LATER: &str = "2025-06-02T12:00:00Z";
-
-    fn text(bytes: &[u8]) -> String {
-        String::from_utf8_lossy(bytes).into_owned()
-    }
-
-    fn fresh_dir(name: &str) -> PathBuf {
-        let dir = scratch_dir().join(format!("write-guards-{name}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     /// keywarden with an empty environment and an endpoint nothing listens on: a refusal must
     /// come before any AWS call.
@@ -65,20 +55,8 @@ mod write_guards {
     #[test]
     fn apply_with_now_is_refused_and_writes_nothing() {
         // An operator wants the plan's deactivation "now, a day later": the key must stay.
-        let moto = Moto::start(&json!({
-            "now": NOW,
-            "users": [{"name": "stale", "created": "-400d",
-                       "access_keys": [{"created": "-400d", "last_used": "-100d"}]}],
-            "root": {"mfa": true, "password_last_used": "-5d"},
-            "password_policy": {
-                "MinimumPasswordLength": 14, "RequireSymbols": true, "RequireNumbers": true,
-                "RequireUppercaseCharacters": true, "RequireLowercaseCharacters": true,
-                "PasswordReusePrevention": 24, "MaxPasswordAge": 90
-            },
-            "trails": [{"name": "org-trail"}],
-            "credential_report": {"aws_shape": true, "generated": "-2h"}
-        }));
-        let dir = fresh_dir("apply");
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let dir = test_dir("apply");
         let plan = dir.join("plan.json");
         // `plan` only reads: it keeps --now.
         let planned = moto
@@ -127,7 +105,7 @@ mod write_guards {
 
     #[test]
     fn undo_rotate_and_contain_with_now_are_refused_before_any_call() {
-        let dir = fresh_dir("others");
+        let dir = test_dir("others");
         let state = dir.join("state");
         let state_arg = state.to_str().unwrap();
         for args in [
@@ -145,7 +123,7 @@ mod write_guards {
 
     #[test]
     fn read_only_commands_keep_now() {
-        let dir = fresh_dir("read-only");
+        let dir = test_dir("read-only");
         let out = offline(&[
             "runs",
             "--now",
@@ -211,7 +189,7 @@ mod write_guards {
     /// nothing reaches AWS). With the feature, the same run rejects the malformed crash point.
     #[test]
     fn the_hooks_follow_the_feature_of_the_binary_under_test() {
-        let dir = fresh_dir("hooks");
+        let dir = test_dir("hooks");
         let state = dir.join("state");
         let out = Command::new(env!("CARGO_BIN_EXE_keywarden"))
             .env_clear()

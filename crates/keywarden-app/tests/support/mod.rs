@@ -4,6 +4,8 @@
 // Each test binary that declares `mod support;` uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod outcome;
+
 use keywarden_app::journal::{Journal, JOURNAL_FILE_NAME};
 use keywarden_aws::api::{AccessKeyMeta, IamUser};
 use keywarden_core::Timestamp;

@@ -11,6 +11,12 @@
 // Each test binary that declares `mod support;` uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod both;
+pub mod cli;
+#[path = "../../../keywarden-app/tests/support/outcome.rs"]
+pub mod outcome;
+pub mod scenario;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -87,6 +93,21 @@ pub fn scratch_file(name: &str, content: &str) -> PathBuf {
     let path = scratch_dir().join(format!("{}-{name}", test_name()));
     std::fs::write(&path, content).expect("write a scratch file");
     path
+}
+
+/// A fresh, empty folder in the scratch directory, named after the running test and `name`
+/// (a state folder, a plan's folder).
+pub fn test_dir(name: &str) -> PathBuf {
+    let dir = test_path(name);
+    std::fs::create_dir_all(&dir).expect("create a test folder");
+    dir
+}
+
+/// As [`test_dir`], but not created: for a state folder the command under test must create.
+pub fn test_path(name: &str) -> PathBuf {
+    let dir = scratch_dir().join(format!("{}-{name}", test_name()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// libtest names each test's thread after the test.

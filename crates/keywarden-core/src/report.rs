@@ -426,7 +426,7 @@ struct SeenUsers {
     /// The ARN prefix (`arn:partition:iam::account:`) of the last row and the hash of its
     /// account: rows of one report share it, so the ARN is not parsed again for each.
     last_prefix: String,
-    last_account: Option<UserHasher>,
+    last_account: u64,
     /// The root row's line: one per report, whatever its account.
     root: Option<u64>,
 }
@@ -468,13 +468,12 @@ impl SeenUsers {
         if !cached {
             self.remember_prefix(&user.arn);
         }
-        let hash = match &self.last_account {
-            Some(account) if cached => user_hash(account.clone(), user.name.as_bytes()),
-            _ => {
-                let account = crate::model::account_id_of_arn(&user.arn).unwrap_or_default();
-                user_hash(self.account_hasher(account), user.name.as_bytes())
-            }
+        let account = if cached {
+            self.last_account
+        } else {
+            self.account_hash(crate::model::account_id_of_arn(&user.arn).unwrap_or_default())
         };
+        let hash = self.user_hash(account, user.name.as_bytes());
         if (self.hashes.len() + 1) * FILTER_BITS_PER_ROW > self.filter.len() * 64 {
             self.grow_filter();
         }
@@ -576,43 +575,40 @@ impl SeenUsers {
             let end = at + account.len();
             if arn.as_bytes().get(end) == Some(&b':') {
                 self.last_prefix.push_str(&arn[..=end]);
-                self.last_account = Some(self.account_hasher(account));
+                self.last_account = self.account_hash(account);
             }
         }
     }
 
-    /// A hasher that has taken in `account`: cloned for each of its users.
-    fn account_hasher(&self, account: &str) -> UserHasher {
+    fn account_hash(&self, account: &str) -> u64 {
+        self.hasher.hash_one(account)
+    }
+
+    /// The hash of a user: its account's hash plus its name's length, then its name eight bytes at
+    /// a time with the ASCII case folded (the last word padded with zeros; the length keeps
+    /// `a` apart from `a\0`).
+    fn user_hash(&self, account: u64, name: &[u8]) -> u64 {
         use std::hash::Hasher;
         let mut hasher = self.hasher.build_hasher();
-        hasher.write(account.as_bytes());
-        hasher
-    }
-}
-
-/// The hasher of [`SeenUsers`] (hashbrown's default, foldhash, with a random seed).
-type UserHasher = <hashbrown::DefaultHashBuilder as BuildHasher>::Hasher;
-
-/// The hash of a user: `account` (a hasher that has taken in the account), then the name with
-/// its ASCII case folded, copied eight bytes at a time into a buffer hashed in one call (names of
-/// up to 16 bytes are one multiply; the hasher mixes in each call's length).
-fn user_hash(mut account: UserHasher, name: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut buffer = [0u8; 64];
-    for part in name.chunks(buffer.len()) {
-        let folded = &mut buffer[..part.len()];
-        let mut words = part.chunks_exact(8);
-        let mut out = folded.chunks_exact_mut(8);
-        for (word, out) in (&mut words).zip(&mut out) {
+        // One word for both: a different length changes it, and the account's hash is random.
+        hasher.write_u64(account.wrapping_add(name.len() as u64));
+        let mut words = name.chunks_exact(8);
+        for word in &mut words {
             let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            out.copy_from_slice(&fold_ascii_case(word).to_le_bytes());
+            hasher.write_u64(fold_ascii_case(word));
         }
-        for (byte, out) in words.remainder().iter().zip(out.into_remainder()) {
-            *out = byte.to_ascii_lowercase();
+        // The last bytes shifted into one word: a copy of a length unknown here would be a
+        // call to memcpy for every row.
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let last = rest
+                .iter()
+                .rev()
+                .fold(0u64, |word, &b| (word << 8) | u64::from(b));
+            hasher.write_u64(fold_ascii_case(last));
         }
-        account.write(folded);
+        hasher.finish()
     }
-    account.finish()
 }
 
 /// Eight bytes (little-endian) with their ASCII capitals made small: what
@@ -918,7 +914,30 @@ mod records {
     /// The bytes csv-core's default dialect gives a meaning inside an unquoted field.
     #[inline]
     fn find_delimiter(hay: &[u8]) -> Option<usize> {
-        memchr::memchr3(b',', b'\n', b'\r', hay)
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        /// The high bit of every byte of `v` that is zero, nothing else (no carries between bytes).
+        #[inline(always)]
+        fn zero_bytes(v: u64) -> u64 {
+            !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7)
+        }
+        let mut i = 0;
+        while i + 8 <= hay.len() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&hay[i..i + 8]);
+            let v = u64::from_le_bytes(word);
+            let hits = zero_bytes(v ^ (ONES * u64::from(b',')))
+                | zero_bytes(v ^ (ONES * u64::from(b'\n')))
+                | zero_bytes(v ^ (ONES * u64::from(b'\r')));
+            if hits != 0 {
+                return Some(i + (hits.trailing_zeros() / 8) as usize);
+            }
+            i += 8;
+        }
+        hay[i..]
+            .iter()
+            .position(|&b| matches!(b, b',' | b'\n' | b'\r'))
+            .map(|k| i + k)
     }
 
     /// The high bit of each byte of `v` that may be `,`, LF or CR: every such byte, and at
@@ -947,7 +966,7 @@ mod records {
     }
 
     fn count_lf(bytes: &[u8]) -> u64 {
-        memchr::memchr_iter(b'\n', bytes).count() as u64
+        bytes.iter().filter(|&&b| b == b'\n').count() as u64
     }
 
     /// How a field ended.

@@ -35,7 +35,10 @@ fn every_schema_file_is_a_kind() {
     let mut seen = Vec::new();
     for entry in std::fs::read_dir(schemas_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        let kind = name.strip_suffix(".schema.json").unwrap_or(&name).to_owned();
+        let kind = name
+            .strip_suffix(".schema.json")
+            .unwrap_or(&name)
+            .to_owned();
         assert!(
             KINDS.contains(&kind.as_str()) || kind == INCIDENT_REPORT,
             "docs/schemas/{name} names no document kind"

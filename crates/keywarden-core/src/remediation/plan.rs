@@ -21,7 +21,9 @@ pub const PLAN_VERSION: u32 = 1;
 
 /// How much an action may break, ordered from the least. `apply` runs `safe` actions by
 /// default; `two-phase` and `unsafe` ones only when asked; `manual` ones never.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Safety {
     /// Cannot break a workload: deactivating a key nobody used for longer than the threshold.
@@ -53,7 +55,9 @@ impl fmt::Display for Safety {
 }
 
 /// What an action does to AWS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ActionKind {
     /// UpdateAccessKey to Inactive. Reversible.

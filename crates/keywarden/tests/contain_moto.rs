@@ -98,7 +98,8 @@ fn is_aws_time(s: &str) -> bool {
         })
 }
 
-/// The incident report's JSON, found by the run id in the stderr's paths.
+/// The incident report's JSON, found by the run id in the stderr's paths, checked against
+/// docs/schemas/incident-report.schema.json.
 fn incident(out: &Output) -> (Value, String) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let json_path = stderr
@@ -109,10 +110,9 @@ fn incident(out: &Output) -> (Value, String) {
         .lines()
         .find_map(|l| l.strip_prefix("keywarden: incident report: "))
         .unwrap();
-    (
-        serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap(),
-        std::fs::read_to_string(md_path).unwrap(),
-    )
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
+    support::assert_matches_schema("incident-report", &report);
+    (report, std::fs::read_to_string(md_path).unwrap())
 }
 
 #[test]

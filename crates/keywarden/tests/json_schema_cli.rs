@@ -1,8 +1,10 @@
 //! Every JSON document the binary prints offline validates against its schema in docs/schemas/
-//! (generated from keywarden-output's wire types, see `keywarden_output::schema`): findings
-//! (`demo`, `audit --report`, `trail`, `trail --sigma`), a key's timeline, the rule catalogue
-//! and the list of runs. The run report and a run's steps are checked in remediate_moto.rs,
-//! where runs happen.
+//! (generated from keywarden-output's wire types and keywarden-core's plan, see
+//! `keywarden_output::schema`): findings (`demo`, `audit --report`, `trail`, `trail --sigma`), a
+//! key's timeline, the rule catalogue, the list of runs and a plan from a saved audit (on
+//! stdout and written with `--out`). The run report, a run's steps and the plans of live
+//! audits are checked in remediate_moto.rs, where runs happen; the incident report in
+//! contain_moto.rs.
 
 mod support;
 
@@ -100,6 +102,55 @@ fn the_rule_catalogue_and_an_empty_run_list_match_their_schemas() {
     assert_matches_schema("run-list", &json_of(&["runs", "--format", "json"]));
 }
 
+/// `plan --from` a saved audit: the demo's, and a credential report's whose keys are old (exit
+/// status 2: findings), on stdout and in the `--out` file.
+#[test]
+fn plans_match_their_schema() {
+    let report = repo_root().join(
+        "crates/keywarden-core/tests/data/credential-reports/test_iam_user_unused_keys__iam.GetCredentialReport_2.csv",
+    );
+    let audits = [
+        ("demo", json_of(&["demo", "--format", "json"])),
+        (
+            "report",
+            json_of(&[
+                "audit",
+                "--report",
+                arg(&report),
+                "--report-time",
+                "2026-11-30T00:00:00Z",
+                "--now",
+                "2026-12-01T00:00:00Z",
+                "--format",
+                "json",
+            ]),
+        ),
+    ];
+    for (name, audit) in audits {
+        let saved = support::scratch_file(&format!("{name}-audit.json"), &audit.to_string());
+        let written = saved.with_extension("plan.json");
+        let plan = json_of(&[
+            "plan",
+            "--from",
+            arg(&saved),
+            "--delete-after-days",
+            "3",
+            "--format",
+            "json",
+            "--out",
+            arg(&written),
+        ]);
+        assert!(
+            !plan["actions"].as_array().unwrap().is_empty(),
+            "the {name} plan has no action: the check would be weak"
+        );
+        assert_matches_schema("plan", &plan);
+        let file: Value =
+            serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
+        assert_eq!(file, plan, "the --out file and stdout hold the same plan");
+    }
+}
+
 /// The check can fail: a document missing a required field, or with a field of the wrong type,
 /// is refused.
 #[test]
@@ -112,4 +163,16 @@ fn the_schema_check_refuses_a_wrong_document() {
     assert!(schema_check("findings", &doc).is_err());
     let timeline = serde_json::json!({"access_key_id": "AKIA", "seen": "yes"});
     assert!(schema_check("key-timeline", &timeline).is_err());
+    // The plan file refuses unknown fields, as `apply` does: a misspelled precondition too.
+    let saved = support::scratch_file(
+        "audit.json",
+        &json_of(&["demo", "--format", "json"]).to_string(),
+    );
+    let mut plan = json_of(&["plan", "--from", arg(&saved), "--format", "json"]);
+    assert!(schema_check("plan", &plan).is_ok());
+    plan["actions"][0]["precondition"]["key_unused_sinse"] = serde_json::json!({"last_used": null});
+    assert!(schema_check("plan", &plan).is_err());
+    plan["actions"][0]["precondition"] = serde_json::json!({});
+    plan["comment"] = Value::from("reviewed");
+    assert!(schema_check("plan", &plan).is_err());
 }

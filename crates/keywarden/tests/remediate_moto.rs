@@ -92,7 +92,8 @@ mod remediate {
             self.run_env(subcommand, at, args, &[])
         }
 
-        /// `keywarden plan --out FILE --format json` at NOW; returns the file and the plan.
+        /// `keywarden plan --out FILE --format json` at NOW; returns the file and the plan,
+        /// checked against docs/schemas/plan.schema.json.
         fn plan(&self, args: &[&str]) -> (PathBuf, Value) {
             let out = self.state.with_extension("plan.json");
             let mut all = vec!["--out", out.to_str().unwrap(), "--format", "json"];
@@ -103,6 +104,7 @@ mod remediate {
                 serde_json::from_str(&std::fs::read_to_string(&out).expect("the plan file"))
                     .unwrap();
             assert_eq!(file, run.doc, "the file and stdout hold the same plan");
+            support::assert_matches_schema("plan", &file);
             (out, file)
         }
 

@@ -35,6 +35,7 @@ use keywarden_core::remediation::{
 };
 use keywarden_core::Timestamp;
 use keywarden_output::escape::{markdown, markdown_code_block};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -223,7 +224,7 @@ pub fn contain_plan(
 }
 
 /// One step of the containment, as the incident report shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ContainStep {
     pub action_id: String,
     pub kind: String,
@@ -236,9 +237,11 @@ pub struct ContainStep {
     pub call: Option<String>,
     /// When the journal recorded the intent (or the decision not to call).
     #[serde(with = "opt_time")]
+    #[schemars(with = "Option<String>")]
     pub started_at: Option<Timestamp>,
     /// When the journal recorded the call's outcome.
     #[serde(with = "opt_time")]
+    #[schemars(with = "Option<String>")]
     pub finished_at: Option<Timestamp>,
     /// Whether reading the state back after the call confirmed it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -246,7 +249,7 @@ pub struct ContainStep {
 }
 
 /// An inline policy the containment put on the user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AttachedPolicy {
     pub action_id: String,
     pub user: String,
@@ -479,9 +482,10 @@ impl SessionUsage {
 }
 
 /// A time, a call and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TrailMoment {
     #[serde(with = "time")]
+    #[schemars(with = "String")]
     pub time: Timestamp,
     pub event_name: String,
     pub event_id: String,
@@ -508,14 +512,14 @@ impl TrailMoment {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct EventCount {
     pub event_name: String,
     pub count: u64,
 }
 
 /// One session the key minted (directly, or by role chaining from one it minted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct MintedSession {
     pub access_key_id: String,
     /// The key that signed the minting call: the contained key, or a session (role chaining).
@@ -523,6 +527,7 @@ pub struct MintedSession {
     /// How: GetSessionToken, GetFederationToken, AssumeRole.
     pub minted_with: String,
     #[serde(with = "time")]
+    #[schemars(with = "String")]
     pub minted_at: Timestamp,
     pub minted_event_id: String,
     pub source_ip: Option<String>,
@@ -540,7 +545,7 @@ pub struct MintedSession {
 }
 
 /// What CloudTrail says about the key and the sessions it minted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TrailSection {
     pub sources: String,
     pub events_read: u64,
@@ -643,7 +648,7 @@ pub fn trail_section(
 // ---------------------------------------------------------------------------------------------
 // The incident report.
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CallerReport {
     pub account: String,
     pub arn: String,
@@ -651,7 +656,7 @@ pub struct CallerReport {
 }
 
 /// The incident report's JSON document (docs/incident-report.md is its contract).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct IncidentReport {
     pub format: String,
     pub version: u32,
@@ -662,8 +667,10 @@ pub struct IncidentReport {
     /// Who ran contain.
     pub contained_by: CallerReport,
     #[serde(with = "time")]
+    #[schemars(with = "String")]
     pub started_at: Timestamp,
     #[serde(with = "time")]
+    #[schemars(with = "String")]
     pub finished_at: Timestamp,
     /// `contained` (every step done or already done) or `incomplete`.
     pub status: String,
@@ -716,6 +723,12 @@ impl IncidentReport {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
+    }
+
+    /// The report's JSON Schema, as committed in `docs/schemas/incident-report.schema.json`
+    /// (keywarden-app's `tests/schemas.rs` fails when that file is stale).
+    pub fn schema_text() -> String {
+        keywarden_output::schema::render(schemars::schema_for!(IncidentReport))
     }
 
     /// The report as a person reads it.

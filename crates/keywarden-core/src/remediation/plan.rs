@@ -10,6 +10,7 @@
 //! name the 12-digit account they are for. Errors name the action and the field.
 
 use crate::time::Timestamp;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -20,7 +21,9 @@ pub const PLAN_VERSION: u32 = 1;
 
 /// How much an action may break, ordered from the least. `apply` runs `safe` actions by
 /// default; `two-phase` and `unsafe` ones only when asked; `manual` ones never.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Safety {
     /// Cannot break a workload: deactivating a key nobody used for longer than the threshold.
@@ -52,7 +55,9 @@ impl fmt::Display for Safety {
 }
 
 /// What an action does to AWS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ActionKind {
     /// UpdateAccessKey to Inactive. Reversible.
@@ -97,7 +102,7 @@ impl fmt::Display for ActionKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum KeyStatus {
     Active,
@@ -114,7 +119,7 @@ impl KeyStatus {
 }
 
 /// A last use the live state must not be later than: `last_used: null` means "never used".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UseBound {
     pub last_used: Option<Timestamp>,
@@ -122,7 +127,7 @@ pub struct UseBound {
 
 /// How long a key must have been idle when the action runs: since `since` (its last use, or its
 /// creation when it was never used), for at least `days`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyIdle {
     pub since: Timestamp,
@@ -131,7 +136,7 @@ pub struct KeyIdle {
 
 /// What must still be true when `apply` runs the action. Every field is optional; the ones
 /// present are all checked against state re-read just before the call.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Precondition {
     /// The key must exist with this status.
@@ -209,7 +214,7 @@ impl Precondition {
 }
 
 /// A finding that motivates an action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub rule: String,
@@ -217,7 +222,7 @@ pub struct Reason {
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
     /// Unique within the plan (`A001`); the journal records progress by it.
@@ -312,7 +317,7 @@ fn account_problem(account: Option<&str>) -> Option<String> {
 }
 
 /// Where the findings a plan was built from came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanSource {
     /// `live`, `audit-file`, `rotation`.
@@ -322,7 +327,7 @@ pub struct PlanSource {
     pub data_as_of: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     pub format: String,
@@ -340,7 +345,7 @@ pub struct Plan {
 }
 
 /// A finding the plan does nothing about, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotPlanned {
     pub rule: String,

@@ -155,19 +155,7 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
         source: e.source,
     })?;
     let files = walked.files;
-    let mut loader = Loader {
-        loaded: Loaded {
-            rules: SigmaRules {
-                engine: Engine::new(),
-                rules: Vec::new(),
-                by_code: HashMap::new(),
-            },
-            not_loaded: Vec::new(),
-            other_log_source: Vec::new(),
-            files: files.len(),
-            skipped: walked.skipped,
-        },
-    };
+    let mut loader = Loader::new(files.len(), walked.skipped);
     for path in &files {
         let relative = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
         match std::fs::read_to_string(path) {
@@ -180,19 +168,7 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
 
 /// Loads the rules of one YAML text (what [`load_dir`] does for each file); `file` names it.
 pub fn load_str(text: &str, file: &Path) -> Loaded {
-    let mut loader = Loader {
-        loaded: Loaded {
-            rules: SigmaRules {
-                engine: Engine::new(),
-                rules: Vec::new(),
-                by_code: HashMap::new(),
-            },
-            not_loaded: Vec::new(),
-            other_log_source: Vec::new(),
-            files: 1,
-            skipped: Vec::new(),
-        },
-    };
+    let mut loader = Loader::new(1, Vec::new());
     loader.load_text(text, file);
     loader.loaded
 }
@@ -202,6 +178,23 @@ struct Loader {
 }
 
 impl Loader {
+    /// Nothing loaded yet, from `files` files; `skipped` what the walker passed over.
+    fn new(files: usize, skipped: Vec<keywarden_walk::Skipped>) -> Self {
+        Loader {
+            loaded: Loaded {
+                rules: SigmaRules {
+                    engine: Engine::new(),
+                    rules: Vec::new(),
+                    by_code: HashMap::new(),
+                },
+                not_loaded: Vec::new(),
+                other_log_source: Vec::new(),
+                files,
+                skipped,
+            },
+        }
+    }
+
     fn refuse(&mut self, file: &Path, title: Option<&str>, reason: String) {
         self.loaded.not_loaded.push(NotLoaded {
             file: file.to_path_buf(),

@@ -4,9 +4,9 @@
 //! a known column that is absent becomes [`Cell::Missing`] and the rules that need it say
 //! `unknown`. Everything else that is wrong (not a report, a short row, a bad date or boolean,
 //! a user listed twice) is a [`ReportError`] naming the origin, line and column. The reader
-//! streams: memory does not grow with the report, apart from the user names it has seen (a
-//! report lists each user once, and a second row for one would make the verdicts depend on
-//! which row a consumer keeps).
+//! streams: memory grows with the report only by what finds a user listed twice, 8 bytes a row
+//! and the names of the few rows that may repeat one (a report lists each user once, and a
+//! second row for one would make the verdicts depend on which row a consumer keeps).
 
 use crate::model::{AccessKey, Cell, KeySlot, Known, UserCredentials, ROOT_USER_NAME};
 use crate::time::{parse_timestamp, parse_timestamp_bytes, Timestamp};
@@ -465,13 +465,10 @@ impl SeenUsers {
     fn record(&mut self, user: &UserCredentials, line: u64) {
         let cached =
             !self.last_prefix.is_empty() && user.arn.starts_with(self.last_prefix.as_str());
-        if !cached {
-            self.remember_prefix(&user.arn);
-        }
         let account = if cached {
             self.last_account
         } else {
-            self.account_hash(crate::model::account_id_of_arn(&user.arn).unwrap_or_default())
+            self.remember_account(&user.arn)
         };
         let hash = self.user_hash(account, user.name.as_bytes());
         if (self.hashes.len() + 1) * FILTER_BITS_PER_ROW > self.filter.len() * 64 {
@@ -521,7 +518,7 @@ impl SeenUsers {
 
     /// The duplicate whose later row comes first, as a reader stopping at it would report it,
     /// with the first row of its user.
-    fn first_duplicate(&mut self) -> Option<Duplicate> {
+    fn first_duplicate(&self) -> Option<Duplicate> {
         if self.suspects.is_empty() {
             return None;
         }
@@ -536,20 +533,7 @@ impl SeenUsers {
                 first_rows.insert_unique(suspect.hash, (suspect.hash, usize::MAX), |&(h, _)| h);
             }
         }
-        // Most rows are not a suspect's: a bit per suspect hash (8 bits a suspect, small enough
-        // to stay in cache) spares them the table.
-        let bits = (self.suspects.len() * FILTER_BITS_PER_ROW).next_power_of_two();
-        let mut suspected = vec![0u64; bits.div_ceil(64)];
-        let slot = |hash: u64| (hash >> 32) as usize & (bits - 1);
-        for suspect in &self.suspects {
-            let at = slot(suspect.hash);
-            suspected[at / 64] |= 1 << (at % 64);
-        }
         for (row, &hash) in self.hashes.iter().enumerate() {
-            let at = slot(hash);
-            if suspected[at / 64] & (1 << (at % 64)) == 0 {
-                continue;
-            }
             if let Some((_, first)) = first_rows.find_mut(hash, |&(h, _)| h == hash) {
                 *first = (*first).min(row);
             }
@@ -566,22 +550,22 @@ impl SeenUsers {
         })
     }
 
-    /// Keeps the ARN's prefix up to and including the colon after the account (the colon makes
-    /// sure a longer account never matches it), or nothing when there is no such colon.
-    fn remember_prefix(&mut self, arn: &str) {
+    /// The hash of the ARN's account (of `""` when it has none). Keeps the ARN's prefix up to
+    /// and including the colon after the account, with that hash, for the next rows (the colon
+    /// makes sure a longer account never matches it), or no prefix when there is no such colon.
+    fn remember_account(&mut self, arn: &str) -> u64 {
         self.last_prefix.clear();
-        if let Some(account) = crate::model::account_id_of_arn(arn) {
+        let account = crate::model::account_id_of_arn(arn).unwrap_or_default();
+        let hash = self.hasher.hash_one(account);
+        if !account.is_empty() {
             let at = account.as_ptr() as usize - arn.as_ptr() as usize;
             let end = at + account.len();
             if arn.as_bytes().get(end) == Some(&b':') {
                 self.last_prefix.push_str(&arn[..=end]);
-                self.last_account = self.account_hash(account);
+                self.last_account = hash;
             }
         }
-    }
-
-    fn account_hash(&self, account: &str) -> u64 {
-        self.hasher.hash_one(account)
+        hash
     }
 
     /// The hash of a user: its account's hash plus its name's length, then its name eight bytes at

@@ -92,12 +92,13 @@ impl aws_sdk_iam::config::Intercept for RequestCounter {
         // `secretsmanager.CreateSecret`), query services in the form body
         // (`Action=ListUsers&...`), S3 (REST) in the query string (`x-id=GetObject`,
         // `list-type=2` for ListObjectsV2).
-        let action = match request.headers().get("x-amz-target") {
-            Some(target) => json_target_action(target),
-            None if s3_operation(request.uri()).is_some() => {
-                format!("s3:{}", s3_operation(request.uri()).unwrap_or_default())
-            }
-            None => {
+        let action = match (
+            request.headers().get("x-amz-target"),
+            s3_operation(request.uri()),
+        ) {
+            (Some(target), _) => json_target_action(target),
+            (None, Some(operation)) => format!("s3:{operation}"),
+            (None, None) => {
                 let body = request.body().bytes().unwrap_or_default();
                 let body = String::from_utf8_lossy(body);
                 let operation = body

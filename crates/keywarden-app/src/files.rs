@@ -69,6 +69,26 @@ fn set_dir_mode(_dir: &Path) -> io::Result<()> {
 /// [`create_private_dir_all`]); the file is 0600 whatever the umask, even when it replaces a
 /// file with another mode. See the module documentation for what is never followed.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (temporary, dir) = private_temporary(path, bytes)?;
+    // On error the temporary file is removed when the returned handle drops.
+    temporary.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// [`write_atomically`], but an existing file at `path` is never replaced: the error is
+/// [`io::ErrorKind::AlreadyExists`]. The check and the write are one step (a hard link that
+/// fails on an existing name), so no file that appears in between is overwritten either.
+pub fn write_atomically_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (temporary, dir) = private_temporary(path, bytes)?;
+    temporary.persist_noclobber(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// `bytes` in a new 0600 file of `path`'s folder under a random name, synced to disk.
+fn private_temporary<'p>(
+    path: &'p Path,
+    bytes: &[u8],
+) -> io::Result<(tempfile::NamedTempFile, &'p Path)> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -98,9 +118,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         ))?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
-    // On error the temporary file is removed when the returned handle drops.
-    temporary.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    Ok((temporary, dir))
 }
 
 /// Makes a rename in `dir` durable: the new directory entry is on disk once this returns.

@@ -49,6 +49,25 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     })
 }
 
+/// The forms [`parse_instant`] accepts, for error messages.
+pub const INSTANT_FORMS: &str =
+    "an RFC 3339 time such as 2024-05-01T12:00:00Z, or a date such as 2024-05-01 (UTC midnight)";
+
+/// An instant a person typed (a command-line flag): an RFC 3339 time, or a plain date read as
+/// its UTC midnight, as the config file reads dates.
+pub fn parse_instant(s: &str) -> Option<Timestamp> {
+    parse_timestamp(s).or_else(|| {
+        // Exactly YYYY-MM-DD: chrono alone would also take `2024-5-1`.
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+    })
+}
+
 /// The credential report's own shapes (`YYYY-MM-DDTHH:MM:SS+00:00` or `...Z`) straight from
 /// bytes, without UTF-8 validation; `None` for anything else, which [`parse_timestamp`] may
 /// still accept. Whatever this accepts, `parse_timestamp` accepts with the same result.
@@ -102,6 +121,28 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         parse_timestamp(s).unwrap()
+    }
+
+    #[test]
+    fn an_instant_is_an_rfc3339_time_or_a_plain_date_at_utc_midnight() {
+        assert_eq!(
+            parse_instant("2024-05-01"),
+            Some(ts("2024-05-01T00:00:00Z"))
+        );
+        assert_eq!(
+            parse_instant("2024-05-01T12:30:00+02:00"),
+            Some(ts("2024-05-01T10:30:00Z"))
+        );
+        for bad in [
+            "2024-5-1",
+            "2024-02-30",
+            "2024-05-01 ",
+            "01/05/2024",
+            "",
+            "2024-05",
+        ] {
+            assert_eq!(parse_instant(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

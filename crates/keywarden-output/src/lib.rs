@@ -62,7 +62,13 @@ pub enum Subject {
     },
     /// CloudTrail events (`trail`): no user is evaluated; the documents say 0 users and no root
     /// row, as they always have.
-    Events,
+    Events {
+        /// Events analysed: read, not duplicates, inside `--since`/`--until`. Zero means nothing
+        /// was checked, which no output may present as a pass.
+        analysed: u64,
+        /// Records that could not be read as events: the run is incomplete when this is not 0.
+        bad_records: u64,
+    },
 }
 
 /// Everything a printer needs: findings, the rules that ran, and where the data came from.
@@ -115,7 +121,7 @@ impl<'a> FindingsReport<'a> {
             Subject::Credentials {
                 users_evaluated, ..
             } => users_evaluated,
-            Subject::Events => 0,
+            Subject::Events { .. } => 0,
         }
     }
 
@@ -123,7 +129,7 @@ impl<'a> FindingsReport<'a> {
     pub fn root_row_seen(&self) -> bool {
         match self.subject {
             Subject::Credentials { root_row_seen, .. } => root_row_seen,
-            Subject::Events => false,
+            Subject::Events { .. } => false,
         }
     }
 }

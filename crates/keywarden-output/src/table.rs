@@ -13,7 +13,7 @@
 //! [`escape::terminal`]. The same audit always prints the same bytes, so the output can be
 //! diffed and kept as a golden file.
 
-use crate::{escape, rfc3339, DataSource, FindingsReport, Printer};
+use crate::{escape, rfc3339, DataSource, FindingsReport, Printer, Subject};
 use keywarden_core::finding::{ExemptionNote, Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
 use keywarden_core::Timestamp;
@@ -29,24 +29,29 @@ const STATUS_WIDTH: usize = 8;
 impl Printer for TablePrinter {
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", source_line(&report.source, report.now))?;
-        writeln!(
-            out,
-            "audited at {} with keywarden {}, preset {}, {}",
-            rfc3339(report.now),
-            report.tool_version,
-            report.preset,
-            plural(report.rules_run.len() as u64, "rule", "rules"),
-        )?;
+        match report.subject {
+            Subject::Credentials { .. } => writeln!(
+                out,
+                "audited at {} with keywarden {}, preset {}, {}",
+                rfc3339(report.now),
+                report.tool_version,
+                report.preset,
+                plural(report.rules_run.len() as u64, "rule", "rules"),
+            )?,
+            Subject::Events { .. } => writeln!(
+                out,
+                "analysed at {} with keywarden {}, {}",
+                rfc3339(report.now),
+                report.tool_version,
+                plural(report.rules_run.len() as u64, "detection", "detections"),
+            )?,
+        }
         writeln!(out)?;
 
         if report.rules_run.is_empty() {
             writeln!(out, "No rules ran: nothing was checked.")?;
         } else if report.findings.is_empty() {
-            writeln!(
-                out,
-                "No findings: every credential passed all {} run.",
-                plural(report.rules_run.len() as u64, "rule", "rules"),
-            )?;
+            writeln!(out, "{}", no_findings(report))?;
         } else {
             let columns = Columns::measure(report.findings);
             for severity in Severity::ALL {
@@ -85,15 +90,79 @@ impl Printer for TablePrinter {
             }
         }
 
+        let counted = match report.subject {
+            Subject::Credentials { .. } => plural(report.users_evaluated(), "user", "users"),
+            Subject::Events { analysed, .. } => {
+                write_rule_rollup(out, report)?;
+                plural(analysed, "event analysed", "events analysed")
+            }
+        };
         writeln!(
             out,
-            "{}, {} failing, {} unknown, {} exempted",
-            plural(report.users_evaluated(), "user", "users"),
+            "{counted}, {} failing, {} unknown, {} exempted",
             report.count(Status::Fail),
             report.count(Status::Unknown),
             report.count(Status::Exempted),
         )
     }
+}
+
+/// What an empty result says: a pass only when something was checked and the input was whole.
+fn no_findings(report: &FindingsReport<'_>) -> String {
+    let rules = plural(report.rules_run.len() as u64, "rule", "rules");
+    match report.subject {
+        Subject::Credentials { .. } => format!("No findings: every credential passed all {rules} run."),
+        Subject::Events { analysed: 0, .. } => {
+            "No events were analysed (none read, or none inside --since/--until): nothing was checked."
+                .to_owned()
+        }
+        Subject::Events {
+            analysed,
+            bad_records,
+        } if bad_records > 0 => format!(
+            "No findings in the {} read, but {} could not be read: the run is incomplete.",
+            plural(analysed, "event", "events"),
+            plural(bad_records, "record", "records"),
+        ),
+        Subject::Events { analysed, .. } => format!(
+            "No findings: none of the {} matched the {} analysed.",
+            plural(report.rules_run.len() as u64, "detection", "detections"),
+            plural(analysed, "event", "events"),
+        ),
+    }
+}
+
+/// A trail run's findings counted per rule, with each rule's title: a Sigma rule's code is its
+/// UUID, which says nothing to a reader.
+fn write_rule_rollup(out: &mut dyn Write, report: &FindingsReport<'_>) -> io::Result<()> {
+    if report.findings.is_empty() {
+        return Ok(());
+    }
+    let mut by_code: std::collections::HashMap<&str, (&RuleMeta, usize)> = Default::default();
+    for finding in report.findings {
+        by_code
+            .entry(finding.rule.code)
+            .or_insert((finding.rule, 0))
+            .1 += 1;
+    }
+    let mut counts: Vec<(&RuleMeta, usize)> = by_code.into_values().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.code.cmp(b.0.code)));
+    let width = counts.iter().map(|(r, _)| r.code.len()).max().unwrap_or(0);
+    let count_width = counts
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(0);
+    writeln!(out, "By rule")?;
+    for (rule, n) in counts {
+        writeln!(
+            out,
+            "  {code:<width$}  {n:>count_width$}  {title}",
+            code = clean(rule.code),
+            title = clean(rule.name),
+        )?;
+    }
+    writeln!(out)
 }
 
 /// The header line: the source, and when its data was produced or why that is unknown.
@@ -198,6 +267,20 @@ fn write_finding(out: &mut dyn Write, f: &Finding, c: &Columns, now: Timestamp) 
     );
     writeln!(out, "{}", line.trim_end())?;
     let indent = c.detail_indent();
+    if let Some(event) = &f.event {
+        let from = event
+            .source_ip
+            .as_deref()
+            .map_or_else(String::new, |ip| format!(" from {}", clean(ip)));
+        writeln!(
+            out,
+            "{:indent$}event {} {} {}{from}",
+            "",
+            rfc3339(event.event_time),
+            clean(&event.event_name),
+            clean(&event.event_id),
+        )?;
+    }
     if let Some(note) = &f.exemption {
         let expiry = match note.expires {
             Some(t) => format!("until {}", rfc3339(t)),

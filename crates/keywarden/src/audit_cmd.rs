@@ -3,11 +3,11 @@
 
 use crate::cli::{AuditArgs, DemoArgs, FormatArg, PresetArg, ThresholdArgs};
 use crate::Exit;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use keywarden_core::account_file::parse_account_file;
 use keywarden_core::config::{self, ConfigFile, Preset, RuleSelection, ThresholdOverrides};
 use keywarden_core::report::ReportReader;
-use keywarden_core::time::parse_timestamp;
+use keywarden_core::time::{parse_instant, INSTANT_FORMS};
 use keywarden_core::{
     audit_report, audit_report_at, demo, AccountExtras, AuditConfig, AuditOutcome, Status,
     Timestamp,
@@ -23,19 +23,26 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
     let Some(path) = args.report.as_deref() else {
         return crate::live_cmd::run_live(&args, &config, now);
     };
-    let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) =
-        if path == Path::new("-") {
-            (Box::new(io::stdin().lock()), "-".to_owned(), None)
-        } else {
-            let file = File::open(path)
-                .with_context(|| format!("cannot open credential report `{}`", path.display()))?;
-            let modified = file
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .map(Timestamp::from);
-            (Box::new(file), path.display().to_string(), modified)
-        };
+    let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) = if path
+        == Path::new("-")
+    {
+        (Box::new(io::stdin().lock()), "-".to_owned(), None)
+    } else {
+        if path.is_dir() {
+            bail!(
+                    "--report `{}` is a folder: give the credential report's CSV file (from `aws iam get-credential-report`, base64-decoded), or `-` for standard input",
+                    path.display()
+                );
+        }
+        let file = File::open(path)
+            .with_context(|| format!("cannot open credential report `{}`", path.display()))?;
+        let modified = file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .map(Timestamp::from);
+        (Box::new(file), path.display().to_string(), modified)
+    };
     let report_time = args
         .report_time
         .as_deref()
@@ -149,10 +156,9 @@ pub fn resolve_now(flag: Option<&str>) -> Result<Timestamp> {
     }
 }
 
-fn parse_time_flag(flag: &str, text: &str) -> Result<Timestamp> {
-    parse_timestamp(text).ok_or_else(|| {
-        anyhow!("{flag}: `{text}` is not an RFC 3339 time such as 2024-05-01T12:00:00Z")
-    })
+/// Every instant the command line takes (`--now`, `--report-time`, `--since`, `--until`).
+pub(crate) fn parse_time_flag(flag: &str, text: &str) -> Result<Timestamp> {
+    parse_instant(text).ok_or_else(|| anyhow!("{flag}: `{text}` is not {INSTANT_FORMS}"))
 }
 
 pub(crate) fn build_config(args: &ThresholdArgs) -> Result<AuditConfig> {

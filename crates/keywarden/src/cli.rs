@@ -434,9 +434,14 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
 
-    /// Write the plan file here (it is also what `apply` reads); default: print it only.
+    /// Write the plan file here (it is also what `apply` reads); default: print it only. An
+    /// existing file is not replaced without --force.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// Replace the file --out names if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 
     /// Days a key stays inactive, and unused, before keywarden deletes it (at least 1: a delete
     /// is always two-phase).

@@ -5,7 +5,7 @@
 use crate::audit_cmd::{build_config, resolve_now};
 use crate::cli::{ApplyArgs, PlanArgs, PlanFormatArg, RunsArgs, UndoArgs};
 use crate::live_cmd::{live_audit, runtime};
-use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically};
+use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically, Existing};
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
 use keywarden_app::journal::{Journal, Outcome, RunId, RunInfo, StepEntry, StepRecord as Step};
@@ -62,7 +62,12 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
     }
     let plan = build_plan(&findings, &settings, source, account)?;
     if let Some(out) = &args.out {
-        write_atomically(out, &plan.to_json())?;
+        let existing = if args.force {
+            Existing::Replace
+        } else {
+            Existing::Refuse
+        };
+        write_atomically(out, &plan.to_json(), existing)?;
         diag!("keywarden: plan written to {}", out.display());
     }
     let mut stdout = std::io::stdout().lock();

@@ -9,7 +9,7 @@
 
 use crate::cli::RotateArgs;
 use crate::live_cmd::runtime;
-use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically};
+use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically, Existing};
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use keywarden_app::remediate::{rotate_key, RotateOptions, RotateReport, SecretDestination};
@@ -171,5 +171,5 @@ fn write_plan(path: &Path, plan: &Plan) -> Result<()> {
     let text = plan.to_json();
     // What apply will read must read back.
     Plan::from_json(&text, &path.display().to_string()).context("the rotation plan is invalid")?;
-    write_atomically(path, &text)
+    write_atomically(path, &text, Existing::Replace)
 }

@@ -61,13 +61,33 @@ fn test_clock() -> Result<Option<Timestamp>> {
     Ok(fixed)
 }
 
+/// Whether a file the user named may replace one already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    Replace,
+    /// A plan someone may have reviewed is not silently replaced: `--force` says so.
+    Refuse,
+}
+
 /// Writes `text` to `path` atomically and 0600, creating its missing folders 0700 (see
-/// [`keywarden_app::files`]): plans and rotation plans.
-pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
+/// [`keywarden_app::files`]) and saying so: plans and rotation plans.
+pub(crate) fn write_atomically(path: &Path, text: &str, existing: Existing) -> Result<()> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        keywarden_app::files::create_private_dir_all(dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        if !dir.exists() {
+            keywarden_app::files::create_private_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            diag!("keywarden: created folder {}", dir.display());
+        }
     }
-    keywarden_app::files::write_atomically(path, text.as_bytes())
-        .with_context(|| format!("cannot write `{}`", path.display()))
+    let written = match existing {
+        Existing::Replace => keywarden_app::files::write_atomically(path, text.as_bytes()),
+        Existing::Refuse => keywarden_app::files::write_atomically_new(path, text.as_bytes()),
+    };
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "`{}` already exists: it may be a plan someone reviewed; choose another path, or pass --force to replace it",
+            path.display()
+        ),
+        other => other.with_context(|| format!("cannot write `{}`", path.display())),
+    }
 }

@@ -11,7 +11,7 @@
 //! round, for those of the temporary keys it minted (directly, then by role chaining): a
 //! session signs with its own key, so no query about the long-term key returns its uses.
 
-use crate::audit_cmd::{print_findings, resolve_now};
+use crate::audit_cmd::{parse_time_flag, print_findings, resolve_now};
 use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
 use crate::live_cmd::print_requests;
 use crate::Exit;
@@ -24,7 +24,7 @@ use keywarden_core::cloudtrail::analyzer::TrailOutcome;
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::RuleSelection;
 use keywarden_core::finding::Finding;
-use keywarden_core::time::{format_timestamp, parse_timestamp};
+use keywarden_core::time::format_timestamp;
 use keywarden_output::key::KeyTimeline;
 use keywarden_output::DocumentFormat;
 use keywarden_sigma::SigmaRules;
@@ -51,15 +51,22 @@ fn request(input: &TrailSourceArgs) -> Result<TrailRequest> {
     let time = |flag: &str, value: &Option<String>| -> Result<_> {
         value
             .as_deref()
-            .map(|t| {
-                parse_timestamp(t).ok_or_else(|| anyhow!("{flag}: `{t}` is not an RFC 3339 time"))
-            })
+            .map(|t| parse_time_flag(flag, t))
             .transpose()
     };
     let window = Window {
         since: time("--since", &input.since)?,
         until: time("--until", &input.until)?,
     };
+    if let (Some(since), Some(until)) = (window.since, window.until) {
+        if since > until {
+            bail!(
+                "--since {} is after --until {}: the window holds no event",
+                format_timestamp(since),
+                format_timestamp(until)
+            );
+        }
+    }
     Ok(TrailRequest { window, ..request })
 }
 
@@ -168,11 +175,24 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
     let sigma_incomplete = sigma
         .as_ref()
         .is_some_and(|(_, not_loaded)| *not_loaded > 0);
-    Ok(if found.outcome.stats.bad_records > 0 || sigma_incomplete {
-        Exit::ErrorOrIncomplete
-    } else {
-        exit
-    })
+    let nothing_analysed = found.outcome.stats.analysed == 0;
+    if nothing_analysed {
+        diag!(
+            "keywarden: error: no event was analysed{}: nothing was checked",
+            if found.outcome.stats.outside_window > 0 {
+                " (every event read is outside --since/--until)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(
+        if found.outcome.stats.bad_records > 0 || sigma_incomplete || nothing_analysed {
+            Exit::ErrorOrIncomplete
+        } else {
+            exit
+        },
+    )
 }
 
 /// Loads the Sigma rules of `--sigma DIR` and reports on standard error the rules that cannot be

@@ -6,12 +6,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// A source the user named that cannot be read at all (missing path, unreadable folder).
+/// The IO error is part of the message and not a `source()`: a chain printed in full would say
+/// it twice.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("{path}: {error}")]
 pub struct SourceError {
     pub path: String,
-    #[source]
-    pub source: io::Error,
+    pub error: io::Error,
 }
 
 /// The units of the sources named, and the entries of walked folders that were not read.
@@ -33,9 +34,9 @@ pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
             expanded.units.push(Unit::Stdin);
             continue;
         }
-        let meta = std::fs::metadata(path).map_err(|source| SourceError {
+        let meta = std::fs::metadata(path).map_err(|error| SourceError {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         if meta.is_dir() {
             let filter = keywarden_walk::Filter {
@@ -44,7 +45,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
             };
             let walked = keywarden_walk::walk(path, &filter).map_err(|e| SourceError {
                 path: e.path,
-                source: e.source,
+                error: e.source,
             })?;
             expanded
                 .units

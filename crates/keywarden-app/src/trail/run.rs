@@ -308,7 +308,10 @@ impl TrailFindings {
             findings: &self.outcome.findings,
             rules_run: &self.rules_run,
             now,
-            subject: Subject::Events,
+            subject: Subject::Events {
+                analysed: self.outcome.stats.analysed,
+                bad_records: self.outcome.stats.bad_records,
+            },
             source: self.source.clone(),
             preset,
             tool_version: env!("CARGO_PKG_VERSION"),

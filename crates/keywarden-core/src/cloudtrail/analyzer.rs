@@ -22,6 +22,9 @@ pub struct TrailStats {
     /// Events outside `--since` / `--until`: still folded into lineage (a session used in the
     /// window may have been minted before it), but no finding is reported for them.
     pub outside_window: u64,
+    /// Events the detections judged: inside the window and not a duplicate. Zero means the run
+    /// checked nothing, which no output may present as a pass.
+    pub analysed: u64,
     /// The latest event time read: how far the logs reach.
     pub latest_event: Option<crate::time::Timestamp>,
 }
@@ -107,7 +110,8 @@ impl TrailAnalyzer {
     }
 
     pub fn observe(&mut self, event: &Event) {
-        if !self.window.contains(event.event_time) {
+        let in_window = self.window.contains(event.event_time);
+        if !in_window {
             self.stats.outside_window += 1;
         }
         self.stats.events += 1;
@@ -118,6 +122,7 @@ impl TrailAnalyzer {
             self.stats.duplicates += 1;
             return;
         }
+        self.stats.analysed += u64::from(in_window);
         self.lineage.observe(event);
         for detector in &self.detectors {
             detector.on_event(event, &mut self.findings);

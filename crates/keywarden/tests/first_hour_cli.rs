@@ -1,0 +1,232 @@
+//! What a new user trips over in the first hour (issue 10), pinned: a run that read nothing is
+//! not clean, instants accept plain dates and say which forms they take, errors say their cause
+//! once and name the fix, and a plan file is not silently replaced.
+
+mod support;
+
+use support::cli::{keywarden, stderr, stdout, stdout_json};
+use support::{repo_root, test_dir};
+
+const NOW: &str = "2024-06-01T00:00:00Z";
+
+fn stratus() -> String {
+    repo_root()
+        .join("crates/keywarden/tests/data/stratus-red-team")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn an_inverted_window_is_refused_before_reading() {
+    let out = keywarden(&[
+        "trail",
+        "--since",
+        "2025-01-01T00:00:00Z",
+        "--until",
+        "2024-01-01",
+        &stratus(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "--since 2025-01-01T00:00:00+00:00 is after --until 2024-01-01T00:00:00+00:00"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty(), "nothing printed as a result");
+}
+
+#[test]
+fn a_window_that_holds_no_event_is_not_a_clean_run() {
+    // The Stratus Red Team detonations are from 2022-2024: none is after 2030.
+    let out = keywarden(&[
+        "trail",
+        "--since",
+        "2030-01-01",
+        "--format",
+        "table",
+        "--now",
+        NOW,
+        &stratus(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("No events were analysed"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("passed"), "{}", stdout(&out));
+    assert!(stderr(&out)
+        .contains("no event was analysed (every event read is outside --since/--until)"));
+}
+
+#[test]
+fn a_csv_given_to_trail_is_not_reported_as_a_pass() {
+    let csv = test_dir("csv").join("report.csv");
+    std::fs::write(
+        &csv,
+        "user,arn\nalice,arn:aws:iam::123456789012:user/alice\n",
+    )
+    .unwrap();
+    let out = keywarden(&[
+        "trail",
+        "--format",
+        "table",
+        "--now",
+        NOW,
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("passed"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_trail_table_shows_each_events_time_id_and_source_ip() {
+    let file = repo_root().join(
+        "crates/keywarden/tests/data/stratus-red-team/aws.persistence.iam-create-admin-user.json",
+    );
+    let json = keywarden(&[
+        "trail",
+        "--format",
+        "json",
+        "--now",
+        NOW,
+        file.to_str().unwrap(),
+    ]);
+    let doc = stdout_json(&json);
+    let event = &doc["findings"][0];
+    let table = keywarden(&[
+        "trail",
+        "--format",
+        "table",
+        "--now",
+        NOW,
+        file.to_str().unwrap(),
+    ]);
+    let text = stdout(&table);
+    assert!(text.contains(event["event_id"].as_str().unwrap()), "{text}");
+    assert!(
+        text.contains(event["source_ip"].as_str().unwrap()),
+        "{text}"
+    );
+    assert!(text.contains("By rule"), "{text}");
+    assert!(text.contains("events analysed"), "{text}");
+    assert!(!text.contains("preset"), "{text}");
+}
+
+#[test]
+fn plain_dates_are_instants_and_a_bad_one_shows_the_accepted_forms() {
+    let plain = keywarden(&[
+        "trail",
+        "--since",
+        "2020-01-01",
+        "--format",
+        "json",
+        "--now",
+        NOW,
+        &stratus(),
+    ]);
+    let full = keywarden(&[
+        "trail",
+        "--since",
+        "2020-01-01T00:00:00Z",
+        "--format",
+        "json",
+        "--now",
+        NOW,
+        &stratus(),
+    ]);
+    assert_eq!(plain.status.code(), full.status.code());
+    assert_eq!(plain.stdout, full.stdout, "a date is its UTC midnight");
+
+    let dated = keywarden(&[
+        "trail",
+        "--now",
+        "2024-06-01",
+        "--format",
+        "json",
+        &stratus(),
+    ]);
+    assert_eq!(stdout_json(&dated)["generated_at"], NOW);
+
+    let bad = keywarden(&["trail", "--since", "01/05/2024", &stratus()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--since: `01/05/2024` is not an RFC 3339 time such as 2024-05-01T12:00:00Z, or a date such as 2024-05-01"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn a_folder_given_as_report_says_so() {
+    let dir = test_dir("folder");
+    let out = keywarden(&["audit", "--report", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is a folder: give the credential report's CSV file"),
+        "{err}"
+    );
+    assert!(!err.contains("malformed CSV"), "{err}");
+}
+
+#[test]
+fn a_missing_trail_source_says_its_cause_once() {
+    let missing = test_dir("missing").join("nope.json");
+    let out = keywarden(&["trail", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+#[test]
+fn plan_out_refuses_to_replace_a_plan_without_force_and_says_when_it_creates_a_folder() {
+    let dir = test_dir("plan");
+    let audit = dir.join("audit.json");
+    let demo = keywarden(&["demo", "--format", "json"]);
+    std::fs::write(&audit, &demo.stdout).unwrap();
+    let plan = dir.join("new/plan.json");
+    let state = dir.join("state");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "--from",
+            audit.to_str().unwrap(),
+            "--out",
+            plan.to_str().unwrap(),
+            "--format",
+            "json",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--now",
+            "2026-11-20T12:00:00Z",
+        ];
+        args.extend_from_slice(extra);
+        keywarden(&args)
+    };
+    let first = run(&[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(stderr(&first).contains(&format!("created folder {}", dir.join("new").display())));
+
+    std::fs::write(&plan, "reviewed plan").unwrap();
+    let second = run(&[]);
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        stderr(&second).contains("already exists"),
+        "{}",
+        stderr(&second)
+    );
+    assert!(stderr(&second).contains("--force"), "{}", stderr(&second));
+    assert_eq!(
+        std::fs::read_to_string(&plan).unwrap(),
+        "reviewed plan",
+        "left as it was"
+    );
+
+    let forced = run(&["--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert!(!stderr(&forced).contains("created folder"));
+    assert_ne!(std::fs::read_to_string(&plan).unwrap(), "reviewed plan");
+}

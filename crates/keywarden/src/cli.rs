@@ -13,6 +13,11 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log what happens underneath on standard error, AWS errors with their whole chain of
+    /// causes (`RUST_LOG` chooses the targets and levels, as `RUST_LOG=debug`).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -38,8 +38,8 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
         None => state_dir(&args.state)?.join("incidents"),
     };
     let rt = runtime()?;
+    let client = rt.block_on(LiveClient::connect(&args.aws.options()))?;
     let containment = rt.block_on(async {
-        let client = LiveClient::connect(&args.aws.options()).await;
         contain_key(
             &client,
             &mut journal,

@@ -69,8 +69,8 @@ pub(crate) fn live_audit(
 ) -> Result<LiveAuditRun> {
     let runtime = runtime()?;
     let progress = TerminalProgress::new();
+    let client = Arc::new(runtime.block_on(LiveClient::connect(connect))?);
     Ok(runtime.block_on(async {
-        let client = Arc::new(LiveClient::connect(connect).await);
         let identity = client.caller_identity().await;
         let audit = run_live_audit(Arc::clone(&client), config, now, options, &progress).await;
         (audit, client, identity)

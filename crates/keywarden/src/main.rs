@@ -33,6 +33,7 @@ mod core_dumps;
     reason = "hands standard output to a Printer, and `permissions`' policy to `write_json`"
 )]
 mod live_cmd;
+mod logging;
 #[allow(
     clippy::disallowed_methods,
     reason = "hands standard output to keywarden-output's plan, run and run-list printers"
@@ -71,6 +72,7 @@ pub enum Exit {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    logging::init(cli.verbose);
     let result = match cli.command {
         cli::Command::Audit(args) => audit_cmd::run_audit(args),
         cli::Command::Demo(args) => audit_cmd::run_demo(args),

@@ -201,8 +201,8 @@ pub fn apply(args: ApplyArgs) -> Result<Exit> {
     let report = match (&args.plan, &args.resume) {
         (_, Some(run)) => {
             let run = RunId::parse(run)?;
+            let client = runtime.block_on(LiveClient::connect(&connect))?;
             runtime.block_on(async {
-                let client = LiveClient::connect(&connect).await;
                 resume_run(&client, &mut journal, &clock, &run, &config, crash).await
             })?
         }
@@ -216,8 +216,8 @@ pub fn apply(args: ApplyArgs) -> Result<Exit> {
                 allow_two_phase: args.two_phase,
                 max_actions: args.max_actions,
             };
+            let client = runtime.block_on(LiveClient::connect(&connect))?;
             runtime.block_on(async {
-                let client = LiveClient::connect(&connect).await;
                 apply_plan(
                     &client,
                     &mut journal,
@@ -243,10 +243,10 @@ pub fn undo(args: UndoArgs) -> Result<Exit> {
     let mut journal = open_journal(&args.state)?;
     let run = RunId::parse(&args.run)?;
     let connect = args.aws.options();
-    let report = runtime()?.block_on(async {
-        let client = LiveClient::connect(&connect).await;
-        undo_run(&client, &mut journal, &clock, &run, crash).await
-    })?;
+    let runtime = runtime()?;
+    let client = runtime.block_on(LiveClient::connect(&connect))?;
+    let report =
+        runtime.block_on(async { undo_run(&client, &mut journal, &clock, &run, crash).await })?;
     print_run_report(&report, args.format)?;
     Ok(run_exit(&report))
 }

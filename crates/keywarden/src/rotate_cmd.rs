@@ -55,8 +55,9 @@ pub fn rotate(args: RotateArgs) -> Result<Exit> {
         (None, Some(name)) => SecretDestination::SecretsManager(name.clone()),
         (None, None) => SecretDestination::Writer(&mut stdout),
     };
-    let report = runtime()?.block_on(async {
-        let client = LiveClient::connect(&connect).await;
+    let runtime = runtime()?;
+    let client = runtime.block_on(LiveClient::connect(&connect))?;
+    let report = runtime.block_on(async {
         rotate_key(
             &client,
             &mut journal,

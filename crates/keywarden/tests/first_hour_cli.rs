@@ -230,3 +230,99 @@ fn plan_out_refuses_to_replace_a_plan_without_force_and_says_when_it_creates_a_f
     assert!(!stderr(&forced).contains("created folder"));
     assert_ne!(std::fs::read_to_string(&plan).unwrap(), "reviewed plan");
 }
+
+/// `keywarden ARGS` with no AWS credentials anywhere: a HOME of its own (holding `aws_files`
+/// as ~/.aws/config when given), no credential variables, instance metadata off.
+fn without_credentials(
+    args: &[&str],
+    aws_config: Option<&str>,
+    extra_env: &[(&str, &str)],
+) -> std::process::Output {
+    let home = test_dir("home");
+    if let Some(text) = aws_config {
+        std::fs::create_dir_all(home.join(".aws")).unwrap();
+        std::fs::write(home.join(".aws/config"), text).unwrap();
+    }
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_keywarden"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1");
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+/// No debug dump of the SDK's error types: what a person reads is a line or two.
+fn assert_readable(err: &str) {
+    assert!(!err.contains("DispatchFailure("), "{err}");
+    assert!(!err.contains("ConnectorError {"), "{err}");
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+}
+
+#[test]
+fn no_credentials_says_how_to_give_them() {
+    let out = without_credentials(&["audit"], None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_readable(&err);
+    assert!(err.contains("NoCredentials"), "{err}");
+    assert!(err.contains("--profile"), "{err}");
+    assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+}
+
+#[test]
+fn a_connection_that_fails_is_said_in_words() {
+    // Port 9 (discard) on loopback: nothing listens there in the test environment.
+    let out = without_credentials(
+        &["audit", "--endpoint-url", "http://127.0.0.1:9"],
+        None,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_readable(&err);
+    assert!(
+        err.contains("ConnectionFailed (cannot connect to AWS: Connection refused"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_profile_is_named_with_the_profiles_that_exist() {
+    let config = "[default]\nregion = us-east-1\n[profile dev]\nregion = eu-west-1\n";
+    let out = without_credentials(&["audit", "--profile", "prod"], Some(config), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("AWS profile `prod` does not exist"), "{err}");
+    assert!(err.contains("profiles there: default, dev"), "{err}");
+
+    let from_env = without_credentials(&["audit"], Some(config), &[("AWS_PROFILE", "prod")]);
+    assert!(
+        stderr(&from_env).contains("AWS profile `prod` does not exist"),
+        "{}",
+        stderr(&from_env)
+    );
+}
+
+#[test]
+fn verbose_shows_the_whole_chain() {
+    let out = without_credentials(
+        &["audit", "--verbose", "--endpoint-url", "http://127.0.0.1:9"],
+        None,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+        ],
+    );
+    let err = stderr(&out);
+    assert!(err.contains("AWS call failed without an answer"), "{err}");
+    assert!(err.contains("DispatchFailure"), "{err}");
+}

@@ -112,6 +112,8 @@ pub enum TrailError {
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Connect(keywarden_aws::live::ConnectError),
 }
 
 /// The reading of one run: the request, and the AWS client and runtime once a remote source
@@ -223,7 +225,11 @@ impl<'r, 'n> TrailReader<'r, 'n> {
                 .enable_all()
                 .build()
                 .map_err(TrailError::Runtime)?;
-            let client = Arc::new(runtime.block_on(LiveClient::connect(&self.request.connect)));
+            let client = Arc::new(
+                runtime
+                    .block_on(LiveClient::connect(&self.request.connect))
+                    .map_err(TrailError::Connect)?,
+            );
             let regions = if self.request.regions.is_empty() {
                 vec![client.region().to_owned()]
             } else {

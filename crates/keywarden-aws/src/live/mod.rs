@@ -147,11 +147,54 @@ fn s3_operation(uri: &str) -> Option<&str> {
         })
 }
 
+/// The AWS connection cannot be set up as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("AWS profile `{name}` does not exist in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE); {}", available_profiles(.available))]
+    ProfileNotFound {
+        name: String,
+        available: Vec<String>,
+    },
+    #[error("cannot read the AWS config files: {0}")]
+    ConfigFiles(String),
+}
+
+fn available_profiles(names: &[String]) -> String {
+    if names.is_empty() {
+        "no profile is defined there".to_owned()
+    } else {
+        format!("profiles there: {}", names.join(", "))
+    }
+}
+
+/// The profile `--profile` names, else `AWS_PROFILE`, must be in the shared config files.
+async fn check_profile(flag: Option<&str>) -> Result<(), ConnectError> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let env = Env::real();
+    let from_env = env.get("AWS_PROFILE").ok().filter(|p| !p.is_empty());
+    let Some(name) = flag.map(str::to_owned).or(from_env) else {
+        return Ok(());
+    };
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let set = aws_config::profile::load(&Fs::real(), &env, &files, None)
+        .await
+        .map_err(|e| ConnectError::ConfigFiles(e.to_string()))?;
+    if set.get_profile(&name).is_some() {
+        return Ok(());
+    }
+    let mut available: Vec<String> = set.profiles().map(str::to_owned).collect();
+    available.sort();
+    Err(ConnectError::ProfileNotFound { name, available })
+}
+
 /// Who the credentials belong to; declared in [`crate::api`] (the fake reports one too).
 pub use crate::api::CallerIdentity;
 
 impl LiveClient {
-    pub async fn connect(options: &ConnectOptions) -> Self {
+    /// The clients for `options`. A profile named with `--profile` or `AWS_PROFILE` must exist:
+    /// the SDK would otherwise fail each call with a message that never names it.
+    pub async fn connect(options: &ConnectOptions) -> Result<Self, ConnectError> {
+        check_profile(options.profile.as_deref()).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
             RetryConfig::standard()
                 .with_max_attempts(options.max_attempts.max(1))
@@ -178,7 +221,7 @@ impl LiveClient {
             .region()
             .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
         let requests = RequestCounter::default();
-        LiveClient {
+        Ok(LiveClient {
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(&shared)
                     .interceptor(requests.clone())
@@ -208,7 +251,7 @@ impl LiveClient {
             bucket_regions: Arc::default(),
             region,
             requests,
-        }
+        })
     }
 
     /// A client around ready-made SDK clients (tests use mocked ones). Its S3 and Secrets
@@ -314,15 +357,67 @@ where
         SdkError::ResponseError(_) => "ResponseError".to_owned(),
         _ => "Unknown".to_owned(),
     };
-    let message = match &error {
-        SdkError::ServiceError(e) => e.err().message().unwrap_or_default().to_owned(),
-        other => DisplayErrorContext(other).to_string(),
+    let (code, message) = match &error {
+        SdkError::ServiceError(e) => (code, e.err().message().unwrap_or_default().to_owned()),
+        other => {
+            // The SDK's own rendering ends with a debug dump of the whole error (kilobytes):
+            // only `--verbose` shows it, people read what `no_answer` makes of the chain.
+            // Debug-quoted: control and Bidi characters escaped on their way to the terminal.
+            tracing::debug!(action, error = ?DisplayErrorContext(other).to_string(), "AWS call failed without an answer");
+            no_answer(code, other)
+        }
     };
     AwsError {
         action,
         code,
         message,
     }
+}
+
+/// A call that got no answer from AWS, in a sentence a person can act on: which of the usual
+/// causes it is (no credentials, credentials that cannot be loaded, no connection, a timeout)
+/// and what to do, from the error's chain of causes (never its debug form).
+fn no_answer(code: String, error: &(dyn std::error::Error + 'static)) -> (String, String) {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    let mut innermost = String::new();
+    let mut credentials = None;
+    let mut connector = None;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        credentials = credentials.or_else(|| e.downcast_ref::<CredentialsError>());
+        connector = connector.or_else(|| e.downcast_ref::<ConnectorError>());
+        innermost = first_line(&e.to_string());
+        cause = e.source();
+    }
+    match credentials {
+        Some(CredentialsError::CredentialsNotLoaded(_)) => (
+            "NoCredentials".to_owned(),
+            "no AWS credentials were found (environment, profiles, web identity, container and instance roles were tried): set AWS_PROFILE or pass --profile NAME (profiles live in ~/.aws/config and ~/.aws/credentials), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
+        ),
+        Some(CredentialsError::ProviderTimedOut(_)) => (
+            "CredentialsTimeout".to_owned(),
+            "loading the AWS credentials timed out (an instance or container role that did not answer?): pass --profile NAME or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
+        ),
+        Some(_) => (
+            "CredentialsError".to_owned(),
+            format!("the AWS credentials could not be loaded: {innermost}; check the profile (--profile, AWS_PROFILE) and ~/.aws/config"),
+        ),
+        None if connector.is_some_and(|c| c.is_timeout()) => (
+            "Timeout".to_owned(),
+            format!("no answer from AWS in time: {innermost}; check the network or proxy (HTTPS_PROXY), or --endpoint-url"),
+        ),
+        None if connector.is_some_and(|c| c.is_io()) => (
+            "ConnectionFailed".to_owned(),
+            format!("cannot connect to AWS: {innermost}; check the network or proxy (HTTPS_PROXY), the region, or --endpoint-url"),
+        ),
+        None => (code, innermost),
+    }
+}
+
+/// The first line of an error's text: a few providers list their attempts on further lines.
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_owned()
 }
 
 /// How many bytes of a body without an error code an error quotes: enough to recognise a

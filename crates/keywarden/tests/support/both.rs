@@ -169,7 +169,8 @@ impl Side for OnMoto {
             endpoint_url: Some(moto.endpoint().to_owned()),
             max_attempts: 3,
         })
-        .await;
+        .await
+        .expect("no profile is named");
         OnMoto {
             now: scenario_now(scenario),
             moto,

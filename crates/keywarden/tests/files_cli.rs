@@ -118,6 +118,17 @@ mod files {
     /// `keywarden plan --from AUDIT --out OUT` run by `sh -c SCRIPT`, where the script's last
     /// line `exec`s keywarden: so keywarden runs with the script's umask and process id.
     fn plan_via_shell(dir: &Path, out: &Path, script: &str) -> Output {
+        let output = plan_via_shell_with(dir, out, script, &[]);
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("plan written to"),
+            "{}",
+            context(&output)
+        );
+        output
+    }
+
+    /// As [`plan_via_shell`], with `extra` arguments and whatever the outcome.
+    fn plan_via_shell_with(dir: &Path, out: &Path, script: &str, extra: &[&str]) -> Output {
         let audit = audit_document(dir);
         let mut command = Command::new("/bin/sh");
         command
@@ -130,16 +141,11 @@ mod files {
             .arg(out)
             .args(["--now", NOW, "--format", "json", "--state-dir"])
             .arg(dir.join("state"))
+            .args(extra)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("HOME", "/nonexistent");
-        let output = run(command);
-        assert!(
-            String::from_utf8_lossy(&output.stderr).contains("plan written to"),
-            "{}",
-            context(&output)
-        );
-        output
+        command.output().expect("run keywarden through sh")
     }
 
     fn assert_is_the_plan(path: &Path, output: &Output) {
@@ -177,9 +183,9 @@ mod files {
         );
         assert_eq!(mode(&dir), 0o755, "an existing folder is left alone");
 
-        // Replacing an existing, world-readable plan gives a private one too.
+        // Replacing an existing, world-readable plan (with --force) gives a private one too.
         std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let output = plan_via_shell(&dir, &out, "umask 000");
+        let output = plan_via_shell(&dir, &out, "umask 000\nset -- \"$@\" --force");
         assert_is_the_plan(&out, &output);
         assert_eq!(mode(&out), 0o600, "the replaced plan file");
     }
@@ -213,14 +219,22 @@ mod files {
     }
 
     /// Another local user plants `plan.json -> victim` where the operator will write the plan:
-    /// the link is replaced by the plan, the file it pointed at is not written.
+    /// without --force the plan is refused (something is there), with it the link is replaced
+    /// by the plan; the file it pointed at is never written.
     #[test]
     fn a_symlink_at_the_destination_is_replaced_not_followed() {
         let dir = scratch("symlink-destination");
         let victim = Victim::new(&dir);
         let out = dir.join("plan.json");
         std::os::unix::fs::symlink(&victim.path, &out).unwrap();
-        let output = plan_via_shell(&dir, &out, ":");
+        let refused = plan_via_shell_with(&dir, &out, ":", &[]);
+        assert_eq!(refused.status.code(), Some(2), "{}", context(&refused));
+        victim.assert_untouched();
+        assert!(std::fs::symlink_metadata(&out)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let output = plan_via_shell(&dir, &out, "set -- \"$@\" --force");
         victim.assert_untouched();
         assert_is_the_plan(&out, &output);
     }

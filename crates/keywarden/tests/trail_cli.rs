@@ -524,10 +524,21 @@ fn a_folder_without_log_files_is_an_error_not_a_clean_run() {
     let logs = incident_tree(&scratch("empty-folder-logs"));
     let out = keywarden(&["trail", arg(&logs), arg(&empty), "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    // An empty file named on the command line is read, and holds no event: not an error.
+    // An empty file named on the command line is read, and holds no event: no error reading
+    // it, but a run that analysed nothing is not a clean run (exit 2, and it says so).
     let nothing = write(&root.join("nothing.json"), b"");
     let out = keywarden(&["trail", arg(&nothing), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no event was analysed: nothing was checked"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("no CloudTrail records found"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -90,6 +90,7 @@ impl Printer for TablePrinter {
             }
         }
 
+        write_report_file_hint(out, report)?;
         let counted = match report.subject {
             Subject::Credentials { .. } => plural(report.users_evaluated(), "user", "users"),
             Subject::Events { analysed, .. } => {
@@ -105,6 +106,34 @@ impl Printer for TablePrinter {
             report.count(Status::Exempted),
         )
     }
+}
+
+/// A credential report file cannot hold account-wide facts (the password policy, the trails):
+/// their rules are `unknown`, and exit status 2, on a file's first audit. Say why, and the ways
+/// out, so the status does not read as a failure of the tool.
+fn write_report_file_hint(out: &mut dyn Write, report: &FindingsReport<'_>) -> io::Result<()> {
+    if report.source.kind != "credential-report-file" {
+        return Ok(());
+    }
+    let mut codes: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Unknown && f.user.is_none())
+        .map(|f| f.rule.code)
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let list = codes.join(",");
+    writeln!(
+        out,
+        "{} unknown: a credential report file does not hold what {} decide; audit the live account, or leave them out with --ignore {list}.",
+        list.replace(',', ", "),
+        if codes.len() == 1 { "this rule needs to" } else { "these rules need to" },
+    )?;
+    writeln!(out)
 }
 
 /// What an empty result says: a pass only when something was checked and the input was whole.
@@ -174,8 +203,14 @@ fn source_line(source: &DataSource, now: Timestamp) -> String {
     };
     match (source.as_of, source.age_seconds(now)) {
         (Some(as_of), Some(age)) => {
+            // A file's copy time is not the report's own: say so where it is used.
+            let basis = if source.as_of_basis.starts_with("file modification time") {
+                "; that is the file's modification time, --report-time gives the report's own"
+            } else {
+                ""
+            };
             format!(
-                "{}, data as of {} ({})",
+                "{}, data as of {} ({}{basis})",
                 clean(&origin),
                 rfc3339(as_of),
                 describe_age(age)
@@ -209,7 +244,13 @@ fn span(seconds: i64) -> String {
             (h, 0) => format!("{h} h"),
             (h, m) => format!("{h} h {m} min"),
         },
-        s => format!("{} d", s / DAY),
+        // "2015 d" read like a year: spelled out, and in years beyond one.
+        s if s < 365 * DAY => format!("{} days", s / DAY),
+        s => format!(
+            "{:.1} years ({} days)",
+            s as f64 / (365.25 * DAY as f64),
+            s / DAY
+        ),
     }
 }
 
@@ -356,7 +397,13 @@ mod tests {
         assert_eq!(describe_age(3 * 3600), "3 h old");
         assert_eq!(describe_age(3 * 3600 + 20 * 60 + 5), "3 h 20 min old");
         assert_eq!(describe_age(47 * 3600), "47 h old");
-        assert_eq!(describe_age(2 * 86_400 + 3600), "2 d old");
+        assert_eq!(describe_age(2 * 86_400 + 3600), "2 days old");
+        assert_eq!(describe_age(364 * 86_400), "364 days old");
+        assert_eq!(describe_age(365 * 86_400), "1.0 years (365 days) old");
+        assert_eq!(
+            describe_age(-2015 * 86_400),
+            "dated 5.5 years (2015 days) after the audit time"
+        );
         assert_eq!(describe_age(-7200), "dated 2 h after the audit time");
     }
 

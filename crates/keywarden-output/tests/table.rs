@@ -30,6 +30,8 @@ MEDIUM (5)
             fix KEY002: {KEY002}
   UNKNOWN   PWD003    (account)  account       cannot decide: a credential report does not include the account password policy; audit the live account
 
+PWD003, TRAIL001 unknown: a credential report file does not hold what these rules need to decide; audit the live account, or leave them out with --ignore PWD003,TRAIL001.
+
 4 users, 4 failing, 2 unknown, 1 exempted
 "#;
 
@@ -136,4 +138,37 @@ fn key_ids_show_when_known() {
         text.contains("  FAIL      KEY001    alice      access_key_1 AKIAEXAMPLEKEY000001  active access key unused"),
         "{text}"
     );
+}
+
+/// The demo's report read years after it was made: "2015 d" read like a year, so long spans
+/// are spelled out in days and, past one, in years.
+#[test]
+fn long_ages_are_spelled_out_in_days_and_years() {
+    let outcome = outcome();
+    for (as_of, said) in [
+        ("2024-05-21T00:00:00Z", "(11 days old)"),
+        ("2018-11-25T00:00:00Z", "(5.5 years (2015 days) old)"),
+    ] {
+        let source = DataSource {
+            as_of: Some(ts(as_of)),
+            ..file_source()
+        };
+        let text = render(Format::Table, &report(&outcome, source));
+        assert!(
+            text.lines().next().unwrap().contains(said),
+            "{as_of}: {text}"
+        );
+    }
+}
+
+/// A live audit's account-wide rules are decided from the account: no report-file hint.
+#[test]
+fn the_report_file_hint_is_only_for_report_files() {
+    let outcome = outcome();
+    let source = DataSource {
+        kind: "live",
+        ..file_source()
+    };
+    let text = render(Format::Table, &report(&outcome, source));
+    assert!(!text.contains("does not hold what"), "{text}");
 }

@@ -36,11 +36,12 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
         }
         let file = File::open(path)
             .with_context(|| format!("cannot open credential report `{}`", path.display()))?;
+        // Whole seconds: a report's own times have none, and nanoseconds only look precise.
         let modified = file
             .metadata()
             .and_then(|m| m.modified())
             .ok()
-            .map(Timestamp::from);
+            .map(|t| chrono::SubsecRound::trunc_subsecs(Timestamp::from(t), 0));
         (Box::new(file), path.display().to_string(), modified)
     };
     let report_time = args

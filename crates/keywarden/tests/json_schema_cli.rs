@@ -129,6 +129,8 @@ fn plans_match_their_schema() {
     for (name, audit) in audits {
         let saved = support::scratch_file(&format!("{name}-audit.json"), &audit.to_string());
         let written = saved.with_extension("plan.json");
+        // A plan file is never replaced without --force: start from none (a rerun's is there).
+        let _ = std::fs::remove_file(&written);
         let plan = json_of(&[
             "plan",
             "--from",

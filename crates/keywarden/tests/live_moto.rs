@@ -965,3 +965,65 @@ fn a_last_use_after_the_report_was_generated_is_not_trusted() {
         ago(100)
     );
 }
+
+/// The policy of the audit role the StackSet template of `keywarden permissions --org
+/// --template-out` creates in every member account, without `action`. The launcher's principal
+/// is an IAM user, so the role's policy document is given to that user as is: what moto
+/// authorizes is the document, whoever holds it (assuming the role is `audit --org`'s part).
+fn stackset_role_policy_without(action: Option<&str>) -> Value {
+    let dir = support::scratch_dir().join(format!(
+        "stackset-{}-{}",
+        action.unwrap_or("all").replace(':', "-"),
+        std::process::id()
+    ));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keywarden"))
+        .args(["permissions", "--org", "--template-out"])
+        .arg(&dir)
+        .output()
+        .expect("run keywarden permissions --org");
+    assert_eq!(out.status.code(), Some(0));
+    let template: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("keywarden-audit-role.json")).unwrap())
+            .expect("the template is JSON");
+    let mut policy = template["Resources"]["KeywardenAuditRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]
+        .clone();
+    if let Some(action) = action {
+        let actions = policy["Statement"][0]["Action"].as_array_mut().unwrap();
+        let before = actions.len();
+        actions.retain(|a| a != action);
+        assert_eq!(actions.len(), before - 1, "{action} is in the policy");
+    }
+    policy
+}
+
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
+#[test]
+fn the_stackset_audit_role_s_policy_is_enough_for_a_complete_audit() {
+    let moto = Moto::start(&least_privilege_scenario(stackset_role_policy_without(
+        None,
+    )));
+    let audit = moto.audit_as(&moto.principal(), &[]);
+    let key = moto.key_id("stale", 0);
+    audit.assert_exactly(1, least_privilege_rows("fail", Some(&key)));
+    assert!(
+        !audit.stdout.contains("AccessDenied"),
+        "{}",
+        audit.context()
+    );
+}
+
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
+#[test]
+fn the_stackset_audit_role_s_policy_without_one_action_leaves_the_audit_incomplete() {
+    let moto = Moto::start(&least_privilege_scenario(stackset_role_policy_without(
+        Some("iam:ListAccessKeys"),
+    )));
+    let audit = moto.audit_as(&moto.principal(), &[]);
+    audit.assert_exactly(2, least_privilege_rows("unknown", None));
+    let finding = audit.finding("KEY001", "stale", "access_key_1");
+    assert_eq!(
+        finding["evidence"]["aws_error_code"], "AccessDenied",
+        "{finding}"
+    );
+}

@@ -1,4 +1,4 @@
-//! The CloudTrail analysis of one run: deduplicates events by `eventID`, folds them into key
+//! The CloudTrail analysis of one run: deduplicates events by `eventID` (per account), folds them into key
 //! lineage, runs the per-event detections as events arrive and the lineage detections at the
 //! end. Its memory holds lineage, findings and the ids of the events detections care about,
 //! never the events themselves.
@@ -30,6 +30,7 @@ pub struct TrailAnalyzer {
     detectors: Vec<&'static dyn Detector>,
     lineage: Lineage,
     findings: Vec<Finding>,
+    /// [`dedup_key`]s of the tracked events folded in.
     seen: HashSet<String>,
     window: Window,
     pub stats: TrailStats,
@@ -61,6 +62,20 @@ impl Window {
     pub fn contains(&self, t: crate::time::Timestamp) -> bool {
         !(self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t > u))
     }
+}
+
+/// What makes an event a repeat: its `eventID` in the account it was recorded in. A cross-account
+/// call (AssumeRole into another account's role) is delivered to both accounts, each copy with
+/// the same `sharedEventID`; AWS's own samples show the two copies with one `eventID` too, and
+/// only the role account's copy names the signing key: an organization trail holds both, and
+/// neither may hide the other.
+fn dedup_key(event: &Event) -> String {
+    let account = event.account().unwrap_or_default();
+    let mut key = String::with_capacity(event.event_id.len() + 1 + account.len());
+    key.push_str(&event.event_id);
+    key.push('\u{0}');
+    key.push_str(account);
+    key
 }
 
 /// Events a detection or the lineage reads; only these need deduplication, since every other
@@ -114,7 +129,7 @@ impl TrailAnalyzer {
         if self.stats.latest_event.is_none_or(|t| event.event_time > t) {
             self.stats.latest_event = Some(event.event_time);
         }
-        if is_tracked(event) && !self.seen.insert(event.event_id.clone()) {
+        if is_tracked(event) && !self.seen.insert(dedup_key(event)) {
             self.stats.duplicates += 1;
             return;
         }

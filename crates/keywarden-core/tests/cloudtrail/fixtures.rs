@@ -472,22 +472,21 @@ pub fn chained_assume_role(event_id: &str, time: &str) -> Value {
 /// ec2-launch-unusual-instances (an AssumedRole session, denied): eventID, eventTime,
 /// userIdentity.accessKeyId CHAINED_SESSION, the account -> LEAKED_ACCOUNT.
 pub fn chained_call(event_id: &str, time: &str) -> Value {
+    run_instances_signed_by(CHAINED_SESSION, LEAKED_ACCOUNT, event_id, time)
+}
+
+/// The real RunInstances of ec2-launch-unusual-instances (an AssumedRole session, denied) with
+/// eventID and eventTime, signed by `session` in `account` (userIdentity.accessKeyId,
+/// userIdentity.accountId and recipientAccountId changed).
+fn run_instances_signed_by(session: &str, account: &str, event_id: &str, time: &str) -> Value {
     let mut e = retimed(
         real(LAUNCH_UNUSUAL_INSTANCES, RUN_INSTANCES_EVENT),
         event_id,
         time,
     );
-    set(
-        &mut e,
-        &["userIdentity", "accessKeyId"],
-        json!(CHAINED_SESSION),
-    );
-    set(
-        &mut e,
-        &["userIdentity", "accountId"],
-        json!(LEAKED_ACCOUNT),
-    );
-    set(&mut e, &["recipientAccountId"], json!(LEAKED_ACCOUNT));
+    set(&mut e, &["userIdentity", "accessKeyId"], json!(session));
+    set(&mut e, &["userIdentity", "accountId"], json!(account));
+    set(&mut e, &["recipientAccountId"], json!(account));
     e
 }
 
@@ -639,21 +638,7 @@ pub fn org_assume_role_in_caller_account() -> Value {
 /// recipientAccountId 900138736586 -> ORG_ROLE_ACCOUNT, userIdentity.arn -> the EC2-dev session
 /// of the AssumeRole above.
 pub fn org_session_call(event_id: &str, time: &str) -> Value {
-    let mut e = retimed(
-        real(LAUNCH_UNUSUAL_INSTANCES, RUN_INSTANCES_EVENT),
-        event_id,
-        time,
-    );
-    set(
-        &mut e,
-        &["userIdentity", "accessKeyId"],
-        json!(CROSS_ACCOUNT_SESSION),
-    );
-    set(
-        &mut e,
-        &["userIdentity", "accountId"],
-        json!(ORG_ROLE_ACCOUNT),
-    );
+    let mut e = run_instances_signed_by(CROSS_ACCOUNT_SESSION, ORG_ROLE_ACCOUNT, event_id, time);
     set(
         &mut e,
         &["userIdentity", "arn"],
@@ -661,7 +646,6 @@ pub fn org_session_call(event_id: &str, time: &str) -> Value {
             "arn:aws:sts::{ORG_ROLE_ACCOUNT}:assumed-role/EC2-dev/JohnDoe-EC2-dev"
         )),
     );
-    set(&mut e, &["recipientAccountId"], json!(ORG_ROLE_ACCOUNT));
     e
 }
 

@@ -170,7 +170,8 @@ impl TrailAnalyzer {
     }
 }
 
-/// The order of a trail's findings: event time and id, rule code, key. The one sort of them.
+/// The order of a trail's findings: event time and id, rule code, key, account (the two copies
+/// of a cross-account call share an id). The one sort of them.
 fn trail_order(f: &Finding) -> impl Ord + '_ {
     (
         f.event
@@ -178,18 +179,23 @@ fn trail_order(f: &Finding) -> impl Ord + '_ {
             .map(|e| (e.event_time, e.event_id.as_str())),
         f.rule.code,
         f.access_key_id.as_deref(),
+        f.account.as_deref(),
     )
 }
 
 impl TrailOutcome {
     /// Adds the findings an inspector (Sigma rules) made while the events were read, once per
-    /// event and rule (the same event read twice matches twice), in the trail's order.
+    /// event, account and rule (the same event read twice matches twice; the copies of a
+    /// cross-account call in two accounts are two events, as for the lineage), in the trail's
+    /// order.
     pub fn add_inspected(&mut self, mut inspected: Vec<Finding>) {
         inspected.sort_by(|a, b| trail_order(a).cmp(&trail_order(b)));
         fn event_id(f: &Finding) -> Option<&str> {
             f.event.as_ref().map(|e| e.event_id.as_str())
         }
-        inspected.dedup_by(|a, b| event_id(a) == event_id(b) && a.rule.code == b.rule.code);
+        inspected.dedup_by(|a, b| {
+            event_id(a) == event_id(b) && a.account == b.account && a.rule.code == b.rule.code
+        });
         // Two sorted runs: the sort merges them.
         self.findings.extend(inspected);
         self.findings

@@ -185,6 +185,40 @@ pub struct TrailInfo {
     pub is_multi_region: bool,
 }
 
+/// An account of the organization, as ListAccounts and ListAccountsForParent list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: String,
+    pub name: String,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, as AWS says it.
+    pub status: String,
+}
+
+/// An organizational unit, as ListOrganizationalUnitsForParent lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+}
+
+/// A parent of an account or organizational unit (ListParents): its id and whether it is the
+/// root (`ROOT`) or an organizational unit (`ORGANIZATIONAL_UNIT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgParent {
+    pub id: String,
+    pub kind: String,
+}
+
+/// Temporary credentials AssumeRole returned. The secret and the session token print `***`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumedRole {
+    /// `ASIA...`.
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: SecretString,
+    pub expiration: Timestamp,
+}
+
 /// Declares a trait whose every method names the API action it calls, a constant per method
 /// holding that action (`[IAM_LIST_USERS = "iam:ListUsers"] fn list_users...` declares
 /// `pub const IAM_LIST_USERS: &str = "iam:ListUsers"`), and a constant listing the actions in
@@ -324,6 +358,33 @@ declare_calls! {
         [STS_GET_CALLER_IDENTITY = "sts:GetCallerIdentity"] fn caller_identity(&self) -> CallerIdentity;
     }
     actions: WHO_AM_I_ACTIONS
+}
+
+declare_calls! {
+    /// Organizations reads for `audit --org`, called with the management account's (or a
+    /// delegated administrator's) credentials: the accounts to audit and their OU path. The
+    /// management-side policy (`keywarden permissions --org`) is generated from this list.
+    pub trait OrgRead {
+        /// Every account of the organization, all pages.
+        [ORGANIZATIONS_LIST_ACCOUNTS = "organizations:ListAccounts"] fn list_accounts(&self) -> Vec<OrgAccount>;
+        /// The accounts directly under a root or organizational unit, all pages.
+        [ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT = "organizations:ListAccountsForParent"] fn list_accounts_for_parent(&self, parent_id: &str) -> Vec<OrgAccount>;
+        /// The organizational units directly under a root or organizational unit, all pages.
+        [ORGANIZATIONS_LIST_ORGANIZATIONAL_UNITS_FOR_PARENT = "organizations:ListOrganizationalUnitsForParent"] fn list_organizational_units_for_parent(&self, parent_id: &str) -> Vec<OrgUnit>;
+        /// The parent of an account or organizational unit (AWS lists exactly one).
+        [ORGANIZATIONS_LIST_PARENTS = "organizations:ListParents"] fn list_parents(&self, child_id: &str) -> Vec<OrgParent>;
+    }
+    actions: ORG_READ_ACTIONS
+}
+
+declare_calls! {
+    /// Entering a member account of an organization: the audit role there, trusted by the
+    /// auditing principal with an ExternalId.
+    pub trait RoleAssume {
+        /// Temporary credentials of `role_arn`, the session named `session_name`.
+        [STS_ASSUME_ROLE = "sts:AssumeRole"] fn assume_role(&self, role_arn: &str, external_id: Option<&str>, session_name: &str) -> AssumedRole;
+    }
+    actions: ROLE_ASSUME_ACTIONS
 }
 
 /// Decodes a URL-encoded (percent-encoded) IAM policy document, as GetUserPolicy returns it.

@@ -351,3 +351,176 @@ fn policy_document_grants_the_given_actions() {
         })
     );
 }
+
+// An organization (`keywarden permissions --org`).
+
+use keywarden_aws::api::{ORG_READ_ACTIONS, ROLE_ASSUME_ACTIONS};
+use keywarden_aws::permissions::{
+    audit_role_template, is_valid_role_name, org_management_actions, org_management_policy,
+    remediation_role_iam_actions, remediation_role_policy, remediation_role_secret_actions,
+    remediation_role_template,
+};
+
+#[test]
+fn the_org_actions_are_pinned() {
+    assert_eq!(
+        ORG_READ_ACTIONS,
+        [
+            "organizations:ListAccounts",
+            "organizations:ListAccountsForParent",
+            "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListParents",
+        ]
+    );
+    assert_eq!(ROLE_ASSUME_ACTIONS, ["sts:AssumeRole"]);
+    assert_eq!(
+        org_management_actions(),
+        ORG_READ_ACTIONS
+            .iter()
+            .chain(ROLE_ASSUME_ACTIONS)
+            .copied()
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_management_policy_reads_the_org_and_assumes_only_the_named_role() {
+    let policy = org_management_policy("auditor-x");
+    assert_eq!(
+        policy,
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "KeywardenOrgRead",
+                    "Effect": "Allow",
+                    "Action": ORG_READ_ACTIONS,
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "KeywardenAssumeAuditRole",
+                    "Effect": "Allow",
+                    "Action": ["sts:AssumeRole"],
+                    "Resource": "arn:aws:iam::*:role/auditor-x",
+                },
+            ],
+        })
+    );
+    // Never IAM itself, never a write of Organizations: the management side only reads the
+    // organization and enters the member accounts.
+    for action in all_policy_actions(&policy) {
+        assert!(
+            action.starts_with("organizations:List") || action == "sts:AssumeRole",
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn role_names_are_checked_before_they_reach_a_policy() {
+    assert!(is_valid_role_name("keywarden-audit"));
+    assert!(is_valid_role_name("a+b=c,d.e@f_g-h"));
+    assert!(is_valid_role_name(&"r".repeat(64)));
+    for bad in ["", "a/b", "a*", "role name", "a\"b", &"r".repeat(65), "é"] {
+        assert!(!is_valid_role_name(bad), "{bad:?}");
+    }
+}
+
+/// The one role a template creates: its logical id and properties.
+fn template_role(template: &Value) -> (&String, &Value) {
+    let resources = template["Resources"].as_object().expect("Resources");
+    assert_eq!(resources.len(), 1, "{template:#}");
+    let (id, role) = resources.iter().next().unwrap();
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    (id, &role["Properties"])
+}
+
+/// The trust policy every organization role has: the `AuditingPrincipalArn` parameter only,
+/// with the `ExternalId` parameter.
+fn assert_org_trust(template: &Value) {
+    let (_, properties) = template_role(template);
+    assert_eq!(
+        properties["AssumeRolePolicyDocument"],
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "KeywardenAuditingPrincipal",
+                "Effect": "Allow",
+                "Principal": {"AWS": {"Ref": "AuditingPrincipalArn"}},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
+            }],
+        })
+    );
+    let parameters = template["Parameters"].as_object().unwrap();
+    assert_eq!(
+        parameters.keys().collect::<Vec<_>>(),
+        ["AuditingPrincipalArn", "ExternalId"]
+    );
+    assert_eq!(parameters["ExternalId"]["NoEcho"], true);
+    assert_eq!(parameters["ExternalId"]["MinLength"], 2);
+}
+
+#[test]
+fn the_audit_role_template_carries_the_audit_policy_and_the_external_id_trust() {
+    let template = audit_role_template("keywarden-audit");
+    assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
+    let (id, properties) = template_role(&template);
+    assert_eq!(id, "KeywardenAuditRole");
+    assert_eq!(properties["RoleName"], "keywarden-audit");
+    assert_eq!(
+        properties["Policies"],
+        json!([{"PolicyName": "keywarden-audit", "PolicyDocument": audit_policy()}])
+    );
+    assert_org_trust(&template);
+    assert_eq!(
+        template["Outputs"]["RoleArn"]["Value"],
+        json!({"Fn::GetAtt": ["KeywardenAuditRole", "Arn"]})
+    );
+    // The audit role cannot write: none of the write traits' actions.
+    let granted = all_policy_actions(&properties["Policies"][0]["PolicyDocument"]);
+    for write in IAM_WRITE_ACTIONS.iter().chain(SECRET_WRITE_ACTIONS) {
+        assert!(!granted.iter().any(|a| a == write), "{write}");
+    }
+}
+
+#[test]
+fn the_remediation_role_template_grants_apply_contain_and_rotate() {
+    let template = remediation_role_template("fixer");
+    let (id, properties) = template_role(&template);
+    assert_eq!(id, "KeywardenRemediationRole");
+    assert_eq!(properties["RoleName"], "fixer");
+    assert_eq!(
+        properties["Policies"],
+        json!([{"PolicyName": "keywarden-remediation", "PolicyDocument": remediation_role_policy()}])
+    );
+    assert_org_trust(&template);
+    let granted: HashSet<String> = all_policy_actions(&properties["Policies"][0]["PolicyDocument"])
+        .into_iter()
+        .collect();
+    // Exactly what the three commands' own policies grant, together.
+    let wanted: HashSet<String> = remediation_policies()
+        .into_iter()
+        .flat_map(|(_, actions, _)| actions)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(granted, wanted);
+    for write in IAM_WRITE_ACTIONS.iter().chain(SECRET_WRITE_ACTIONS) {
+        assert!(granted.contains(*write), "{write}");
+    }
+    // Each action once; Secrets Manager in its own statement.
+    let iam = remediation_role_iam_actions();
+    assert_eq!(
+        iam.iter().collect::<HashSet<_>>().len(),
+        iam.len(),
+        "{iam:?}"
+    );
+    assert!(iam.iter().all(|a| a.starts_with("iam:")), "{iam:?}");
+    assert_eq!(
+        remediation_role_secret_actions(),
+        [
+            "secretsmanager:CreateSecret",
+            "secretsmanager:DescribeSecret"
+        ]
+    );
+}

@@ -970,3 +970,75 @@ fn every_real_fixture_read_in_its_own_format_gives_the_expected_findings() {
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
 }
+
+// --- An organization trail: lineage across accounts -------------------------------------------
+
+/// Every event of the org-trail fixtures, the accounts' files in `order`.
+fn analyze_org(order: &[&str]) -> TrailOutcome {
+    let by_account = org_trail_events();
+    let documents: Vec<(&str, String)> = order
+        .iter()
+        .map(|account| {
+            let (name, events) = by_account
+                .iter()
+                .find(|(a, _)| a == account)
+                .expect("an account of the fixtures");
+            (*name, records(events))
+        })
+        .collect();
+    analyze_documents(&documents, &RuleSelection::default())
+}
+
+#[test]
+fn a_session_minted_into_another_account_belongs_to_the_key_that_minted_it() {
+    // Both orders: the caller's copy of the AssumeRole (no key, the same eventID in AWS's sample)
+    // read first must not hide the role account's copy, which names the key.
+    for order in [
+        [ORG_CALLER_ACCOUNT, ORG_ROLE_ACCOUNT, ORG_OTHER_ACCOUNT],
+        [ORG_ROLE_ACCOUNT, ORG_CALLER_ACCOUNT, ORG_OTHER_ACCOUNT],
+    ] {
+        let outcome = analyze_org(&order);
+        let lineage = &outcome.lineage;
+        let key = &lineage.keys[CROSS_ACCOUNT_KEY];
+        assert_eq!(key.owner.as_deref(), Some(CROSS_ACCOUNT_OWNER), "{order:?}");
+        // The key's account is its user's, not the account its AssumeRole was recorded in.
+        assert_eq!(
+            key.account.as_deref(),
+            Some(ORG_CALLER_ACCOUNT),
+            "{order:?}"
+        );
+        assert_eq!(key.minted, [CROSS_ACCOUNT_SESSION], "{order:?}");
+        let sessions = lineage.sessions_of(CROSS_ACCOUNT_KEY);
+        assert_eq!(sessions.len(), 1, "{order:?}");
+        let session = sessions[0];
+        assert_eq!(session.key_id, CROSS_ACCOUNT_SESSION);
+        assert_eq!(session.parent, CROSS_ACCOUNT_KEY);
+        assert_eq!(session.minted.event_id, CROSS_ACCOUNT_ASSUME_ROLE_EVENT);
+        // Minted into the role's account.
+        assert_eq!(session.minted.account.as_deref(), Some(ORG_ROLE_ACCOUNT));
+        // Its use in the role's account's logs is the key's session's use.
+        let used = &lineage.session_uses[CROSS_ACCOUNT_SESSION];
+        assert_eq!(used.first.event_id, "derived-org-session-call-1");
+        assert_eq!(used.last.event_id, "derived-org-session-call-2");
+        assert_eq!(
+            lineage.root_key_of(CROSS_ACCOUNT_SESSION),
+            Some(CROSS_ACCOUNT_KEY)
+        );
+        // Both copies were kept (one per account), nothing else repeated.
+        assert_eq!(outcome.stats.duplicates, 0, "{order:?}");
+    }
+}
+
+#[test]
+fn the_same_copy_read_twice_is_still_one_event() {
+    // The role account's file read twice (overlapping sources): its events count once.
+    let outcome = analyze_org(&[ORG_ROLE_ACCOUNT, ORG_ROLE_ACCOUNT]);
+    assert_eq!(
+        outcome.stats.duplicates, 1,
+        "the AssumeRole, the one tracked event"
+    );
+    assert_eq!(
+        outcome.lineage.keys[CROSS_ACCOUNT_KEY].minted,
+        [CROSS_ACCOUNT_SESSION]
+    );
+}

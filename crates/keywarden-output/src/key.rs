@@ -57,6 +57,9 @@ pub struct ChangeRecord<'a> {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SessionRecord<'a> {
     pub access_key_id: &'a str,
+    /// The account the minting call was recorded in: for AssumeRole, the role's account, which
+    /// differs from the key's for a session in another account of an organization.
+    pub account: Option<&'a str>,
     pub minted: ChangeRecord<'a>,
     /// The key that signed the minting call: the long-term key, or a session (role chaining).
     pub parent: &'a str,
@@ -143,6 +146,7 @@ impl<'a> KeyTimeline<'a> {
                 .into_iter()
                 .map(|s| SessionRecord {
                     access_key_id: &s.key_id,
+                    account: s.minted.account.as_deref(),
                     minted: ChangeRecord::of(&s.minted),
                     parent: &s.parent,
                     used: lineage.session_uses.get(&s.key_id).map(UseSpanRecord::of),
@@ -204,10 +208,17 @@ impl<'a> KeyTimeline<'a> {
         }
         for s in &self.sessions {
             let id = terminal(s.access_key_id);
+            // Named only when it is not the key's: a session in another account.
+            let elsewhere = match s.account {
+                Some(account) if Some(account) != self.account => {
+                    format!(" in account {}", terminal(account))
+                }
+                _ => String::new(),
+            };
             lines.push((
                 rfc3339(s.minted.time),
                 format!(
-                    "minted     {id} with {} from {}",
+                    "minted     {id}{elsewhere} with {} from {}",
                     terminal(s.minted.event_name),
                     text(s.minted.source_ip)
                 ),

@@ -70,7 +70,41 @@ pub enum Command {
         /// The command whose policy to print.
         #[arg(long, value_enum, default_value = "audit")]
         command: PermissionsFor,
+        #[command(flatten)]
+        org: OrgPermissionsArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct OrgPermissionsArgs {
+    /// An organization: print the management-side policy (Organizations reads, sts:AssumeRole on
+    /// --role-name in any account) instead of a command's.
+    #[arg(long, conflicts_with = "command")]
+    pub org: bool,
+
+    /// The audit role in each member account.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "keywarden-audit",
+        requires = "org"
+    )]
+    pub role_name: String,
+
+    /// The remediation role the second template creates.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "keywarden-remediation",
+        requires = "org"
+    )]
+    pub remediation_role_name: String,
+
+    /// Also write the StackSet templates into DIR (created 0700 if missing, files 0600):
+    /// keywarden-audit-role.json (the read-only audit role) and keywarden-remediation-role.json
+    /// (the remediation role, deployable separately).
+    #[arg(long, value_name = "DIR", requires = "org")]
+    pub template_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -223,6 +257,13 @@ pub struct TrailSourceArgs {
     // The remote group's heading ends here.
     #[command(flatten, next_help_heading = None)]
     pub end_of_remote: NoArgs,
+
+    /// Only these accounts' folders of CloudTrail's layout (AWSLogs/ACCOUNT/..., or an
+    /// organization trail's AWSLogs/o-ORG/ACCOUNT/...): S3 lists only their prefixes, walked
+    /// folders keep only their files, files named directly are read whatever their path, and
+    /// LookupEvents is the credentials' own account's (comma-separated 12-digit ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub accounts: Vec<String>,
 
     /// Only events at or after this time (RFC 3339).
     #[arg(long, value_name = "RFC3339")]

@@ -18,7 +18,7 @@ use keywarden_app::remediate::{
     check_key_id, contain_key, write_incident_report, ContainError, Containment, IncidentReport,
     TrailSection,
 };
-use keywarden_app::trail::{parsing, run_contain_trail, TrailRequest, Window};
+use keywarden_app::trail::{parsing, run_contain_trail, AccountFilter, TrailRequest, Window};
 use keywarden_aws::live::LiveClient;
 use keywarden_core::cloudtrail::reader::DEFAULT_MAX_EVENT_BYTES;
 use keywarden_output::contain::{ContainSessionLine, ContainStepLine, ContainSummary};
@@ -95,6 +95,7 @@ fn read_trail(args: &ContainArgs, key_id: &str) -> TrailSection {
         window: Window::default(),
         parsing: parsing(None, DEFAULT_MAX_EVENT_BYTES),
         concurrency: 8,
+        accounts: AccountFilter::default(),
     };
     let (mut section, read) =
         run_contain_trail(&request, key_id, &mut |note| print_note(note, false));

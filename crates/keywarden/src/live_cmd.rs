@@ -2,7 +2,7 @@
 //! command line, the tokio runtime, the AWS boundary and the application layer.
 
 use crate::audit_cmd::print;
-use crate::cli::{AuditArgs, PermissionsFor};
+use crate::cli::{AuditArgs, OrgPermissionsArgs, PermissionsFor};
 use crate::Exit;
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,7 +10,8 @@ use keywarden_app::{run_live_audit, LiveAuditOptions, Progress};
 use keywarden_aws::api::WhoAmI;
 use keywarden_aws::live::{ConnectOptions, LiveClient};
 use keywarden_aws::permissions::{
-    apply_policy, audit_policy, contain_policy, rotate_policy, trail_policy,
+    apply_policy, audit_policy, audit_role_template, contain_policy, is_valid_role_name,
+    org_management_policy, remediation_role_template, rotate_policy, trail_policy,
 };
 use keywarden_core::{AuditConfig, Timestamp};
 use keywarden_output::DataSource;
@@ -100,7 +101,10 @@ pub(crate) fn print_requests(requests: &keywarden_aws::live::RequestCounter) {
     }
 }
 
-pub fn permissions(command: PermissionsFor) -> Result<Exit> {
+pub fn permissions(command: PermissionsFor, org: &OrgPermissionsArgs) -> Result<Exit> {
+    if org.org {
+        return org_permissions(org);
+    }
     let policy = match command {
         PermissionsFor::Audit => audit_policy(),
         PermissionsFor::Trail => trail_policy(),
@@ -110,6 +114,47 @@ pub fn permissions(command: PermissionsFor) -> Result<Exit> {
     };
     let mut out = std::io::stdout().lock();
     keywarden_output::write_json(&policy, &mut out)?;
+    out.flush()?;
+    Ok(Exit::Clean)
+}
+
+/// The StackSet templates `permissions --org --template-out DIR` writes.
+pub const AUDIT_ROLE_TEMPLATE_FILE: &str = "keywarden-audit-role.json";
+pub const REMEDIATION_ROLE_TEMPLATE_FILE: &str = "keywarden-remediation-role.json";
+
+/// `permissions --org`: the management-side policy on stdout, and with `--template-out` the two
+/// StackSet templates, each written atomically and 0600. The templates are written first: the
+/// policy printed means both files are there.
+fn org_permissions(org: &OrgPermissionsArgs) -> Result<Exit> {
+    for (flag, name) in [
+        ("--role-name", &org.role_name),
+        ("--remediation-role-name", &org.remediation_role_name),
+    ] {
+        if !is_valid_role_name(name) {
+            return Err(anyhow!(
+                "{flag} `{name}` is not an IAM role name (1 to 64 of A-Z a-z 0-9 + = , . @ _ -)"
+            ));
+        }
+    }
+    if let Some(dir) = &org.template_out {
+        let templates = [
+            (
+                AUDIT_ROLE_TEMPLATE_FILE,
+                audit_role_template(&org.role_name),
+            ),
+            (
+                REMEDIATION_ROLE_TEMPLATE_FILE,
+                remediation_role_template(&org.remediation_role_name),
+            ),
+        ];
+        for (file, template) in templates {
+            let mut text = Vec::new();
+            keywarden_output::write_json(&template, &mut text)?;
+            crate::state::write_atomically(&dir.join(file), &String::from_utf8(text)?)?;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    keywarden_output::write_json(&org_management_policy(&org.role_name), &mut out)?;
     out.flush()?;
     Ok(Exit::Clean)
 }

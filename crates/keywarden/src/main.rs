@@ -78,7 +78,7 @@ fn main() -> ExitCode {
         cli::Command::Demo(args) => audit_cmd::run_demo(args),
         cli::Command::Rules(args) => rules_cmd::list(args),
         cli::Command::Rule { code } => rules_cmd::show(&code),
-        cli::Command::Permissions { command } => live_cmd::permissions(command),
+        cli::Command::Permissions { command, org } => live_cmd::permissions(command, &org),
         cli::Command::Trail(args) => trail_cmd::run_trail(args),
         cli::Command::Key(args) => trail_cmd::run_key(args),
         cli::Command::Plan(args) => remediate_cmd::plan(args),

@@ -17,8 +17,8 @@ use crate::live_cmd::print_requests;
 use crate::Exit;
 use anyhow::{anyhow, bail, Result};
 use keywarden_app::trail::{
-    parsing, run_key_trail, run_trail as read_trail, Inspection, ReadReport, TrailNote,
-    TrailRequest, Window,
+    parsing, run_key_trail, run_trail as read_trail, AccountFilter, Inspection, ReadReport,
+    TrailNote, TrailRequest, Window,
 };
 use keywarden_core::cloudtrail::analyzer::TrailOutcome;
 use keywarden_core::cloudtrail::reader::Record;
@@ -44,6 +44,7 @@ fn request(input: &TrailSourceArgs) -> Result<TrailRequest> {
         window: Window::default(),
         parsing: parsing(input.threads, input.max_event_size),
         concurrency: remote.concurrency,
+        accounts: AccountFilter::new(&input.accounts).map_err(|e| anyhow!(e))?,
     };
     if !request.has_sources() {
         bail!("no CloudTrail source: name files, folders, `-` for standard input, s3://bucket/prefix, or --lookup");

@@ -646,7 +646,12 @@ fn audit_policy_without(action: Option<&str>) -> Value {
         .output()
         .expect("run keywarden permissions");
     assert_eq!(out.status.code(), Some(0));
-    let mut policy: Value = serde_json::from_slice(&out.stdout).expect("the policy is JSON");
+    let policy: Value = serde_json::from_slice(&out.stdout).expect("the policy is JSON");
+    policy_without(policy, action)
+}
+
+/// `policy` without `action` in its first statement (which must hold it).
+fn policy_without(mut policy: Value, action: Option<&str>) -> Value {
     if let Some(action) = action {
         let actions = policy["Statement"][0]["Action"].as_array_mut().unwrap();
         let before = actions.len();
@@ -654,6 +659,43 @@ fn audit_policy_without(action: Option<&str>) -> Value {
         assert_eq!(actions.len(), before - 1, "{action} is in the policy");
     }
     policy
+}
+
+/// The least-privilege account audited by the principal holding `policy`: complete (the stale
+/// key's findings with its id, PWD002), nothing denied.
+fn complete_least_privilege_audit(policy: Value) -> (Moto, support::Audit) {
+    let moto = Moto::start(&least_privilege_scenario(policy));
+    let audit = moto.audit_as(&moto.principal(), &[]);
+    let key = moto.key_id("stale", 0);
+    audit.assert_exactly(1, least_privilege_rows("fail", Some(&key)));
+    assert!(
+        !audit.stdout.contains("AccessDenied"),
+        "{}",
+        audit.context()
+    );
+    (moto, audit)
+}
+
+/// The least-privilege account audited by the principal holding `policy`, which lacks
+/// ListAccessKeys: the key findings unknown, with AccessDenied and the action named.
+fn audit_without_list_access_keys(policy: Value) {
+    let moto = Moto::start(&least_privilege_scenario(policy));
+    let audit = moto.audit_as(&moto.principal(), &[]);
+    audit.assert_exactly(2, least_privilege_rows("unknown", None));
+    for rule in ["KEY001", "KEY002"] {
+        let finding = audit.finding(rule, "stale", "access_key_1");
+        assert_eq!(
+            finding["evidence"]["aws_error_code"], "AccessDenied",
+            "{finding}"
+        );
+        assert!(
+            finding["message"]
+                .as_str()
+                .unwrap()
+                .contains("iam:ListAccessKeys"),
+            "{finding}"
+        );
+    }
 }
 
 /// The findings of the least-privilege account: the stale key's two with `key_status` and
@@ -671,18 +713,10 @@ fn least_privilege_rows(key_status: &str, key_id: Option<&str>) -> Vec<Row> {
 fn the_printed_policy_is_enough_for_a_complete_audit() {
     // moto enforces it for every request once auth is on: IAM (Query) and CloudTrail (JSON)
     // actions are checked against the principal's policy; sts:GetCallerIdentity is always allowed.
-    let moto = Moto::start(&least_privilege_scenario(audit_policy_without(None)));
-    let audit = moto.audit_as(&moto.principal(), &[]);
-    let key = moto.key_id("stale", 0);
     // The principal is a real IAM user with a key dated `now`; moto marks that key used at the
     // wall clock on every request it signs, later than the scenario's `now`, so the auditor
     // itself has no finding (and no rule may misread a last use after `now`).
-    audit.assert_exactly(1, least_privilege_rows("fail", Some(&key)));
-    assert!(
-        !audit.stdout.contains("AccessDenied"),
-        "{}",
-        audit.context()
-    );
+    let (moto, audit) = complete_least_privilege_audit(audit_policy_without(None));
     assert_eq!(
         audit.doc["summary"]["users_evaluated"], 4,
         "root, two users and the auditor"
@@ -728,25 +762,7 @@ fn without_get_account_password_policy_pwd003_is_unknown() {
 // One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
 #[test]
 fn without_list_access_keys_key_findings_are_unknown() {
-    let moto = Moto::start(&least_privilege_scenario(audit_policy_without(Some(
-        "iam:ListAccessKeys",
-    ))));
-    let audit = moto.audit_as(&moto.principal(), &[]);
-    audit.assert_exactly(2, least_privilege_rows("unknown", None));
-    for rule in ["KEY001", "KEY002"] {
-        let finding = audit.finding(rule, "stale", "access_key_1");
-        assert_eq!(
-            finding["evidence"]["aws_error_code"], "AccessDenied",
-            "{finding}"
-        );
-        assert!(
-            finding["message"]
-                .as_str()
-                .unwrap()
-                .contains("iam:ListAccessKeys"),
-            "{finding}"
-        );
-    }
+    audit_without_list_access_keys(audit_policy_without(Some("iam:ListAccessKeys")));
 }
 
 // One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
@@ -964,4 +980,40 @@ fn a_last_use_after_the_report_was_generated_is_not_trusted() {
         enriched.finding("KEY001", "stale", "access_key_1")["evidence"]["last_used"],
         ago(100)
     );
+}
+
+/// The policy of the audit role the StackSet template of `keywarden permissions --org
+/// --template-out` creates in every member account, without `action`. The launcher's principal
+/// is an IAM user, so the role's policy document is given to that user as is: what moto
+/// authorizes is the document, whoever holds it (assuming the role is `audit --org`'s part).
+fn stackset_role_policy_without(action: Option<&str>) -> Value {
+    let dir = support::scratch_dir().join(format!(
+        "stackset-{}-{}",
+        action.unwrap_or("all").replace(':', "-"),
+        std::process::id()
+    ));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keywarden"))
+        .args(["permissions", "--org", "--template-out"])
+        .arg(&dir)
+        .output()
+        .expect("run keywarden permissions --org");
+    assert_eq!(out.status.code(), Some(0));
+    let template: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("keywarden-audit-role.json")).unwrap())
+            .expect("the template is JSON");
+    let policy =
+        &template["Resources"]["KeywardenAuditRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    policy_without(policy.clone(), action)
+}
+
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
+#[test]
+fn the_stackset_audit_role_s_policy_is_enough_for_a_complete_audit() {
+    complete_least_privilege_audit(stackset_role_policy_without(None));
+}
+
+// One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
+#[test]
+fn the_stackset_audit_role_s_policy_without_one_action_leaves_the_audit_incomplete() {
+    audit_without_list_access_keys(stackset_role_policy_without(Some("iam:ListAccessKeys")));
 }

@@ -949,3 +949,205 @@ fn rule_prints_a_detections_documentation() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("EVT009"), "{}", stderr(&out));
 }
+
+// --- An organization trail ---------------------------------------------------------------------
+
+/// The org-trail fixtures (keywarden-core's `org_trail_events`: a cross-account AssumeRole from
+/// the AWS documentation's sample in both accounts' logs, the session's use in the role's
+/// account, the real iam-backdoor-user CreateAccessKey in a third account) laid out as an
+/// organization trail delivers them: `AWSLogs/o-.../ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`, one
+/// gzipped Records file per account and day. Returns the folder holding `AWSLogs/`.
+fn org_tree(root: &Path) -> PathBuf {
+    for (account, events) in org_trail_events() {
+        let mut by_day: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+        for event in events {
+            let time = event["eventTime"].as_str().unwrap();
+            by_day
+                .entry(format!("{}/{}/{}", &time[..4], &time[5..7], &time[8..10]))
+                .or_default()
+                .push(event);
+        }
+        for (day, events) in by_day {
+            let stamp = format!("{}T2355Z", day.replace('/', ""));
+            // `AWSLogs/ACCOUNT/...` as a single account's trail has it, moved under the org id.
+            let path = log_path(Path::new(""), account, "us-east-2", &day, &stamp);
+            let inside = path.strip_prefix("AWSLogs").unwrap();
+            write(
+                &root.join("AWSLogs").join(ORG_ID).join(inside),
+                &gzip(records(&events).as_bytes()),
+            );
+        }
+    }
+    root.to_path_buf()
+}
+
+/// The findings' accounts, sorted and once each.
+fn finding_accounts(doc: &Value) -> Vec<String> {
+    let mut accounts: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["account"].as_str().unwrap_or("-").to_owned())
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    accounts
+}
+
+#[test]
+fn trail_reads_an_organization_trail_and_accounts_narrows_it() {
+    let root = org_tree(&scratch("org-trail"));
+    let all = keywarden(&["trail", arg(&root), "--format", "json"]);
+    let doc = stdout_json(&all);
+    assert!(
+        findings(&doc).contains(&format!("EVT001 {BACKDOOR_KEY} {BACKDOOR_CREATE_KEY}")),
+        "{doc:#}"
+    );
+    // Only the backdoor account's files: its finding, nothing of the others.
+    let other = keywarden(&[
+        "trail",
+        arg(&root),
+        "--accounts",
+        ORG_OTHER_ACCOUNT,
+        "--format",
+        "json",
+    ]);
+    let other_doc = stdout_json(&other);
+    assert_eq!(findings(&other_doc), findings(&doc), "{}", stderr(&other));
+    // The two other accounts: no backdoor finding, and the run is clean.
+    let pair = format!("{ORG_CALLER_ACCOUNT},{ORG_ROLE_ACCOUNT}");
+    let narrowed = keywarden(&["trail", arg(&root), "--accounts", &pair, "--format", "json"]);
+    assert_eq!(narrowed.status.code(), Some(0), "{}", stderr(&narrowed));
+    assert_eq!(findings(&stdout_json(&narrowed)), Vec::<String>::new());
+    // What was read: the key's session is there with the two accounts, gone without the role's.
+    let key = |accounts: &str| {
+        let out = keywarden(&[
+            "key",
+            CROSS_ACCOUNT_KEY,
+            arg(&root),
+            "--accounts",
+            accounts,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout_json(&out)
+    };
+    assert_eq!(key(&pair)["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(key(ORG_CALLER_ACCOUNT)["seen"], false);
+    // The folder of one account, named directly, is that account's.
+    let one = root.join("AWSLogs").join(ORG_ID).join(ORG_OTHER_ACCOUNT);
+    let out = keywarden(&[
+        "trail",
+        arg(&one),
+        "--accounts",
+        ORG_OTHER_ACCOUNT,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(findings(&stdout_json(&out)), findings(&doc));
+    assert_eq!(finding_accounts(&stdout_json(&out)), [ORG_OTHER_ACCOUNT]);
+}
+
+#[test]
+fn accounts_refuses_what_it_cannot_narrow() {
+    let root = org_tree(&scratch("org-refused"));
+    // An account with no folder: nothing read is an error, never a clean run.
+    let out = keywarden(&["trail", arg(&root), "--accounts", "999999999999"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("for accounts 999999999999") && stderr(&out).contains("--accounts"),
+        "{}",
+        stderr(&out)
+    );
+    // Not an account id.
+    for bad in ["12345", "1111222233334", "11112222333x"] {
+        let out = keywarden(&["trail", arg(&root), "--accounts", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not an AWS account id"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A folder outside CloudTrail's layout holds no account's files.
+    let flat = scratch("org-flat");
+    write(
+        &flat.join("events.json"),
+        records(&[org_assume_role_in_role_account()]).as_bytes(),
+    );
+    let out = keywarden(&["trail", arg(&flat), "--accounts", ORG_ROLE_ACCOUNT]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A file named on the command line is read whatever its path.
+    let named = flat.join("events.json");
+    let out = keywarden(&[
+        "key",
+        CROSS_ACCOUNT_KEY,
+        arg(&named),
+        "--accounts",
+        ORG_ROLE_ACCOUNT,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_json(&out)["seen"], true);
+}
+
+#[test]
+fn key_shows_a_session_in_another_account_and_its_use_there() {
+    let root = org_tree(&scratch("org-key"));
+    let out = keywarden(&["key", CROSS_ACCOUNT_KEY, arg(&root), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    assert_eq!(doc["owner"], CROSS_ACCOUNT_OWNER);
+    assert_eq!(doc["account"], ORG_CALLER_ACCOUNT);
+    let sessions = doc["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{doc:#}");
+    let session = &sessions[0];
+    assert_eq!(session["access_key_id"], CROSS_ACCOUNT_SESSION);
+    assert_eq!(session["account"], ORG_ROLE_ACCOUNT);
+    assert_eq!(session["parent"], CROSS_ACCOUNT_KEY);
+    assert_eq!(session["minted"]["event_name"], "AssumeRole");
+    assert_eq!(
+        session["minted"]["event_id"],
+        CROSS_ACCOUNT_ASSUME_ROLE_EVENT
+    );
+    assert_eq!(
+        session["used"]["first"]["event_id"],
+        "derived-org-session-call-1"
+    );
+    assert_eq!(session["used"]["last"]["event_name"], "RunInstances");
+    assert_eq!(session["used"]["last"]["time"], "2014-07-18T16:00:00Z");
+    // The table names the other account on the session's line.
+    let table = keywarden(&["key", CROSS_ACCOUNT_KEY, arg(&root)]);
+    let text = stdout(&table);
+    assert!(
+        text.contains(&format!(
+            "minted     {CROSS_ACCOUNT_SESSION} in account {ORG_ROLE_ACCOUNT} with AssumeRole"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("last use {CROSS_ACCOUNT_SESSION}: RunInstances")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_session_in_the_key_s_own_account_is_not_said_to_be_elsewhere() {
+    // The EVT006 incident: every session in the key's account; no line names an account.
+    let logs = incident_tree(&scratch("org-same-account"));
+    let text = stdout(&keywarden(&["key", LEAKED_KEY, arg(&logs)]));
+    assert!(text.contains("minted     "), "{text}");
+    assert!(!text.contains(" in account "), "{text}");
+    let doc = stdout_json(&keywarden(&[
+        "key",
+        LEAKED_KEY,
+        arg(&logs),
+        "--format",
+        "json",
+    ]));
+    for session in doc["sessions"].as_array().unwrap() {
+        assert_eq!(session["account"], LEAKED_ACCOUNT, "{session}");
+    }
+}

@@ -1171,3 +1171,129 @@ fn permissions_for_trail_lists_the_remote_reads() {
         json!(["s3:ListBucket", "s3:GetObject", "cloudtrail:LookupEvents"])
     );
 }
+
+// --- An organization trail ---------------------------------------------------------------------
+
+/// The org-trail fixtures (keywarden-core's `org_trail_events`: the AWS documentation's
+/// cross-account AssumeRole in both accounts' logs, the session's use in the role's account,
+/// the real iam-backdoor-user CreateAccessKey in a third account) as an organization trail
+/// delivers them: `AWSLogs/o-.../ACCOUNT/CloudTrail/us-east-2/YYYY/MM/DD/`, one gzipped Records
+/// file per account (each account's events are of one day). The launcher's `s3_objects`.
+fn org_objects(root: &Path) -> Vec<Value> {
+    let mut objects = Vec::new();
+    for (account, events) in fixtures::org_trail_events() {
+        let time = events[0]["eventTime"].as_str().unwrap();
+        let (y, m, d) = (&time[0..4], &time[5..7], &time[8..10]);
+        let key = format!(
+            "AWSLogs/{}/{account}/CloudTrail/us-east-2/{y}/{m}/{d}/\
+             {account}_CloudTrail_us-east-2_{y}{m}{d}T2355Z_org.json.gz",
+            fixtures::ORG_ID
+        );
+        let path = root.join(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let body = serde_json::to_vec(&json!({ "Records": events })).unwrap();
+        std::fs::write(&path, gzip(&body)).unwrap();
+        objects.push(json!({"bucket": BUCKET, "key": key, "body_file": path}));
+    }
+    objects
+}
+
+#[test]
+fn an_organization_trail_bucket_is_listed_by_account_and_a_session_followed_across_accounts() {
+    use fixtures::*;
+    let scratch = Scratch::new("org");
+    let moto = Moto::start(&json!({ "s3_objects": org_objects(scratch.path()) }));
+    let bucket = format!("s3://{BUCKET}/AWSLogs/");
+
+    // The whole trail: every account's object.
+    let all = trail(&moto, &[&bucket]);
+    assert_eq!(all.requests("s3:GetObject"), 3, "{}", all.context());
+    assert!(
+        all.stdout.contains(BACKDOOR_CREATE_KEY),
+        "{}",
+        all.context()
+    );
+
+    // One account: only its prefixes are listed and its object fetched. Folder listings:
+    // AWSLogs/, the org, the account, CloudTrail/, us-east-2/, 2014/, 2014/07/ (7), then the
+    // one day folder's objects (1).
+    let narrowed = trail(&moto, &[&bucket, "--accounts", ORG_ROLE_ACCOUNT]);
+    assert_eq!(narrowed.code(), Some(0), "{}", narrowed.context());
+    assert_eq!(
+        narrowed.requests("s3:GetObject"),
+        1,
+        "{}",
+        narrowed.context()
+    );
+    assert_eq!(
+        narrowed.requests("s3:ListObjectsV2"),
+        8,
+        "{}",
+        narrowed.context()
+    );
+    assert!(!narrowed.stdout.contains(BACKDOOR_CREATE_KEY));
+    let other = trail(&moto, &[&bucket, "--accounts", ORG_OTHER_ACCOUNT]);
+    assert_eq!(other.requests("s3:GetObject"), 1, "{}", other.context());
+    assert_eq!(
+        other.doc["findings"],
+        all.doc["findings"],
+        "{}",
+        other.context()
+    );
+
+    // `key`: the caller's key, its session minted into the role's account and used there.
+    let key = |accounts: &str| {
+        let mut command = moto.keywarden(&moto.admin());
+        command.args(["key", CROSS_ACCOUNT_KEY, &bucket, "--format", "json"]);
+        if !accounts.is_empty() {
+            command.args(["--accounts", accounts]);
+        }
+        Audit::run(command)
+    };
+    let timeline = key("");
+    assert_eq!(timeline.code(), Some(0), "{}", timeline.context());
+    assert_eq!(timeline.doc["account"], ORG_CALLER_ACCOUNT);
+    let session = &timeline.doc["sessions"][0];
+    assert_eq!(session["access_key_id"], CROSS_ACCOUNT_SESSION);
+    assert_eq!(session["account"], ORG_ROLE_ACCOUNT);
+    assert_eq!(session["used"]["last"]["event_name"], "RunInstances");
+    // The role's account alone holds it all (the caller's copy names no key).
+    assert_eq!(
+        key(ORG_ROLE_ACCOUNT).doc["sessions"],
+        timeline.doc["sessions"]
+    );
+    assert_eq!(key(ORG_CALLER_ACCOUNT).doc["seen"], false);
+
+    // What --accounts cannot narrow is refused: a prefix inside another account's folder, a
+    // prefix outside the layout, an account with no folder.
+    let inside = format!("s3://{BUCKET}/AWSLogs/{ORG_ID}/{ORG_OTHER_ACCOUNT}/");
+    let refused = trail(&moto, &[&inside, "--accounts", ORG_ROLE_ACCOUNT]);
+    assert_eq!(refused.code(), Some(2), "{}", refused.context());
+    assert!(
+        refused.stderr.contains("not one of --accounts"),
+        "{}",
+        refused.context()
+    );
+    let outside = trail(
+        &moto,
+        &[
+            &format!("s3://{BUCKET}/elsewhere/"),
+            "--accounts",
+            ORG_ROLE_ACCOUNT,
+        ],
+    );
+    assert_eq!(outside.code(), Some(2), "{}", outside.context());
+    assert!(
+        outside.stderr.contains("CloudTrail's layout"),
+        "{}",
+        outside.context()
+    );
+    let missing = trail(&moto, &[&bucket, "--accounts", "999999999999"]);
+    assert_eq!(missing.code(), Some(2), "{}", missing.context());
+    assert!(
+        missing.stderr.contains("for accounts 999999999999"),
+        "{}",
+        missing.context()
+    );
+    assert_eq!(missing.requests("s3:GetObject"), 0, "{}", missing.context());
+}

@@ -28,6 +28,17 @@ pub struct Expanded {
 /// (`keywarden-walk`: symbolic links followed with loop detection, only regular files read).
 /// Digest files (`CloudTrail-Digest/`) are not events and are skipped; so are hidden files.
 pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
+    expand_accounts(paths, &AccountFilter::default())
+}
+
+/// [`expand`], keeping of a walked folder only the files under the account folders `accounts`
+/// keeps (CloudTrail's layout, an organization trail's included: see [`layout_account`]); a
+/// file outside the layout is then left out too. Files named on the command line are read
+/// whatever their path.
+pub fn expand_accounts(
+    paths: &[PathBuf],
+    accounts: &AccountFilter,
+) -> Result<Expanded, SourceError> {
     let mut expanded = Expanded::default();
     for path in paths {
         if path == Path::new("-") {
@@ -47,9 +58,25 @@ pub fn expand(paths: &[PathBuf]) -> Result<Expanded, SourceError> {
                 path: e.path,
                 error: e.source,
             })?;
-            expanded
-                .units
-                .extend(walked.files.into_iter().map(Unit::File));
+            let mut files = walked.files;
+            if !accounts.is_all() {
+                // The folder's own path counts: `trail AWSLogs/o-x/111111111111/` is that
+                // account's folder. Made absolute so a relative name still shows `AWSLogs`.
+                let root = std::fs::canonicalize(path).map_err(|source| SourceError {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                files.retain(|file| {
+                    let inside = file.strip_prefix(path).unwrap_or(file);
+                    let full = root.join(inside);
+                    let segments: Vec<&str> = full
+                        .iter()
+                        .map(|s| s.to_str().unwrap_or_default())
+                        .collect();
+                    layout_account(&segments).is_some_and(|a| accounts.keeps(a))
+                });
+            }
+            expanded.units.extend(files.into_iter().map(Unit::File));
             expanded.skipped.extend(walked.skipped);
         } else {
             expanded.units.push(Unit::File(path.clone()));

@@ -120,6 +120,8 @@ pub struct RemoteOptions {
     pub window: Window,
     /// S3 calls in flight at once.
     pub concurrency: usize,
+    /// `--accounts`: the account folders of CloudTrail's layout to list.
+    pub accounts: AccountFilter,
 }
 
 impl Default for RemoteOptions {
@@ -127,8 +129,69 @@ impl Default for RemoteOptions {
         RemoteOptions {
             window: Window::default(),
             concurrency: 8,
+            accounts: AccountFilter::default(),
         }
     }
+}
+
+/// `--accounts`: which account folders of CloudTrail's layout (`AWSLogs/ACCOUNT/...`, or an
+/// organization trail's `AWSLogs/o-ORG/ACCOUNT/...`) a run reads. Empty: every account, and
+/// sources outside the layout too; otherwise only files under those accounts' folders (a file
+/// named on the command line is read whatever its path).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountFilter {
+    /// Sorted, once each.
+    accounts: Vec<String>,
+}
+
+impl AccountFilter {
+    /// The filter keeping `accounts`, each 12 digits (an AWS account id).
+    pub fn new(accounts: &[String]) -> Result<AccountFilter, String> {
+        let mut kept = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            let account = account.trim();
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "--accounts: `{account}` is not an AWS account id (12 digits)"
+                ));
+            }
+            kept.push(account.to_owned());
+        }
+        kept.sort();
+        kept.dedup();
+        Ok(AccountFilter { accounts: kept })
+    }
+
+    /// No `--accounts`: everything is read.
+    pub fn is_all(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
+    pub fn keeps(&self, account: &str) -> bool {
+        self.is_all() || self.accounts.iter().any(|a| a == account)
+    }
+
+    /// `for accounts A, B` for messages; nothing when every account is read.
+    pub fn describe(&self) -> String {
+        if self.is_all() {
+            String::new()
+        } else {
+            format!(" for accounts {}", self.accounts.join(", "))
+        }
+    }
+}
+
+/// The account folder of a path in CloudTrail's layout, from its segments: the one after the
+/// last `AWSLogs`, or after `AWSLogs/o-ORG` for an organization trail. `None` outside the
+/// layout, or when the path stops before the account's folder. (A file lying directly in
+/// `AWSLogs/` names no account; its name, returned here, is not an account id a filter keeps.)
+pub fn layout_account<'a>(segments: &[&'a str]) -> Option<&'a str> {
+    let at = segments.iter().rposition(|s| *s == "AWSLogs")?;
+    let mut rest = &segments[at + 1..];
+    if rest.first().is_some_and(|s| s.starts_with("o-")) {
+        rest = &rest[1..];
+    }
+    rest.first().copied()
 }
 
 /// The remote sources of one run.

@@ -40,6 +40,9 @@ pub struct TrailRequest {
     pub parsing: Parsing,
     /// S3 calls in flight at once (at least one).
     pub concurrency: usize,
+    /// `--accounts`: the account folders of CloudTrail's layout read (S3 prefixes listed,
+    /// walked folders' files kept).
+    pub accounts: AccountFilter,
 }
 
 impl TrailRequest {
@@ -108,6 +111,8 @@ pub enum TrailError {
     Source(#[from] SourceError),
     #[error("no CloudTrail records found in {}: no .json, .jsonl, .ndjson or .log file (gzipped or not) under it", .0.display())]
     EmptyFolder(PathBuf),
+    #[error("no CloudTrail log file{accounts} under {}: --accounts keeps the files under AWSLogs/[o-ORG/]ACCOUNT/ of CloudTrail's layout", .folder.display())]
+    NoAccountFolder { folder: PathBuf, accounts: String },
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
@@ -196,12 +201,18 @@ impl<'r, 'n> TrailReader<'r, 'n> {
     fn expand_each(&mut self, paths: &[PathBuf]) -> Result<Vec<Unit>, TrailError> {
         let mut units = Vec::new();
         for path in paths {
-            let expanded = expand(std::slice::from_ref(path))?;
+            let expanded = expand_accounts(std::slice::from_ref(path), &self.request.accounts)?;
             for skipped in &expanded.skipped {
                 (self.notes)(TrailNote::Skipped(skipped));
             }
             let found = expanded.units;
             if found.is_empty() && path.is_dir() {
+                if !self.request.accounts.is_all() {
+                    return Err(TrailError::NoAccountFolder {
+                        folder: path.clone(),
+                        accounts: self.request.accounts.describe(),
+                    });
+                }
                 return Err(TrailError::EmptyFolder(path.clone()));
             }
             units.extend(found);
@@ -257,6 +268,7 @@ impl<'r, 'n> TrailReader<'r, 'n> {
         let options = RemoteOptions {
             window: request.window,
             concurrency: request.concurrency.max(1),
+            accounts: request.accounts.clone(),
         };
         let aws = self.aws()?;
         let lookup = lookup.map(|attributes| {

@@ -163,11 +163,17 @@ fn folder_name(prefix: &str) -> &str {
         .unwrap_or_default()
 }
 
-/// What a child folder of a `level` folder is, or `None` when the window excludes it.
-fn child_level(level: Level, name: &str, days: &DayRange) -> Option<Level> {
+/// What a child folder of a `level` folder is, or `None` when the window or `--accounts`
+/// excludes it.
+fn child_level(
+    level: Level,
+    name: &str,
+    days: &DayRange,
+    accounts: &AccountFilter,
+) -> Option<Level> {
     match level {
         Level::AwsLogs if name.starts_with("o-") => Some(Level::Org),
-        Level::AwsLogs | Level::Org => Some(Level::Account),
+        Level::AwsLogs | Level::Org => accounts.keeps(name).then_some(Level::Account),
         Level::Account => (name == "CloudTrail").then_some(Level::Trail),
         Level::Trail => Some(Level::Region),
         // A name that is not a date is not CloudTrail's: listed whole rather than guessed away.
@@ -209,8 +215,10 @@ fn is_log_key(key: &str, named: &str) -> bool {
     is_log_name(name)
 }
 
-/// The objects to read under `location`: the AWSLogs day folders of the window when the prefix
-/// reaches the layout and a window is set, everything under the prefix otherwise. Sorted by key.
+/// The objects to read under `location`: the AWSLogs day folders of the window (and of the
+/// `--accounts`' folders) when the prefix reaches the layout and a window or `--accounts` is
+/// set, everything under the prefix otherwise. `--accounts` on a prefix outside the layout, or
+/// inside another account's folder, is an error. Sorted by key.
 /// Also returns how many listing prefixes were looked at.
 pub async fn list_log_objects<C>(
     client: Arc<C>,
@@ -227,7 +235,8 @@ where
     };
     let mut leaves: Vec<String> = Vec::new();
     let mut listed = 0;
-    let start = if options.window.is_open() {
+    let accounts = &options.accounts;
+    let start = if options.window.is_open() && accounts.is_all() {
         None
     } else {
         match locate(&location.prefix) {
@@ -247,6 +256,32 @@ where
             None => None,
         }
     };
+    if !accounts.is_all() {
+        let invalid = |message: String| RemoteError::Invalid {
+            origin: location.to_string(),
+            message,
+        };
+        match &start {
+            None => return Err(invalid(
+                "--accounts reads CloudTrail's layout (AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/...), \
+                     and this prefix neither is in it nor holds AWSLogs/"
+                    .to_owned(),
+            )),
+            // A prefix inside one account's folder: that account, or nothing.
+            Some((folder, level, _)) if !matches!(level, Level::AwsLogs | Level::Org) => {
+                let segments: Vec<&str> = folder.split('/').filter(|s| !s.is_empty()).collect();
+                match layout_account(&segments) {
+                    Some(account) if !accounts.keeps(account) => {
+                        return Err(invalid(format!(
+                            "the prefix is in account {account}'s folder, not one of --accounts"
+                        )))
+                    }
+                    _ => {}
+                }
+            }
+            Some(_) => {}
+        }
+    }
     match start {
         None => leaves.push(location.prefix.clone()),
         Some((folder, level, partial)) => {
@@ -274,7 +309,7 @@ where
                     |(level, children)| {
                         for child in children.map_err(failed)? {
                             if let Some(child_level) =
-                                child_level(level, folder_name(&child), &days)
+                                child_level(level, folder_name(&child), &days, accounts)
                             {
                                 next.push((child, child_level, String::new()));
                             }
@@ -328,9 +363,13 @@ where
         return Err(RemoteError::Empty {
             origin: location.to_string(),
             window: if options.window.is_open() {
-                String::new()
+                options.accounts.describe()
             } else {
-                format!(" in the day folders{}", describe_window(&options.window))
+                format!(
+                    " in the day folders{}{}",
+                    describe_window(&options.window),
+                    options.accounts.describe()
+                )
             },
         });
     }

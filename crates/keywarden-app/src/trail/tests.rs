@@ -397,6 +397,7 @@ fn local_request(sources: Vec<std::path::PathBuf>) -> TrailRequest {
         window: Window::default(),
         parsing: Parsing::threads(2),
         concurrency: 8,
+        accounts: AccountFilter::default(),
     }
 }
 

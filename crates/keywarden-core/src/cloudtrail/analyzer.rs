@@ -1,4 +1,4 @@
-//! The CloudTrail analysis of one run: deduplicates events by `eventID`, folds them into key
+//! The CloudTrail analysis of one run: deduplicates events by `eventID` (per account), folds them into key
 //! lineage, runs the per-event detections as events arrive and the lineage detections at the
 //! end. Its memory holds lineage, findings and the ids of the events detections care about,
 //! never the events themselves.
@@ -33,6 +33,7 @@ pub struct TrailAnalyzer {
     detectors: Vec<&'static dyn Detector>,
     lineage: Lineage,
     findings: Vec<Finding>,
+    /// [`dedup_key`]s of the tracked events folded in.
     seen: HashSet<String>,
     window: Window,
     pub stats: TrailStats,
@@ -64,6 +65,20 @@ impl Window {
     pub fn contains(&self, t: crate::time::Timestamp) -> bool {
         !(self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t > u))
     }
+}
+
+/// What makes an event a repeat: its `eventID` in the account it was recorded in. A cross-account
+/// call (AssumeRole into another account's role) is delivered to both accounts, each copy with
+/// the same `sharedEventID`; AWS's own samples show the two copies with one `eventID` too, and
+/// only the role account's copy names the signing key: an organization trail holds both, and
+/// neither may hide the other.
+fn dedup_key(event: &Event) -> String {
+    let account = event.account().unwrap_or_default();
+    let mut key = String::with_capacity(event.event_id.len() + 1 + account.len());
+    key.push_str(&event.event_id);
+    key.push('\u{0}');
+    key.push_str(account);
+    key
 }
 
 /// Events a detection or the lineage reads; only these need deduplication, since every other
@@ -118,7 +133,7 @@ impl TrailAnalyzer {
         if self.stats.latest_event.is_none_or(|t| event.event_time > t) {
             self.stats.latest_event = Some(event.event_time);
         }
-        if is_tracked(event) && !self.seen.insert(event.event_id.clone()) {
+        if is_tracked(event) && !self.seen.insert(dedup_key(event)) {
             self.stats.duplicates += 1;
             return;
         }
@@ -160,7 +175,8 @@ impl TrailAnalyzer {
     }
 }
 
-/// The order of a trail's findings: event time and id, rule code, key. The one sort of them.
+/// The order of a trail's findings: event time and id, rule code, key, account (the two copies
+/// of a cross-account call share an id). The one sort of them.
 fn trail_order(f: &Finding) -> impl Ord + '_ {
     (
         f.event
@@ -168,18 +184,23 @@ fn trail_order(f: &Finding) -> impl Ord + '_ {
             .map(|e| (e.event_time, e.event_id.as_str())),
         f.rule.code,
         f.access_key_id.as_deref(),
+        f.account.as_deref(),
     )
 }
 
 impl TrailOutcome {
     /// Adds the findings an inspector (Sigma rules) made while the events were read, once per
-    /// event and rule (the same event read twice matches twice), in the trail's order.
+    /// event, account and rule (the same event read twice matches twice; the copies of a
+    /// cross-account call in two accounts are two events, as for the lineage), in the trail's
+    /// order.
     pub fn add_inspected(&mut self, mut inspected: Vec<Finding>) {
         inspected.sort_by(|a, b| trail_order(a).cmp(&trail_order(b)));
         fn event_id(f: &Finding) -> Option<&str> {
             f.event.as_ref().map(|e| e.event_id.as_str())
         }
-        inspected.dedup_by(|a, b| event_id(a) == event_id(b) && a.rule.code == b.rule.code);
+        inspected.dedup_by(|a, b| {
+            event_id(a) == event_id(b) && a.account == b.account && a.rule.code == b.rule.code
+        });
         // Two sorted runs: the sort merges them.
         self.findings.extend(inspected);
         self.findings

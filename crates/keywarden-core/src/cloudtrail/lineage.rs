@@ -2,6 +2,12 @@
 //! its deletion, the temporary keys (ASIA...) it minted through GetSessionToken,
 //! GetFederationToken or AssumeRole, and the use of those temporary keys.
 //!
+//! Everything is keyed by access key id, which AWS makes unique across accounts, so an
+//! organization trail's accounts are one log: a key of account A that assumes a role of account
+//! B mints a session whose uses B's logs record, and those uses are the key's sessions' uses.
+//! Each change remembers the account it was recorded in (a session minted by AssumeRole into
+//! another account is recorded in the role's account: the session's account).
+//!
 //! Events arrive in any order, so lineage keeps facts, not a running state: histories are
 //! sorted by time when read. Memory grows with keys and sessions, not with events: a use is
 //! folded into its key's first and last use, which a repeated event cannot move.
@@ -23,6 +29,9 @@ pub struct Change {
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
     pub region: Option<String>,
+    /// The account the event was recorded in (`recipientAccountId`, else the caller's): for a
+    /// session minted by AssumeRole, the role's account.
+    pub account: Option<String>,
 }
 
 /// One call signed with a key.
@@ -118,8 +127,15 @@ impl KeyHistory {
     /// A call signed with this key.
     fn observe_use(&mut self, event: &Event) {
         UseSpan::observe_in(&mut self.used, event);
-        if self.owner.is_none() && event.identity.kind.as_deref() == Some("IAMUser") {
-            self.owner = event.identity.user_name.clone();
+        if event.identity.kind.as_deref() == Some("IAMUser") {
+            if self.owner.is_none() {
+                self.owner = event.identity.user_name.clone();
+            }
+            // The signer's own account (an IAM user's key belongs to the user's account), not
+            // the recipient's: a call into another account's resource is recorded there too.
+            if self.account.is_none() {
+                self.account = event.identity.account_id.clone();
+            }
         }
     }
 
@@ -182,6 +198,7 @@ fn change(event: &Event, status: Option<String>) -> Change {
         source_ip: event.source_ip.clone(),
         user_agent: event.user_agent.clone(),
         region: event.region.clone(),
+        account: event.account().map(str::to_owned),
     }
 }
 
@@ -289,6 +306,8 @@ impl Lineage {
                 .status_changes
                 .sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
             history.minted.sort();
+            // The same minting read from two copies of a log (overlapping sources).
+            history.minted.dedup();
         }
     }
 

@@ -472,22 +472,21 @@ pub fn chained_assume_role(event_id: &str, time: &str) -> Value {
 /// ec2-launch-unusual-instances (an AssumedRole session, denied): eventID, eventTime,
 /// userIdentity.accessKeyId CHAINED_SESSION, the account -> LEAKED_ACCOUNT.
 pub fn chained_call(event_id: &str, time: &str) -> Value {
+    run_instances_signed_by(CHAINED_SESSION, LEAKED_ACCOUNT, event_id, time)
+}
+
+/// The real RunInstances of ec2-launch-unusual-instances (an AssumedRole session, denied) with
+/// eventID and eventTime, signed by `session` in `account` (userIdentity.accessKeyId,
+/// userIdentity.accountId and recipientAccountId changed).
+fn run_instances_signed_by(session: &str, account: &str, event_id: &str, time: &str) -> Value {
     let mut e = retimed(
         real(LAUNCH_UNUSUAL_INSTANCES, RUN_INSTANCES_EVENT),
         event_id,
         time,
     );
-    set(
-        &mut e,
-        &["userIdentity", "accessKeyId"],
-        json!(CHAINED_SESSION),
-    );
-    set(
-        &mut e,
-        &["userIdentity", "accountId"],
-        json!(LEAKED_ACCOUNT),
-    );
-    set(&mut e, &["recipientAccountId"], json!(LEAKED_ACCOUNT));
+    set(&mut e, &["userIdentity", "accessKeyId"], json!(session));
+    set(&mut e, &["userIdentity", "accountId"], json!(account));
+    set(&mut e, &["recipientAccountId"], json!(account));
     e
 }
 
@@ -581,4 +580,93 @@ pub fn harmless_event_selectors() -> Value {
     e["requestParameters"]["eventSelectors"][0]["readWriteType"] = json!("All");
     e["requestParameters"]["eventSelectors"][0]["includeManagementEvents"] = json!(true);
     e
+}
+
+// --- An organization trail: three accounts and a cross-account role session -------------------
+//
+// Laid out as `AWSLogs/ORG_ID/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/` by the tests that use them.
+
+/// The organization of the org-trail fixtures (an id of Organizations' shape).
+pub const ORG_ID: &str = "o-a1b2c3d4e5";
+/// IAM user JohnDoe's account in the IAM user guide's cross-account example: the key's account.
+pub const ORG_CALLER_ACCOUNT: &str = "777788889999";
+/// The account of the role EC2-dev that JohnDoe assumes: where the session is used.
+pub const ORG_ROLE_ACCOUNT: &str = "111122223333";
+/// The account of the iam-backdoor-user detonation (its real CreateAccessKey, unchanged): a third
+/// account of the organization, with a finding of its own (EVT001).
+pub const ORG_OTHER_ACCOUNT: &str = "946986569305";
+/// JohnDoe's long-term key.
+pub const CROSS_ACCOUNT_KEY: &str = "AKIAQRSTUVWXYZEXAMPLE";
+pub const CROSS_ACCOUNT_OWNER: &str = "JohnDoe";
+/// The session JohnDoe's AssumeRole mints in ORG_ROLE_ACCOUNT.
+pub const CROSS_ACCOUNT_SESSION: &str = "ASIAQRSTUVWXYZCROSSB";
+/// The AssumeRole's eventID, the same in both accounts' copies in AWS's sample.
+pub const CROSS_ACCOUNT_ASSUME_ROLE_EVENT: &str = "dEXAMPLE-ac7f-466c-a608-4ac8dEXAMPLE";
+/// Lines 20 and 21 of the AWS documentation examples, unchanged (`{"source_file", "block",
+/// "event"}`): the cross-account AssumeRole in the role's account, then in the caller's.
+pub const CROSS_ACCOUNT_DOCS: &str = include_str!("data/awsdocs/cross_account_assume_role.jsonl");
+
+fn cross_account_docs(line: usize) -> Value {
+    events_of(CROSS_ACCOUNT_DOCS).swap_remove(line)
+}
+
+/// JohnDoe (CROSS_ACCOUNT_KEY, account 777788889999) assumes EC2-dev of 111122223333, as the
+/// role's account logs it (recipientAccountId 111122223333). The real sample (line 20, block 1),
+/// with one change: responseElements.credentials.accessKeyId AKIAQRSTUVWXYZEXAMPLE ->
+/// CROSS_ACCOUNT_SESSION (the sample repeats the caller's long-term key there; AWS returns a
+/// temporary ASIA key).
+pub fn org_assume_role_in_role_account() -> Value {
+    let mut e = cross_account_docs(0);
+    set(
+        &mut e,
+        &["responseElements", "credentials", "accessKeyId"],
+        json!(CROSS_ACCOUNT_SESSION),
+    );
+    e
+}
+
+/// The same AssumeRole as the caller's account logs it: the real sample (line 21, block 2),
+/// unchanged: an `AWSAccount` identity without an access key, the same eventID, no
+/// recipientAccountId.
+pub fn org_assume_role_in_caller_account() -> Value {
+    cross_account_docs(1)
+}
+
+/// A call signed by CROSS_ACCOUNT_SESSION in the role's account. Derived from the real
+/// RunInstances of ec2-launch-unusual-instances (an AssumedRole session, denied): eventID,
+/// eventTime, userIdentity.accessKeyId -> CROSS_ACCOUNT_SESSION, userIdentity.accountId and
+/// recipientAccountId 900138736586 -> ORG_ROLE_ACCOUNT, userIdentity.arn -> the EC2-dev session
+/// of the AssumeRole above.
+pub fn org_session_call(event_id: &str, time: &str) -> Value {
+    let mut e = run_instances_signed_by(CROSS_ACCOUNT_SESSION, ORG_ROLE_ACCOUNT, event_id, time);
+    set(
+        &mut e,
+        &["userIdentity", "arn"],
+        json!(format!(
+            "arn:aws:sts::{ORG_ROLE_ACCOUNT}:assumed-role/EC2-dev/JohnDoe-EC2-dev"
+        )),
+    );
+    e
+}
+
+/// The organization trail's events, by account: the caller's copy of the AssumeRole in
+/// ORG_CALLER_ACCOUNT; the role account's copy and two uses of the session (15:20 and 16:00 the
+/// same day) in ORG_ROLE_ACCOUNT; the real CreateAccessKey of iam-backdoor-user in
+/// ORG_OTHER_ACCOUNT.
+pub fn org_trail_events() -> Vec<(&'static str, Vec<Value>)> {
+    vec![
+        (
+            ORG_CALLER_ACCOUNT,
+            vec![org_assume_role_in_caller_account()],
+        ),
+        (
+            ORG_ROLE_ACCOUNT,
+            vec![
+                org_assume_role_in_role_account(),
+                org_session_call("derived-org-session-call-1", "2014-07-18T15:20:00Z"),
+                org_session_call("derived-org-session-call-2", "2014-07-18T16:00:00Z"),
+            ],
+        ),
+        (ORG_OTHER_ACCOUNT, events_of(BACKDOOR_USER)),
+    ]
 }

@@ -150,7 +150,11 @@ fn org_permissions(org: &OrgPermissionsArgs) -> Result<Exit> {
         for (file, template) in templates {
             let mut text = Vec::new();
             keywarden_output::write_json(&template, &mut text)?;
-            crate::state::write_atomically(&dir.join(file), &String::from_utf8(text)?)?;
+            crate::state::write_atomically(
+                &dir.join(file),
+                &String::from_utf8(text)?,
+                crate::state::Existing::Replace,
+            )?;
         }
     }
     let mut out = std::io::stdout().lock();

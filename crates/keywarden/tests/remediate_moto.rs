@@ -96,7 +96,14 @@ mod remediate {
         /// checked against docs/schemas/plan.schema.json.
         fn plan(&self, args: &[&str]) -> (PathBuf, Value) {
             let out = self.state.with_extension("plan.json");
-            let mut all = vec!["--out", out.to_str().unwrap(), "--format", "json"];
+            // --force: a test may plan again, and a rerun finds the last run's file.
+            let mut all = vec![
+                "--out",
+                out.to_str().unwrap(),
+                "--force",
+                "--format",
+                "json",
+            ];
             all.extend_from_slice(args);
             let run = self.run("plan", NOW, &all);
             assert_eq!(run.code(), Some(0), "plan\n{}", run.context());
@@ -506,6 +513,7 @@ mod remediate {
                 saved.to_str().unwrap(),
                 "--out",
                 out.to_str().unwrap(),
+                "--force",
                 "--format",
                 "json",
             ],

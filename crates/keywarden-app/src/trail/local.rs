@@ -62,9 +62,9 @@ pub fn expand_accounts(
             if !accounts.is_all() {
                 // The folder's own path counts: `trail AWSLogs/o-x/111111111111/` is that
                 // account's folder. Made absolute so a relative name still shows `AWSLogs`.
-                let root = std::fs::canonicalize(path).map_err(|source| SourceError {
+                let root = std::fs::canonicalize(path).map_err(|error| SourceError {
                     path: path.display().to_string(),
-                    source,
+                    error,
                 })?;
                 files.retain(|file| {
                     let inside = file.strip_prefix(path).unwrap_or(file);

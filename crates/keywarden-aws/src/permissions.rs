@@ -5,6 +5,7 @@
 //! `sts:GetCallerIdentity` ([`crate::api::WhoAmI`]) is never listed: AWS allows it to every
 //! principal and no policy can deny it.
 
+use crate::api::{ASSUME_ROLE_ACTIONS, ORG_READ_ACTIONS};
 use crate::api::{
     IAM_CREATE_ACCESS_KEY, IAM_DELETE_ACCESS_KEY, IAM_DELETE_LOGIN_PROFILE, IAM_DELETE_USER_POLICY,
     IAM_GET_ACCESS_KEY_LAST_USED, IAM_GET_LOGIN_PROFILE, IAM_GET_USER_POLICY, IAM_LIST_ACCESS_KEYS,
@@ -211,4 +212,15 @@ pub fn rotate_policy() -> Value {
             statement("KeywardenRotateSecretsManager", &rotate_secret_actions(), "*"),
         ],
     })
+}
+
+/// The actions `keywarden audit --org` calls with the management-side credentials (the
+/// management account or a delegated administrator): the organization's tree, and
+/// sts:AssumeRole into each account's audit role (whose own policy is [`audit_policy`]).
+pub fn org_audit_actions() -> Vec<&'static str> {
+    ORG_READ_ACTIONS
+        .iter()
+        .chain(ASSUME_ROLE_ACTIONS)
+        .copied()
+        .collect()
 }

@@ -115,7 +115,7 @@ pub fn permissions(command: PermissionsFor) -> Result<Exit> {
 }
 
 /// `30s`, `30m`, `4h`, `1d`.
-fn parse_duration(text: &str) -> Option<chrono::Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<chrono::Duration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(split);

@@ -33,6 +33,7 @@ mod core_dumps;
     reason = "hands standard output to a Printer, and `permissions`' policy to `write_json`"
 )]
 mod live_cmd;
+mod org_cmd;
 #[allow(
     clippy::disallowed_methods,
     reason = "hands standard output to keywarden-output's plan, run and run-list printers"

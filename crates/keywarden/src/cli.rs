@@ -217,7 +217,12 @@ pub struct OrgArgs {
     pub exclude_accounts: Vec<String>,
 
     /// The read-only audit role assumed in each account.
-    #[arg(long, value_name = "NAME", default_value = "keywarden-audit", requires = "org")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "keywarden-audit",
+        requires = "org"
+    )]
     pub role_name: String,
 
     /// The ExternalId the audit role's trust policy asks for.

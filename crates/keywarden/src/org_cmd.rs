@@ -11,8 +11,7 @@ use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use keywarden_app::files::default_state_dir;
 use keywarden_app::org::{
-    discover, narrow, new_run_id, rules_run, run_org_audit, OrgAuditOptions, OrgProgress,
-    RunStore,
+    discover, narrow, new_run_id, rules_run, run_org_audit, OrgAuditOptions, OrgProgress, RunStore,
 };
 use keywarden_app::LiveAuditOptions;
 use keywarden_aws::live::{AccountClients, RoleSpec};
@@ -141,9 +140,9 @@ impl OrgProgress for AccountsProgress {
         if let Some(bar) = &self.bar {
             bar.set_length(accounts);
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template(
-                "accounts {bar:30} {pos}/{len} done, {msg}, {elapsed}",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("accounts {bar:30} {pos}/{len} done, {msg}, {elapsed}")
+            {
                 bar.set_style(style);
             }
             bar.set_message(format!("0 failed, {accounts} left"));

@@ -138,6 +138,9 @@ fn json_target_action(target: &str) -> String {
     let service = service.split('_').next().unwrap_or(service);
     let service = if service.is_empty() {
         "unknown".to_owned()
+    } else if service.starts_with("AWSOrganizations") {
+        // `AWSOrganizationsV20161128.ListRoots`: the API version is glued to the name.
+        "organizations".to_owned()
     } else {
         service.to_ascii_lowercase()
     };
@@ -476,5 +479,9 @@ mod tests {
             "secretsmanager:CreateSecret"
         );
         assert_eq!(json_target_action("Odd"), "unknown:Odd");
+        assert_eq!(
+            json_target_action("AWSOrganizationsV20161128.ListAccountsForParent"),
+            "organizations:ListAccountsForParent"
+        );
     }
 }

@@ -106,19 +106,13 @@ impl FakeAccount {
     }
 
     fn call(&self, action: &'static str, argument: Option<&str>) -> AwsResult<()> {
-        let entry = match argument {
-            Some(arg) => format!("{action}({arg})"),
-            None => action.to_owned(),
-        };
-        self.calls.lock().unwrap().push(entry);
-        match self.failures.get(action) {
-            Some(code) => Err(AwsError {
-                action,
-                code: code.clone(),
-                message: format!("injected by the fake account for {action}"),
-            }),
-            None => Ok(()),
-        }
+        record_call(
+            &self.calls,
+            &self.failures,
+            "the fake account",
+            action,
+            argument,
+        )
     }
 
     /// A write's answer once it took effect: `value`, or the error of a lost reply.
@@ -708,19 +702,37 @@ impl FakeOrganization {
     }
 
     fn call(&self, action: &'static str, argument: Option<&str>) -> AwsResult<()> {
-        let entry = match argument {
-            Some(arg) => format!("{action}({arg})"),
-            None => action.to_owned(),
-        };
-        self.calls.lock().unwrap().push(entry);
-        match self.failures.get(action) {
-            Some(code) => Err(AwsError {
-                action,
-                code: code.clone(),
-                message: format!("injected by the fake organization for {action}"),
-            }),
-            None => Ok(()),
-        }
+        record_call(
+            &self.calls,
+            &self.failures,
+            "the fake organization",
+            action,
+            argument,
+        )
+    }
+}
+
+/// Records a call (`action` or `action(argument)`) and fails it when `failures` names its
+/// action: the fake account's and the fake organization's calls alike.
+fn record_call(
+    calls: &Mutex<Vec<String>>,
+    failures: &HashMap<&'static str, String>,
+    who: &str,
+    action: &'static str,
+    argument: Option<&str>,
+) -> AwsResult<()> {
+    let entry = match argument {
+        Some(arg) => format!("{action}({arg})"),
+        None => action.to_owned(),
+    };
+    calls.lock().unwrap().push(entry);
+    match failures.get(action) {
+        Some(code) => Err(AwsError {
+            action,
+            code: code.clone(),
+            message: format!("injected by {who} for {action}"),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::audit_cmd::print_findings;
 use crate::cli::AuditArgs;
-use crate::live_cmd::{parse_duration, print_requests, runtime};
+use crate::live_cmd::{live_options, print_requests, runtime};
 use crate::Exit;
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,7 +13,6 @@ use keywarden_app::files::default_state_dir;
 use keywarden_app::org::{
     discover, narrow, new_run_id, rules_run, run_org_audit, OrgAuditOptions, OrgProgress, RunStore,
 };
-use keywarden_app::LiveAuditOptions;
 use keywarden_aws::live::{AccountClients, RoleSpec};
 use keywarden_core::{AuditConfig, Timestamp};
 use keywarden_output::{AccountSummary, DataSource, FindingsReport};
@@ -39,17 +38,7 @@ pub fn run_org(args: &AuditArgs, config: AuditConfig, now: Timestamp) -> Result<
         accounts: org.accounts.clone(),
         exclude_accounts: org.exclude_accounts.clone(),
         account_concurrency: org.account_concurrency.max(1),
-        live: LiveAuditOptions {
-            max_report_age: parse_duration(&aws.max_report_age).ok_or_else(|| {
-                anyhow!(
-                    "--max-report-age: `{}` is not a duration such as 30m, 4h or 1d",
-                    aws.max_report_age
-                )
-            })?,
-            enrich: !aws.no_enrich,
-            concurrency: aws.concurrency.max(1),
-            ..LiveAuditOptions::default()
-        },
+        live: live_options(aws)?,
     };
     let mut connect = aws.connect.options();
     // Many accounts at once meet IAM's and STS's rate limits: the SDK's adaptive mode slows

@@ -91,12 +91,12 @@ pub fn run_org(args: &AuditArgs, config: AuditConfig, now: Timestamp) -> Result<
     let source = DataSource {
         kind: "organization",
         location: format!(
-            "organization of account {} (run {run_id}, role {})",
+            "caller account {}, run {run_id}, role {}",
             clients.home_account(),
             org.role_name
         ),
         as_of: None,
-        as_of_basis: "per account: each account's report_generated_at".into(),
+        as_of_basis: "each account's own (its report age in the account summary)".into(),
     };
     let findings = FindingsReport::org(
         &report,

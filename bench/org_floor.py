@@ -61,11 +61,24 @@ org = client("organizations")
 sts = client("sts")
 home = call(sts.get_caller_identity)["Account"]
 accounts = []
-pending = [r["Id"] for r in call(org.list_roots)["Roots"]]
+
+
+def pages(operation, key, **kwargs):
+    """Every item of every page, each page one request."""
+    items, token = [], None
+    while True:
+        page = call(getattr(org, operation), **kwargs, **({"NextToken": token} if token else {}))
+        items += page[key]
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+pending = [r["Id"] for r in pages("list_roots", "Roots")]
 while pending:
     parent = pending.pop()
-    accounts += call(org.list_accounts_for_parent, ParentId=parent)["Accounts"]
-    pending += [ou["Id"] for ou in call(org.list_organizational_units_for_parent, ParentId=parent)["OrganizationalUnits"]]
+    accounts += pages("list_accounts_for_parent", "Accounts", ParentId=parent)
+    pending += [ou["Id"] for ou in pages("list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent)]
 audited = 0
 for account in accounts:
     if account.get("State", account.get("Status")) != "ACTIVE":

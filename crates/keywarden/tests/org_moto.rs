@@ -400,3 +400,57 @@ fn org_flags_need_org_and_org_refuses_a_report_file() {
         audit.context()
     );
 }
+
+#[test]
+fn via_role_enters_the_accounts_from_a_role_chain() {
+    let moto = Moto::start(&json!({
+        "now": NOW,
+        "organization": {"accounts": [
+            {"name": "one", "users": [{"name": "u1", "access_keys": [{"created": "-100d"}]}]},
+            {"name": "two"}
+        ]}
+    }));
+    let state = fresh_dir("org-moto", "via_role");
+    let hub = "arn:aws:iam::123456789012:role/keywarden-hub";
+    let audit = org_audit(
+        &moto,
+        &state,
+        &[
+            "--format",
+            "json",
+            "--via-role",
+            hub,
+            "--external-id",
+            "ext-1",
+        ],
+    );
+    assert_eq!(audit.code(), Some(1), "{}", audit.context());
+    let mut got = statuses(&audit.doc);
+    got.sort();
+    assert!(got.iter().all(|(_, status, _)| status == "ok"), "{got:?}");
+    assert_eq!(got.len(), 3);
+    // The hub role once, then each member's role from the hub's session.
+    assert_eq!(audit.requests("sts:AssumeRole"), 3, "{}", audit.context());
+    let u1 = audit
+        .findings()
+        .iter()
+        .find(|f| f["user"] == "u1")
+        .expect("u1's findings, read in account one");
+    assert_eq!(u1["account"], json!(account_id(&moto, "one")));
+
+    // A via role that cannot be assumed stops the run before any account.
+    let refused = org_audit(
+        &moto,
+        &state,
+        &[
+            "--via-role",
+            &format!("arn:aws:iam::{}:role/missing", account_id(&moto, "two")),
+        ],
+    );
+    assert_eq!(refused.code(), Some(2), "{}", refused.context());
+    assert!(
+        refused.stderr.contains("AccessDenied"),
+        "{}",
+        refused.context()
+    );
+}

@@ -250,6 +250,78 @@ class Scenario:
     lookup_events: list[LookupEventSpec] | None = None
     # Answer ThrottlingException when a region gets a 3rd call within LOOKUP_THROTTLE_WINDOW.
     lookup_throttle: bool = True
+    # An AWS Organization with member accounts (see seed_organization).
+    organization: OrganizationSpec | None = None
+
+
+@dataclass
+class OrgAccountSpec:
+    name: str
+    ou: str  # an OU name, or "Root"
+    state: str  # ACTIVE, SUSPENDED, PENDING_CLOSURE
+    role: bool  # whether the audit role exists in the account
+    assume_role_fault: FaultSpec | None  # every AssumeRole into the account answers this
+    users: list[UserSpec]
+    bulk_users: int
+
+
+@dataclass
+class OrganizationSpec:
+    role_name: str
+    ous: list[tuple[str, str]]  # (name, parent name), parents first
+    accounts: list[OrgAccountSpec]
+
+
+def _parse_organization(raw: Any, now: dt.datetime) -> OrganizationSpec:
+    """`organization`: OUs by name (parents before children) and member accounts."""
+    _fields(raw, "organization", ("role_name", "ous", "accounts"))
+    ous = []
+    known = {"Root"}
+    for i, ou in enumerate(_typed(raw, "ous", list, "organization", [])):
+        where = f"organization.ous[{i}]"
+        _fields(ou, where, ("name", "parent"), ("name",))
+        parent = _typed(ou, "parent", str, where, "Root")
+        if parent not in known:
+            raise ScenarioError(f"{where}.parent: {parent!r} is not the root or an earlier OU")
+        known.add(ou["name"])
+        ous.append((ou["name"], parent))
+    accounts = []
+    for i, acct in enumerate(_typed(raw, "accounts", list, "organization", [])):
+        where = f"organization.accounts[{i}]"
+        _fields(acct, where, ("name", "ou", "state", "role", "assume_role_fault", "users", "bulk_users"), ("name",))
+        ou = _typed(acct, "ou", str, where, "Root")
+        if ou not in known:
+            raise ScenarioError(f"{where}.ou: {ou!r} is not the root or an OU")
+        fault_raw = _typed(acct, "assume_role_fault", dict, where)
+        fault = None
+        if fault_raw is not None:
+            _fields(fault_raw, f"{where}.assume_role_fault", ("status", "code", "message"))
+            code = _typed(fault_raw, "code", str, where, "Throttling")
+            fault = FaultSpec(
+                action="AssumeRole",
+                status=_typed(fault_raw, "status", int, where, 400),
+                code=code,
+                message=_typed(fault_raw, "message", str, where, "Rate exceeded"),
+                times=1 << 30,
+                after=False,
+            )
+        accounts.append(
+            OrgAccountSpec(
+                name=acct["name"],
+                ou=ou,
+                state=_typed(acct, "state", str, where, "ACTIVE"),
+                role=_typed(acct, "role", bool, where, True),
+                assume_role_fault=fault,
+                users=[
+                    _parse_user(u, now, f"{where}.users[{j}]")
+                    for j, u in enumerate(_typed(acct, "users", list, where, []))
+                ],
+                bulk_users=max(_typed(acct, "bulk_users", int, where, 0), 0),
+            )
+        )
+    return OrganizationSpec(
+        role_name=_typed(raw, "role_name", str, "organization", "keywarden-audit"), ous=ous, accounts=accounts
+    )
 
 
 def _parse_key(raw: Any, now: dt.datetime, where: str) -> KeySpec:
@@ -401,6 +473,7 @@ def parse_scenario(raw: Any) -> Scenario:
         "s3_objects",
         "lookup_events",
         "lookup_throttle",
+        "organization",
     )
     _fields(raw, "scenario", top)
     now = (
@@ -526,6 +599,9 @@ def parse_scenario(raw: Any) -> Scenario:
             else _typed(raw, "lookup_events", list, "scenario")
         ),
         lookup_throttle=_typed(raw, "lookup_throttle", bool, "scenario", True),
+        organization=(
+            _parse_organization(raw["organization"], now) if raw.get("organization") is not None else None
+        ),
     )
 
 
@@ -594,6 +670,9 @@ class Fixture:
     # moto keeps no password-change date (GetLoginProfile reports the user's creation).
     password_created: dict[str, dt.datetime] = field(default_factory=dict)
     principal: dict[str, str] | None = None
+    # The organization's ids for the JSON line, and the AssumeRole answer per member account.
+    organization: dict[str, Any] | None = None
+    assume_role_faults: dict[str, FaultSpec] = field(default_factory=dict)
 
 
 def seed_user(fixture: Fixture, spec: UserSpec) -> list[SeededKey]:
@@ -692,9 +771,56 @@ def seed(scenario: Scenario, endpoint: str) -> Fixture:
         }
         date_principal_uses_at(created["AccessKeyId"], scenario.now)
 
+    if scenario.organization is not None:
+        seed_organization(fixture, scenario.organization, endpoint)
+
     if ADMIN_ACCESS_KEY_ID in backend.access_keys:  # cannot happen with moto's key ids
         raise RuntimeError("the launcher's admin key id collides with a fixture key")
     return fixture
+
+
+def seed_organization(fixture: Fixture, spec: OrganizationSpec, endpoint: str) -> None:
+    """An organization whose management account is ACCOUNT_ID: OUs, member accounts created
+    with the audit role (`role_name`, or moto's default role only when `role: false`), moved
+    to their OU, given their state, their users seeded in their own IAM backend."""
+    org = admin_client("organizations", endpoint)
+    created = org.create_organization(FeatureSet="ALL")["Organization"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou_ids = {"Root": root}
+    for name, parent in spec.ous:
+        ou_ids[name] = org.create_organizational_unit(ParentId=ou_ids[parent], Name=name)["OrganizationalUnit"]["Id"]
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[ACCOUNT_ID]["aws"]
+    accounts = []
+    for i, acct in enumerate(spec.accounts):
+        kwargs = {"Email": f"account-{i}@example.com", "AccountName": acct.name}
+        if acct.role:
+            kwargs["RoleName"] = spec.role_name
+        status = org.create_account(**kwargs)["CreateAccountStatus"]
+        account_id = status["AccountId"]
+        if acct.ou != "Root":
+            org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=ou_ids[acct.ou])
+        for member in backend.accounts:
+            if member.id == account_id:
+                member.status = "SUSPENDED" if acct.state == "SUSPENDED" else "ACTIVE"
+                member.state = acct.state
+        if acct.assume_role_fault is not None:
+            fixture.assume_role_faults[account_id] = acct.assume_role_fault
+        member_fixture = Fixture(scenario=fixture.scenario, backend=iam_backends[account_id]["aws"])
+        users = {spec_user.name: seed_user(member_fixture, spec_user) for spec_user in acct.users}
+        for bulk in bulk_user_specs(acct.bulk_users, fixture.scenario.seed + i + 1, fixture.scenario.now):
+            seed_user(member_fixture, bulk)
+        accounts.append(
+            {"name": acct.name, "id": account_id, "ou": acct.ou, "users": {n: [vars(k) for k in ks] for n, ks in users.items()}}
+        )
+    fixture.organization = {
+        "id": created["Id"],
+        "root": root,
+        "role_name": spec.role_name,
+        "ous": ou_ids,
+        "accounts": accounts,
+    }
 
 
 def date_principal_uses_at(key_id: str, now: dt.datetime) -> None:
@@ -1233,6 +1359,10 @@ class FixtureMiddleware:
             return self.respond(
                 start_response, (json_error if is_json else query_error)(fault.status, fault.code, fault.message)
             )
+        if action == "AssumeRole" and self.fixture.organization is not None:
+            denied = self.assume_role_refusal(params)
+            if denied is not None:
+                return self.respond(start_response, denied)
         if is_json and action == "LookupEvents" and self.lookup is not None:
             return self.respond(start_response, self.lookup_events(environ))
         if is_json:
@@ -1247,6 +1377,26 @@ class FixtureMiddleware:
         if isinstance(rewritten, tuple):
             return self.respond(start_response, rewritten)
         return self.respond(start_response, (status, headers, rewritten))
+
+    def assume_role_refusal(self, params: dict[str, list[str]]) -> Response | None:
+        """AssumeRole into a member account: the account's fault, or AccessDenied as AWS
+        answers when the role does not exist there (moto, auth off, would let it through)."""
+        role_arn = params.get("RoleArn", [""])[0]
+        match = re.fullmatch(r"arn:aws:iam::(\d{12}):role/(?:.*/)?([^/]+)", role_arn)
+        if not match:
+            return None
+        account_id, role_name = match.groups()
+        fault = self.fixture.assume_role_faults.get(account_id)
+        if fault is not None:
+            log.info("injecting %s %s into AssumeRole of %s", fault.status, fault.code, account_id)
+            return query_error(fault.status, fault.code, fault.message)
+        if account_id != ACCOUNT_ID and role_name not in {r.name for r in iam_backends[account_id]["aws"].roles.values()}:
+            return query_error(
+                403,
+                "AccessDenied",
+                f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            )
+        return None
 
     def lookup_events(self, environ: dict) -> Response:
         """LookupEvents from the scenario's events, after moto's auth checks when auth is on."""
@@ -1420,6 +1570,8 @@ def main(argv: list[str] | None = None) -> int:
         line["principal"] = fixture.principal
     if scenario.lookup_events is not None:
         line["lookup_calls_url"] = f"{endpoint}{LOOKUP_CALLS_PATH}"
+    if fixture.organization is not None:
+        line["organization"] = fixture.organization
     out.write(json.dumps(line) + "\n")
     out.flush()
 

@@ -6,6 +6,7 @@ pub mod bounded;
 pub mod files;
 pub mod journal;
 pub mod live_audit;
+pub mod org;
 pub mod remediate;
 pub mod report_fetch;
 pub mod trail;

@@ -185,40 +185,6 @@ pub struct TrailInfo {
     pub is_multi_region: bool,
 }
 
-/// An account of the organization, as ListAccounts and ListAccountsForParent list it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgAccount {
-    pub id: String,
-    pub name: String,
-    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, as AWS says it.
-    pub status: String,
-}
-
-/// An organizational unit, as ListOrganizationalUnitsForParent lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgUnit {
-    pub id: String,
-    pub name: String,
-}
-
-/// A parent of an account or organizational unit (ListParents): its id and whether it is the
-/// root (`ROOT`) or an organizational unit (`ORGANIZATIONAL_UNIT`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgParent {
-    pub id: String,
-    pub kind: String,
-}
-
-/// Temporary credentials AssumeRole returned. The secret and the session token print `***`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssumedRole {
-    /// `ASIA...`.
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
-    pub session_token: SecretString,
-    pub expiration: Timestamp,
-}
-
 /// Declares a trait whose every method names the API action it calls, a constant per method
 /// holding that action (`[IAM_LIST_USERS = "iam:ListUsers"] fn list_users...` declares
 /// `pub const IAM_LIST_USERS: &str = "iam:ListUsers"`), and a constant listing the actions in
@@ -360,31 +326,80 @@ declare_calls! {
     actions: WHO_AM_I_ACTIONS
 }
 
+/// An account of the organization, as ListAccountsForParent lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    /// The 12-digit account id.
+    pub id: String,
+    pub name: String,
+    /// The account's state as AWS says it: `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ... (the
+    /// `State` field when AWS sends it, else the older `Status`).
+    pub state: String,
+}
+
+impl OrgAccount {
+    /// Whether the account can be entered and audited: `ACTIVE` only. A suspended or closing
+    /// account is listed as skipped, never audited.
+    pub fn is_active(&self) -> bool {
+        self.state == "ACTIVE"
+    }
+}
+
+/// An organizational unit (or the organization's root): its id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgUnit {
+    /// `r-...` for a root, `ou-...` for an organizational unit.
+    pub id: String,
+    pub name: String,
+}
+
 declare_calls! {
-    /// Organizations reads for `audit --org`, called with the management account's (or a
-    /// delegated administrator's) credentials: the accounts to audit and their OU path. The
-    /// management-side policy (`keywarden permissions --org`) is generated from this list.
+    /// Organizations reads: the accounts and organizational units of the organization, walked
+    /// from its root (`audit --org`). Management-account or delegated-administrator credentials.
     pub trait OrgRead {
-        /// Every account of the organization, all pages.
-        [ORGANIZATIONS_LIST_ACCOUNTS = "organizations:ListAccounts"] fn list_accounts(&self) -> Vec<OrgAccount>;
-        /// The accounts directly under a root or organizational unit, all pages.
-        [ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT = "organizations:ListAccountsForParent"] fn list_accounts_for_parent(&self, parent_id: &str) -> Vec<OrgAccount>;
-        /// The organizational units directly under a root or organizational unit, all pages.
+        /// The organization's roots (one in practice), all pages.
+        [ORGANIZATIONS_LIST_ROOTS = "organizations:ListRoots"] fn list_roots(&self) -> Vec<OrgUnit>;
+        /// The organizational units directly under a root or an OU, all pages.
         [ORGANIZATIONS_LIST_ORGANIZATIONAL_UNITS_FOR_PARENT = "organizations:ListOrganizationalUnitsForParent"] fn list_organizational_units_for_parent(&self, parent_id: &str) -> Vec<OrgUnit>;
-        /// The parent of an account or organizational unit (AWS lists exactly one).
-        [ORGANIZATIONS_LIST_PARENTS = "organizations:ListParents"] fn list_parents(&self, child_id: &str) -> Vec<OrgParent>;
+        /// The accounts directly under a root or an OU, all pages.
+        [ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT = "organizations:ListAccountsForParent"] fn list_accounts_for_parent(&self, parent_id: &str) -> Vec<OrgAccount>;
     }
     actions: ORG_READ_ACTIONS
 }
 
+/// Temporary credentials of an assumed role (AssumeRole's answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: SecretString,
+    pub expiration: Timestamp,
+}
+
 declare_calls! {
-    /// Entering a member account of an organization: the audit role there, trusted by the
-    /// auditing principal with an ExternalId.
-    pub trait RoleAssume {
-        /// Temporary credentials of `role_arn`, the session named `session_name`.
-        [STS_ASSUME_ROLE = "sts:AssumeRole"] fn assume_role(&self, role_arn: &str, external_id: Option<&str>, session_name: &str) -> AssumedRole;
+    /// Entering another account: sts:AssumeRole on a role there (`audit --org`, and any command
+    /// that works across accounts through [`crate::live::AccountClients`]).
+    pub trait AssumeRole {
+        /// The role's temporary credentials; AWS answers `AccessDenied` when the role does not
+        /// exist, does not trust the caller, or the ExternalId does not match.
+        [STS_ASSUME_ROLE = "sts:AssumeRole"] fn assume_role(&self, role_arn: &str, external_id: Option<&str>, session_name: &str) -> RoleCredentials;
     }
-    actions: ROLE_ASSUME_ACTIONS
+    actions: ASSUME_ROLE_ACTIONS
+}
+
+/// A client acting in another account of the organization: what an org run enters each
+/// account with. [`crate::live::AccountClients`] does it with sts:AssumeRole (the caller's own
+/// account with its own credentials); the fake organization hands out fake accounts. Plan and
+/// apply across accounts get their per-account clients the same way.
+pub trait EnterAccount: Send + Sync {
+    /// The client of one account (the live client, or a fake account in tests).
+    type Client: Send + Sync + 'static;
+    /// A client acting in `account_id`. The error is the AssumeRole that failed (its AWS code:
+    /// `AccessDenied`, `Throttling`, ...).
+    fn enter(
+        &self,
+        account_id: &str,
+    ) -> impl Future<Output = AwsResult<std::sync::Arc<Self::Client>>> + Send;
 }
 
 /// Decodes a URL-encoded (percent-encoded) IAM policy document, as GetUserPolicy returns it.

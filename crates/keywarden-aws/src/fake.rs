@@ -26,7 +26,7 @@ use keywarden_core::model::{PasswordPolicy, Tag};
 use keywarden_core::time::parse_timestamp;
 use keywarden_core::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Default)]
 pub struct FakeAccount {
@@ -106,19 +106,13 @@ impl FakeAccount {
     }
 
     fn call(&self, action: &'static str, argument: Option<&str>) -> AwsResult<()> {
-        let entry = match argument {
-            Some(arg) => format!("{action}({arg})"),
-            None => action.to_owned(),
-        };
-        self.calls.lock().unwrap().push(entry);
-        match self.failures.get(action) {
-            Some(code) => Err(AwsError {
-                action,
-                code: code.clone(),
-                message: format!("injected by the fake account for {action}"),
-            }),
-            None => Ok(()),
-        }
+        record_call(
+            &self.calls,
+            &self.failures,
+            "the fake account",
+            action,
+            argument,
+        )
     }
 
     /// A write's answer once it took effect: `value`, or the error of a lost reply.
@@ -679,5 +673,121 @@ impl EventHistoryRead for FakeAccount {
             without_record: 0,
             next_token: (end < matching.len()).then(|| end.to_string()),
         })
+    }
+}
+
+/// An in-memory organization for tests of `audit --org`: a root, organizational units and
+/// accounts under parents, a [`FakeAccount`] per member account, and AssumeRole failures on
+/// demand per account.
+#[derive(Debug, Default)]
+pub struct FakeOrganization {
+    pub roots: Vec<crate::api::OrgUnit>,
+    /// Parent id (a root or an OU) -> the OUs directly under it.
+    pub units: BTreeMap<String, Vec<crate::api::OrgUnit>>,
+    /// Parent id -> the accounts directly under it.
+    pub accounts: BTreeMap<String, Vec<crate::api::OrgAccount>>,
+    /// Account id -> the account entered there.
+    pub members: HashMap<String, Arc<FakeAccount>>,
+    /// Account id -> the AWS error code its AssumeRole fails with (`AccessDenied`).
+    pub enter_failures: HashMap<String, String>,
+    /// Organizations actions that fail, with their AWS error code.
+    pub failures: HashMap<&'static str, String>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl FakeOrganization {
+    /// Every call made so far, as `action` or `action(argument)`.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn call(&self, action: &'static str, argument: Option<&str>) -> AwsResult<()> {
+        record_call(
+            &self.calls,
+            &self.failures,
+            "the fake organization",
+            action,
+            argument,
+        )
+    }
+}
+
+/// Records a call (`action` or `action(argument)`) and fails it when `failures` names its
+/// action: the fake account's and the fake organization's calls alike.
+fn record_call(
+    calls: &Mutex<Vec<String>>,
+    failures: &HashMap<&'static str, String>,
+    who: &str,
+    action: &'static str,
+    argument: Option<&str>,
+) -> AwsResult<()> {
+    let entry = match argument {
+        Some(arg) => format!("{action}({arg})"),
+        None => action.to_owned(),
+    };
+    calls.lock().unwrap().push(entry);
+    match failures.get(action) {
+        Some(code) => Err(AwsError {
+            action,
+            code: code.clone(),
+            message: format!("injected by {who} for {action}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+impl crate::api::OrgRead for FakeOrganization {
+    async fn list_roots(&self) -> AwsResult<Vec<crate::api::OrgUnit>> {
+        self.call(crate::api::ORGANIZATIONS_LIST_ROOTS, None)?;
+        Ok(self.roots.clone())
+    }
+
+    async fn list_organizational_units_for_parent(
+        &self,
+        parent_id: &str,
+    ) -> AwsResult<Vec<crate::api::OrgUnit>> {
+        self.call(
+            crate::api::ORGANIZATIONS_LIST_ORGANIZATIONAL_UNITS_FOR_PARENT,
+            Some(parent_id),
+        )?;
+        Ok(self.units.get(parent_id).cloned().unwrap_or_default())
+    }
+
+    async fn list_accounts_for_parent(
+        &self,
+        parent_id: &str,
+    ) -> AwsResult<Vec<crate::api::OrgAccount>> {
+        self.call(
+            crate::api::ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT,
+            Some(parent_id),
+        )?;
+        Ok(self.accounts.get(parent_id).cloned().unwrap_or_default())
+    }
+}
+
+impl crate::api::EnterAccount for FakeOrganization {
+    type Client = FakeAccount;
+
+    async fn enter(&self, account_id: &str) -> AwsResult<Arc<FakeAccount>> {
+        const ACTION: &str = crate::api::STS_ASSUME_ROLE;
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{ACTION}({account_id})"));
+        if let Some(code) = self.enter_failures.get(account_id) {
+            return Err(AwsError {
+                action: ACTION,
+                code: code.clone(),
+                message: format!("injected by the fake organization for {account_id}"),
+            });
+        }
+        self.members
+            .get(account_id)
+            .cloned()
+            .ok_or_else(|| AwsError {
+                action: ACTION,
+                code: "AccessDenied".into(),
+                message: format!("the fake organization has no account {account_id}"),
+            })
     }
 }

@@ -6,11 +6,12 @@
 //! principal and no policy can deny it.
 
 use crate::api::{
-    IAM_CREATE_ACCESS_KEY, IAM_DELETE_ACCESS_KEY, IAM_DELETE_LOGIN_PROFILE, IAM_DELETE_USER_POLICY,
-    IAM_GET_ACCESS_KEY_LAST_USED, IAM_GET_LOGIN_PROFILE, IAM_GET_USER_POLICY, IAM_LIST_ACCESS_KEYS,
-    IAM_LIST_USER_TAGS, IAM_PUT_USER_POLICY, IAM_READ_ACTIONS, IAM_UPDATE_ACCESS_KEY,
-    IAM_WRITE_ACTIONS, ORG_READ_ACTIONS, REMEDIATION_READ_ACTIONS, ROLE_ASSUME_ACTIONS,
-    SECRET_READ_ACTIONS, SECRET_WRITE_ACTIONS, STS_ASSUME_ROLE, TRAIL_READ_ACTIONS,
+    ASSUME_ROLE_ACTIONS, IAM_CREATE_ACCESS_KEY, IAM_DELETE_ACCESS_KEY, IAM_DELETE_LOGIN_PROFILE,
+    IAM_DELETE_USER_POLICY, IAM_GET_ACCESS_KEY_LAST_USED, IAM_GET_LOGIN_PROFILE,
+    IAM_GET_USER_POLICY, IAM_LIST_ACCESS_KEYS, IAM_LIST_USER_TAGS, IAM_PUT_USER_POLICY,
+    IAM_READ_ACTIONS, IAM_UPDATE_ACCESS_KEY, IAM_WRITE_ACTIONS, ORG_READ_ACTIONS,
+    REMEDIATION_READ_ACTIONS, SECRET_READ_ACTIONS, SECRET_WRITE_ACTIONS, STS_ASSUME_ROLE,
+    TRAIL_READ_ACTIONS,
 };
 use crate::logs::{EVENT_HISTORY_READ_ACTIONS, LOG_BUCKET_READ_ACTIONS};
 use serde_json::{json, Value};
@@ -236,7 +237,7 @@ pub fn is_valid_role_name(name: &str) -> bool {
 pub fn org_management_actions() -> Vec<&'static str> {
     ORG_READ_ACTIONS
         .iter()
-        .chain(ROLE_ASSUME_ACTIONS)
+        .chain(ASSUME_ROLE_ACTIONS)
         .copied()
         .collect()
 }
@@ -252,7 +253,7 @@ pub fn org_management_policy(role_name: &str) -> Value {
             statement("KeywardenOrgRead", ORG_READ_ACTIONS, "*"),
             statement(
                 "KeywardenAssumeAuditRole",
-                &[declared(ROLE_ASSUME_ACTIONS, STS_ASSUME_ROLE)],
+                &[declared(ASSUME_ROLE_ACTIONS, STS_ASSUME_ROLE)],
                 &format!("arn:aws:iam::*:role/{role_name}"),
             ),
         ],

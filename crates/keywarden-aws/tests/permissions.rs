@@ -10,12 +10,13 @@
 //! audit's (an audit cannot write).
 
 use keywarden_aws::api::{
-    IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, REMEDIATION_READ_ACTIONS, SECRET_READ_ACTIONS,
-    SECRET_WRITE_ACTIONS, TRAIL_READ_ACTIONS, WHO_AM_I_ACTIONS,
+    ASSUME_ROLE_ACTIONS, IAM_READ_ACTIONS, IAM_WRITE_ACTIONS, ORG_READ_ACTIONS,
+    REMEDIATION_READ_ACTIONS, SECRET_READ_ACTIONS, SECRET_WRITE_ACTIONS, TRAIL_READ_ACTIONS,
+    WHO_AM_I_ACTIONS,
 };
 use keywarden_aws::permissions::{
     apply_actions, apply_policy, audit_actions, audit_policy, contain_actions, contain_policy,
-    policy_document, rotate_actions, rotate_policy,
+    org_management_actions, policy_document, rotate_actions, rotate_policy,
 };
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -86,6 +87,37 @@ fn the_declared_actions_are_pinned() {
     assert_eq!(SECRET_WRITE_ACTIONS, ["secretsmanager:CreateSecret"]);
     assert_eq!(SECRET_READ_ACTIONS, ["secretsmanager:DescribeSecret"]);
     assert_eq!(WHO_AM_I_ACTIONS, ["sts:GetCallerIdentity"]);
+    assert_eq!(
+        ORG_READ_ACTIONS,
+        [
+            "organizations:ListRoots",
+            "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListAccountsForParent",
+        ]
+    );
+    assert_eq!(ASSUME_ROLE_ACTIONS, ["sts:AssumeRole"]);
+}
+
+#[test]
+fn the_org_audit_needs_the_organization_reads_and_assume_role_only() {
+    let actions = org_management_actions();
+    assert_eq!(
+        actions,
+        ORG_READ_ACTIONS
+            .iter()
+            .chain(ASSUME_ROLE_ACTIONS)
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    // Reads only on the management side: the per-account audit is the audit role's.
+    for action in &actions {
+        let verb = action.split(':').nth(1).unwrap();
+        assert!(
+            verb.starts_with("List") || *action == "sts:AssumeRole",
+            "{action}"
+        );
+    }
+    assert!(actions.iter().all(|a| !audit_actions().contains(a)));
 }
 
 /// Every action of every statement of `policy`.
@@ -354,34 +386,10 @@ fn policy_document_grants_the_given_actions() {
 
 // An organization (`keywarden permissions --org`).
 
-use keywarden_aws::api::{ORG_READ_ACTIONS, ROLE_ASSUME_ACTIONS};
 use keywarden_aws::permissions::{
-    audit_role_template, is_valid_role_name, org_management_actions, org_management_policy,
-    remediation_role_iam_actions, remediation_role_policy, remediation_role_secret_actions,
-    remediation_role_template,
+    audit_role_template, is_valid_role_name, org_management_policy, remediation_role_iam_actions,
+    remediation_role_policy, remediation_role_secret_actions, remediation_role_template,
 };
-
-#[test]
-fn the_org_actions_are_pinned() {
-    assert_eq!(
-        ORG_READ_ACTIONS,
-        [
-            "organizations:ListAccounts",
-            "organizations:ListAccountsForParent",
-            "organizations:ListOrganizationalUnitsForParent",
-            "organizations:ListParents",
-        ]
-    );
-    assert_eq!(ROLE_ASSUME_ACTIONS, ["sts:AssumeRole"]);
-    assert_eq!(
-        org_management_actions(),
-        ORG_READ_ACTIONS
-            .iter()
-            .chain(ROLE_ASSUME_ACTIONS)
-            .copied()
-            .collect::<Vec<_>>()
-    );
-}
 
 #[test]
 fn the_management_policy_reads_the_org_and_assumes_only_the_named_role() {

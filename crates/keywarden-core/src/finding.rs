@@ -176,6 +176,19 @@ pub struct Finding {
     pub ignored_exemption: Option<ExemptionNote>,
     /// For CloudTrail detections: the event that triggered the finding.
     pub event: Option<Box<EventContext>>,
+    /// For an organization run (`audit --org`): the account's name and OU path, shared by the
+    /// account's findings; `None` for a single account.
+    pub org_account: Option<std::sync::Arc<OrgAccountLabel>>,
+}
+
+/// Where an account sits in its organization: what every output prints next to a finding of
+/// an organization run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccountLabel {
+    /// The account's name in Organizations.
+    pub name: String,
+    /// The organizational units from the root down, by name: `Root/Workloads/Prod`.
+    pub ou_path: String,
 }
 
 /// The CloudTrail event behind a detection.
@@ -216,6 +229,7 @@ impl Finding {
             exemption: None,
             ignored_exemption: None,
             event: None,
+            org_account: None,
         }
     }
 
@@ -238,6 +252,7 @@ impl Finding {
             exemption: None,
             ignored_exemption: None,
             event: None,
+            org_account: None,
         }
     }
 

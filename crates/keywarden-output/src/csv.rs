@@ -40,14 +40,23 @@ pub const HEADER: [&str; 14] = [
     "data_as_of",
 ];
 
+/// The columns an organization run (`audit --org`) adds after [`HEADER`]: the account's name
+/// and OU path (a single account's CSV has [`HEADER`] alone, unchanged).
+pub const ORG_COLUMNS: [&str; 2] = ["account_name", "ou_path"];
+
 impl Printer for CsvPrinter {
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut writer = ::csv::Writer::from_writer(out);
-        writer.write_record(HEADER)?;
+        let org = report.org.is_some();
+        if org {
+            writer.write_record(HEADER.iter().chain(&ORG_COLUMNS))?;
+        } else {
+            writer.write_record(HEADER)?;
+        }
         // Every output says how old its data is; CSV has no header block, so each row carries it.
         let generated_at = rfc3339(report.now);
         let data_as_of = report.source.as_of.map(rfc3339).unwrap_or_default();
-        for f in report.findings {
+        report.for_each_finding(&mut |f| {
             let evidence = serde_json::to_string(&Evidence::of(f))?;
             let exemption_reason = f
                 .exemption
@@ -77,8 +86,16 @@ impl Printer for CsvPrinter {
                 &data_as_of,
             ];
             let cells = record.map(escape::csv_cell);
-            writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
-        }
+            let label = f.org_account.as_deref();
+            let org_cells = [
+                label.map(|a| a.name.as_str()).unwrap_or_default(),
+                label.map(|a| a.ou_path.as_str()).unwrap_or_default(),
+            ]
+            .map(escape::csv_cell);
+            let extra = if org { &org_cells[..] } else { &[] };
+            writer.write_record(cells.iter().chain(extra).map(|cell| cell.as_bytes()))?;
+            Ok(())
+        })?;
         writer.flush()
     }
 }

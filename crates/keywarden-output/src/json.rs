@@ -18,7 +18,7 @@
 //!   cannot break it; it ignores fields it does not know and maps enum values it does not know to
 //!   `Other`, because a minor version may add both. The enums are shared by both sides.
 
-use crate::{rfc3339, DataSource, FindingsReport, Printer};
+use crate::{rfc3339, AccountSummary, DataSource, FindingsReport, Printer};
 use keywarden_core::finding::{
     CredentialKind, EvidenceValue as CoreValue, ExemptionNote, Finding, Severity as CoreSeverity,
     Status as CoreStatus,
@@ -28,7 +28,7 @@ use keywarden_core::rules::RuleMeta;
 use keywarden_core::Timestamp;
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
-use serde::ser::SerializeMap;
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::io::{self, Write};
@@ -36,6 +36,11 @@ use std::io::{self, Write};
 /// The version of the JSON contract this build writes. Additive changes bump the minor number,
 /// anything that can break a reader bumps the major one.
 pub const SCHEMA_VERSION: &str = "1.1";
+
+/// The version of an organization run's document (`audit --org`): 1.1 and, added in 1.2, the
+/// top-level `accounts` and each finding's `account_name` and `ou_path`. A single account's
+/// document has none of them and says 1.1, as before.
+pub const ORG_SCHEMA_VERSION: &str = "1.2";
 
 /// The major version this build can read; see [`SavedAudit::from_json`].
 pub const SCHEMA_MAJOR: u32 = 1;
@@ -58,9 +63,92 @@ pub struct AuditDocument<'a> {
     pub data_source: DataSourceInfo<'a>,
     pub preset: &'a str,
     pub summary: Summary<'a>,
-    /// Sorted: severity (worst first), rule code, account, user, credential.
+    /// An organization run only (1.2): every account, in the order of `findings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<AccountRecord<'static>>>")]
+    pub accounts: Option<AccountRecords<'a>>,
+    /// Sorted: severity (worst first), rule code, account, user, credential. An organization
+    /// run: account by account (in the order of `accounts`), each account's sorted so.
     #[schemars(with = "Vec<FindingRecord<'static>>")]
     pub findings: Findings<'a>,
+}
+
+/// One account of an organization run (1.2).
+#[derive(Serialize, JsonSchema)]
+pub struct AccountRecord<'a> {
+    /// The 12-digit account id.
+    pub id: &'a str,
+    pub name: &'a str,
+    /// The organizational units from the root down, by name: `Root/Workloads/Prod`.
+    pub ou_path: &'a str,
+    /// `ok`, `assume-role-denied`, `throttled`, `access-denied`, `report-failed`, `error` or
+    /// `skipped-suspended`.
+    pub status: &'a str,
+    /// AWS's error code when the account could not be audited.
+    pub error_code: Option<&'a str>,
+    /// Why the account could not be audited, or was skipped.
+    pub reason: Option<&'a str>,
+    /// The account's credential report's GeneratedTime.
+    #[serde(with = "rfc3339_serde::option")]
+    #[schemars(with = "Option<String>")]
+    pub report_generated_at: Option<Timestamp>,
+    /// `generated_at - report_generated_at` in whole seconds; `null` when unknown.
+    pub report_age_seconds: Option<i64>,
+    pub users_evaluated: u64,
+    /// Failing findings by severity.
+    pub fail_by_severity: SeverityCounts,
+    pub fail: u64,
+    pub unknown: u64,
+    pub exempted: u64,
+}
+
+/// Failing findings per severity.
+#[derive(Serialize, JsonSchema)]
+pub struct SeverityCounts {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+}
+
+/// The accounts array of an organization run.
+pub struct AccountRecords<'a> {
+    pub accounts: &'a [AccountSummary],
+    pub now: Timestamp,
+}
+
+impl<'a> AccountRecord<'a> {
+    pub fn of(account: &'a AccountSummary, now: Timestamp) -> Self {
+        let [critical, high, medium, low] = account.fail_by_severity;
+        AccountRecord {
+            id: &account.id,
+            name: &account.name,
+            ou_path: &account.ou_path,
+            status: &account.status,
+            error_code: account.error_code.as_deref(),
+            reason: account.reason.as_deref(),
+            report_generated_at: account.report_generated_at,
+            report_age_seconds: account
+                .report_generated_at
+                .map(|t| now.signed_duration_since(t).num_seconds()),
+            users_evaluated: account.users_evaluated,
+            fail_by_severity: SeverityCounts {
+                critical,
+                high,
+                medium,
+                low,
+            },
+            fail: account.fail,
+            unknown: account.unknown,
+            exempted: account.exempted,
+        }
+    }
+}
+
+impl Serialize for AccountRecords<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.accounts.iter().map(|a| AccountRecord::of(a, self.now)))
+    }
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -94,8 +182,9 @@ pub struct Summary<'a> {
     pub exempted: u64,
 }
 
-/// The findings array, each finding written as a [`FindingRecord`] as it goes.
-pub struct Findings<'a>(pub &'a [Finding]);
+/// The findings array, each finding written as a [`FindingRecord`] as it goes: the report's
+/// slice, or an organization's accounts read back one at a time.
+pub struct Findings<'a>(pub &'a FindingsReport<'a>);
 
 /// The codes of rules, as an array of strings.
 pub struct RuleCodes<'a>(pub &'a [&'static RuleMeta]);
@@ -109,6 +198,12 @@ pub struct FindingRecord<'a> {
     pub severity: Severity,
     pub status: Status,
     pub account: Option<&'a str>,
+    /// An organization run only (1.2): the account's name in Organizations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<&'a str>,
+    /// An organization run only (1.2): the account's organizational units from the root down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou_path: Option<&'a str>,
     /// `<root_account>` for the root user; `null` for account-wide findings.
     pub user: Option<&'a str>,
     pub credential: Credential,
@@ -205,7 +300,11 @@ impl<'a> AuditDocument<'a> {
     pub fn of(report: &'a FindingsReport<'a>) -> Self {
         let count = |status| report.count(status) as u64;
         AuditDocument {
-            schema_version: SCHEMA_VERSION,
+            schema_version: if report.org.is_some() {
+                ORG_SCHEMA_VERSION
+            } else {
+                SCHEMA_VERSION
+            },
             tool: ToolInfo {
                 name: "keywarden",
                 version: report.tool_version,
@@ -222,7 +321,11 @@ impl<'a> AuditDocument<'a> {
                 unknown: count(CoreStatus::Unknown),
                 exempted: count(CoreStatus::Exempted),
             },
-            findings: Findings(report.findings),
+            accounts: report.org.map(|org| AccountRecords {
+                accounts: org.accounts(),
+                now: report.now,
+            }),
+            findings: Findings(report),
         }
     }
 }
@@ -247,6 +350,8 @@ impl<'a> FindingRecord<'a> {
             severity: f.severity().into(),
             status: f.status.into(),
             account: f.account.as_deref(),
+            account_name: f.org_account.as_deref().map(|a| a.name.as_str()),
+            ou_path: f.org_account.as_deref().map(|a| a.ou_path.as_str()),
             user: f.user.as_deref(),
             credential: f.credential.into(),
             access_key_id: f.access_key_id.as_deref(),
@@ -285,8 +390,36 @@ impl<'a> Evidence<'a> {
 
 impl Serialize for Findings<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(FindingRecord::of))
+        if self.0.org.is_none() {
+            return serializer.collect_seq(self.0.findings.iter().map(FindingRecord::of));
+        }
+        serialize_streamed(self.0, serializer, |seq, f| {
+            seq.serialize_element(&FindingRecord::of(f))
+        })
     }
+}
+
+/// A sequence of every finding of `report` (an organization's, read back account by account),
+/// each written by `element`, without holding them all.
+pub(crate) fn serialize_streamed<S: Serializer>(
+    report: &FindingsReport<'_>,
+    serializer: S,
+    mut element: impl FnMut(&mut S::SerializeSeq, &Finding) -> Result<(), S::Error>,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    let mut seq = serializer.serialize_seq(None)?;
+    let mut failed: Option<S::Error> = None;
+    let read = report.for_each_finding(&mut |f| {
+        element(&mut seq, f).map_err(|e| {
+            failed = Some(e);
+            io::Error::other("the finding could not be written")
+        })
+    });
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    read.map_err(|e| S::Error::custom(format!("cannot read an account's findings back: {e}")))?;
+    seq.end()
 }
 
 impl Serialize for RuleCodes<'_> {

@@ -71,11 +71,64 @@ pub enum Subject {
     },
 }
 
+/// One account of an organization run (`audit --org`): the per-account summary every output
+/// starts with or carries. Serializable: an organization run keeps it, with the account's
+/// findings, in its state folder (`--resume`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccountSummary {
+    pub id: String,
+    pub name: String,
+    /// The organizational units from the root down, by name: `Root/Workloads/Prod`.
+    pub ou_path: String,
+    /// `ok`, `assume-role-denied`, `throttled`, `access-denied`, `report-failed`, `error`, or
+    /// `skipped-suspended` (a suspended or closing account, not audited).
+    pub status: String,
+    /// AWS's error code when the account could not be audited.
+    pub error_code: Option<String>,
+    /// Why the account could not be audited, or was skipped.
+    pub reason: Option<String>,
+    /// The account's credential report's GeneratedTime: how old its data is.
+    pub report_generated_at: Option<Timestamp>,
+    pub users_evaluated: u64,
+    /// Failing findings by severity, in [`keywarden_core::finding::Severity::ALL`] order (critical first).
+    pub fail_by_severity: [u64; 4],
+    pub fail: u64,
+    pub unknown: u64,
+    pub exempted: u64,
+}
+
+impl AccountSummary {
+    /// Whether the account was audited to the end (`ok`); anything else is `unknown` data.
+    pub fn is_ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+/// An organization run's accounts and their findings. Only the summaries are held; each
+/// account's findings are read back one account at a time (from the state folder), so printing
+/// an organization takes the memory of its largest account, not of all of them.
+pub trait OrgFindings: Sync + fmt::Debug {
+    /// Every account, in output order.
+    fn accounts(&self) -> &[AccountSummary];
+    /// Calls `each` with every account and its findings (sorted as an audit sorts them), in the
+    /// order of [`OrgFindings::accounts`]; the first error stops it.
+    fn for_each_account(
+        &self,
+        each: &mut dyn FnMut(&AccountSummary, &[Finding]) -> io::Result<()>,
+    ) -> io::Result<()>;
+    /// Rules outside the audit's `rules_run` whose findings the run may hold (an account
+    /// that could not be audited is an `unknown` finding of such a rule).
+    fn extra_rules(&self) -> Vec<&'static RuleMeta>;
+}
+
 /// Everything a printer needs: findings, the rules that ran, and where the data came from.
-/// An audit ([`FindingsReport::audit`]) and a trail run both give one.
+/// An audit ([`FindingsReport::audit`]), an organization run ([`FindingsReport::org`]) and a
+/// trail run give one. Printers read findings through [`FindingsReport::for_each_finding`],
+/// which serves both a single account's slice and an organization's accounts.
 #[derive(Debug, Clone)]
 pub struct FindingsReport<'a> {
-    /// Sorted as the engine that made them sorts them.
+    /// Sorted as the engine that made them sorts them. Empty for an organization run: its
+    /// findings are in `org`.
     pub findings: &'a [Finding],
     /// The rules (and detections) that ran, in catalogue order.
     pub rules_run: &'a [&'static RuleMeta],
@@ -86,6 +139,8 @@ pub struct FindingsReport<'a> {
     /// The threshold preset used, for the record.
     pub preset: &'static str,
     pub tool_version: &'static str,
+    /// An organization run's accounts and findings; `None` for one account.
+    pub org: Option<&'a dyn OrgFindings>,
 }
 
 impl<'a> FindingsReport<'a> {
@@ -107,12 +162,68 @@ impl<'a> FindingsReport<'a> {
             source,
             preset,
             tool_version,
+            org: None,
+        }
+    }
+
+    /// An organization run's report: the accounts' summaries and their findings, read back
+    /// one account at a time.
+    pub fn org(
+        org: &'a dyn OrgFindings,
+        rules_run: &'a [&'static RuleMeta],
+        now: Timestamp,
+        source: DataSource,
+        preset: &'static str,
+        tool_version: &'static str,
+    ) -> Self {
+        let accounts = org.accounts();
+        FindingsReport {
+            findings: &[],
+            rules_run,
+            now,
+            subject: Subject::Credentials {
+                users_evaluated: accounts.iter().map(|a| a.users_evaluated).sum(),
+                root_row_seen: false,
+            },
+            source,
+            preset,
+            tool_version,
+            org: Some(org),
         }
     }
 
     /// How many findings have `status`.
     pub fn count(&self, status: Status) -> usize {
-        self.findings.iter().filter(|f| f.status == status).count()
+        match self.org {
+            Some(org) => org
+                .accounts()
+                .iter()
+                .map(|a| match status {
+                    Status::Fail => a.fail,
+                    Status::Unknown => a.unknown,
+                    Status::Exempted => a.exempted,
+                })
+                .sum::<u64>() as usize,
+            None => self.findings.iter().filter(|f| f.status == status).count(),
+        }
+    }
+
+    /// Calls `each` with every finding: the slice's, or an organization's account by account.
+    pub fn for_each_finding(
+        &self,
+        each: &mut dyn FnMut(&Finding) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match self.org {
+            Some(org) => {
+                org.for_each_account(&mut |_, findings| findings.iter().try_for_each(&mut *each))
+            }
+            None => self.findings.iter().try_for_each(each),
+        }
+    }
+
+    /// The accounts of an organization run (empty for one account).
+    pub fn accounts(&self) -> &[AccountSummary] {
+        self.org.map_or(&[], |org| org.accounts())
     }
 
     /// Users evaluated: 0 for events.

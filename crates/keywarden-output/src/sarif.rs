@@ -57,8 +57,38 @@ pub struct SarifLog<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Run<'a> {
     pub tool: Tool,
-    pub results: Vec<SarifResult<'a>>,
+    pub results: Results<'a>,
     pub properties: RunProperties<'a>,
+}
+
+/// A run's results: built from a single account's findings, or written as they are read back
+/// from an organization run's accounts (never all held at once).
+pub enum Results<'a> {
+    Built(Vec<SarifResult<'a>>),
+    Streamed {
+        report: &'a FindingsReport<'a>,
+        /// The rules array's codes, in order: a result's `ruleIndex` points into it.
+        rules: Vec<&'static str>,
+        uri: String,
+    },
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self {
+            Results::Built(results) => results.serialize(serializer),
+            Results::Streamed { report, rules, uri } => {
+                crate::json::serialize_streamed(report, serializer, |seq, f| {
+                    let index = rules
+                        .iter()
+                        .position(|code| *code == f.rule.code)
+                        .unwrap_or_default();
+                    seq.serialize_element(&result(f, index, uri))
+                })
+            }
+        }
+    }
 }
 
 /// Where the data came from and how old it is, which SARIF has no place for.
@@ -70,6 +100,9 @@ pub struct RunProperties<'a> {
     pub data_as_of: Option<String>,
     pub data_source: DataSourceInfo<'a>,
     pub preset: String,
+    /// An organization run only: every account's summary (as the JSON output's `accounts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<crate::json::AccountRecords<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -194,6 +227,11 @@ pub struct ResultProperties<'a> {
     /// An exemption that matched but did not apply (expired or malformed), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored_exemption: Option<ExemptionRecord<'a>>,
+    /// An organization run only: the account's name and its OU path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<&'a str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou_path: Option<&'a str>,
 }
 
 /// The SARIF level for a severity: what makes a dashboard block a merge or merely annotate.
@@ -226,18 +264,36 @@ impl<'a> SarifLog<'a> {
                 rules.push(finding.rule);
             }
         }
+        if let Some(org) = report.org {
+            // An account that could not be audited has a finding of the organization's own
+            // rule, which no account's audit ran.
+            for rule in org.extra_rules() {
+                if !rules.iter().any(|r| r.code == rule.code) {
+                    rules.push(rule);
+                }
+            }
+        }
         let uri = artifact_uri(&report.source.location);
-        let results = report
-            .findings
-            .iter()
-            .map(|f| {
-                let index = rules
+        let results = match report.org {
+            Some(_) => Results::Streamed {
+                report,
+                rules: rules.iter().map(|r| r.code).collect(),
+                uri,
+            },
+            None => Results::Built(
+                report
+                    .findings
                     .iter()
-                    .position(|r| r.code == f.rule.code)
-                    .unwrap_or_default();
-                result(f, index, &uri)
-            })
-            .collect();
+                    .map(|f| {
+                        let index = rules
+                            .iter()
+                            .position(|r| r.code == f.rule.code)
+                            .unwrap_or_default();
+                        result(f, index, &uri)
+                    })
+                    .collect(),
+            ),
+        };
         SarifLog {
             schema: SARIF_SCHEMA.to_owned(),
             version: SARIF_VERSION.to_owned(),
@@ -256,6 +312,10 @@ impl<'a> SarifLog<'a> {
                     data_as_of: report.source.as_of.map(rfc3339),
                     data_source: DataSourceInfo::of(&report.source, report.now),
                     preset: report.preset.to_owned(),
+                    accounts: report.org.map(|org| crate::json::AccountRecords {
+                        accounts: org.accounts(),
+                        now: report.now,
+                    }),
                 },
             }],
         }
@@ -347,6 +407,8 @@ fn result<'a>(f: &'a Finding, rule_index: usize, uri: &str) -> SarifResult<'a> {
             access_key_id: f.access_key_id.clone(),
             evidence: Evidence::of(f),
             ignored_exemption: f.ignored_exemption.as_ref().map(ExemptionRecord::of),
+            account_name: f.org_account.as_deref().map(|a| a.name.as_str()),
+            ou_path: f.org_account.as_deref().map(|a| a.ou_path.as_str()),
         },
     }
 }

@@ -13,7 +13,7 @@
 //! [`escape::terminal`]. The same audit always prints the same bytes, so the output can be
 //! diffed and kept as a golden file.
 
-use crate::{escape, rfc3339, DataSource, FindingsReport, Printer, Subject};
+use crate::{escape, rfc3339, DataSource, FindingsReport, OrgFindings, Printer, Subject};
 use keywarden_core::finding::{ExemptionNote, Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
 use keywarden_core::Timestamp;
@@ -48,46 +48,14 @@ impl Printer for TablePrinter {
         }
         writeln!(out)?;
 
-        if report.rules_run.is_empty() {
+        if let Some(org) = report.org {
+            write_org(out, report, org)?;
+        } else if report.rules_run.is_empty() {
             writeln!(out, "No rules ran: nothing was checked.")?;
         } else if report.findings.is_empty() {
             writeln!(out, "{}", no_findings(report))?;
         } else {
-            let columns = Columns::measure(report.findings);
-            for severity in Severity::ALL {
-                let group: Vec<&Finding> = report
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity() == severity)
-                    .collect();
-                if group.is_empty() {
-                    continue;
-                }
-                writeln!(
-                    out,
-                    "{} ({})",
-                    severity.as_str().to_uppercase(),
-                    group.len()
-                )?;
-                for (rule, findings) in by_rule(&group) {
-                    for finding in &findings {
-                        write_finding(out, finding, &columns, report.now)?;
-                    }
-                    // A fix hint only helps where something fails: for `unknown` the message
-                    // already says what would decide it, and `exempted` is an accepted risk.
-                    if findings.iter().any(|f| f.status == Status::Fail) {
-                        let hint = clean(&rule.fix_hint());
-                        writeln!(
-                            out,
-                            "{:indent$}fix {}: {hint}",
-                            "",
-                            clean(rule.code),
-                            indent = columns.detail_indent()
-                        )?;
-                    }
-                }
-                writeln!(out)?;
-            }
+            write_groups(out, report.findings, report.now)?;
         }
 
         write_report_file_hint(out, report)?;
@@ -192,6 +160,132 @@ fn write_rule_rollup(out: &mut dyn Write, report: &FindingsReport<'_>) -> io::Re
         )?;
     }
     writeln!(out)
+}
+
+/// Findings grouped by severity, worst first, each rule's fix hint under its findings.
+fn write_groups(out: &mut dyn Write, findings: &[Finding], now: Timestamp) -> io::Result<()> {
+    let columns = Columns::measure(findings);
+    for severity in Severity::ALL {
+        let group: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.severity() == severity)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "{} ({})",
+            severity.as_str().to_uppercase(),
+            group.len()
+        )?;
+        for (rule, findings) in by_rule(&group) {
+            for finding in &findings {
+                write_finding(out, finding, &columns, now)?;
+            }
+            // A fix hint only helps where something fails: for `unknown` the message
+            // already says what would decide it, and `exempted` is an accepted risk.
+            if findings.iter().any(|f| f.status == Status::Fail) {
+                let hint = clean(&rule.fix_hint());
+                writeln!(
+                    out,
+                    "{:indent$}fix {}: {hint}",
+                    "",
+                    clean(rule.code),
+                    indent = columns.detail_indent()
+                )?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// An organization run: the per-account summary first (status, failing findings by severity,
+/// unknown ones, the report's age), then each account's findings under its heading, read back
+/// one account at a time.
+fn write_org(
+    out: &mut dyn Write,
+    report: &FindingsReport<'_>,
+    org: &dyn OrgFindings,
+) -> io::Result<()> {
+    let accounts = org.accounts();
+    let ok = accounts.iter().filter(|a| a.is_ok()).count() as u64;
+    writeln!(
+        out,
+        "{}: {ok} audited, {} not",
+        plural(accounts.len() as u64, "account", "accounts"),
+        accounts.len() as u64 - ok
+    )?;
+    let rows: Vec<[String; 10]> = accounts
+        .iter()
+        .map(|a| {
+            let [critical, high, medium, low] = a.fail_by_severity.map(|n| n.to_string());
+            let age = a.report_generated_at.map_or_else(
+                || "-".to_owned(),
+                |t| span(report.now.signed_duration_since(t).num_seconds().max(0)),
+            );
+            let status = match &a.error_code {
+                Some(code) => format!("{} ({})", a.status, code),
+                None => a.status.clone(),
+            };
+            [
+                clean(&a.id),
+                clean(&a.name),
+                clean(&a.ou_path),
+                clean(&status),
+                critical,
+                high,
+                medium,
+                low,
+                a.unknown.to_string(),
+                age,
+            ]
+        })
+        .collect();
+    let header = [
+        "ACCOUNT",
+        "NAME",
+        "OU",
+        "STATUS",
+        "CRIT",
+        "HIGH",
+        "MED",
+        "LOW",
+        "UNKNOWN",
+        "REPORT AGE",
+    ]
+    .map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::from(" ");
+        for (cell, width) in row.iter().zip(widths) {
+            line.push(' ');
+            line.push_str(cell);
+            line.push_str(&" ".repeat(width - cell.chars().count() + 1));
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    writeln!(out)?;
+    org.for_each_account(&mut |account, findings| {
+        if findings.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "== account {} {} ({}): {}",
+            clean(&account.id),
+            clean(&account.name),
+            clean(&account.ou_path),
+            clean(&account.status)
+        )?;
+        write_groups(out, findings, report.now)
+    })
 }
 
 /// The header line: the source, and when its data was produced or why that is unknown.

@@ -66,6 +66,7 @@ fn render_events<'a>(
         source: source(),
         preset: "default",
         tool_version: "0.1.0",
+        org: None,
     };
     render(Format::Table, &report)
 }

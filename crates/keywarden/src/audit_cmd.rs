@@ -20,6 +20,9 @@ use std::path::Path;
 pub fn run_audit(args: AuditArgs) -> Result<Exit> {
     let now = resolve_now(args.output.now.as_deref())?;
     let config = build_config(&args.thresholds)?;
+    if args.org.org {
+        return crate::org_cmd::run_org(&args, config, now);
+    }
     let Some(path) = args.report.as_deref() else {
         return crate::live_cmd::run_live(&args, &config, now);
     };

@@ -191,6 +191,9 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
 
+    #[command(flatten)]
+    pub org: OrgArgs,
+
     /// When the report was generated (its GeneratedTime, RFC 3339); default: the file's
     /// modification time, unknown for standard input.
     #[arg(long, value_name = "RFC3339")]
@@ -230,6 +233,57 @@ pub struct AwsArgs {
     /// Print the number of AWS requests made, by action, to standard error.
     #[arg(long)]
     pub stats: bool,
+}
+
+/// `audit --org`: every account of an AWS Organization.
+#[derive(Debug, Args)]
+pub struct OrgArgs {
+    /// Audit every account of the organization (management-account or delegated-administrator
+    /// credentials), each through --role-name; the caller's own account with its own credentials.
+    #[arg(long, conflicts_with = "report")]
+    pub org: bool,
+
+    /// Only the accounts under these organizational units (nested OUs included; comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "OU_IDS", requires = "org")]
+    pub ou: Vec<String>,
+
+    /// Only these accounts (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS", requires = "org")]
+    pub accounts: Vec<String>,
+
+    /// Leave these accounts out (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS", requires = "org")]
+    pub exclude_accounts: Vec<String>,
+
+    /// The read-only audit role assumed in each account.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "keywarden-audit",
+        requires = "org"
+    )]
+    pub role_name: String,
+
+    /// The ExternalId the audit role's trust policy asks for.
+    #[arg(long, value_name = "ID", requires = "org")]
+    pub external_id: Option<String>,
+
+    /// A role assumed first; each account's role is assumed from its session (a role chain).
+    #[arg(long, value_name = "ARN", requires = "org")]
+    pub via_role: Option<String>,
+
+    /// Accounts audited at once.
+    #[arg(long, value_name = "N", default_value_t = 16, requires = "org")]
+    pub account_concurrency: usize,
+
+    /// Continue an interrupted organization run: only the accounts it did not finish are audited.
+    #[arg(long, value_name = "RUN_ID", requires = "org")]
+    pub resume: Option<String>,
+
+    /// Where the run keeps each account's result (default: keywarden's state folder, as for
+    /// the journal: $KEYWARDEN_STATE_DIR, else $XDG_STATE_HOME/keywarden, else ~/.local/state/keywarden).
+    #[arg(long, value_name = "DIR", requires = "org")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -449,6 +503,7 @@ impl ConnectArgs {
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
             max_attempts: self.max_attempts,
+            adaptive_retry: false,
         }
     }
 }

@@ -18,9 +18,9 @@ use keywarden_output::DataSource;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Result<Exit> {
-    let aws = &args.aws;
-    let options = LiveAuditOptions {
+/// The live audit's options from the flags (an organization run's accounts use the same).
+pub(crate) fn live_options(aws: &crate::cli::AwsArgs) -> Result<LiveAuditOptions> {
+    Ok(LiveAuditOptions {
         max_report_age: parse_duration(&aws.max_report_age).ok_or_else(|| {
             anyhow!(
                 "--max-report-age: `{}` is not a duration such as 30m, 4h or 1d",
@@ -30,7 +30,12 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
         enrich: !aws.no_enrich,
         concurrency: aws.concurrency.max(1),
         ..LiveAuditOptions::default()
-    };
+    })
+}
+
+pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Result<Exit> {
+    let aws = &args.aws;
+    let options = live_options(aws)?;
     let connect = aws.connect.options();
     let (audit, client, identity) = live_audit(&connect, &options, config, now)?;
     if aws.stats {

@@ -34,6 +34,7 @@ mod core_dumps;
 )]
 mod live_cmd;
 mod logging;
+mod org_cmd;
 #[allow(
     clippy::disallowed_methods,
     reason = "hands standard output to keywarden-output's plan, run and run-list printers"

@@ -223,10 +223,9 @@ fn the_management_policy_assumes_the_named_role_and_the_templates_create_it() {
         actions(&policy),
         BTreeSet::from(
             [
-                "organizations:ListAccounts",
+                "organizations:ListRoots",
                 "organizations:ListAccountsForParent",
                 "organizations:ListOrganizationalUnitsForParent",
-                "organizations:ListParents",
                 "sts:AssumeRole",
             ]
             .map(str::to_owned)

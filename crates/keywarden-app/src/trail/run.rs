@@ -333,6 +333,7 @@ impl TrailFindings {
             source: self.source.clone(),
             preset,
             tool_version: env!("CARGO_PKG_VERSION"),
+            org: None,
         }
     }
 }

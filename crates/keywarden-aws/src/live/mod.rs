@@ -9,10 +9,14 @@
 //! This module holds the client, its connection and what every service shares (errors, times,
 //! [`all_items!`]: the one way a paginated listing is read); one submodule per service
 //! implements that service's traits: [`iam`], [`sts`], [`cloudtrail`] (trails and the event
-//! history), [`s3`] (a trail's log files) and [`secretsmanager`] (rotation's hand-over).
+//! history), [`s3`] (a trail's log files), [`secretsmanager`] (rotation's hand-over) and
+//! [`organizations`] (an organization's accounts and OUs). [`accounts`] enters the other
+//! accounts of an organization ([`AccountClients`]: sts:AssumeRole, per account).
 
+mod accounts;
 mod cloudtrail;
 mod iam;
+mod organizations;
 mod s3;
 mod secretsmanager;
 mod sts;
@@ -37,6 +41,10 @@ pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
     /// Attempts per call, the first included (throttling and 5xx are retried).
     pub max_attempts: u32,
+    /// The SDK's adaptive retry mode: a client-side rate limiter that slows every call down
+    /// once AWS throttles (an organization's accounts audited at once), on top of the standard
+    /// retries' backoff.
+    pub adaptive_retry: bool,
 }
 
 /// IAM is global and answers in us-east-1; it is also where CloudTrail sees every
@@ -53,6 +61,7 @@ pub struct LiveClient {
     /// bucket names with dots (common for CloudTrail buckets) need over TLS.
     s3: aws_sdk_s3::Client,
     secretsmanager: aws_sdk_secretsmanager::Client,
+    organizations: aws_sdk_organizations::Client,
     /// Buckets S3 said live in another region than the configured one (see `logs`).
     bucket_regions: Arc<Mutex<HashMap<String, String>>>,
     region: String,
@@ -129,6 +138,9 @@ fn json_target_action(target: &str) -> String {
     let service = service.split('_').next().unwrap_or(service);
     let service = if service.is_empty() {
         "unknown".to_owned()
+    } else if service.starts_with("AWSOrganizations") {
+        // `AWSOrganizationsV20161128.ListRoots`: the API version is glued to the name.
+        "organizations".to_owned()
     } else {
         service.to_ascii_lowercase()
     };
@@ -187,71 +199,94 @@ async fn check_profile(flag: Option<&str>) -> Result<(), ConnectError> {
     Err(ConnectError::ProfileNotFound { name, available })
 }
 
+/// The SDK configuration `options` ask for: the credential chain (or the profile), the region
+/// (us-east-1 when none is configured), the endpoint override, and the retry strategy.
+pub(crate) async fn shared_config(options: &ConnectOptions) -> aws_config::SdkConfig {
+    let retry = if options.adaptive_retry {
+        RetryConfig::adaptive()
+    } else {
+        RetryConfig::standard()
+    };
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
+        retry
+            .with_max_attempts(options.max_attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(20)),
+    );
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let shared = loader.load().await;
+    if shared.region().is_none() {
+        return shared
+            .into_builder()
+            .region(Region::from_static(DEFAULT_REGION))
+            .build();
+    }
+    shared
+}
+
 /// Who the credentials belong to; declared in [`crate::api`] (the fake reports one too).
 pub use crate::api::CallerIdentity;
+pub use accounts::{AccountClients, RoleSpec};
 
 impl LiveClient {
     /// The clients for `options`. A profile named with `--profile` or `AWS_PROFILE` must exist:
     /// the SDK would otherwise fail each call with a message that never names it.
     pub async fn connect(options: &ConnectOptions) -> Result<Self, ConnectError> {
         check_profile(options.profile.as_deref()).await?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(options.max_attempts.max(1))
-                .with_initial_backoff(Duration::from_millis(200))
-                .with_max_backoff(Duration::from_secs(20)),
-        );
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &options.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &options.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let mut shared = loader.load().await;
-        if shared.region().is_none() {
-            shared = shared
-                .into_builder()
-                .region(Region::from_static(DEFAULT_REGION))
-                .build();
-        }
+        let shared = shared_config(options).await;
+        Ok(LiveClient::from_shared(&shared, RequestCounter::default()))
+    }
+
+    /// The clients of one configuration (its credentials, region, endpoint and retries), their
+    /// requests counted by `requests`.
+    pub(crate) fn from_shared(shared: &aws_config::SdkConfig, requests: RequestCounter) -> Self {
         let region = shared
             .region()
             .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
-        let requests = RequestCounter::default();
-        Ok(LiveClient {
+        LiveClient {
             iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&shared)
+                aws_sdk_iam::config::Builder::from(shared)
                     .interceptor(requests.clone())
                     .build(),
             ),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
-                aws_sdk_cloudtrail::config::Builder::from(&shared)
+                aws_sdk_cloudtrail::config::Builder::from(shared)
                     .interceptor(requests.clone())
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(&shared)
+                aws_sdk_sts::config::Builder::from(shared)
                     .interceptor(requests.clone())
                     .build(),
             ),
             s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&shared)
+                aws_sdk_s3::config::Builder::from(shared)
                     .force_path_style(true)
                     .interceptor(requests.clone())
                     .build(),
             ),
             secretsmanager: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(&shared)
+                aws_sdk_secretsmanager::config::Builder::from(shared)
+                    .interceptor(requests.clone())
+                    .build(),
+            ),
+            organizations: aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(shared)
                     .interceptor(requests.clone())
                     .build(),
             ),
             bucket_regions: Arc::default(),
             region,
             requests,
-        })
+        }
     }
 
     /// A client around ready-made SDK clients (tests use mocked ones). Its S3 and Secrets
@@ -275,12 +310,19 @@ impl LiveClient {
                 .region(Region::from_static(DEFAULT_REGION))
                 .build(),
         );
+        let organizations = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::Config::builder()
+                .behavior_version(aws_sdk_organizations::config::BehaviorVersion::latest())
+                .region(Region::from_static(DEFAULT_REGION))
+                .build(),
+        );
         LiveClient {
             iam,
             cloudtrail,
             sts,
             s3,
             secretsmanager,
+            organizations,
             bucket_regions: Arc::default(),
             region: DEFAULT_REGION.to_owned(),
             requests: RequestCounter::default(),
@@ -301,6 +343,12 @@ impl LiveClient {
 
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
         &self.s3
+    }
+
+    /// The same client with a ready-made Organizations client (tests use a mocked one).
+    pub fn with_organizations(mut self, organizations: aws_sdk_organizations::Client) -> Self {
+        self.organizations = organizations;
+        self
     }
 
     pub(crate) fn cloudtrail(&self) -> &aws_sdk_cloudtrail::Client {
@@ -464,6 +512,18 @@ macro_rules! all_items {
         }
         items
     }};
+    // Services whose paginators have no item stream (Organizations): every page's `$items`.
+    ($action:expr, $request:expr, pages |$page:ident| $items:expr, |$item:ident| $convert:expr) => {{
+        let mut pages = $request.into_paginator().send();
+        let mut items = Vec::new();
+        while let Some($page) = pages.next().await {
+            let $page = $page.map_err(|e| $crate::live::aws_error($action, e))?;
+            for $item in $items {
+                items.push($convert);
+            }
+        }
+        items
+    }};
 }
 use all_items;
 
@@ -514,5 +574,9 @@ mod tests {
             "secretsmanager:CreateSecret"
         );
         assert_eq!(json_target_action("Odd"), "unknown:Odd");
+        assert_eq!(
+            json_target_action("AWSOrganizationsV20161128.ListAccountsForParent"),
+            "organizations:ListAccountsForParent"
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! STS: who the client acts as, and the access key it signs with.
 
-use super::{aws_error, LiveClient};
-use crate::api::{AwsError, AwsResult, CallerIdentity, WhoAmI, STS_GET_CALLER_IDENTITY};
+use super::{aws_error, required_time, LiveClient};
+use crate::api::{
+    AssumeRole, AwsError, AwsResult, CallerIdentity, RoleCredentials, SecretString, WhoAmI,
+    STS_ASSUME_ROLE, STS_GET_CALLER_IDENTITY,
+};
 use std::sync::{Arc, Mutex};
 
 /// Captures the access key id a request was signed with, from its SigV4 `Authorization` header
@@ -70,6 +73,37 @@ impl WhoAmI for LiveClient {
             account: out.account().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),
             access_key_id,
+        })
+    }
+}
+
+impl AssumeRole for LiveClient {
+    async fn assume_role(
+        &self,
+        role_arn: &str,
+        external_id: Option<&str>,
+        session_name: &str,
+    ) -> AwsResult<RoleCredentials> {
+        const ACTION: &str = STS_ASSUME_ROLE;
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .set_external_id(external_id.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| aws_error(ACTION, e))?;
+        let credentials = out.credentials().ok_or_else(|| AwsError {
+            action: ACTION,
+            code: "MalformedResponse".into(),
+            message: "the response has no Credentials".into(),
+        })?;
+        Ok(RoleCredentials {
+            access_key_id: credentials.access_key_id().to_owned(),
+            secret_access_key: SecretString::new(credentials.secret_access_key().to_owned()),
+            session_token: SecretString::new(credentials.session_token().to_owned()),
+            expiration: required_time(ACTION, "Expiration", Some(credentials.expiration()))?,
         })
     }
 }

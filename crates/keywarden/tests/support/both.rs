@@ -168,6 +168,7 @@ impl Side for OnMoto {
             region: Some("us-east-1".into()),
             endpoint_url: Some(moto.endpoint().to_owned()),
             max_attempts: 3,
+            adaptive_retry: false,
         })
         .await
         .expect("no profile is named");

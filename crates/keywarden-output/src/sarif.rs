@@ -363,9 +363,10 @@ pub fn qualified_name(f: &Finding) -> String {
 }
 
 /// A stable identity for a finding across runs: FNV-1a (64-bit) over the rule code, account,
-/// user and credential, each NUL-terminated so `ab`+`c` and `a`+`bc` differ. Hand-rolled because the
+/// user and credential, and for a CloudTrail detection the event's id (two events are two
+/// findings), each NUL-terminated so `ab`+`c` and `a`+`bc` differ. Hand-rolled because the
 /// standard library's hasher may change between Rust releases, and a changed fingerprint would
-/// close and reopen every alert.
+/// close and reopen every alert. An audit finding hashes the same four parts it always has.
 pub fn fingerprint(f: &Finding) -> String {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -375,8 +376,9 @@ pub fn fingerprint(f: &Finding) -> String {
         f.user.as_deref().unwrap_or(""),
         f.credential.as_str(),
     ];
+    let event = f.event.as_ref().map(|e| e.event_id.as_str());
     let mut hash = OFFSET;
-    for part in parts {
+    for part in parts.into_iter().chain(event) {
         for &byte in part.as_bytes().iter().chain(&[0]) {
             hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
         }

@@ -333,7 +333,7 @@ fn compliance(f: &Finding) -> Value {
         );
     }
     if let Some(reason) = unknown_reason(f) {
-        compliance["status_detail"] = json!(reason);
+        compliance["status_details"] = json!([reason]);
     }
     compliance
 }
@@ -366,9 +366,6 @@ fn user(f: &Finding) -> Value {
     }
     if let Some(EvidenceValue::Bool(mfa)) = evidence_value(f, "mfa_active") {
         user["has_mfa"] = json!(mfa);
-    }
-    if let Some(key) = &f.access_key_id {
-        user["credential_uid"] = json!(key);
     }
     user
 }

@@ -569,3 +569,23 @@ fn every_findings_command_prints_markdown() {
         assert!(text.contains("### Critical and high ("), "{args:?}");
     }
 }
+
+#[test]
+fn the_rule_catalogue_lists_each_rules_standards() {
+    let out = keywarden(&["rules", "--format", "json"]);
+    let rules: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let of = |code: &str| rules.iter().find(|r| r["code"] == code).unwrap()["standards"].clone();
+    assert_eq!(
+        of("KEY002"),
+        json!([
+            {"control": "1.14", "standard": "CIS AWS Foundations Benchmark v3.0.0"},
+            {"control": "IAM.3", "standard": "AWS Foundational Security Best Practices v1.0.0"}
+        ])
+    );
+    assert_eq!(
+        of("EVT001"),
+        json!([]),
+        "a detection cites no benchmark control"
+    );
+    assert_eq!(of("KEY004"), json!([]));
+}

@@ -29,6 +29,7 @@ use keywarden_core::finding::{
 use keywarden_core::rules::{RuleMeta, Scope};
 use keywarden_core::Timestamp;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 /// The OCSF schema version every document declares.
@@ -44,7 +45,7 @@ pub const DETECTION_FINDING: u32 = 2004;
 pub enum OcsfFraming {
     /// One document per line (JSON Lines), as log shippers and Security Lake ingest them.
     Lines,
-    /// One pretty JSON array holding every document.
+    /// One JSON array holding every document, one document a line.
     Array,
 }
 
@@ -54,20 +55,54 @@ pub struct OcsfPrinter(pub OcsfFraming);
 
 impl Printer for OcsfPrinter {
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let documents = report.findings.iter().map(|f| document(report, f));
-        match self.0 {
-            OcsfFraming::Lines => {
-                for doc in documents {
-                    serde_json::to_writer(&mut *out, &doc)?;
+        // A rule's texts are read from its documentation once, not once per finding.
+        let mut texts: HashMap<&'static str, RuleTexts> = HashMap::new();
+        let (open, separator, close): (&[u8], &[u8], &[u8]) = match self.0 {
+            OcsfFraming::Lines => (b"", b"", b""),
+            // One document a line inside the array: written as it goes, never held whole.
+            OcsfFraming::Array => (b"[\n", b",", b"]\n"),
+        };
+        out.write_all(open)?;
+        for (i, f) in report.findings.iter().enumerate() {
+            let rule_texts = texts
+                .entry(f.rule.code)
+                .or_insert_with(|| RuleTexts::of(f.rule));
+            if i > 0 {
+                out.write_all(separator)?;
+                if self.0 == OcsfFraming::Array {
                     out.write_all(b"\n")?;
                 }
-                Ok(())
             }
-            OcsfFraming::Array => {
-                let all: Vec<Value> = documents.collect();
-                serde_json::to_writer_pretty(&mut *out, &all)?;
-                out.write_all(b"\n")
+            serde_json::to_writer(&mut *out, &document_with(report, f, rule_texts))?;
+            if self.0 == OcsfFraming::Lines {
+                out.write_all(b"\n")?;
             }
+        }
+        if self.0 == OcsfFraming::Array && !report.findings.is_empty() {
+            out.write_all(b"\n")?;
+        }
+        out.write_all(close)
+    }
+}
+
+/// What a document takes from its rule's documentation.
+struct RuleTexts {
+    /// What it does, on one line.
+    desc: Option<String>,
+    /// The first paragraph of How to fix.
+    fix: String,
+}
+
+impl RuleTexts {
+    fn of(rule: &RuleMeta) -> Self {
+        let hint = rule.fix_hint();
+        RuleTexts {
+            desc: rule.section("What it does").map(|what| one_line(&what)),
+            fix: if hint.is_empty() {
+                format!("See `keywarden rule {}`.", rule.code)
+            } else {
+                hint
+            },
         }
     }
 }
@@ -123,6 +158,10 @@ pub fn finding_uid(f: &Finding) -> String {
 
 /// The finding's OCSF document.
 pub fn document(report: &FindingsReport<'_>, f: &Finding) -> Value {
+    document_with(report, f, &RuleTexts::of(f.rule))
+}
+
+fn document_with(report: &FindingsReport<'_>, f: &Finding, texts: &RuleTexts) -> Value {
     let class_uid = class_of(f);
     let activity_id = 1; // Create: each run reports the findings it sees.
     let severity = f.severity();
@@ -158,8 +197,8 @@ pub fn document(report: &FindingsReport<'_>, f: &Finding) -> Value {
     doc.insert("message".into(), json!(f.message));
     doc.insert("metadata".into(), metadata(report));
     doc.insert("cloud".into(), cloud(f));
-    doc.insert("finding_info".into(), finding_info(f, class_uid));
-    doc.insert("remediation".into(), remediation(f.rule));
+    doc.insert("finding_info".into(), finding_info(f, class_uid, texts));
+    doc.insert("remediation".into(), json!({ "desc": texts.fix }));
     match class_uid {
         IAM_ANALYSIS_FINDING => {
             doc.insert("user".into(), user(f));
@@ -191,10 +230,11 @@ fn unknown_reason(f: &Finding) -> Option<String> {
     if f.status != Status::Unknown {
         return None;
     }
-    let reason = f.evidence.iter().find(|(k, _)| *k == "unknown_reason");
-    Some(match reason {
-        Some((_, value)) => format!("unknown: {value}"),
-        None => "unknown: the source could not answer".to_owned(),
+    // The evidence's reason when the rule gives one (an AWS error code), else the message,
+    // which says what could not be decided and why.
+    Some(match evidence_value(f, "unknown_reason") {
+        Some(value) => format!("unknown: {value}"),
+        None => format!("unknown: {}", f.message),
     })
 }
 
@@ -225,7 +265,7 @@ fn cloud(f: &Finding) -> Value {
     cloud
 }
 
-fn finding_info(f: &Finding, class_uid: u32) -> Value {
+fn finding_info(f: &Finding, class_uid: u32, texts: &RuleTexts) -> Value {
     let rule = f.rule;
     let mut info = json!({
         "uid": finding_uid(f),
@@ -239,8 +279,8 @@ fn finding_info(f: &Finding, class_uid: u32) -> Value {
         "types": [rule.code],
         "product": { "name": "keywarden", "vendor_name": "keywarden" },
     });
-    if let Some(what) = rule.section("What it does") {
-        info["desc"] = json!(one_line(&what));
+    if let Some(desc) = &texts.desc {
+        info["desc"] = json!(desc);
     }
     if class_uid == IAM_ANALYSIS_FINDING && !rule.standards.is_empty() {
         info["tags"] = Value::Array(
@@ -340,16 +380,6 @@ fn compliance(f: &Finding) -> Value {
 
 /// The standard named for a rule that cites none.
 const CATALOGUE: &str = "keywarden rule catalogue";
-
-fn remediation(rule: &RuleMeta) -> Value {
-    let hint = rule.fix_hint();
-    let desc = if hint.is_empty() {
-        format!("See `keywarden rule {}`.", rule.code)
-    } else {
-        hint
-    };
-    json!({ "desc": desc })
-}
 
 fn user(f: &Finding) -> Value {
     let name = f.user.as_deref().unwrap_or("-");

@@ -138,3 +138,13 @@ fn hostile_values_are_written_exactly() {
         "no line break got through"
     );
 }
+
+#[test]
+fn no_findings_is_no_line_and_an_empty_array() {
+    let clean = audit(&ROWS[..1], &Default::default(), clean_extras());
+    assert!(clean.findings.is_empty());
+    assert_eq!(render(Format::Ocsf, &report(&clean, file_source())), "");
+    let array = render(Format::OcsfJson, &report(&clean, file_source()));
+    assert_eq!(array, "[\n]\n");
+    assert_eq!(serde_json::from_str::<Value>(&array).unwrap(), json!([]));
+}

@@ -3,8 +3,9 @@
 //!
 //! It says where the data came from and how old it is, counts findings by severity and status,
 //! lists the critical and high findings in a table, and puts the medium and low ones in a
-//! collapsed `<details>` section, so the message stays short where it is pasted. An empty result
-//! says so in words.
+//! collapsed `<details>` section, so the message stays short where it is pasted. Each table shows
+//! at most [`MAX_TABLE_ROWS`] findings and says how many more there are (a GitHub comment holds
+//! 65,536 characters; the JSON output has them all). An empty result says so in words.
 //!
 //! Every value that came from outside (user names, account ids, key ids, messages quoting log
 //! fields, the source's path, exemption reasons) goes through [`escape::markdown`]: markup
@@ -23,6 +24,9 @@ use std::io::{self, Write};
 pub struct MarkdownPrinter;
 
 const STATUSES: [Status; 3] = [Status::Fail, Status::Unknown, Status::Exempted];
+
+/// The most findings one table lists.
+pub const MAX_TABLE_ROWS: usize = 100;
 
 impl Printer for MarkdownPrinter {
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -128,7 +132,7 @@ fn write_table(findings: &[&Finding], out: &mut dyn Write) -> io::Result<()> {
         "| Severity | Status | Rule | Account | User | Credential | Finding |"
     )?;
     writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |")?;
-    for f in findings {
+    for f in findings.iter().take(MAX_TABLE_ROWS) {
         let credential = match &f.access_key_id {
             Some(key) => format!("{} {key}", f.credential.as_str()),
             None => f.credential.as_str().to_owned(),
@@ -150,5 +154,13 @@ fn write_table(findings: &[&Finding], out: &mut dyn Write) -> io::Result<()> {
             escape::markdown(&message),
         )?;
     }
-    writeln!(out)
+    writeln!(out)?;
+    if findings.len() > MAX_TABLE_ROWS {
+        writeln!(
+            out,
+            "{} more not shown: `--format json` or `--format csv` lists every finding.\n",
+            findings.len() - MAX_TABLE_ROWS
+        )?;
+    }
+    Ok(())
 }

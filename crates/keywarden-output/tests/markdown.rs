@@ -84,7 +84,10 @@ fn parse(markdown: &str) -> Parsed {
                     unexpected.push(format!("html {html:?}"));
                 }
             }
-            Event::Code(code) if code.as_ref() == "unknown" && cell.is_none() => {}
+            // The printer's own code spans, outside any cell.
+            Event::Code(code)
+                if cell.is_none()
+                    && ["unknown", "--format json", "--format csv"].contains(&code.as_ref()) => {}
             Event::Start(Tag::Paragraph | Tag::Heading { .. } | Tag::Strong | Tag::HtmlBlock)
             | Event::End(
                 TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Strong | TagEnd::HtmlBlock,
@@ -227,4 +230,24 @@ fn counts_by_severity_and_status_and_a_clean_run_says_so() {
         "{markdown}"
     );
     assert!(!markdown.contains("<details>"));
+}
+
+#[test]
+fn a_table_lists_at_most_its_limit_and_says_how_many_more() {
+    let mut outcome = outcome();
+    let one = outcome.findings[2].clone(); // alice's KEY001: medium
+    outcome.findings.extend(std::iter::repeat_n(one, 250));
+    let markdown = render(Format::Markdown, &report(&outcome, file_source()));
+    let parsed = parse(&markdown);
+    assert!(parsed.unexpected.is_empty(), "{:?}", parsed.unexpected);
+    let limit = keywarden_output::markdown::MAX_TABLE_ROWS;
+    assert_eq!(parsed.tables[2].len() - 1, limit);
+    let rest = outcome.findings.len() - 2 - limit;
+    assert!(
+        markdown.contains(&format!("{rest} more not shown: `--format json`")),
+        "{markdown}"
+    );
+    // The counts still count everything.
+    assert!(markdown.starts_with("## keywarden: 257 findings\n"));
+    assert_eq!(parsed.tables[0][3], ["medium", "253", "1", "1", "255"]);
 }

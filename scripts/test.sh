@@ -9,6 +9,7 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is not installed (https://
 echo "== moto (the AWS API server the integration tests run against)"
 scripts/ensure-moto.sh >/dev/null
 scripts/ensure-cfn-lint.sh >/dev/null # cfn-lint, for the StackSet templates of `permissions --org`
+scripts/ensure-ocsf.sh >/dev/null # the OCSF validator (crates/keywarden/tests/formats_cli.rs)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

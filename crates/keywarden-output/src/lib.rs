@@ -18,6 +18,8 @@ pub mod csv;
 pub mod escape;
 pub mod json;
 pub mod key;
+pub mod markdown;
+pub mod ocsf;
 pub mod remediation;
 pub mod rotate;
 pub mod rules;
@@ -27,6 +29,8 @@ pub mod table;
 
 pub use crate::csv::CsvPrinter;
 pub use crate::json::JsonPrinter;
+pub use crate::markdown::MarkdownPrinter;
+pub use crate::ocsf::{OcsfFraming, OcsfPrinter};
 pub use crate::sarif::SarifPrinter;
 pub use crate::table::TablePrinter;
 
@@ -261,10 +265,24 @@ pub enum Format {
     Csv,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+    /// OCSF 1.8.0 findings, one JSON document per line (see `docs/ocsf.md`).
+    Ocsf,
+    /// OCSF 1.8.0 findings as one JSON array.
+    OcsfJson,
+    /// A Markdown summary for a pull request, a ticket or a chat.
+    Markdown,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Csv, Format::Sarif];
+    pub const ALL: [Format; 7] = [
+        Format::Table,
+        Format::Json,
+        Format::Csv,
+        Format::Sarif,
+        Format::Ocsf,
+        Format::OcsfJson,
+        Format::Markdown,
+    ];
 
     /// The name `--format` takes.
     pub fn name(self) -> &'static str {
@@ -273,6 +291,9 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Sarif => "sarif",
+            Format::Ocsf => "ocsf",
+            Format::OcsfJson => "ocsf-json",
+            Format::Markdown => "markdown",
         }
     }
 
@@ -287,6 +308,9 @@ impl Format {
             Format::Json => Box::new(JsonPrinter),
             Format::Csv => Box::new(CsvPrinter),
             Format::Sarif => Box::new(SarifPrinter),
+            Format::Ocsf => Box::new(OcsfPrinter(OcsfFraming::Lines)),
+            Format::OcsfJson => Box::new(OcsfPrinter(OcsfFraming::Array)),
+            Format::Markdown => Box::new(MarkdownPrinter),
         }
     }
 }
@@ -371,7 +395,7 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format `xml` (expected one of table, json, csv, sarif)"
+            "unknown format `xml` (expected one of table, json, csv, sarif, ocsf, ocsf-json, markdown)"
         );
         assert!("JSON".parse::<Format>().is_err());
     }

@@ -20,8 +20,20 @@ pub struct RuleRecord<'a> {
     pub name: &'a str,
     /// `critical`, `high`, `medium`, `low`.
     pub severity: &'a str,
+    /// The controls of published standards the rule checks (its Standards section, structured);
+    /// empty for a rule that checks none.
+    pub standards: Vec<StandardRecord>,
     /// When it fails, in one line.
     pub summary: &'a str,
+}
+
+/// One control of a standard: `{"standard": "CIS AWS Foundations Benchmark v3.0.0", "control": "1.12"}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StandardRecord {
+    /// The control's id in the standard: `1.12`, `IAM.8`.
+    pub control: &'static str,
+    /// The standard's full name and version.
+    pub standard: &'static str,
 }
 
 impl<'a> RuleRecord<'a> {
@@ -31,6 +43,14 @@ impl<'a> RuleRecord<'a> {
             documentation: m.documentation_text(),
             name: m.name,
             severity: m.severity.as_str(),
+            standards: m
+                .standards
+                .iter()
+                .map(|c| StandardRecord {
+                    control: c.control,
+                    standard: c.standard.name(),
+                })
+                .collect(),
             summary: m.summary,
         }
     }

@@ -2,14 +2,20 @@
 //! DefectDojo and the like).
 //!
 //! SARIF was made for source files, and keywarden's findings are about credentials, so the
-//! mapping makes choices a dashboard can live with:
+//! mapping makes choices GitHub code scanning accepts (docs/sarif.md says what it shows):
 //! - every rule that ran is a `reportingDescriptor`, with its documentation as help and a
 //!   `security-severity` so GitHub ranks alerts the way keywarden does;
-//! - each finding's subject is a logical location `account/user/credential`, and, because
-//!   dashboards reject results without a physical location, the audited source (the report file)
-//!   is also given as the physical one, at line 1: the core does not record rows' line numbers;
-//! - `partialFingerprints` hashes what identifies the finding (rule, account, user, credential),
-//!   not the message, so an alert survives a key aging from 93 to 94 days unused;
+//! - each finding's subject is a logical location `account/user/credential`, and, because code
+//!   scanning rejects a result without a physical location, a synthetic artifact per account and
+//!   user (`aws/<account>/<user>`, each segment percent-encoded; `aws/<account>/account` for an
+//!   account-wide finding) with one line per credential (`region.startLine`, [`credential_line`]):
+//!   the same finding is always at the same place, whatever file or account call it came from;
+//! - `partialFingerprints` hashes what identifies the finding (rule, account, user, credential,
+//!   and a detection's event id), not the message or a time, so an alert survives a key aging
+//!   from 93 to 94 days unused and a re-run the next day;
+//! - at most [`MAX_RESULTS`] results per run (GitHub's limit): the most severe are kept, and the
+//!   run says how many of which rules were left out (`properties.omitted_results` and a
+//!   tool-execution notification), so a truncated upload is never taken for a complete one;
 //! - `unknown` findings are notes, and exempted ones carry an external suppression with the
 //!   exemption's reason, so dashboards show them as dismissed rather than dropping them;
 //! - a result's message is SARIF plain text, where `[text](target)` is a link a viewer renders:
@@ -22,7 +28,8 @@
 use crate::escape::sarif_text;
 use crate::json::{DataSourceInfo, Evidence, ExemptionRecord};
 use crate::{rfc3339, FindingsReport, Printer};
-use keywarden_core::finding::{Finding, Severity, Status};
+use keywarden_core::finding::{CredentialKind, Finding, Severity, Status};
+use keywarden_core::model::KeySlot;
 use keywarden_core::rules::RuleMeta;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -33,6 +40,8 @@ pub const INFORMATION_URI: &str = "https://github.com/keywarden/keywarden";
 /// The `partialFingerprints` key; bump the suffix if the hashed fields ever change, so old and
 /// new fingerprints are never compared as if they meant the same thing.
 pub const FINGERPRINT_KEY: &str = "keywarden/v1";
+/// The most results GitHub code scanning accepts in one run.
+pub const MAX_RESULTS: usize = 25_000;
 
 /// `--format sarif`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,6 +66,9 @@ pub struct SarifLog<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Run<'a> {
     pub tool: Tool,
+    /// Only when results were left out: a notification that says so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invocations: Vec<Invocation>,
     pub results: Results<'a>,
     pub properties: RunProperties<'a>,
 }
@@ -69,7 +81,6 @@ pub enum Results<'a> {
         report: &'a FindingsReport<'a>,
         /// The rules array's codes, in order: a result's `ruleIndex` points into it.
         rules: Vec<&'static str>,
-        uri: String,
     },
 }
 
@@ -78,17 +89,39 @@ impl Serialize for Results<'_> {
         use serde::ser::SerializeSeq;
         match self {
             Results::Built(results) => results.serialize(serializer),
-            Results::Streamed { report, rules, uri } => {
+            Results::Streamed { report, rules } => {
                 crate::json::serialize_streamed(report, serializer, |seq, f| {
                     let index = rules
                         .iter()
                         .position(|code| *code == f.rule.code)
                         .unwrap_or_default();
-                    seq.serialize_element(&result(f, index, uri))
+                    seq.serialize_element(&result(f, index))
                 })
             }
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    pub execution_successful: bool,
+    pub tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    pub level: String,
+    pub message: Message,
+}
+
+/// The results a run left out, past [`MAX_RESULTS`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OmittedResults {
+    pub count: usize,
+    /// How many of each rule's results were left out.
+    pub by_rule: std::collections::BTreeMap<String, usize>,
+    pub reason: String,
 }
 
 /// Where the data came from and how old it is, which SARIF has no place for.
@@ -103,6 +136,8 @@ pub struct RunProperties<'a> {
     /// An organization run only: every account's summary (as the JSON output's `accounts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounts: Option<crate::json::AccountRecords<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted_results: Option<OmittedResults>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -256,6 +291,13 @@ pub fn security_severity(severity: Severity) -> &'static str {
 
 impl<'a> SarifLog<'a> {
     pub fn from_report(report: &'a FindingsReport<'a>) -> Self {
+        Self::from_report_with_limit(report, MAX_RESULTS)
+    }
+
+    /// As [`SarifLog::from_report`], with at most `limit` results: the most severe (failing
+    /// before unknown before exempted, in the engine's order within each), the rest counted in
+    /// the run's properties and a notification.
+    pub fn from_report_with_limit(report: &'a FindingsReport<'a>, limit: usize) -> Self {
         // Every finding's rule ran, but a result must never point past the rules array, so
         // any rule missing from `rules_run` is added rather than trusted to be there.
         let mut rules: Vec<&'static RuleMeta> = report.rules_run.to_vec();
@@ -273,27 +315,60 @@ impl<'a> SarifLog<'a> {
                 }
             }
         }
-        let uri = artifact_uri(&report.source.location);
+        // An organization run's findings are streamed from its accounts' files, uncapped (see
+        // docs/sarif.md); a single account's are capped at `limit`, the most severe kept.
+        let (kept, omitted) = match report.org {
+            Some(_) => (Vec::new(), Vec::new()),
+            None => select(report.findings, limit),
+        };
         let results = match report.org {
             Some(_) => Results::Streamed {
                 report,
                 rules: rules.iter().map(|r| r.code).collect(),
-                uri,
             },
             None => Results::Built(
-                report
-                    .findings
-                    .iter()
+                kept.into_iter()
                     .map(|f| {
                         let index = rules
                             .iter()
                             .position(|r| r.code == f.rule.code)
                             .unwrap_or_default();
-                        result(f, index, &uri)
+                        result(f, index)
                     })
                     .collect(),
             ),
         };
+        let omitted = (!omitted.is_empty()).then(|| {
+            let mut by_rule = std::collections::BTreeMap::new();
+            for f in &omitted {
+                *by_rule.entry(f.rule.code.to_owned()).or_insert(0) += 1;
+            }
+            OmittedResults {
+                count: omitted.len(),
+                by_rule,
+                reason: format!(
+                    "GitHub code scanning accepts at most {limit} results per run: the {limit} most \
+                     severe are here, the others are in keywarden's JSON output"
+                ),
+            }
+        });
+        let invocations = omitted
+            .iter()
+            .map(|o| Invocation {
+                execution_successful: true,
+                tool_execution_notifications: vec![Notification {
+                    level: "warning".to_owned(),
+                    message: Message {
+                        text: format!(
+                            "{} of {} results left out (at most {limit} per run); see the run's \
+                             properties.omitted_results",
+                            o.count,
+                            report.findings.len()
+                        ),
+                    },
+                }],
+            })
+            .collect();
         SarifLog {
             schema: SARIF_SCHEMA.to_owned(),
             version: SARIF_VERSION.to_owned(),
@@ -306,6 +381,7 @@ impl<'a> SarifLog<'a> {
                         rules: rules.iter().map(|r| descriptor(r)).collect(),
                     },
                 },
+                invocations,
                 results,
                 properties: RunProperties {
                     generated_at: rfc3339(report.now),
@@ -316,10 +392,36 @@ impl<'a> SarifLog<'a> {
                         accounts: org.accounts(),
                         now: report.now,
                     }),
+                    omitted_results: omitted,
                 },
             }],
         }
     }
+}
+
+/// The findings a run of at most `limit` results keeps (in the engine's order), and those it
+/// leaves out: ranked by severity, then failing before unknown before exempted.
+fn select(findings: &[Finding], limit: usize) -> (Vec<&Finding>, Vec<&Finding>) {
+    if findings.len() <= limit {
+        return (findings.iter().collect(), Vec::new());
+    }
+    let mut ranked: Vec<usize> = (0..findings.len()).collect();
+    ranked.sort_by_key(|&i| (findings[i].severity(), findings[i].status));
+    let mut keep = vec![false; findings.len()];
+    for &i in &ranked[..limit] {
+        keep[i] = true;
+    }
+    findings
+        .iter()
+        .zip(keep)
+        .fold((Vec::new(), Vec::new()), |(mut kept, mut left), (f, k)| {
+            if k {
+                kept.push(f);
+            } else {
+                left.push(f);
+            }
+            (kept, left)
+        })
 }
 
 fn descriptor(rule: &RuleMeta) -> ReportingDescriptor {
@@ -349,7 +451,7 @@ fn descriptor(rule: &RuleMeta) -> ReportingDescriptor {
     }
 }
 
-fn result<'a>(f: &'a Finding, rule_index: usize, uri: &str) -> SarifResult<'a> {
+fn result(f: &Finding, rule_index: usize) -> SarifResult<'_> {
     let level = match f.status {
         // SARIF's `kind: open` would describe an undecided check, but it forces `level: none`,
         // which dashboards hide; a note keeps it visible and `status` says what it is.
@@ -386,9 +488,11 @@ fn result<'a>(f: &'a Finding, rule_index: usize, uri: &str) -> SarifResult<'a> {
         locations: vec![Location {
             physical_location: PhysicalLocation {
                 artifact_location: ArtifactLocation {
-                    uri: uri.to_owned(),
+                    uri: subject_uri(f),
                 },
-                region: Region { start_line: 1 },
+                region: Region {
+                    start_line: credential_line(f.credential),
+                },
             },
             logical_locations: vec![LogicalLocation {
                 name: f
@@ -425,9 +529,10 @@ pub fn qualified_name(f: &Finding) -> String {
 }
 
 /// A stable identity for a finding across runs: FNV-1a (64-bit) over the rule code, account,
-/// user and credential, each NUL-terminated so `ab`+`c` and `a`+`bc` differ. Hand-rolled because the
+/// user and credential, and for a CloudTrail detection the event's id (two events are two
+/// findings), each NUL-terminated so `ab`+`c` and `a`+`bc` differ. Hand-rolled because the
 /// standard library's hasher may change between Rust releases, and a changed fingerprint would
-/// close and reopen every alert.
+/// close and reopen every alert. An audit finding hashes the same four parts it always has.
 pub fn fingerprint(f: &Finding) -> String {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -437,8 +542,9 @@ pub fn fingerprint(f: &Finding) -> String {
         f.user.as_deref().unwrap_or(""),
         f.credential.as_str(),
     ];
+    let event = f.event.as_ref().map(|e| e.event_id.as_str());
     let mut hash = OFFSET;
-    for part in parts {
+    for part in parts.into_iter().chain(event) {
         for &byte in part.as_bytes().iter().chain(&[0]) {
             hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
         }
@@ -446,37 +552,48 @@ pub fn fingerprint(f: &Finding) -> String {
     format!("{hash:016x}")
 }
 
-/// The source's location as a URI reference. A relative path stays relative (dashboards resolve
-/// it against the repository), an absolute one becomes a `file://` URI, and anything outside
-/// RFC 3986's path characters is percent-encoded, so a path with spaces is still a valid URI.
-pub fn artifact_uri(location: &str) -> String {
-    let path = location.replace('\\', "/");
-    let is_windows_absolute = path.len() >= 3
-        && path.as_bytes()[0].is_ascii_alphabetic()
-        && path.as_bytes()[1] == b':'
-        && path.as_bytes()[2] == b'/';
-    let (prefix, path) = if path.starts_with('/') {
-        ("file://", path.as_str())
-    } else if is_windows_absolute {
-        ("file:///", path.as_str())
-    } else {
-        ("", path.as_str())
-    };
-    let mut uri = String::with_capacity(prefix.len() + path.len());
-    uri.push_str(prefix);
-    for (i, byte) in path.bytes().enumerate() {
-        let keep = byte.is_ascii_alphanumeric()
-            || b"-._~/!$&'()*+,;=@".contains(&byte)
-            // The drive letter's colon; elsewhere a colon in a relative path's first segment
-            // would read as a URI scheme.
-            || (byte == b':' && is_windows_absolute && i == 1);
-        if keep {
-            uri.push(char::from(byte));
+/// The synthetic artifact a finding is shown in: `aws/<account>/<user>`, or
+/// `aws/<account>/account` for an account-wide finding (`unknown-account` when the source has no
+/// account id). Each segment is percent-encoded (all but RFC 3986's unreserved characters), so
+/// a user name holding `/`, `..` or `%` stays one segment and the URI is always valid.
+pub fn subject_uri(f: &Finding) -> String {
+    let account = f.account.as_deref().unwrap_or("unknown-account");
+    let subject = f.user.as_deref().unwrap_or("account");
+    format!("aws/{}/{}", segment(account), segment(subject))
+}
+
+/// `text` as one URI path segment: unreserved characters kept, every other byte `%XX`; `.` and
+/// `..` (which a URI resolver would collapse) written as `%2E`s, and an empty name as `-`.
+fn segment(text: &str) -> String {
+    if text.is_empty() {
+        return "-".to_owned();
+    }
+    if text == "." || text == ".." {
+        return "%2E".repeat(text.len());
+    }
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
         } else {
-            uri.push_str(&format!("%{byte:02X}"));
+            out.push_str(&format!("%{byte:02X}"));
         }
     }
-    uri
+    out
+}
+
+/// The line of a subject's artifact a credential is shown at: one per credential kind, so two
+/// findings about the same user's two keys are at two places, and each always at the same one.
+pub fn credential_line(credential: CredentialKind) -> u64 {
+    match credential {
+        CredentialKind::Account => 1,
+        CredentialKind::Password => 2,
+        CredentialKind::Mfa => 3,
+        CredentialKind::AccessKey(KeySlot::One) => 4,
+        CredentialKind::AccessKey(KeySlot::Two) => 5,
+        CredentialKind::AccessKeyId => 6,
+        CredentialKind::SessionKey => 7,
+    }
 }
 
 #[cfg(test)]
@@ -484,14 +601,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locations_become_uri_references() {
-        assert_eq!(artifact_uri("./r.csv"), "./r.csv");
-        assert_eq!(artifact_uri("reports/2024 01.csv"), "reports/2024%2001.csv");
-        assert_eq!(artifact_uri("/tmp/r.csv"), "file:///tmp/r.csv");
-        assert_eq!(artifact_uri(r"C:\audit\r.csv"), "file:///C:/audit/r.csv");
-        assert_eq!(artifact_uri("a:b.csv"), "a%3Ab.csv");
-        assert_eq!(artifact_uri("100%.csv"), "100%25.csv");
-        assert_eq!(artifact_uri("-"), "-");
+    fn segments_are_percent_encoded_and_never_dot_segments() {
+        assert_eq!(segment("alice"), "alice");
+        assert_eq!(segment("a.b-c_d~e"), "a.b-c_d~e");
+        assert_eq!(segment("<root_account>"), "%3Croot_account%3E");
+        assert_eq!(segment("../x"), "..%2Fx");
+        assert_eq!(segment(".."), "%2E%2E");
+        assert_eq!(segment("."), "%2E");
+        assert_eq!(segment(""), "-");
+        assert_eq!(segment("a b%c/é"), "a%20b%25c%2F%C3%A9");
+    }
+
+    #[test]
+    fn each_credential_kind_has_its_own_line() {
+        let kinds = [
+            CredentialKind::Account,
+            CredentialKind::Password,
+            CredentialKind::Mfa,
+            CredentialKind::AccessKey(KeySlot::One),
+            CredentialKind::AccessKey(KeySlot::Two),
+            CredentialKind::AccessKeyId,
+            CredentialKind::SessionKey,
+        ];
+        let lines: std::collections::BTreeSet<u64> =
+            kinds.iter().map(|k| credential_line(*k)).collect();
+        assert_eq!(lines.len(), kinds.len());
+        assert!(lines.iter().all(|&l| l >= 1));
     }
 
     #[test]

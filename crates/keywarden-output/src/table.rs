@@ -289,7 +289,7 @@ fn write_org(
 }
 
 /// The header line: the source, and when its data was produced or why that is unknown.
-fn source_line(source: &DataSource, now: Timestamp) -> String {
+pub(crate) fn source_line(source: &DataSource, now: Timestamp) -> String {
     let origin = match source.kind {
         "credential-report-file" => format!("credential report {}", source.location),
         "live" => format!("live account {}", source.location),

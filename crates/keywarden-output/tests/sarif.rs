@@ -195,7 +195,7 @@ fn results_map_status_to_level_and_suppressions() {
     assert_eq!(
         alice["locations"][0],
         json!({
-            "physicalLocation": {"artifactLocation": {"uri": "./r.csv"}, "region": {"startLine": 1}},
+            "physicalLocation": {"artifactLocation": {"uri": "aws/123456789012/alice"}, "region": {"startLine": 4}},
             "logicalLocations": [{
                 "name": "alice",
                 "fullyQualifiedName": "123456789012/alice/access_key_1",
@@ -284,18 +284,131 @@ fn run_properties_say_how_old_the_data_is() {
 }
 
 #[test]
-fn absolute_paths_become_file_uris() {
+fn each_account_and_user_is_one_artifact_and_each_credential_one_line() {
+    let log = sarif();
+    let places: Vec<(String, u64)> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let physical = &r["locations"][0]["physicalLocation"];
+            (
+                physical["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                physical["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(places.contains(&("aws/123456789012/account".to_owned(), 1)));
+    assert!(places.contains(&("aws/123456789012/bob".to_owned(), 3)));
+    assert!(places.contains(&("aws/123456789012/ci-bot".to_owned(), 4)));
+    // Where the data came from is in the run's properties, not in a result's location: the
+    // same finding from another report file is at the same place.
     let outcome = outcome();
     let source = DataSource {
         location: "/var/audits/credential report.csv".into(),
         ..file_source()
     };
-    let text = render(Format::Sarif, &report(&outcome, source));
-    let log: Value = serde_json::from_str(&text).unwrap();
-    let uri = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
-        ["uri"];
-    assert_eq!(uri, "file:///var/audits/credential%20report.csv");
+    let elsewhere: Value =
+        serde_json::from_str(&render(Format::Sarif, &report(&outcome, source))).unwrap();
+    check_structure(&elsewhere);
+    assert_eq!(
+        elsewhere["runs"][0]["results"], log["runs"][0]["results"],
+        "the source's path changes no result"
+    );
+    assert_eq!(
+        elsewhere["runs"][0]["properties"]["data_source"]["location"],
+        "/var/audits/credential report.csv"
+    );
+}
+
+#[test]
+fn fingerprints_survive_a_run_at_another_time() {
+    let prints = |outcome: &keywarden_core::AuditOutcome| -> Vec<(String, String)> {
+        let log: Value =
+            serde_json::from_str(&render(Format::Sarif, &report(outcome, file_source()))).unwrap();
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                        + " "
+                        + r["ruleId"].as_str().unwrap(),
+                    r["partialFingerprints"]["keywarden/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    };
+    let now = prints(&outcome());
+    let csv = report_csv(ROWS);
+    let reader = keywarden_core::report::ReportReader::new(csv.as_bytes(), "r.csv").unwrap();
+    let a_month_later = keywarden_core::audit_report(
+        reader,
+        &config(CONFIG),
+        ts("2024-07-01T00:00:00Z"),
+        keywarden_core::AccountExtras::unknown_from_report_file(),
+    )
+    .unwrap();
+    let later = prints(&a_month_later);
+    let mut same = 0;
+    for (finding, print) in &now {
+        if let Some((_, later_print)) = later.iter().find(|(f, _)| f == finding) {
+            assert_eq!(print, later_print, "{finding}");
+            same += 1;
+        }
+    }
+    assert!(
+        same >= 5,
+        "too few findings in both runs ({same}) to compare"
+    );
+}
+
+#[test]
+fn past_the_limit_the_most_severe_results_stay_and_the_rest_are_counted() {
+    let outcome = outcome();
+    let report = report(&outcome, file_source());
+    let log = serde_json::to_value(keywarden_output::sarif::SarifLog::from_report_with_limit(
+        &report, 2,
+    ))
+    .unwrap();
     check_structure(&log);
+    let run = &log["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    // The fixture's worst: PWD002 (high, fail) and TRAIL001 (high, unknown).
+    let kept: Vec<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, ["PWD002", "TRAIL001"]);
+    let omitted = &run["properties"]["omitted_results"];
+    assert_eq!(omitted["count"], 5);
+    assert_eq!(omitted["by_rule"]["KEY002"], 2);
+    let note = &run["invocations"][0]["toolExecutionNotifications"][0];
+    assert_eq!(note["level"], "warning");
+    assert!(note["message"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("5 of 7 results left out"));
+
+    // Under the limit nothing is said.
+    let all =
+        serde_json::to_value(keywarden_output::sarif::SarifLog::from_report(&report)).unwrap();
+    assert!(all["runs"][0].get("invocations").is_none());
+    assert!(all["runs"][0]["properties"]
+        .get("omitted_results")
+        .is_none());
+    assert_eq!(keywarden_output::sarif::MAX_RESULTS, 25_000);
 }
 
 #[test]

@@ -300,6 +300,7 @@ impl Loader {
             documentation: leak(documentation),
             live_data: &[],
             fix: Fix::Manual(&[]),
+            standards: &[],
         }));
         let rules = &mut self.loaded.rules;
         rules.by_code.insert(meta.code, rules.rules.len());

@@ -132,6 +132,9 @@ pub fn print_findings(report: &FindingsReport<'_>, format: Option<FormatArg>) ->
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Csv) => Format::Csv,
         Some(FormatArg::Sarif) => Format::Sarif,
+        Some(FormatArg::Ocsf) => Format::Ocsf,
+        Some(FormatArg::OcsfJson) => Format::OcsfJson,
+        Some(FormatArg::Markdown) => Format::Markdown,
         None if io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     };

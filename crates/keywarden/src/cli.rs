@@ -126,6 +126,12 @@ pub enum FormatArg {
     Json,
     Csv,
     Sarif,
+    /// OCSF 1.8.0 findings, one JSON document per line.
+    Ocsf,
+    /// OCSF 1.8.0 findings as one JSON array.
+    OcsfJson,
+    /// A Markdown summary (counts, critical and high findings, the rest collapsed).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -51,6 +51,7 @@ check its trust policy and ExternalId, or run again later (`--resume RUN_ID`) wh
 throttled.\n\n## Standards\n\nNone: keywarden's own.\n",
     live_data: &[],
     fix: Fix::Manual(&[]),
+    standards: &[],
 };
 
 /// What `audit --org` was asked to do.

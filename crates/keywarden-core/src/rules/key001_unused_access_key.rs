@@ -49,6 +49,11 @@ declare_rule! {
         summary: "an active access key unused (or never used since creation) for longer than max_unused_days",
         live_data: [AccessKeys, KeyLastUse],
         fix: RetireKey { proves_idle: true },
+        standards: [
+            (CisAwsFoundationsV3, "1.12"),
+            (AwsFsbp, "IAM.8"),
+            (AwsSecurityHubCis, "IAM.22"),
+        ],
     }
 }
 

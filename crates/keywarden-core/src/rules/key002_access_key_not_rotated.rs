@@ -41,6 +41,10 @@ declare_rule! {
         summary: "an active access key created more than max_key_age_days ago",
         live_data: [AccessKeys],
         fix: DeactivateAfterRotation { last_used: "last_used" },
+        standards: [
+            (CisAwsFoundationsV3, "1.14"),
+            (AwsFsbp, "IAM.3"),
+        ],
     }
 }
 

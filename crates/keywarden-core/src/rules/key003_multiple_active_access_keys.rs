@@ -37,6 +37,9 @@ declare_rule! {
         summary: "a user has two active access keys",
         live_data: [AccessKeys],
         fix: DeactivateAfterRotation { last_used: "older_key_last_used" },
+        standards: [
+            (CisAwsFoundationsV3, "1.13"),
+        ],
     }
 }
 

@@ -46,6 +46,9 @@ declare_rule! {
         summary: "a console user got an access key at creation (within setup_window_minutes) that was never used",
         live_data: [AccessKeys, KeyLastUse, LoginProfile],
         fix: RetireKey { proves_idle: false },
+        standards: [
+            (CisAwsFoundationsV3, "1.11"),
+        ],
     }
 }
 

@@ -66,6 +66,44 @@ pub struct RuleMeta {
     pub live_data: &'static [LiveData],
     /// What a plan does about a failing finding of the rule.
     pub fix: Fix,
+    /// The controls of published standards the rule checks, the structured form of its
+    /// `## Standards` section (a test holds the two together); empty for a rule that checks
+    /// none (detections, Sigma rules).
+    pub standards: &'static [StandardControl],
+}
+
+/// A published standard a rule's controls come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Standard {
+    /// CIS Amazon Web Services Foundations Benchmark v3.0.0 (section 1 numbered as in v1.4.0 to
+    /// v3.0.0; v5.0.0 and later renumber it).
+    CisAwsFoundationsV3,
+    /// AWS Foundational Security Best Practices v1.0.0 (Security Hub control ids).
+    AwsFsbp,
+    /// A Security Hub control in no FSBP version, only in the CIS standards Security Hub runs
+    /// (IAM.9, IAM.22).
+    AwsSecurityHubCis,
+}
+
+impl Standard {
+    /// The standard's full name, as OCSF's `compliance.standards` and a reader expect it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Standard::CisAwsFoundationsV3 => "CIS AWS Foundations Benchmark v3.0.0",
+            Standard::AwsFsbp => "AWS Foundational Security Best Practices v1.0.0",
+            Standard::AwsSecurityHubCis => {
+                "AWS Security Hub (CIS AWS Foundations Benchmark controls)"
+            }
+        }
+    }
+}
+
+/// One control of a standard: `CIS AWS Foundations Benchmark v3.0.0` `1.12`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StandardControl {
+    pub standard: Standard,
+    /// The control's id in the standard: `1.12`, `IAM.8`.
+    pub control: &'static str,
 }
 
 /// The documentation sections every finding's rule has (the catalogue's and Sigma's), in order.
@@ -207,7 +245,8 @@ macro_rules! declare_rule {
             scope: $scope:ident,
             summary: $summary:literal,
             live_data: [$($data:ident),* $(,)?],
-            fix: $fix:expr $(,)?
+            fix: $fix:expr
+            $(, standards: [$(($standard:ident, $control:literal)),* $(,)?])? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -228,6 +267,10 @@ macro_rules! declare_rule {
                     use $crate::rules::Fix::*;
                     $fix
                 },
+                standards: &[$($($crate::rules::StandardControl {
+                    standard: $crate::rules::Standard::$standard,
+                    control: $control,
+                }),*)?],
             };
         }
     };
@@ -551,6 +594,51 @@ mod tests {
                 rule.meta().name
             );
         }
+    }
+
+    #[test]
+    fn every_declared_standard_control_is_named_in_the_rules_standards_section() {
+        let mut declared = 0;
+        for meta in catalogue() {
+            let section = meta.section("Standards").unwrap_or_default();
+            let words: Vec<&str> = section
+                .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '/'))
+                .collect();
+            for control in meta.standards {
+                declared += 1;
+                let family = match control.standard {
+                    Standard::CisAwsFoundationsV3 => "CIS AWS Foundations",
+                    Standard::AwsFsbp | Standard::AwsSecurityHubCis => "Security Hub",
+                };
+                assert!(
+                    section.contains(family),
+                    "{}: the Standards section names no {family} control",
+                    meta.code
+                );
+                assert!(
+                    words.contains(&control.control),
+                    "{}: {} {} is declared but not in the Standards section: {section}",
+                    meta.code,
+                    control.standard.name(),
+                    control.control
+                );
+            }
+            let mut seen = HashSet::new();
+            assert!(
+                meta.standards.iter().all(|c| seen.insert(*c)),
+                "{}: a control declared twice",
+                meta.code
+            );
+        }
+        // The audit rules check CIS and FSBP controls; a macro that dropped them would leave
+        // every rule with none.
+        assert!(declared >= 20, "{declared}");
+        assert!(AccessKeyNotRotated::META
+            .standards
+            .contains(&StandardControl {
+                standard: Standard::AwsFsbp,
+                control: "IAM.3"
+            }));
     }
 
     #[test]

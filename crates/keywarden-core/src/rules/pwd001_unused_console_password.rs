@@ -35,7 +35,7 @@ declare_rule! {
     ///
     /// ## Standards
     /// CIS AWS Foundations 1.12 (45 days), Trend Micro Conformity IAM-003 case B (90),
-    /// AWS Config iam-user-unused-credentials-check (90), AWS Security Hub IAM.8 (90).
+    /// AWS Config iam-user-unused-credentials-check (90), AWS Security Hub IAM.22 (45) and IAM.8 (90).
     pub struct UnusedConsolePassword {
         code: "PWD001",
         name: "unused-console-password",
@@ -44,6 +44,11 @@ declare_rule! {
         summary: "an enabled console password unused (or never used since set) for longer than max_unused_days",
         live_data: [LoginProfile],
         fix: DeleteLoginProfile,
+        standards: [
+            (CisAwsFoundationsV3, "1.12"),
+            (AwsFsbp, "IAM.8"),
+            (AwsSecurityHubCis, "IAM.22"),
+        ],
     }
 }
 

@@ -38,6 +38,10 @@ declare_rule! {
             "or, if {user} does not need the console, remove the password \
              (aws iam delete-login-profile --user-name {user})",
         ]),
+        standards: [
+            (CisAwsFoundationsV3, "1.10"),
+            (AwsFsbp, "IAM.5"),
+        ],
     }
 }
 

@@ -40,6 +40,11 @@ declare_rule! {
         summary: "the account password policy misses length, character classes, reuse prevention or expiry",
         live_data: [PasswordPolicy],
         fix: Manual(&[]),
+        standards: [
+            (CisAwsFoundationsV3, "1.8"),
+            (CisAwsFoundationsV3, "1.9"),
+            (AwsFsbp, "IAM.7"),
+        ],
     }
 }
 

@@ -37,6 +37,10 @@ declare_rule! {
         summary: "the root user has an access key (active or not)",
         live_data: [AccountSummary],
         fix: Manual(ROOT_KEY_STEPS),
+        standards: [
+            (CisAwsFoundationsV3, "1.4"),
+            (AwsFsbp, "IAM.4"),
+        ],
     }
 }
 

@@ -24,7 +24,8 @@ declare_rule! {
     /// `manual`: only root can register root's MFA device. The plan's steps say how.
     ///
     /// ## Standards
-    /// CIS AWS Foundations 1.5 (and 1.6 for hardware MFA), AWS Security Hub IAM.9,
+    /// CIS AWS Foundations 1.5 (and 1.6 for hardware MFA), AWS Security Hub IAM.9 (and IAM.6,
+    /// an AWS Foundational Security Best Practices control, for hardware MFA),
     /// AWS Config root-account-mfa-enabled.
     pub struct RootWithoutMfa {
         code: "ROOT002",
@@ -37,6 +38,12 @@ declare_rule! {
             "sign in as the root user and open Security credentials",
             "assign an MFA device (a hardware key or passkey is best)",
         ]),
+        standards: [
+            (CisAwsFoundationsV3, "1.5"),
+            (CisAwsFoundationsV3, "1.6"),
+            (AwsFsbp, "IAM.6"),
+            (AwsSecurityHubCis, "IAM.9"),
+        ],
     }
 }
 

@@ -37,6 +37,10 @@ declare_rule! {
         summary: "no multi-region trail is logging management events",
         live_data: [Trails],
         fix: Manual(&[]),
+        standards: [
+            (CisAwsFoundationsV3, "3.1"),
+            (AwsFsbp, "CloudTrail.1"),
+        ],
     }
 }
 

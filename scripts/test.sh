@@ -8,6 +8,8 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is not installed (https://
 
 echo "== moto (the AWS API server the integration tests run against)"
 scripts/ensure-moto.sh >/dev/null
+echo "== chromium (the HTML report's browser test drives it)"
+scripts/ensure-chromium.sh >/dev/null
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -29,3 +31,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast "${features[@]}"
 fi
+
+echo "== the HTML report in headless Chromium"
+scripts/test-browser.sh

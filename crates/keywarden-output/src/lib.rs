@@ -16,6 +16,7 @@ use std::str::FromStr;
 pub mod contain;
 pub mod csv;
 pub mod escape;
+pub mod html;
 pub mod json;
 pub mod key;
 pub mod remediation;
@@ -26,6 +27,7 @@ pub mod schema;
 pub mod table;
 
 pub use crate::csv::CsvPrinter;
+pub use crate::html::HtmlPrinter;
 pub use crate::json::JsonPrinter;
 pub use crate::sarif::SarifPrinter;
 pub use crate::table::TablePrinter;
@@ -144,10 +146,18 @@ pub enum Format {
     Csv,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+    /// One self-contained HTML page for a browser (`html.rs`).
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Csv, Format::Sarif];
+    pub const ALL: [Format; 5] = [
+        Format::Table,
+        Format::Json,
+        Format::Csv,
+        Format::Sarif,
+        Format::Html,
+    ];
 
     /// The name `--format` takes.
     pub fn name(self) -> &'static str {
@@ -156,6 +166,7 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Sarif => "sarif",
+            Format::Html => "html",
         }
     }
 
@@ -170,6 +181,7 @@ impl Format {
             Format::Json => Box::new(JsonPrinter),
             Format::Csv => Box::new(CsvPrinter),
             Format::Sarif => Box::new(SarifPrinter),
+            Format::Html => Box::new(HtmlPrinter::default()),
         }
     }
 }
@@ -254,7 +266,7 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format `xml` (expected one of table, json, csv, sarif)"
+            "unknown format `xml` (expected one of table, json, csv, sarif, html)"
         );
         assert!("JSON".parse::<Format>().is_err());
     }

@@ -87,6 +87,8 @@ pub enum FormatArg {
     Json,
     Csv,
     Sarif,
+    /// One self-contained HTML page (inline CSS and JS, no network fetch).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

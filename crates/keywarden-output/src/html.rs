@@ -7,9 +7,9 @@
 //!
 //! What keeps the data inert:
 //! - [`script_json`]: the JSON is escaped for the inside of a `<script>` element: `<`, `>` and `&`
-//!   become `\u003c`, `\u003e`, `\u0026` (so no value can write `</script>` or `<!--`), and U+2028
-//!   and U+2029 become `\u2028`, `\u2029`. All are JSON escapes, so `JSON.parse` gives the exact
-//!   values back.
+//!   become `\u003c`, `\u003e`, `\u0026` (so no value can write `</script>` or `<!--`), and U+2028,
+//!   U+2029, the Bidi controls and the other invisible characters become `\u2028` and the like.
+//!   All are JSON escapes, so `JSON.parse` gives the exact values back.
 //! - A Content-Security-Policy `<meta>`, first in `<head>`, allows only the page's own style and
 //!   script, by their SHA-256 hashes: no other script runs, and nothing is fetched (no image, font,
 //!   frame, connection or form target), so the file works offline and leaks nothing when opened.
@@ -23,6 +23,7 @@
 //! timeline from the run's lineage: creation, status changes, sessions minted, first and last
 //! use, deletion, and uses after the key was revoked.
 
+use crate::escape::is_unsafe_on_terminal;
 use crate::json::DataSourceInfo;
 use crate::{rfc3339, FindingsReport, Printer, Subject};
 use base64::Engine as _;
@@ -72,7 +73,7 @@ impl<'l> HtmlPrinter<'l> {
 impl Printer for HtmlPrinter<'_> {
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let page = Page::of(report, self.lineage);
-        let data = script_json(&serde_json::to_vec(&page)?);
+        let data = script_json(&serde_json::to_string(&page)?);
         write_page(report, &data, out)
     }
 }
@@ -97,7 +98,7 @@ pub fn content_security_policy() -> String {
     )
 }
 
-fn write_page(report: &FindingsReport<'_>, data: &[u8], out: &mut dyn Write) -> io::Result<()> {
+fn write_page(report: &FindingsReport<'_>, data: &str, out: &mut dyn Write) -> io::Result<()> {
     let title = format!(
         "keywarden report: {} finding(s), {}",
         report.findings.len(),
@@ -119,37 +120,25 @@ fn write_page(report: &FindingsReport<'_>, data: &[u8], out: &mut dyn Write) -> 
           file, or use --format json.</p></noscript>\n",
     )?;
     out.write_all(b"<script type=\"application/json\" id=\"kw-data\">")?;
-    out.write_all(data)?;
+    out.write_all(data.as_bytes())?;
     out.write_all(b"</script>\n")?;
     write!(out, "<script>{JS}</script>\n</body>\n</html>\n")
 }
 
-/// JSON for the inside of an HTML `<script>` element: `<`, `>`, `&`, U+2028 and U+2029 as
-/// `\uXXXX` escapes. `json` must be serde_json's output, where these can only occur inside
-/// strings, so the escapes keep the document valid and its values exact.
-pub fn script_json(json: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(json.len() + json.len() / 64);
-    let mut i = 0;
-    while i < json.len() {
-        let b = json[i];
-        match b {
-            b'<' => out.extend_from_slice(b"\\u003c"),
-            b'>' => out.extend_from_slice(b"\\u003e"),
-            b'&' => out.extend_from_slice(b"\\u0026"),
-            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
-            0xE2 if json.get(i + 1) == Some(&0x80)
-                && matches!(json.get(i + 2), Some(0xA8 | 0xA9)) =>
-            {
-                out.extend_from_slice(if json[i + 2] == 0xA8 {
-                    b"\\u2028"
-                } else {
-                    b"\\u2029"
-                });
-                i += 2;
-            }
-            _ => out.push(b),
+/// JSON for the inside of an HTML `<script>` element: `<`, `>`, `&` and every character that
+/// reorders or hides text ([`is_unsafe_on_terminal`]: Bidi overrides, U+2028, U+2029, DEL, C1...)
+/// as `\uXXXX` escapes. `json` must be serde_json's output, where these can only occur inside
+/// strings (it escapes the C0 controls itself), so the escapes keep the document valid and its
+/// values exact, and the page's source reads as it runs.
+pub fn script_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + json.len() / 64);
+    for c in json.chars() {
+        if matches!(c, '<' | '>' | '&') || is_unsafe_on_terminal(c) {
+            // Every such character is in the Basic Multilingual Plane: one \u escape.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
         }
-        i += 1;
     }
     out
 }

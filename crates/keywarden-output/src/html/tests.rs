@@ -2,11 +2,21 @@ use super::*;
 use crate::DataSource;
 use keywarden_core::cloudtrail::lineage::{Use, UseSpan};
 use keywarden_core::finding::ExemptionNote;
-use keywarden_core::rules::meta_by_code;
+use keywarden_core::rules::{catalogue, Scope};
 use keywarden_core::time::parse_timestamp;
 
 fn at(text: &str) -> Timestamp {
     parse_timestamp(text).unwrap()
+}
+
+/// A catalogue rule whose fix acts on a key.
+fn key_rule() -> &'static RuleMeta {
+    catalogue().find(|r| r.fix.acts_on_key()).unwrap()
+}
+
+/// A catalogue rule about the account as a whole.
+fn account_rule() -> &'static RuleMeta {
+    catalogue().find(|r| r.scope == Scope::Account).unwrap()
 }
 
 const HOSTILE: [&str; 6] = [
@@ -19,8 +29,8 @@ const HOSTILE: [&str; 6] = [
 ];
 
 fn hostile_findings() -> Vec<Finding> {
-    let key001 = meta_by_code("KEY001").unwrap();
-    let pwd003 = meta_by_code("PWD003").unwrap();
+    let key001 = key_rule();
+    let pwd003 = account_rule();
     let mut findings: Vec<Finding> = HOSTILE
         .iter()
         .map(|text| {
@@ -113,7 +123,10 @@ fn hostile_fields_cannot_close_the_data_block() {
     assert!(!data.contains('<'), "{data}");
     assert!(!data.contains('>'));
     assert!(!data.contains('&'));
-    assert!(!data.contains('\u{2028}') && !data.contains('\u{2029}'));
+    assert!(
+        !data.chars().any(crate::escape::is_unsafe_on_terminal),
+        "{data}"
+    );
     // The page has exactly two scripts: the data and the page's own.
     assert_eq!(html.matches("<script").count(), 2);
     assert_eq!(html.matches("</script>").count(), 2);
@@ -133,18 +146,24 @@ fn hostile_fields_cannot_close_the_data_block() {
 
 #[test]
 fn script_json_escapes_only_what_a_script_element_reads() {
-    let json = serde_json::to_vec(&["</script>", "<!-- x -->", "a\u{2028}b\u{2029}c", "é ü 日本"])
-        .unwrap();
-    let escaped = script_json(&json);
-    let text = std::str::from_utf8(&escaped).unwrap();
+    let json = serde_json::to_string(&[
+        "</script>",
+        "<!-- x -->",
+        "a\u{2028}b\u{2029}c",
+        "\u{202E}rlo \u{200B}zwsp \u{7f}del",
+        "é ü 日本 \\ \"",
+    ])
+    .unwrap();
+    let text = script_json(&json);
     assert_eq!(
         text,
-        r#"["\u003c/script\u003e","\u003c!-- x --\u003e","a\u2028b\u2029c","é ü 日本"]"#
+        r#"["\u003c/script\u003e","\u003c!-- x --\u003e","a\u2028b\u2029c","\u202erlo \u200bzwsp \u007fdel","é ü 日本 \\ \""]"#
     );
-    let back: Vec<String> = serde_json::from_slice(&escaped).unwrap();
+    let back: Vec<String> = serde_json::from_str(&text).unwrap();
     assert_eq!(back[2], "a\u{2028}b\u{2029}c");
+    assert_eq!(back[3], "\u{202E}rlo \u{200B}zwsp \u{7f}del");
     // Text without them is unchanged.
-    assert_eq!(script_json(br#"{"a":[1,"b"]}"#), br#"{"a":[1,"b"]}"#);
+    assert_eq!(script_json(r#"{"a":[1,"b"]}"#), r#"{"a":[1,"b"]}"#);
 }
 
 #[test]
@@ -286,7 +305,7 @@ fn lineage(status_changes: Vec<Change>) -> Lineage {
 }
 
 fn trail_finding() -> Finding {
-    let evt = meta_by_code("KEY001").unwrap();
+    let evt = key_rule();
     let mut f = Finding::for_account(evt, Status::Fail, Some("111122223333"), "key");
     f.credential = CredentialKind::AccessKeyId;
     f.access_key_id = Some("AKIAEXAMPLE".into());

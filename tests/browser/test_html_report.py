@@ -5,7 +5,7 @@
 Opens the demo's report and checks that the counts shown equal the JSON output's, that filtering
 by a rule shows that rule's rows (and the running totals say so), that a column sorts both ways,
 and that a finding's detail opens with its evidence, fix and plan action. Then opens the report
-of tests/browser/hostile-report.csv and checks that hostile user names are shown as text: no
+of a trail run (a key's timeline), and of tests/browser/hostile-report.csv, and checks that hostile user names are shown as text: no
 element made from them, no dialog, no script error, no console error, no CSP violation. Saves
 screenshots of the demo report to OUT_DIR. Exit 0 when every check passed.
 """
@@ -166,6 +166,27 @@ def check_hostile(b, binary, out):
     w.close()
 
 
+def check_trail(b, binary, out):
+    """A trail run's report: the key behind the finding gets its timeline, in the page and in the
+    finding's detail."""
+    logs = os.path.join(HERE, "..", "..", "crates", "keywarden", "tests", "data", "stratus-red-team",
+                        "aws.persistence.sts-federation-token.json")
+    html = os.path.join(out, "trail-report.html")
+    keywarden(binary, ["trail", logs, "--format", "html"], html)
+    doc = keywarden_json(binary, ["trail", logs])
+    w = Watched(b)
+    page = w.page
+    w.open(html)
+    expect(shown_count(page, "total") == len(doc["findings"]), "trail: total count = JSON")
+    items = page.eval_on_selector_all("#kw-timelines li", "ls => ls.map(l => l.textContent)")
+    expect(any("session minted" in i for i in items), "trail: the key's timeline shows the session minted")
+    page.click("#kw-table tr.row >> nth=0")
+    expect("Timeline of AKIA" in page.inner_text("#kw-detail"), "trail: the detail shows the key's timeline")
+    page.screenshot(path=os.path.join(out, "trail-report.png"), full_page=True)
+    w.check_clean("trail report")
+    w.close()
+
+
 def check_the_watch(b, out):
     """The checks above can fail: markup slipped into a report is seen (a CSP violation, an
     error) by the same watcher."""
@@ -195,6 +216,7 @@ def main():
     with browser(chromium) as b:
         check_demo(b, binary, out)
         check_hostile(b, binary, out)
+        check_trail(b, binary, out)
         check_the_watch(b, out)
     print("browser test: every check passed; screenshots in %s" % out)
 

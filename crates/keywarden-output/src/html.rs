@@ -144,8 +144,22 @@ pub fn script_json(json: &str) -> String {
 }
 
 /// An instant as Unix seconds, with milliseconds when it has them.
-fn seconds(t: Timestamp) -> f64 {
-    t.timestamp_millis() as f64 / 1000.0
+#[derive(Clone, Copy)]
+struct Seconds(Timestamp);
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let millis = self.0.timestamp_millis();
+        if millis % 1000 == 0 {
+            s.serialize_i64(millis / 1000)
+        } else {
+            s.serialize_f64(millis as f64 / 1000.0)
+        }
+    }
+}
+
+fn seconds(t: Timestamp) -> Seconds {
+    Seconds(t)
 }
 
 /// Whole days from `t` to `now`.
@@ -457,7 +471,7 @@ struct Timeline<'a>(
 
 /// `[time, label, detail, alert]`: `alert` marks a use after the key was revoked.
 #[derive(Serialize)]
-struct TimelineEvent(f64, &'static str, String, bool);
+struct TimelineEvent(Seconds, &'static str, String, bool);
 
 fn change_detail(c: &Change) -> String {
     format!(
@@ -581,7 +595,7 @@ fn timelines<'a>(findings: &'a [Finding], lineage: &'a Lineage) -> Vec<Timeline<
                 revoked,
             ));
         }
-        events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+        events.sort_by(|a, b| (a.0 .0, a.1).cmp(&(b.0 .0, b.1)));
         out.push(Timeline(
             id,
             h.owner.as_deref(),

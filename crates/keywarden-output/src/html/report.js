@@ -183,7 +183,8 @@
   hb.appendChild(histogram(ages, [["max_key_age_days", th.max_key_age_days]], "kw-hist-age"));
   hb.appendChild(el("h3", null, "Days since last use (since creation if never used), " + fmt(idles.length) + " key(s)"));
   hb.appendChild(histogram(idles, [["max_unused_days", th.max_unused_days], ["max_inactive_days", th.max_inactive_days]], "kw-hist-idle"));
-  overview.appendChild(hb);
+  // A trail run's findings carry no key ages: the charts are left out rather than shown empty.
+  if (meta.subject !== "events" || ages.length || idles.length) overview.appendChild(hb);
 
   function barChart(items) {
     var W = 480, bh = 16, gap = 4, left = 70, H = Math.max(1, items.length) * (bh + gap) + 4;
@@ -340,12 +341,17 @@
     document.documentElement.setAttribute("data-kw-sort-ms", (performance.now() - t).toFixed(1));
   }
 
+  // The search index: each row's rule, account, user, key id, message and credential, lower
+  // case, built at the first search.
   function haystack() {
     if (hay) return hay;
     hay = new Array(N);
+    var ruleText = rules.map(function (r) { return (r[0] + "\n" + r[1]).toLowerCase(); });
+    var credText = D.credentials.map(function (c) { return c.toLowerCase(); });
     for (var i = 0; i < N; i++) {
-      var r = rules[rRule[i]];
-      hay[i] = [r[0], r[1], acct(i), user(i), keyId(i), rows[i][6], D.credentials[rCred[i]]].join("\u0000").toLowerCase();
+      var row = rows[i];
+      hay[i] = ruleText[rRule[i]] + "\n" + credText[rCred[i]] + "\n" +
+        ((acct(i) || "") + "\n" + (row[3] || "") + "\n" + (row[5] || "") + "\n" + row[6]).toLowerCase();
     }
     return hay;
   }
@@ -470,7 +476,9 @@
     var r = rules[rRule[i]], status = D.statuses[rStatus[i]];
     if (status !== "fail") return ["not planned: the finding is " + status + " (plan lists it under not_planned)"];
     if (r[6] && user(i) === ROOT) return ["manual: root's access keys are left to root (steps for the root user)"];
-    var out = r[7].map(function (a) { return a[0] + " (" + a[1] + ")"; });
+    var out = r[7].map(function (a) {
+      return a[0] === "manual" ? "steps for a person (keywarden does not act)" : a[0] + " (" + a[1] + ")";
+    });
     var steps = r[8].length ? r[8] : (r[7].some(function (a) { return a[0] === "manual"; }) ? [r[5]] : []);
     steps.forEach(function (s) { out.push("step: " + s.split("{user}").join(user(i) || "the user")); });
     return out;
@@ -581,5 +589,7 @@
   var ready = performance.now();
   document.documentElement.setAttribute("data-kw-parse-ms", (tParsed - t0).toFixed(1));
   document.documentElement.setAttribute("data-kw-ready-ms", (ready - t0).toFixed(1));
+  // Since navigation start: the file read and parsed, the data parsed, the page drawn.
+  document.documentElement.setAttribute("data-kw-ready-at", ready.toFixed(1));
   document.documentElement.setAttribute("data-kw-ready", "1");
 })();

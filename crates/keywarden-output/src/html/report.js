@@ -210,7 +210,9 @@
     var hi = 0;
     for (var k = 0; k < values.length; k++) if (values[k] > hi) hi = values[k];
     limits.forEach(function (l) { if (l[1] > hi) hi = l[1]; });
-    var width = Math.max(1, Math.ceil((hi + 1) / 30));
+    // A round bin width (days) giving at most 40 bins.
+    var width = [1, 2, 5, 7, 10, 15, 30, 45, 60, 90, 180, 365, 730].find(function (w) { return (hi + 1) / w <= 40; }) ||
+      Math.ceil((hi + 1) / 40);
     var bins = Math.ceil((hi + 1) / width), counts = new Array(bins).fill(0);
     values.forEach(function (v) { counts[Math.min(bins - 1, Math.max(0, Math.floor(v / width)))]++; });
     var maxc = Math.max.apply(null, counts), bw = (W - left - 8) / bins, ph = H - bottom - top;
@@ -280,7 +282,7 @@
     { label: "user", w: 200, text: function (i) { return user(i); }, key: function (i) { return user(i) || ""; } },
     { label: "credential", w: 110, text: function (i) { return D.credentials[rCred[i]]; }, key: function (i) { return D.credentials[rCred[i]]; } },
     { label: "key id", w: 180, text: function (i) { return keyId(i); }, cls: function () { return "mono"; }, key: function (i) { return keyId(i) || ""; } },
-    { label: "key age (d)", w: 90, text: function (i) { var v = num(i, 8); return v === null ? "" : fmt(v); }, cls: function () { return "num"; }, key: function (i) { var v = num(i, 8); return v === null ? -1e15 : v; } },
+    { label: "age (d)", w: 80, text: function (i) { var v = num(i, 8); return v === null ? "" : fmt(v); }, cls: function () { return "num"; }, key: function (i) { var v = num(i, 8); return v === null ? -1e15 : v; } },
     { label: "unused (d)", w: 90, text: function (i) { var v = num(i, 9); return v === null ? "" : fmt(v); }, cls: function () { return "num"; }, key: function (i) { var v = num(i, 9); return v === null ? -1e15 : v; } },
     { label: "message", w: 420, text: function (i) { return rows[i][6]; }, key: function (i) { return rows[i][6]; } }
   ];

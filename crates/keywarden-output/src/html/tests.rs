@@ -369,3 +369,16 @@ fn a_trail_run_gets_the_timeline_of_each_named_key() {
         serde_json::json!([])
     );
 }
+
+proptest::proptest! {
+    /// Any value, escaped for the data block, holds nothing a script element or a reader of the
+    /// page's source would act on, and parses back to itself.
+    #[test]
+    fn script_json_is_inert_and_exact(value in "(\\PC|[<>&/!\\-\u{2028}\u{2029}\u{202E}\u{200B}\u{7f}\u{85}])*") {
+        let escaped = script_json(&serde_json::to_string(&value).unwrap());
+        proptest::prop_assert!(!escaped.contains(['<', '>', '&']));
+        proptest::prop_assert!(!escaped.chars().any(crate::escape::is_unsafe_on_terminal));
+        let back: String = serde_json::from_str(&escaped).unwrap();
+        proptest::prop_assert_eq!(back, value);
+    }
+}

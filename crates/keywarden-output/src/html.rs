@@ -174,10 +174,10 @@ fn days_between(t: Timestamp, now: Timestamp) -> i64 {
 ///   findings' evidence names, by evidence key).
 /// - `rules`: `[code, name, severity, summary, documentation, fix hint, acts_on_key,
 ///   [[action, safety]...], [manual step...]]`.
-/// - `accounts`: account ids; `evkeys`: `[name, kind]` pairs, kind one of text, time, int,
+/// - `accounts`: account ids; `messages`: the findings' messages, each once; `evkeys`: `[name, kind]` pairs, kind one of text, time, int,
 ///   bool, null; `credentials`, `statuses`: the names rows index.
 /// - `rows`: one per finding, `[rule, status, account (-1: none), user, credential, key id,
-///   message, evidence, key age days, days since use, exemption, ignored exemption, event]`,
+///   message (index), evidence, key age days, days since use, exemption, ignored exemption, event]`,
 ///   trailing nulls left off; evidence is flat `[evkey, value, ...]` (instants in seconds,
 ///   0 for null); an exemption `[reason, source, expires]`; an event `[id, time, name, region,
 ///   source ip, user agent, actor]`.
@@ -187,6 +187,7 @@ struct Page<'a> {
     meta: Meta<'a>,
     rules: Vec<RuleRow<'a>>,
     accounts: Vec<&'a str>,
+    messages: Vec<&'a str>,
     evkeys: Vec<(&'static str, &'static str)>,
     credentials: Vec<&'static str>,
     statuses: Vec<&'static str>,
@@ -368,6 +369,9 @@ impl<'a> Page<'a> {
         }
         let mut accounts: Vec<&'a str> = Vec::new();
         let mut account_index: HashMap<&'a str, usize> = HashMap::new();
+        // Messages repeat (the same rule, the same count of days): each is written once.
+        let mut messages: Vec<&'a str> = Vec::new();
+        let mut message_index: HashMap<&'a str, usize> = HashMap::new();
         let mut evkeys: Vec<(&'static str, &'static str)> = Vec::new();
         let mut evkey_index: HashMap<(&'static str, &'static str), usize> = HashMap::new();
         let mut thresholds: BTreeMap<&'static str, i64> = BTreeMap::new();
@@ -413,7 +417,10 @@ impl<'a> Page<'a> {
                         .unwrap_or(0) as i64,
                 ),
                 text(f.access_key_id.as_deref()),
-                Cell::Text(&f.message),
+                Cell::Int(*message_index.entry(&f.message).or_insert_with(|| {
+                    messages.push(&f.message);
+                    messages.len() - 1
+                }) as i64),
                 Cell::Evidence(ev),
                 opt_int(key_age_days(f, report.now)),
                 opt_int(days_since_use(f, report.now)),
@@ -451,6 +458,7 @@ impl<'a> Page<'a> {
             },
             rules: rules.into_iter().map(RuleRow).collect(),
             accounts,
+            messages,
             evkeys,
             credentials: CREDENTIALS.iter().map(|c| c.as_str()).collect(),
             statuses: STATUSES.iter().map(|s| s.as_str()).collect(),

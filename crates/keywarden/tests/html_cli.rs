@@ -50,7 +50,10 @@ fn demo_as_html_carries_the_same_findings_as_json() {
             page["credentials"][row[4].as_u64().unwrap() as usize],
             finding["credential"]
         );
-        assert_eq!(row[6], finding["message"]);
+        assert_eq!(
+            page["messages"][row[6].as_u64().unwrap() as usize],
+            finding["message"]
+        );
     }
     for status in ["fail", "unknown", "exempted"] {
         assert_eq!(

@@ -61,6 +61,7 @@
   function user(i) { return rows[i][3] === undefined ? null : rows[i][3]; }
   function keyId(i) { return rows[i][5] === undefined ? null : rows[i][5]; }
   function acct(i) { return rAcct[i] < 0 ? null : D.accounts[rAcct[i]]; }
+  function message(i) { return D.messages[rows[i][6]]; }
   function num(i, k) { var v = rows[i][k]; return v === undefined ? null : v; }
 
   // ----- header -----
@@ -284,7 +285,7 @@
     { label: "key id", w: 180, text: function (i) { return keyId(i); }, cls: function () { return "mono"; }, key: function (i) { return keyId(i) || ""; } },
     { label: "age (d)", w: 80, text: function (i) { var v = num(i, 8); return v === null ? "" : fmt(v); }, cls: function () { return "num"; }, key: function (i) { var v = num(i, 8); return v === null ? -1e15 : v; } },
     { label: "unused (d)", w: 90, text: function (i) { var v = num(i, 9); return v === null ? "" : fmt(v); }, cls: function () { return "num"; }, key: function (i) { var v = num(i, 9); return v === null ? -1e15 : v; } },
-    { label: "message", w: 420, text: function (i) { return rows[i][6]; }, key: function (i) { return rows[i][6]; } }
+    { label: "message", w: 420, text: message, key: message }
   ];
   var grid = el("div");
   grid.id = "kw-grid";
@@ -353,7 +354,7 @@
     for (var i = 0; i < N; i++) {
       var row = rows[i];
       hay[i] = ruleText[rRule[i]] + "\n" + credText[rCred[i]] + "\n" +
-        ((acct(i) || "") + "\n" + (row[3] || "") + "\n" + (row[5] || "") + "\n" + row[6]).toLowerCase();
+        ((acct(i) || "") + "\n" + (row[3] || "") + "\n" + (row[5] || "") + "\n" + message(i)).toLowerCase();
     }
     return hay;
   }
@@ -515,7 +516,7 @@
     }
     item("severity", SEVERITIES[rSev[i]], "sev-" + SEVERITIES[rSev[i]]);
     item("status", D.statuses[rStatus[i]]);
-    item("message", visible(row[6]));
+    item("message", visible(message(i)));
     item("account", visible(acct(i)), "mono");
     item("user", visible(user(i)));
     item("credential", D.credentials[rCred[i]]);

@@ -136,7 +136,11 @@ fn hostile_fields_cannot_close_the_data_block() {
     for (row, text) in rows.iter().zip(HOSTILE) {
         assert_eq!(row[3], *text, "user");
         assert_eq!(row[5], *text, "key id");
-        assert_eq!(row[6], *text, "message");
+        assert_eq!(
+            value["messages"][row[6].as_u64().unwrap() as usize],
+            *text,
+            "message"
+        );
         let account = row[2].as_u64().unwrap() as usize;
         assert_eq!(value["accounts"][account], *text);
     }
@@ -245,6 +249,16 @@ fn output_is_deterministic_and_counts_and_limits_are_embedded() {
     let evkeys = value["evkeys"].as_array().unwrap();
     assert!(evkeys.contains(&serde_json::json!(["created", "time"])));
     assert_eq!(value["rows"][0][7][1], serde_json::json!(1_735_689_600));
+}
+
+#[test]
+fn a_message_is_written_once() {
+    let mut findings = hostile_findings();
+    findings.extend(hostile_findings());
+    let html = render(&findings, None);
+    let value: serde_json::Value = serde_json::from_str(data_block(&html)).unwrap();
+    assert_eq!(value["messages"].as_array().unwrap().len(), 7);
+    assert_eq!(value["rows"][0][6], value["rows"][7][6]);
 }
 
 #[test]

@@ -344,19 +344,31 @@
     document.documentElement.setAttribute("data-kw-sort-ms", (performance.now() - t).toFixed(1));
   }
 
-  // The search index: each row's rule, account, user, key id, message and credential, lower
-  // case, built at the first search.
-  function haystack() {
-    if (hay) return hay;
-    hay = new Array(N);
-    var ruleText = rules.map(function (r) { return (r[0] + "\n" + r[1]).toLowerCase(); });
-    var credText = D.credentials.map(function (c) { return c.toLowerCase(); });
-    for (var i = 0; i < N; i++) {
+  // The search index: each row's rule, credential, account, user, key id and message, lower
+  // case. Built in slices of 5,000 rows while the page is idle after it is drawn, so a first
+  // search does not wait for it; a search before it is done finishes it at once.
+  var hayBuilt = 0, ruleText = null, credText = null;
+  function indexRows(upTo) {
+    if (!hay) {
+      hay = new Array(N);
+      ruleText = rules.map(function (r) { return (r[0] + "\n" + r[1]).toLowerCase(); });
+      credText = D.credentials.map(function (c) { return c.toLowerCase(); });
+    }
+    for (var i = hayBuilt; i < upTo; i++) {
       var row = rows[i];
       hay[i] = ruleText[rRule[i]] + "\n" + credText[rCred[i]] + "\n" +
         ((acct(i) || "") + "\n" + (row[3] || "") + "\n" + (row[5] || "") + "\n" + message(i)).toLowerCase();
     }
+    hayBuilt = Math.max(hayBuilt, upTo);
+  }
+  function haystack() {
+    indexRows(N);
     return hay;
+  }
+  function indexInBackground() {
+    if (hayBuilt >= N) return;
+    indexRows(Math.min(N, hayBuilt + 5000));
+    setTimeout(indexInBackground, 0);
   }
 
   // Filters: one pass counts, for every facet, the rows that pass all the other filters (the
@@ -595,4 +607,5 @@
   // Since navigation start: the file read and parsed, the data parsed, the page drawn.
   document.documentElement.setAttribute("data-kw-ready-at", ready.toFixed(1));
   document.documentElement.setAttribute("data-kw-ready", "1");
+  setTimeout(indexInBackground, 50);
 })();

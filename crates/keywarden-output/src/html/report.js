@@ -36,7 +36,9 @@
   function fmt(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
   function iso(sec) {
     if (sec === null || sec === undefined) return "";
-    return new Date(sec * 1000).toISOString().replace(".000Z", "Z");
+    var d = new Date(sec * 1000);
+    // An instant outside what a JavaScript Date holds is shown as its seconds.
+    return isNaN(d.getTime()) ? String(sec) + " s" : d.toISOString().replace(".000Z", "Z");
   }
   function age(seconds) {
     if (seconds === null || seconds === undefined) return "unknown";

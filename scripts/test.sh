@@ -10,6 +10,8 @@ echo "== moto (the AWS API server the integration tests run against)"
 scripts/ensure-moto.sh >/dev/null
 scripts/ensure-cfn-lint.sh >/dev/null # cfn-lint, for the StackSet templates of `permissions --org`
 scripts/ensure-ocsf.sh >/dev/null # the OCSF validator (crates/keywarden/tests/formats_cli.rs)
+echo "== chromium (the HTML report's browser test drives it)"
+scripts/ensure-chromium.sh >/dev/null
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -31,3 +33,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast "${features[@]}"
 fi
+
+echo "== the HTML report in headless Chromium"
+scripts/test-browser.sh

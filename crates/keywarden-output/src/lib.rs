@@ -16,6 +16,7 @@ use std::str::FromStr;
 pub mod contain;
 pub mod csv;
 pub mod escape;
+pub mod html;
 pub mod json;
 pub mod key;
 pub mod markdown;
@@ -28,6 +29,7 @@ pub mod schema;
 pub mod table;
 
 pub use crate::csv::CsvPrinter;
+pub use crate::html::HtmlPrinter;
 pub use crate::json::JsonPrinter;
 pub use crate::markdown::MarkdownPrinter;
 pub use crate::ocsf::{OcsfFraming, OcsfPrinter};
@@ -271,10 +273,12 @@ pub enum Format {
     OcsfJson,
     /// A Markdown summary for a pull request, a ticket or a chat.
     Markdown,
+    /// One self-contained HTML page for a browser (`html.rs`).
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Table,
         Format::Json,
         Format::Csv,
@@ -282,6 +286,7 @@ impl Format {
         Format::Ocsf,
         Format::OcsfJson,
         Format::Markdown,
+        Format::Html,
     ];
 
     /// The name `--format` takes.
@@ -294,6 +299,7 @@ impl Format {
             Format::Ocsf => "ocsf",
             Format::OcsfJson => "ocsf-json",
             Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 
@@ -311,6 +317,7 @@ impl Format {
             Format::Ocsf => Box::new(OcsfPrinter(OcsfFraming::Lines)),
             Format::OcsfJson => Box::new(OcsfPrinter(OcsfFraming::Array)),
             Format::Markdown => Box::new(MarkdownPrinter),
+            Format::Html => Box::new(HtmlPrinter::default()),
         }
     }
 }
@@ -395,7 +402,7 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format `xml` (expected one of table, json, csv, sarif, ocsf, ocsf-json, markdown)"
+            "unknown format `xml` (expected one of table, json, csv, sarif, ocsf, ocsf-json, markdown, html)"
         );
         assert!("JSON".parse::<Format>().is_err());
     }

@@ -5,6 +5,7 @@ use crate::cli::{AuditArgs, DemoArgs, FormatArg, PresetArg, ThresholdArgs};
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
 use keywarden_core::account_file::parse_account_file;
+use keywarden_core::cloudtrail::lineage::Lineage;
 use keywarden_core::config::{self, ConfigFile, Preset, RuleSelection, ThresholdOverrides};
 use keywarden_core::report::ReportReader;
 use keywarden_core::time::{parse_instant, INSTANT_FORMS};
@@ -12,7 +13,7 @@ use keywarden_core::{
     audit_report, audit_report_at, demo, AccountExtras, AuditConfig, AuditOutcome, Status,
     Timestamp,
 };
-use keywarden_output::{DataSource, FindingsReport, Format};
+use keywarden_output::{DataSource, FindingsReport, Format, HtmlPrinter};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
@@ -127,6 +128,15 @@ pub fn print(
 
 /// Findings (an audit's or a trail's) in the format asked for; the exit status they call for.
 pub fn print_findings(report: &FindingsReport<'_>, format: Option<FormatArg>) -> Result<Exit> {
+    print_findings_with(report, format, None)
+}
+
+/// [`print_findings`], with a trail run's lineage for the HTML report's key timelines.
+pub fn print_findings_with(
+    report: &FindingsReport<'_>,
+    format: Option<FormatArg>,
+    lineage: Option<&Lineage>,
+) -> Result<Exit> {
     let format = match format {
         Some(FormatArg::Table) => Format::Table,
         Some(FormatArg::Json) => Format::Json,
@@ -135,11 +145,16 @@ pub fn print_findings(report: &FindingsReport<'_>, format: Option<FormatArg>) ->
         Some(FormatArg::Ocsf) => Format::Ocsf,
         Some(FormatArg::OcsfJson) => Format::OcsfJson,
         Some(FormatArg::Markdown) => Format::Markdown,
+        Some(FormatArg::Html) => Format::Html,
         None if io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     };
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    format.printer().print_findings(report, &mut out)?;
+    let printer = match (format, lineage) {
+        (Format::Html, Some(lineage)) => Box::new(HtmlPrinter::with_lineage(lineage)),
+        _ => format.printer(),
+    };
+    printer.print_findings(report, &mut out)?;
     out.flush()?;
     Ok(exit_status(report))
 }

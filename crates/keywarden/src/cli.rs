@@ -132,6 +132,8 @@ pub enum FormatArg {
     OcsfJson,
     /// A Markdown summary (counts, critical and high findings, the rest collapsed).
     Markdown,
+    /// One self-contained HTML page (inline CSS and JS, no network fetch).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -21,6 +21,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub fn run_org(args: &AuditArgs, config: AuditConfig, now: Timestamp) -> Result<Exit> {
+    // The HTML page embeds every finding at once; an organization run streams them from its
+    // accounts' files. Refused before any AWS call rather than printed as an empty page.
+    if matches!(args.output.format, Some(crate::cli::FormatArg::Html)) {
+        anyhow::bail!(
+            "--format html does not support --org yet: use json, csv, sarif, ocsf, ocsf-json, markdown or table"
+        );
+    }
     let aws = &args.aws;
     let org = &args.org;
     let state_dir = match &org.state_dir {

@@ -11,7 +11,7 @@
 //! round, for those of the temporary keys it minted (directly, then by role chaining): a
 //! session signs with its own key, so no query about the long-term key returns its uses.
 
-use crate::audit_cmd::{parse_time_flag, print_findings, resolve_now};
+use crate::audit_cmd::{parse_time_flag, print_findings_with, resolve_now};
 use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
 use crate::live_cmd::print_requests;
 use crate::Exit;
@@ -170,7 +170,11 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         print_note(note, stats)
     })?;
     print_summary(&found.outcome, &found.read);
-    let exit = print_findings(&found.report(now, config.preset.name()), args.output.format)?;
+    let exit = print_findings_with(
+        &found.report(now, config.preset.name()),
+        args.output.format,
+        Some(&found.outcome.lineage),
+    )?;
     // Bad records mean some of the logs were not read, and Sigma rules that could not be loaded
     // did not run: either way the run is incomplete.
     let sigma_incomplete = sigma

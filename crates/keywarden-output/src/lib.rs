@@ -13,6 +13,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
+pub mod asff;
 pub mod contain;
 pub mod csv;
 pub mod escape;
@@ -25,6 +26,7 @@ pub mod sarif;
 pub mod schema;
 pub mod table;
 
+pub use crate::asff::AsffPrinter;
 pub use crate::csv::CsvPrinter;
 pub use crate::json::JsonPrinter;
 pub use crate::sarif::SarifPrinter;
@@ -144,10 +146,18 @@ pub enum Format {
     Csv,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+    /// AWS Security Finding Format, the array Security Hub's BatchImportFindings takes.
+    Asff,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Csv, Format::Sarif];
+    pub const ALL: [Format; 5] = [
+        Format::Table,
+        Format::Json,
+        Format::Csv,
+        Format::Sarif,
+        Format::Asff,
+    ];
 
     /// The name `--format` takes.
     pub fn name(self) -> &'static str {
@@ -156,6 +166,7 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Sarif => "sarif",
+            Format::Asff => "asff",
         }
     }
 
@@ -170,6 +181,7 @@ impl Format {
             Format::Json => Box::new(JsonPrinter),
             Format::Csv => Box::new(CsvPrinter),
             Format::Sarif => Box::new(SarifPrinter),
+            Format::Asff => Box::new(AsffPrinter::default()),
         }
     }
 }
@@ -254,7 +266,7 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format `xml` (expected one of table, json, csv, sarif)"
+            "unknown format `xml` (expected one of table, json, csv, sarif, asff)"
         );
         assert!("JSON".parse::<Format>().is_err());
     }

@@ -8,6 +8,7 @@ pub mod journal;
 pub mod live_audit;
 pub mod remediate;
 pub mod report_fetch;
+pub mod securityhub;
 pub mod trail;
 
 pub use live_audit::{

@@ -3,7 +3,7 @@
 
 use crate::cli::{AuditArgs, DemoArgs, FormatArg, PresetArg, ThresholdArgs};
 use crate::Exit;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use keywarden_core::account_file::parse_account_file;
 use keywarden_core::config::{self, ConfigFile, Preset, RuleSelection, ThresholdOverrides};
 use keywarden_core::report::ReportReader;
@@ -12,7 +12,8 @@ use keywarden_core::{
     audit_report, audit_report_at, demo, AccountExtras, AuditConfig, AuditOutcome, Status,
     Timestamp,
 };
-use keywarden_output::{DataSource, FindingsReport, Format};
+use keywarden_output::asff::AsffTarget;
+use keywarden_output::{AsffPrinter, DataSource, FindingsReport, Format};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
@@ -23,6 +24,9 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
     let Some(path) = args.report.as_deref() else {
         return crate::live_cmd::run_live(&args, &config, now);
     };
+    if args.output.to.is_some() {
+        bail!("--to securityhub imports into the account the AWS credentials point at: audit it live (without --report)");
+    }
     let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) =
         if path == Path::new("-") {
             (Box::new(io::stdin().lock()), "-".to_owned(), None)
@@ -116,22 +120,38 @@ pub fn print(
 
 /// Findings (an audit's or a trail's) in the format asked for; the exit status they call for.
 pub fn print_findings(report: &FindingsReport<'_>, format: Option<FormatArg>) -> Result<Exit> {
+    print_findings_for(report, format, &AsffTarget::default())
+}
+
+/// [`print_findings`], with the region (and account) `--format asff` writes its documents for.
+pub fn print_findings_for(
+    report: &FindingsReport<'_>,
+    format: Option<FormatArg>,
+    asff: &AsffTarget,
+) -> Result<Exit> {
     let format = match format {
         Some(FormatArg::Table) => Format::Table,
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Csv) => Format::Csv,
         Some(FormatArg::Sarif) => Format::Sarif,
+        Some(FormatArg::Asff) => Format::Asff,
         None if io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     };
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    format.printer().print_findings(report, &mut out)?;
+    let printer: Box<dyn keywarden_output::Printer> = match format {
+        Format::Asff => Box::new(AsffPrinter {
+            target: asff.clone(),
+        }),
+        other => other.printer(),
+    };
+    printer.print_findings(report, &mut out)?;
     out.flush()?;
     Ok(exit_status(report))
 }
 
 /// Unknown findings mean the run is incomplete, which outranks failing findings.
-fn exit_status(report: &FindingsReport<'_>) -> Exit {
+pub(crate) fn exit_status(report: &FindingsReport<'_>) -> Exit {
     if report.count(Status::Unknown) > 0 {
         Exit::ErrorOrIncomplete
     } else if report.count(Status::Fail) > 0 {

@@ -122,7 +122,14 @@ fn aws_writes_are_called_only_by_the_engine_s_effects() {
 
 #[test]
 fn api_actions_are_written_once_where_declare_calls_declares_them() {
-    let services = ["iam", "sts", "s3", "cloudtrail", "secretsmanager"];
+    let services = [
+        "iam",
+        "sts",
+        "s3",
+        "cloudtrail",
+        "secretsmanager",
+        "securityhub",
+    ];
     let mut found = Vec::new();
     for (file, n, line) in source_lines() {
         // A declaration: `[IAM_LIST_USERS = "iam:ListUsers"] fn list_users...`.

@@ -241,6 +241,13 @@ pub fn documents(report: &FindingsReport<'_>, target: &AsffTarget) -> AsffBatch 
     batch
 }
 
+impl AsffFinding {
+    /// The document as the JSON value BatchImportFindings' boundary takes.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
 /// The AWS partition of a region.
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {

@@ -46,7 +46,7 @@ pub fn to_securityhub(
         let mut documents = Vec::with_capacity(batch.findings.len());
         for doc in batch.findings {
             if seen.insert(doc.id.clone()) {
-                documents.push(serde_json::to_value(&doc).context("an ASFF document")?);
+                documents.push(doc.to_json());
             }
         }
         let product_arn = asff::product_arn(&target.region, &identity.account);

@@ -1343,6 +1343,8 @@ class FixtureMiddleware:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if self.lookup is not None and environ.get("PATH_INFO") == LOOKUP_CALLS_PATH:
             return self.respond(start_response, self.lookup.log())
+        if environ.get("PATH_INFO") == "/findings/batchupdate" and environ.get("REQUEST_METHOD") == "PATCH":
+            return self.respond(start_response, self.batch_update_findings(environ))
         action, params, is_json = self.action_of(environ)
         if action is None:
             return self.app(environ, start_response)
@@ -1414,6 +1416,31 @@ class FixtureMiddleware:
                 return xml_error_as_json((status, headers, answer))
         assert self.lookup is not None
         return self.lookup.answer(LookupHistory.region_of(environ), body)
+
+    def batch_update_findings(self, environ: dict) -> Response:
+        """Security Hub's BatchUpdateFindings, which moto 5.2 lacks (its URL is not routed): the
+        workflow status of moto's stored findings is set, as AWS does. Served without moto's
+        signature or policy checks, so an authorization test cannot prove this one action."""
+        from moto.securityhub.models import securityhub_backends
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) if length else b"{}")
+        backend = securityhub_backends[ACCOUNT_ID][LookupHistory.region_of(environ)]
+        status = (request.get("Workflow") or {}).get("Status")
+        processed, unprocessed = [], []
+        for ident in request.get("FindingIdentifiers", []):
+            found = next(
+                (f for f in backend.findings if f.id == ident.get("Id") and f.data.get("ProductArn") == ident.get("ProductArn")),
+                None,
+            )
+            if found is None:
+                unprocessed.append({"FindingIdentifier": ident, "ErrorCode": "FindingNotFound", "ErrorMessage": "no such finding"})
+                continue
+            if status:
+                found.data["Workflow"] = {"Status": status}
+            processed.append(ident)
+        body = json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}).encode()
+        return 200, [("Content-Type", "application/json")], body
 
     def rewrites(self, action: str) -> bool:
         """Whether moto's answer to this Query action is replaced."""

@@ -9,6 +9,7 @@ pub mod live_audit;
 pub mod org;
 pub mod remediate;
 pub mod report_fetch;
+pub mod securityhub;
 pub mod trail;
 
 pub use live_audit::{

@@ -402,6 +402,65 @@ pub trait EnterAccount: Send + Sync {
     ) -> impl Future<Output = AwsResult<std::sync::Arc<Self::Client>>> + Send;
 }
 
+/// A finding Security Hub did not take: BatchImportFindings' `FailedFindings`,
+/// BatchUpdateFindings' `UnprocessedFindings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedFinding {
+    /// The finding's `Id`.
+    pub id: String,
+    /// Security Hub's error code (`InvalidInput`, `AccessDeniedException`...).
+    pub code: String,
+    pub message: String,
+}
+
+/// BatchImportFindings' answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportOutcome {
+    pub succeeded: u64,
+    pub failed: Vec<FailedFinding>,
+}
+
+/// The findings of one product and account whose generator id starts with a prefix, active
+/// ones only: what keywarden imported and has not resolved yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingsQuery {
+    pub product_arn: String,
+    pub account: String,
+    pub generator_prefix: String,
+}
+
+/// A finding's identity in Security Hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRef {
+    pub id: String,
+    pub product_arn: String,
+}
+
+declare_calls! {
+    /// Security Hub writes: `--to securityhub` imports findings and resolves the ones a run no
+    /// longer produces. Documents are ASFF JSON (keywarden-output's `asff`); the live client
+    /// refuses a field it does not map rather than drop it.
+    pub trait SecurityHubWrite {
+        /// At most 100 findings and 6 MB a call (the caller batches); findings Security Hub
+        /// refused are in the answer's `failed`, not an error.
+        [SECURITYHUB_BATCH_IMPORT_FINDINGS = "securityhub:BatchImportFindings"] fn batch_import_findings(&self, findings: &[serde_json::Value]) -> ImportOutcome;
+        /// Sets the workflow status `RESOLVED` (which BatchImportFindings cannot change on a
+        /// finding that exists), with `note`; the findings not processed come back.
+        [SECURITYHUB_BATCH_UPDATE_FINDINGS = "securityhub:BatchUpdateFindings"] fn resolve_findings(&self, findings: &[FindingRef], note: &str) -> Vec<FailedFinding>;
+    }
+    actions: SECURITYHUB_WRITE_ACTIONS
+}
+
+declare_calls! {
+    /// Security Hub reads: the findings keywarden imported earlier.
+    pub trait SecurityHubRead {
+        /// Every active finding the query matches, all pages, as ASFF JSON (the fields
+        /// keywarden writes).
+        [SECURITYHUB_GET_FINDINGS = "securityhub:GetFindings"] fn get_findings(&self, query: &FindingsQuery) -> Vec<serde_json::Value>;
+    }
+    actions: SECURITYHUB_READ_ACTIONS
+}
+
 /// Decodes a URL-encoded (percent-encoded) IAM policy document, as GetUserPolicy returns it.
 /// A document already starting with `{` is returned as is: AWS always encodes the braces, so it
 /// was never encoded (some local servers answer that way), and decoding it would corrupt a

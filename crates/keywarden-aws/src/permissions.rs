@@ -13,6 +13,7 @@ use crate::api::{
     REMEDIATION_READ_ACTIONS, SECRET_READ_ACTIONS, SECRET_WRITE_ACTIONS, STS_ASSUME_ROLE,
     TRAIL_READ_ACTIONS,
 };
+use crate::api::{SECURITYHUB_READ_ACTIONS, SECURITYHUB_WRITE_ACTIONS};
 use crate::logs::{EVENT_HISTORY_READ_ACTIONS, LOG_BUCKET_READ_ACTIONS};
 use serde_json::{json, Value};
 
@@ -380,4 +381,24 @@ fn role_template(
             },
         },
     })
+}
+
+/// The actions `--to securityhub` adds to the command's own (audit's or trail's): the import,
+/// the read of what keywarden imported earlier, and the resolution of what a run no longer
+/// produces (BatchUpdateFindings sets the workflow status, which an import cannot change).
+pub fn securityhub_actions() -> Vec<&'static str> {
+    SECURITYHUB_WRITE_ACTIONS
+        .iter()
+        .chain(SECURITYHUB_READ_ACTIONS)
+        .copied()
+        .collect()
+}
+
+/// The policy `keywarden permissions --command securityhub` prints, to attach beside the
+/// command's own. `Resource: "*"`: BatchImportFindings and BatchUpdateFindings may be narrowed
+/// to the product (`arn:aws:securityhub:REGION:ACCOUNT:product/ACCOUNT/default`), but
+/// GetFindings takes the hub (`arn:aws:securityhub:REGION:ACCOUNT:hub/default`) and moto, where
+/// the policy is tested, matches `*` only.
+pub fn securityhub_policy() -> Value {
+    policy_document("KeywardenSecurityHub", &securityhub_actions())
 }

@@ -13,6 +13,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
+pub mod asff;
 pub mod contain;
 pub mod csv;
 pub mod escape;
@@ -28,6 +29,7 @@ pub mod sarif;
 pub mod schema;
 pub mod table;
 
+pub use crate::asff::AsffPrinter;
 pub use crate::csv::CsvPrinter;
 pub use crate::html::HtmlPrinter;
 pub use crate::json::JsonPrinter;
@@ -275,10 +277,12 @@ pub enum Format {
     Markdown,
     /// One self-contained HTML page for a browser (`html.rs`).
     Html,
+    /// AWS Security Finding Format, the array Security Hub's BatchImportFindings takes.
+    Asff,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Table,
         Format::Json,
         Format::Csv,
@@ -287,6 +291,7 @@ impl Format {
         Format::OcsfJson,
         Format::Markdown,
         Format::Html,
+        Format::Asff,
     ];
 
     /// The name `--format` takes.
@@ -300,6 +305,7 @@ impl Format {
             Format::OcsfJson => "ocsf-json",
             Format::Markdown => "markdown",
             Format::Html => "html",
+            Format::Asff => "asff",
         }
     }
 
@@ -318,6 +324,7 @@ impl Format {
             Format::OcsfJson => Box::new(OcsfPrinter(OcsfFraming::Array)),
             Format::Markdown => Box::new(MarkdownPrinter),
             Format::Html => Box::new(HtmlPrinter::default()),
+            Format::Asff => Box::new(AsffPrinter::default()),
         }
     }
 }
@@ -402,7 +409,7 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format `xml` (expected one of table, json, csv, sarif, ocsf, ocsf-json, markdown, html)"
+            "unknown format `xml` (expected one of table, json, csv, sarif, ocsf, ocsf-json, markdown, html, asff)"
         );
         assert!("JSON".parse::<Format>().is_err());
     }

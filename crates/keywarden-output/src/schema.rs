@@ -15,7 +15,7 @@ use keywarden_core::remediation::Plan;
 use schemars::{schema_for, Schema};
 
 /// The document kinds, as `docs/json-output.md` names them.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     "findings",
     "key-timeline",
     "plan",
@@ -23,6 +23,7 @@ pub const KINDS: [&str; 7] = [
     "run-list",
     "run-report",
     "run-steps",
+    "asff",
 ];
 
 /// The schema of a document kind, as pretty JSON with a final newline.
@@ -38,6 +39,8 @@ pub fn schema_text(kind: &str) -> Option<String> {
         "run-list" => schema_for!(Vec<RunRecord<'static>>),
         "run-report" => schema_for!(RunReportDocument<'static>),
         "run-steps" => schema_for!(RunStepsDocument<'static>),
+        // `--format asff`: AWS's Security Finding Format, the fields keywarden writes.
+        "asff" => schema_for!(Vec<crate::asff::AsffFinding>),
         _ => return None,
     };
     Some(render(schema))

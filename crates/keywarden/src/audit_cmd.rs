@@ -13,7 +13,8 @@ use keywarden_core::{
     audit_report, audit_report_at, demo, AccountExtras, AuditConfig, AuditOutcome, Status,
     Timestamp,
 };
-use keywarden_output::{DataSource, FindingsReport, Format, HtmlPrinter};
+use keywarden_output::asff::AsffTarget;
+use keywarden_output::{AsffPrinter, DataSource, FindingsReport, Format, HtmlPrinter};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
@@ -27,6 +28,9 @@ pub fn run_audit(args: AuditArgs) -> Result<Exit> {
     let Some(path) = args.report.as_deref() else {
         return crate::live_cmd::run_live(&args, &config, now);
     };
+    if args.output.to.is_some() {
+        bail!("--to securityhub imports into the account the AWS credentials point at: audit it live (without --report)");
+    }
     let (input, origin, file_time): (Box<dyn Read>, String, Option<Timestamp>) = if path
         == Path::new("-")
     {
@@ -128,14 +132,25 @@ pub fn print(
 
 /// Findings (an audit's or a trail's) in the format asked for; the exit status they call for.
 pub fn print_findings(report: &FindingsReport<'_>, format: Option<FormatArg>) -> Result<Exit> {
-    print_findings_with(report, format, None)
+    print_findings_with(report, format, None, &AsffTarget::default())
 }
 
-/// [`print_findings`], with a trail run's lineage for the HTML report's key timelines.
+/// [`print_findings`], with the region (and account) `--format asff` writes its documents for.
+pub fn print_findings_for(
+    report: &FindingsReport<'_>,
+    format: Option<FormatArg>,
+    asff: &AsffTarget,
+) -> Result<Exit> {
+    print_findings_with(report, format, None, asff)
+}
+
+/// [`print_findings`], with a trail run's lineage for the HTML report's key timelines and the
+/// region (and account) `--format asff` writes its documents for.
 pub fn print_findings_with(
     report: &FindingsReport<'_>,
     format: Option<FormatArg>,
     lineage: Option<&Lineage>,
+    asff: &AsffTarget,
 ) -> Result<Exit> {
     let format = match format {
         Some(FormatArg::Table) => Format::Table,
@@ -146,13 +161,17 @@ pub fn print_findings_with(
         Some(FormatArg::OcsfJson) => Format::OcsfJson,
         Some(FormatArg::Markdown) => Format::Markdown,
         Some(FormatArg::Html) => Format::Html,
+        Some(FormatArg::Asff) => Format::Asff,
         None if io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     };
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let printer = match (format, lineage) {
+    let printer: Box<dyn keywarden_output::Printer> = match (format, lineage) {
         (Format::Html, Some(lineage)) => Box::new(HtmlPrinter::with_lineage(lineage)),
-        _ => format.printer(),
+        (Format::Asff, _) => Box::new(AsffPrinter {
+            target: asff.clone(),
+        }),
+        (other, _) => other.printer(),
     };
     printer.print_findings(report, &mut out)?;
     out.flush()?;
@@ -160,7 +179,7 @@ pub fn print_findings_with(
 }
 
 /// Unknown findings mean the run is incomplete, which outranks failing findings.
-fn exit_status(report: &FindingsReport<'_>) -> Exit {
+pub(crate) fn exit_status(report: &FindingsReport<'_>) -> Exit {
     if report.count(Status::Unknown) > 0 {
         Exit::ErrorOrIncomplete
     } else if report.count(Status::Fail) > 0 {

@@ -118,6 +118,8 @@ pub enum PermissionsFor {
     Contain,
     /// `rotate USER`: a new key (Secrets Manager's statement only for `--secrets-manager`).
     Rotate,
+    /// `--to securityhub` (beside audit's or trail's): import, look up and resolve findings.
+    Securityhub,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -134,6 +136,17 @@ pub enum FormatArg {
     Markdown,
     /// One self-contained HTML page (inline CSS and JS, no network fetch).
     Html,
+    /// AWS Security Finding Format: the array Security Hub's BatchImportFindings takes.
+    Asff,
+}
+
+/// Where `--to` sends the findings, besides printing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Destination {
+    /// Import into Security Hub (BatchImportFindings into the account's default product) in
+    /// --region; an audit also resolves the findings keywarden imported earlier that it no
+    /// longer produces. Exit status 2 when a finding is not imported or resolved.
+    Securityhub,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -153,6 +166,10 @@ pub struct OutputArgs {
     /// The time every age is computed against (RFC 3339); default: the current time.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+
+    /// Also send the findings there (they are printed as well).
+    #[arg(long, value_enum, value_name = "DESTINATION")]
+    pub to: Option<Destination>,
 }
 
 #[derive(Debug, Args)]

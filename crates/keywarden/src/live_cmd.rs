@@ -1,8 +1,8 @@
 //! `keywarden audit` against the live account, and `keywarden permissions`: the glue between the
 //! command line, the tokio runtime, the AWS boundary and the application layer.
 
-use crate::audit_cmd::print;
-use crate::cli::{AuditArgs, OrgPermissionsArgs, PermissionsFor};
+use crate::audit_cmd::print_findings_for;
+use crate::cli::{AuditArgs, Destination, OrgPermissionsArgs, PermissionsFor};
 use crate::Exit;
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,10 +11,12 @@ use keywarden_aws::api::WhoAmI;
 use keywarden_aws::live::{ConnectOptions, LiveClient};
 use keywarden_aws::permissions::{
     apply_policy, audit_policy, audit_role_template, contain_policy, is_valid_role_name,
-    org_management_policy, remediation_role_template, rotate_policy, trail_policy,
+    org_management_policy, remediation_role_template, rotate_policy, securityhub_policy,
+    trail_policy,
 };
 use keywarden_core::{AuditConfig, Timestamp};
-use keywarden_output::DataSource;
+use keywarden_output::asff::AsffTarget;
+use keywarden_output::{DataSource, FindingsReport};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
@@ -55,7 +57,23 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
         as_of: Some(audit.report_generated_at),
         as_of_basis: audit.report_basis.as_of_basis().into(),
     };
-    print(&audit.outcome, source, config, args.output.format)
+    let report = FindingsReport::audit(
+        &audit.outcome,
+        source,
+        config.preset.name(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let asff = AsffTarget {
+        region: client.region().to_owned(),
+        account: identity.as_ref().ok().map(|id| id.account.clone()),
+    };
+    let exit = print_findings_for(&report, args.output.format, &asff)?;
+    if args.output.to == Some(Destination::Securityhub)
+        && !crate::securityhub_cmd::to_securityhub(&report, &connect, true, aws.stats)?
+    {
+        return Ok(Exit::ErrorOrIncomplete);
+    }
+    Ok(exit)
 }
 
 /// A live audit's result, the client that made it (for --stats) and who the credentials
@@ -116,6 +134,7 @@ pub fn permissions(command: PermissionsFor, org: &OrgPermissionsArgs) -> Result<
         PermissionsFor::Apply => apply_policy(),
         PermissionsFor::Contain => contain_policy(),
         PermissionsFor::Rotate => rotate_policy(),
+        PermissionsFor::Securityhub => securityhub_policy(),
     };
     let mut out = std::io::stdout().lock();
     keywarden_output::write_json(&policy, &mut out)?;

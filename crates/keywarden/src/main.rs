@@ -50,6 +50,7 @@ mod rotate_cmd;
     reason = "hands standard output to keywarden-output's catalogue printers"
 )]
 mod rules_cmd;
+mod securityhub_cmd;
 mod state;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;

@@ -23,10 +23,18 @@ use std::sync::Arc;
 pub fn run_org(args: &AuditArgs, config: AuditConfig, now: Timestamp) -> Result<Exit> {
     // The HTML page embeds every finding at once; an organization run streams them from its
     // accounts' files. Refused before any AWS call rather than printed as an empty page.
-    if matches!(args.output.format, Some(crate::cli::FormatArg::Html)) {
+    if matches!(
+        args.output.format,
+        Some(crate::cli::FormatArg::Html | crate::cli::FormatArg::Asff)
+    ) {
         anyhow::bail!(
-            "--format html does not support --org yet: use json, csv, sarif, ocsf, ocsf-json, markdown or table"
+            "--format html and asff do not support --org yet: use json, csv, sarif, ocsf, ocsf-json, markdown or table"
         );
+    }
+    // Each account's findings belong in that account's Security Hub (or an administrator's):
+    // not built for organization runs yet.
+    if args.output.to.is_some() {
+        anyhow::bail!("--to securityhub does not support --org yet: run it per account");
     }
     let aws = &args.aws;
     let org = &args.org;

@@ -12,7 +12,7 @@
 //! session signs with its own key, so no query about the long-term key returns its uses.
 
 use crate::audit_cmd::{parse_time_flag, print_findings_with, resolve_now};
-use crate::cli::{KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
+use crate::cli::{Destination, KeyArgs, RulesFormat, TrailArgs, TrailSourceArgs};
 use crate::live_cmd::print_requests;
 use crate::Exit;
 use anyhow::{anyhow, bail, Result};
@@ -25,6 +25,7 @@ use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::RuleSelection;
 use keywarden_core::finding::Finding;
 use keywarden_core::time::format_timestamp;
+use keywarden_output::asff::AsffTarget;
 use keywarden_output::key::KeyTimeline;
 use keywarden_output::DocumentFormat;
 use keywarden_sigma::SigmaRules;
@@ -170,11 +171,31 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         print_note(note, stats)
     })?;
     print_summary(&found.outcome, &found.read);
+    let report = found.report(now, config.preset.name());
+    let asff = AsffTarget {
+        region: args
+            .input
+            .remote
+            .connect
+            .region
+            .clone()
+            .unwrap_or_else(|| keywarden_output::asff::DEFAULT_REGION.to_owned()),
+        account: None,
+    };
     let exit = print_findings_with(
-        &found.report(now, config.preset.name()),
+        &report,
         args.output.format,
         Some(&found.outcome.lineage),
+        &asff,
     )?;
+    // A detection is an event: a trail run imports, it never resolves.
+    let pushed = args.output.to != Some(Destination::Securityhub)
+        || crate::securityhub_cmd::to_securityhub(
+            &report,
+            &args.input.remote.connect.options(),
+            false,
+            stats,
+        )?;
     // Bad records mean some of the logs were not read, and Sigma rules that could not be loaded
     // did not run: either way the run is incomplete.
     let sigma_incomplete = sigma
@@ -192,7 +213,7 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
         );
     }
     Ok(
-        if found.outcome.stats.bad_records > 0 || sigma_incomplete || nothing_analysed {
+        if found.outcome.stats.bad_records > 0 || sigma_incomplete || nothing_analysed || !pushed {
             Exit::ErrorOrIncomplete
         } else {
             exit

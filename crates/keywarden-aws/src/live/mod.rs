@@ -12,6 +12,7 @@
 //! history), [`s3`] (a trail's log files), [`secretsmanager`] (rotation's hand-over) and
 //! [`organizations`] (an organization's accounts and OUs). [`accounts`] enters the other
 //! accounts of an organization ([`AccountClients`]: sts:AssumeRole, per account).
+//! [`securityhub`] (`--to securityhub`).
 
 mod accounts;
 mod cloudtrail;
@@ -19,6 +20,7 @@ mod iam;
 mod organizations;
 mod s3;
 mod secretsmanager;
+mod securityhub;
 mod sts;
 
 use crate::api::{AwsError, AwsResult};
@@ -62,6 +64,7 @@ pub struct LiveClient {
     s3: aws_sdk_s3::Client,
     secretsmanager: aws_sdk_secretsmanager::Client,
     organizations: aws_sdk_organizations::Client,
+    securityhub: aws_sdk_securityhub::Client,
     /// Buckets S3 said live in another region than the configured one (see `logs`).
     bucket_regions: Arc<Mutex<HashMap<String, String>>>,
     region: String,
@@ -104,10 +107,12 @@ impl aws_sdk_iam::config::Intercept for RequestCounter {
         let action = match (
             request.headers().get("x-amz-target"),
             s3_operation(request.uri()),
+            securityhub_operation(request.uri()),
         ) {
-            (Some(target), _) => json_target_action(target),
-            (None, Some(operation)) => format!("s3:{operation}"),
-            (None, None) => {
+            (Some(target), _, _) => json_target_action(target),
+            (None, Some(operation), _) => format!("s3:{operation}"),
+            (None, None, Some(operation)) => format!("securityhub:{operation}"),
+            (None, None, None) => {
                 let body = request.body().bytes().unwrap_or_default();
                 let body = String::from_utf8_lossy(body);
                 let operation = body
@@ -232,6 +237,20 @@ pub(crate) async fn shared_config(options: &ConnectOptions) -> aws_config::SdkCo
     shared
 }
 
+/// The Security Hub operation a REST request is, from its path (Security Hub's paths are not
+/// S3's or any other service's keywarden calls).
+fn securityhub_operation(uri: &str) -> Option<&'static str> {
+    let after_scheme = uri.split_once("//").map_or(uri, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |at| &after_scheme[at..]);
+    let path = path.split('?').next().unwrap_or(path);
+    match path {
+        "/findings/import" => Some("BatchImportFindings"),
+        "/findings/batchupdate" => Some("BatchUpdateFindings"),
+        "/findings" => Some("GetFindings"),
+        _ => None,
+    }
+}
+
 /// Who the credentials belong to; declared in [`crate::api`] (the fake reports one too).
 pub use crate::api::CallerIdentity;
 pub use accounts::{AccountClients, RoleSpec};
@@ -283,6 +302,11 @@ impl LiveClient {
                     .interceptor(requests.clone())
                     .build(),
             ),
+            securityhub: aws_sdk_securityhub::Client::from_conf(
+                aws_sdk_securityhub::config::Builder::from(shared)
+                    .interceptor(requests.clone())
+                    .build(),
+            ),
             bucket_regions: Arc::default(),
             region,
             requests,
@@ -316,6 +340,12 @@ impl LiveClient {
                 .region(Region::from_static(DEFAULT_REGION))
                 .build(),
         );
+        let securityhub = aws_sdk_securityhub::Client::from_conf(
+            aws_sdk_securityhub::Config::builder()
+                .behavior_version(aws_sdk_securityhub::config::BehaviorVersion::latest())
+                .region(Region::from_static(DEFAULT_REGION))
+                .build(),
+        );
         LiveClient {
             iam,
             cloudtrail,
@@ -323,6 +353,7 @@ impl LiveClient {
             s3,
             secretsmanager,
             organizations,
+            securityhub,
             bucket_regions: Arc::default(),
             region: DEFAULT_REGION.to_owned(),
             requests: RequestCounter::default(),
@@ -338,6 +369,12 @@ impl LiveClient {
     /// The same client with a ready-made Secrets Manager client (tests use a mocked one).
     pub fn with_secretsmanager(mut self, secretsmanager: aws_sdk_secretsmanager::Client) -> Self {
         self.secretsmanager = secretsmanager;
+        self
+    }
+
+    /// The same client with a ready-made Security Hub client (tests use a mocked one).
+    pub fn with_securityhub(mut self, securityhub: aws_sdk_securityhub::Client) -> Self {
+        self.securityhub = securityhub;
         self
     }
 
@@ -578,5 +615,24 @@ mod tests {
             json_target_action("AWSOrganizationsV20161128.ListAccountsForParent"),
             "organizations:ListAccountsForParent"
         );
+    }
+
+    #[test]
+    fn security_hub_paths_name_their_operation() {
+        use super::securityhub_operation as op;
+        assert_eq!(
+            op("http://127.0.0.1:5000/findings/import"),
+            Some("BatchImportFindings")
+        );
+        assert_eq!(
+            op("https://securityhub.us-east-1.amazonaws.com/findings"),
+            Some("GetFindings")
+        );
+        assert_eq!(
+            op("https://securityhub.eu-west-1.amazonaws.com/findings/batchupdate"),
+            Some("BatchUpdateFindings")
+        );
+        assert_eq!(op("https://iam.amazonaws.com/"), None);
+        assert_eq!(op("http://127.0.0.1:5000/bucket/findings/import/x"), None);
     }
 }

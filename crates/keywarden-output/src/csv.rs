@@ -15,7 +15,7 @@
 //! output has every value unchanged.
 
 use crate::json::Evidence;
-use crate::{escape, rfc3339, FindingsReport, Printer};
+use crate::{escape, rfc3339, FindingsReport, Printer, Subject};
 use std::io::{self, Write};
 
 /// `--format csv`.
@@ -44,15 +44,17 @@ pub const HEADER: [&str; 14] = [
 /// and OU path (a single account's CSV has [`HEADER`] alone, unchanged).
 pub const ORG_COLUMNS: [&str; 2] = ["account_name", "ou_path"];
 
+/// A trail run's rows add the event behind each detection: what a person joins on.
+pub const EVENT_COLUMNS: [&str; 4] = ["event_time", "event_name", "event_id", "source_ip"];
+
 impl Printer for CsvPrinter {
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut writer = ::csv::Writer::from_writer(out);
         let org = report.org.is_some();
-        if org {
-            writer.write_record(HEADER.iter().chain(&ORG_COLUMNS))?;
-        } else {
-            writer.write_record(HEADER)?;
-        }
+        let events = matches!(report.subject, Subject::Events { .. });
+        let org_header: &[&str] = if org { &ORG_COLUMNS } else { &[] };
+        let event_header: &[&str] = if events { &EVENT_COLUMNS } else { &[] };
+        writer.write_record(HEADER.iter().chain(org_header).chain(event_header))?;
         // Every output says how old its data is; CSV has no header block, so each row carries it.
         let generated_at = rfc3339(report.now);
         let data_as_of = report.source.as_of.map(rfc3339).unwrap_or_default();
@@ -93,7 +95,22 @@ impl Printer for CsvPrinter {
             ]
             .map(escape::csv_cell);
             let extra = if org { &org_cells[..] } else { &[] };
-            writer.write_record(cells.iter().chain(extra).map(|cell| cell.as_bytes()))?;
+            let event = f.event.as_deref();
+            let event_cells = [
+                event.map(|e| rfc3339(e.event_time)).unwrap_or_default(),
+                event.map(|e| e.event_name.clone()).unwrap_or_default(),
+                event.map(|e| e.event_id.clone()).unwrap_or_default(),
+                event.and_then(|e| e.source_ip.clone()).unwrap_or_default(),
+            ]
+            .map(|cell| escape::csv_cell(&cell).into_owned());
+            let event_extra = if events { &event_cells[..] } else { &[] };
+            writer.write_record(
+                cells
+                    .iter()
+                    .chain(extra)
+                    .map(|cell| cell.as_bytes())
+                    .chain(event_extra.iter().map(|cell| cell.as_bytes())),
+            )?;
             Ok(())
         })?;
         writer.flush()

@@ -326,3 +326,50 @@ fn verbose_shows_the_whole_chain() {
     assert!(err.contains("AWS call failed without an answer"), "{err}");
     assert!(err.contains("DispatchFailure"), "{err}");
 }
+
+/// A trail CSV carries each detection's event (time, name, id, source IP), as the JSON does;
+/// an audit's CSV keeps its columns.
+#[test]
+fn a_trail_csv_carries_the_event_of_each_detection() {
+    let file = repo_root().join(
+        "crates/keywarden/tests/data/stratus-red-team/aws.persistence.iam-create-admin-user.json",
+    );
+    let json = keywarden(&[
+        "trail",
+        "--format",
+        "json",
+        "--now",
+        NOW,
+        file.to_str().unwrap(),
+    ]);
+    let finding = &stdout_json(&json)["findings"][0];
+    let csv = keywarden(&[
+        "trail",
+        "--format",
+        "csv",
+        "--now",
+        NOW,
+        file.to_str().unwrap(),
+    ]);
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header[header.len() - 4..],
+        ["event_time", "event_name", "event_id", "source_ip"]
+    );
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(cell("event_id"), finding["event_id"].as_str().unwrap());
+    assert_eq!(cell("event_time"), finding["event_time"].as_str().unwrap());
+    assert_eq!(cell("event_name"), "CreateAccessKey");
+    assert_eq!(cell("source_ip"), finding["source_ip"].as_str().unwrap());
+
+    let audit = keywarden(&["demo", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(audit.stdout.as_slice());
+    assert!(!reader.headers().unwrap().iter().any(|h| h == "event_id"));
+}

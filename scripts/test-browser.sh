@@ -15,7 +15,9 @@ chromium="$(scripts/ensure-chromium.sh)"
 python="$(scripts/ensure-playwright.sh)"
 binary="${KEYWARDEN_BIN:-}"
 if [ -z "$binary" ]; then
-    cargo build --quiet --locked -p keywarden --features keywarden/test-hooks
+    # --workspace: the features unify as in the test run's build, so its artifacts are shared
+    # (`-p keywarden` alone rebuilds the AWS SDK with other features).
+    cargo build --quiet --locked --workspace --features keywarden/test-hooks
     binary="target/debug/keywarden"
 fi
 exec "$python" tests/browser/test_html_report.py "$binary" "$chromium" target/browser

@@ -44,6 +44,13 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 3] = [Status::Fail, Status::Unknown, Status::Exempted];
+
+    /// The status [`Status::as_str`] names, for readers of stored findings.
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Fail => "fail",
@@ -67,6 +74,22 @@ pub enum CredentialKind {
 }
 
 impl CredentialKind {
+    /// Every kind, in the order of [`CredentialKind::as_str`]'s arms.
+    pub const ALL: [CredentialKind; 7] = [
+        CredentialKind::AccessKey(KeySlot::One),
+        CredentialKind::AccessKey(KeySlot::Two),
+        CredentialKind::AccessKeyId,
+        CredentialKind::SessionKey,
+        CredentialKind::Password,
+        CredentialKind::Mfa,
+        CredentialKind::Account,
+    ];
+
+    /// The kind [`CredentialKind::as_str`] names, for readers of stored findings.
+    pub fn parse(text: &str) -> Option<CredentialKind> {
+        CredentialKind::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CredentialKind::AccessKey(KeySlot::One) => "access_key_1",

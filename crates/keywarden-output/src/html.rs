@@ -29,7 +29,6 @@ use crate::{rfc3339, FindingsReport, Printer, Subject};
 use base64::Engine as _;
 use keywarden_core::cloudtrail::lineage::{Change, KeyHistory, Lineage, UseSpan};
 use keywarden_core::finding::{CredentialKind, EvidenceValue, Finding, Status};
-use keywarden_core::model::KeySlot;
 use keywarden_core::rules::{Fix, RuleMeta};
 use keywarden_core::Timestamp;
 use serde::ser::SerializeSeq;
@@ -42,18 +41,10 @@ const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");
 
 /// The credential kinds, in the order rows index them (`CredentialKind::as_str`).
-const CREDENTIALS: [CredentialKind; 7] = [
-    CredentialKind::AccessKey(KeySlot::One),
-    CredentialKind::AccessKey(KeySlot::Two),
-    CredentialKind::AccessKeyId,
-    CredentialKind::SessionKey,
-    CredentialKind::Password,
-    CredentialKind::Mfa,
-    CredentialKind::Account,
-];
+const CREDENTIALS: [CredentialKind; 7] = CredentialKind::ALL;
 
 /// The statuses, in the order rows index them.
-const STATUSES: [Status; 3] = [Status::Fail, Status::Unknown, Status::Exempted];
+const STATUSES: [Status; 3] = Status::ALL;
 
 /// The HTML report printer.
 #[derive(Debug, Clone, Copy, Default)]

@@ -13,7 +13,6 @@ use crate::files::{create_private_dir_all, write_atomically};
 use keywarden_core::finding::{
     CredentialKind, EvidenceValue, ExemptionNote, Finding, OrgAccountLabel, Status,
 };
-use keywarden_core::model::KeySlot;
 use keywarden_core::rules::{RuleMeta, ALL_RULES};
 use keywarden_core::Timestamp;
 use keywarden_output::{AccountSummary, OrgFindings};
@@ -283,24 +282,10 @@ impl StoredFinding {
     fn into_finding(self) -> Result<Finding, String> {
         let rule = rule_by_code(&self.rule)
             .ok_or_else(|| format!("unknown rule `{}`", self.rule.escape_default()))?;
-        let status = match self.status.as_str() {
-            "fail" => Status::Fail,
-            "unknown" => Status::Unknown,
-            "exempted" => Status::Exempted,
-            other => return Err(format!("unknown status `{}`", other.escape_default())),
-        };
-        let credential = [
-            CredentialKind::AccessKey(KeySlot::One),
-            CredentialKind::AccessKey(KeySlot::Two),
-            CredentialKind::AccessKeyId,
-            CredentialKind::SessionKey,
-            CredentialKind::Password,
-            CredentialKind::Mfa,
-            CredentialKind::Account,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == self.credential)
-        .ok_or_else(|| format!("unknown credential `{}`", self.credential.escape_default()))?;
+        let status = Status::parse(&self.status)
+            .ok_or_else(|| format!("unknown status `{}`", self.status.escape_default()))?;
+        let credential = CredentialKind::parse(&self.credential)
+            .ok_or_else(|| format!("unknown credential `{}`", self.credential.escape_default()))?;
         let note = |n: StoredNote| ExemptionNote {
             reason: n.reason,
             source: n.source,

@@ -36,7 +36,7 @@ fn hostile_findings() -> Vec<Finding> {
         .map(|text| {
             let mut f = Finding::for_account(key001, Status::Fail, Some(text), *text);
             f.user = Some((*text).to_owned());
-            f.credential = CredentialKind::AccessKey(KeySlot::One);
+            f.credential = CredentialKind::AccessKey(keywarden_core::model::KeySlot::One);
             f.access_key_id = Some((*text).to_owned());
             f.with("created", at("2025-01-01T00:00:00Z"))
                 .with("note", *text)

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 chromium="$(scripts/ensure-chromium.sh)"
 python="$(scripts/ensure-playwright.sh)"
+moto_python="$(scripts/ensure-moto.sh)"
 binary="${KEYWARDEN_BIN:-}"
 if [ -z "$binary" ]; then
     # --workspace: the features unify as in the test run's build, so its artifacts are shared
@@ -20,4 +21,4 @@ if [ -z "$binary" ]; then
     cargo build --quiet --locked --workspace --features keywarden/test-hooks
     binary="target/debug/keywarden"
 fi
-exec "$python" tests/browser/test_html_report.py "$binary" "$chromium" target/browser
+exec "$python" tests/browser/test_html_report.py "$binary" "$chromium" target/browser "$moto_python"

@@ -19,9 +19,9 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 
-def keywarden(binary, args, out_path=None):
+def keywarden(binary, args, out_path=None, env=None):
     """Runs keywarden; exit 0, 1 (failing findings) and 2 (unknown findings) are results."""
-    done = subprocess.run([binary] + args, capture_output=True, check=False)
+    done = subprocess.run([binary] + args, capture_output=True, check=False, env=env)
     if done.returncode not in (0, 1, 2):
         raise SystemExit(
             "keywarden %s exited %d: %s" % (" ".join(args), done.returncode, done.stderr.decode())

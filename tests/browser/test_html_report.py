@@ -1,16 +1,20 @@
 """The HTML report in a real browser (headless Debian Chromium through Playwright).
 
-    test_html_report.py KEYWARDEN_BINARY CHROMIUM OUT_DIR
+    test_html_report.py KEYWARDEN_BINARY CHROMIUM OUT_DIR MOTO_PYTHON
 
 Opens the demo's report and checks that the counts shown equal the JSON output's, that filtering
 by a rule shows that rule's rows (and the running totals say so), that a column sorts both ways,
 and that a finding's detail opens with its evidence, fix and plan action. Then opens the report
-of a trail run (a key's timeline), and of tests/browser/hostile-report.csv, and checks that hostile user names are shown as text: no
+of a trail run (a key's timeline), of an organization run on moto (MOTO_PYTHON: the venv of
+scripts/ensure-moto.sh; every account at the top, filtered by a click), and of
+tests/browser/hostile-report.csv, and checks that hostile user names are shown as text: no
 element made from them, no dialog, no script error, no console error, no CSP violation. Saves
 screenshots of the demo report to OUT_DIR. Exit 0 when every check passed.
 """
 
+import json
 import os
+import subprocess
 import sys
 from collections import Counter
 
@@ -187,6 +191,78 @@ def check_trail(b, binary, out):
     w.close()
 
 
+ORG_SCENARIO = {
+    "now": "2026-12-01T00:00:00Z",
+    "users": [{"name": "mgmt-user", "access_keys": [{"created": "-400d"}]}],
+    "organization": {
+        "ous": [{"name": "Workloads"}, {"name": "Prod", "parent": "Workloads"}],
+        "accounts": [
+            {"name": "web", "ou": "Prod", "users": [
+                {"name": "web-old", "access_keys": [{"created": "-300d", "last_used": "-1d"}]},
+                {"name": "web-idle", "access_keys": [{"created": "-200d"}]}]},
+            {"name": "<img src=x onerror=alert(1)>", "ou": "Workloads", "role": False},
+            {"name": "old", "ou": "Workloads", "state": "SUSPENDED"},
+        ],
+    },
+}
+
+
+def check_org(b, binary, out, moto_python):
+    """An organization run's report (moto's Organizations, STS and multi-account IAM through
+    tests/moto/launcher.py): every account at the top with its name, OU path and status (the one
+    that could not be audited and the suspended one included), its counts equal to the JSON's, a
+    click on an account filters the table by it, and a hostile account name stays text."""
+    launcher = subprocess.Popen(
+        [moto_python, os.path.join(HERE, "..", "moto", "launcher.py"), "-", "--max-seconds", "300"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        launcher.stdin.write(json.dumps(ORG_SCENARIO) + "\n")
+        launcher.stdin.flush()
+        info = json.loads(launcher.stdout.readline())
+        env = {"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": info["endpoint"],
+               "AWS_ACCESS_KEY_ID": info["access_key_id"],
+               "AWS_SECRET_ACCESS_KEY": info["secret_access_key"], "AWS_REGION": "us-east-1",
+               "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+               "AWS_EC2_METADATA_DISABLED": "true"}
+        state = os.path.join(out, "org-state")
+        args = ["audit", "--org", "--now", ORG_SCENARIO["now"], "--state-dir", state,
+                "--max-attempts", "2"]
+        html = os.path.join(out, "org-report.html")
+        keywarden(binary, args + ["--format", "html"], html, env=env)
+        doc = json.loads(keywarden(binary, args + ["--format", "json"], env=env))
+    finally:
+        launcher.stdin.close()
+        launcher.wait(timeout=60)
+    w = Watched(b)
+    page = w.page
+    w.open(html)
+    expect(shown_count(page, "total") == len(doc["findings"]), "org: total count = JSON findings")
+    rows = page.eval_on_selector_all(
+        "#kw-org tr[data-account]",
+        "rs => rs.map(r => ({id: r.getAttribute('data-account'), "
+        "cells: Array.from(r.children).map(c => c.textContent)}))")
+    by_id = {a["id"]: a for a in doc["accounts"]}
+    expect(sorted(r["id"] for r in rows) == sorted(by_id), "org: every account of the run is listed")
+    for r in rows:
+        a = by_id[r["id"]]
+        expect(r["cells"][1] == a["name"] and r["cells"][2] == a["ou_path"]
+               and r["cells"][3].startswith(a["status"]) and int(r["cells"][5].replace(",", "")) == a["fail"],
+               "org: %s shows its name, OU path, status and failing count" % a["status"])
+    expect(page.evaluate("document.querySelectorAll('img').length") == 0,
+           "org: the hostile account name made no element")
+    web = next(a for a in doc["accounts"] if a["name"] == "web")
+    page.click('#kw-org tr[data-account="%s"]' % web["id"])
+    page.wait_for_timeout(200)
+    accounts = column(page, header_index(page, "account"))
+    web_findings = [f for f in doc["findings"] if f["account"] == web["id"]]
+    expect(len(accounts) == len(web_findings) and set(accounts) == {web["id"]},
+           "org: a click on an account shows its %d finding(s) only" % len(web_findings))
+    page.screenshot(path=os.path.join(out, "org-report.png"), full_page=True)
+    w.check_clean("org report")
+    expect(True, "org report: no dialog, script error, console error or CSP violation")
+    w.close()
+
+
 def check_the_watch(b, out):
     """The checks above can fail: markup slipped into a report is seen (a CSP violation, an
     error) by the same watcher."""
@@ -209,14 +285,15 @@ def check_the_watch(b, out):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         raise SystemExit(__doc__)
-    binary, chromium, out = sys.argv[1:]
+    binary, chromium, out, moto_python = sys.argv[1:]
     os.makedirs(out, exist_ok=True)
     with browser(chromium) as b:
         check_demo(b, binary, out)
         check_hostile(b, binary, out)
         check_trail(b, binary, out)
+        check_org(b, binary, out, moto_python)
         check_the_watch(b, out)
     print("browser test: every check passed; screenshots in %s" % out)
 

@@ -1347,6 +1347,9 @@ class FixtureMiddleware:
             return self.respond(start_response, self.batch_update_findings(environ))
         action, params, is_json = self.action_of(environ)
         if action is None:
+            if environ.get("PATH_INFO", "").startswith("/findings"):
+                # Security Hub's REST-JSON API: moto's auth errors are XML, re-encoded as JSON.
+                return self.respond(start_response, xml_error_as_json(call_app(self.app, environ)))
             return self.app(environ, start_response)
         fault = self.faults.take(action)
         if fault and fault.after:
@@ -1417,15 +1420,62 @@ class FixtureMiddleware:
         assert self.lookup is not None
         return self.lookup.answer(LookupHistory.region_of(environ), body)
 
+    def authorize(self, environ: dict, body: bytes, action: str) -> Response | None:
+        """None when moto's IAMRequest finds the request signed and `action` allowed by the
+        caller's policies; else moto's error as a JSON answer (403 AccessDenied and the like)."""
+        from moto.iam.access_control import IAMRequest
+        from werkzeug.datastructures import EnvironHeaders
+        from werkzeug.exceptions import HTTPException
+
+        path = environ.get("RAW_URI") or environ.get("PATH_INFO", "/")
+        if environ.get("QUERY_STRING") and "?" not in path:
+            path += "?" + environ["QUERY_STRING"]
+        try:
+            request = IAMRequest(
+                account_id=self.caller_account(environ),
+                method=environ.get("REQUEST_METHOD", "POST"),
+                path=path,
+                data={},
+                body=body,
+                headers=EnvironHeaders(environ),
+                action=action,
+            )
+            request.check_signature()
+            request.check_action_permitted("*")
+        except HTTPException as error:
+            code = getattr(error, "code", 403) or 403
+            name = getattr(error, "error_type", None) or type(error).__name__.removesuffix("Error")
+            message = getattr(error, "message", None) or error.description or name
+            # As xml_error_as_json names it: AWS's JSON services call the policy failure so.
+            name = "AccessDeniedException" if name == "AccessDenied" else name
+            return json_error(code, name, str(message))
+        return None
+
+    @staticmethod
+    def caller_account(environ: dict) -> str:
+        """The account of the request's signing key, as moto finds it (an assumed role's
+        session key is in its account): the stand-ins act in the caller's account."""
+        from moto.iam.models import get_account_id_from
+
+        match = re.search(r"Credential=([A-Z0-9]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        return get_account_id_from(match[1]) if match else ACCOUNT_ID
+
     def batch_update_findings(self, environ: dict) -> Response:
         """Security Hub's BatchUpdateFindings, which moto 5.2 lacks (its URL is not routed): the
-        workflow status of moto's stored findings is set, as AWS does. Served without moto's
-        signature or policy checks, so an authorization test cannot prove this one action."""
+        workflow status of moto's stored findings is set, as AWS does, in the caller's account.
+        With authorization enforced, the request is checked first as moto checks its own
+        actions: the signature, then the caller's policies for securityhub:BatchUpdateFindings
+        (moto's IAMRequest, as its ActionAuthenticatorMixin calls it)."""
         from moto.securityhub.models import securityhub_backends
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        request = json.loads(environ["wsgi.input"].read(length) if length else b"{}")
-        backend = securityhub_backends[ACCOUNT_ID][LookupHistory.region_of(environ)]
+        raw = environ["wsgi.input"].read(length) if length else b"{}"
+        if self.auth_enforced:
+            refused = self.authorize(environ, raw, "BatchUpdateFindings")
+            if refused is not None:
+                return refused
+        request = json.loads(raw or b"{}")
+        backend = securityhub_backends[self.caller_account(environ)][LookupHistory.region_of(environ)]
         status = (request.get("Workflow") or {}).get("Status")
         processed, unprocessed = [], []
         for ident in request.get("FindingIdentifiers", []):

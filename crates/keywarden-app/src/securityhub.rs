@@ -95,6 +95,9 @@ pub struct Resolve {
     pub account: String,
     /// The `GeneratorId`s of the rules that ran: only their findings can be resolved.
     pub generator_ids: HashSet<String>,
+    /// Only findings whose `Id` starts with this: an administrator resolving one member
+    /// account's findings (`keywarden/<member>/`, [`asff::id_prefix`]).
+    pub id_prefix: Option<String>,
 }
 
 /// What a push did.
@@ -316,6 +319,7 @@ async fn resolve_gone<C, P>(
         product_arn: resolve.product_arn.clone(),
         account: resolve.account.clone(),
         generator_prefix: GENERATOR_PREFIX.to_owned(),
+        id_prefix: resolve.id_prefix.clone(),
     };
     let (found, _) = pacer.call(|| client.get_findings(&query)).await;
     let found = match found {
@@ -335,6 +339,10 @@ async fn resolve_gone<C, P>(
                 && text(doc, "AwsAccountId").as_deref() == Some(resolve.account.as_str())
                 && text(doc, "RecordState").as_deref() == Some("ACTIVE")
                 && text(doc, "GeneratorId").is_some_and(|g| resolve.generator_ids.contains(&g))
+                && resolve
+                    .id_prefix
+                    .as_deref()
+                    .is_none_or(|prefix| id.starts_with(prefix))
                 && !produced.contains(&id)
                 && seen.insert(id)
         })

@@ -224,6 +224,7 @@ fn resolve_for(rules: &[&str]) -> Resolve {
         product_arn: PRODUCT.into(),
         account: ACCOUNT.into(),
         generator_ids: rules.iter().map(|r| format!("keywarden/{r}")).collect(),
+        id_prefix: None,
     }
 }
 
@@ -423,4 +424,32 @@ fn a_failed_lookup_leaves_the_push_incomplete() {
     assert_eq!(report.imported, 2);
     assert!(!report.complete());
     assert_eq!(report.lookup_error.unwrap().code, "AccessDeniedException");
+}
+
+#[test]
+fn an_administrator_resolves_only_the_findings_of_the_member_it_pushes() {
+    let clock = Clock::default();
+    let hub = FakeHub::new(&clock);
+    let first = vec![
+        doc("keywarden/111111111111/R1/a", "R1", 1),
+        doc("keywarden/111111111111/R1/gone", "R1", 1),
+        doc("keywarden/222222222222/R1/other", "R1", 1),
+    ];
+    push_all(&hub, &clock, first, None);
+    let member = |id: &str| Resolve {
+        id_prefix: Some(format!("keywarden/{id}/")),
+        ..resolve_for(&["R1"])
+    };
+    // Member 111111111111 pushed alone: its `gone` is resolved, the other member's finding
+    // (not in this push either) is not.
+    let report = push_all(
+        &hub,
+        &clock,
+        vec![doc("keywarden/111111111111/R1/a", "R1", 2)],
+        Some(&member("111111111111")),
+    );
+    assert!(report.complete(), "{report:?}");
+    assert_eq!(report.resolved, ["keywarden/111111111111/R1/gone"]);
+    assert_eq!(hub.state("keywarden/222222222222/R1/other").0, "ACTIVE");
+    assert_eq!(hub.state("keywarden/111111111111/R1/a").0, "ACTIVE");
 }

@@ -427,6 +427,9 @@ pub struct FindingsQuery {
     pub product_arn: String,
     pub account: String,
     pub generator_prefix: String,
+    /// Only the findings whose `Id` starts with this (an administrator's findings of one member
+    /// account: `keywarden/<member>/`).
+    pub id_prefix: Option<String>,
 }
 
 /// A finding's identity in Security Hub.

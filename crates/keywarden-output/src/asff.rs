@@ -169,6 +169,11 @@ pub struct UserDetails {
 pub struct AsffTarget {
     pub region: String,
     pub account: Option<String>,
+    /// The importing account is a Security Hub administrator taking other accounts' findings
+    /// (`--securityhub-admin`): a finding of another account is written for `account` (the
+    /// default product takes only the caller's own account as `AwsAccountId`), the member
+    /// account in its `Id`, its resources and `ProductFields` `keywarden/Account`.
+    pub administrator: bool,
 }
 
 impl Default for AsffTarget {
@@ -176,6 +181,18 @@ impl Default for AsffTarget {
         AsffTarget {
             region: DEFAULT_REGION.to_owned(),
             account: None,
+            administrator: false,
+        }
+    }
+}
+
+impl AsffTarget {
+    /// The documents of each account go into that account (`account: None`), in `region`.
+    pub fn each_account(region: &str) -> Self {
+        AsffTarget {
+            region: region.to_owned(),
+            account: None,
+            administrator: false,
         }
     }
 }
@@ -204,32 +221,76 @@ pub struct AsffPrinter {
 }
 
 impl Printer for AsffPrinter {
+    /// Two passes over the findings (an organization's read back account by account each
+    /// time): the first finds any that cannot be written (nothing is printed then), the second
+    /// writes each document as it is made, never holding them all.
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let batch = documents(report, &self.target);
-        if let Some(first) = batch.unconvertible.first() {
+        let mut index = 0;
+        let mut unconvertible: Vec<Unconvertible> = Vec::new();
+        report.for_each_finding(&mut |finding| {
+            if let Err(reason) = document(finding, report.now, report.tool_version, &self.target) {
+                unconvertible.push(Unconvertible {
+                    index,
+                    rule: finding.rule.code,
+                    reason,
+                });
+            }
+            index += 1;
+            Ok(())
+        })?;
+        if let Some(first) = unconvertible.first() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
                     "{} finding(s) cannot be written as ASFF; the first, finding {} ({}): {}",
-                    batch.unconvertible.len(),
+                    unconvertible.len(),
                     first.index + 1,
                     first.rule,
                     first.reason
                 ),
             ));
         }
-        serde_json::to_writer_pretty(&mut *out, &batch.findings)?;
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &StreamedDocuments {
+                report,
+                target: &self.target,
+            },
+        )?;
         out.write_all(b"\n")
     }
 }
 
-/// Every finding of `report` as a document for `target`. A finding of another account than the
-/// target's, or with no account and no target account, is unconvertible: the default product
-/// takes the caller's account only.
-pub fn documents(report: &FindingsReport<'_>, target: &AsffTarget) -> AsffBatch {
+/// The documents of a report, made one at a time as the array is written.
+struct StreamedDocuments<'r, 'a> {
+    report: &'r FindingsReport<'a>,
+    target: &'r AsffTarget,
+}
+
+impl Serialize for StreamedDocuments<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq as _};
+        let report = self.report;
+        crate::json::serialize_streamed(report, serializer, |seq, f| {
+            let doc = document(f, report.now, report.tool_version, self.target)
+                .map_err(S::Error::custom)?;
+            seq.serialize_element(&doc)
+        })
+    }
+}
+
+/// Every finding of `findings` as a document for `target`. A finding of another account than
+/// the target's (unless the target is an administrator), or with no account and no target
+/// account, is unconvertible: the default product takes the caller's account only.
+pub fn documents_of(
+    findings: &[Finding],
+    now: Timestamp,
+    tool_version: &str,
+    target: &AsffTarget,
+) -> AsffBatch {
     let mut batch = AsffBatch::default();
-    for (index, finding) in report.findings.iter().enumerate() {
-        match document(finding, report.now, report.tool_version, target) {
+    for (index, finding) in findings.iter().enumerate() {
+        match document(finding, now, tool_version, target) {
             Ok(doc) => batch.findings.push(doc),
             Err(reason) => batch.unconvertible.push(Unconvertible {
                 index,
@@ -239,6 +300,11 @@ pub fn documents(report: &FindingsReport<'_>, target: &AsffTarget) -> AsffBatch 
         }
     }
     batch
+}
+
+/// [`documents_of`] a single account's report.
+pub fn documents(report: &FindingsReport<'_>, target: &AsffTarget) -> AsffBatch {
+    documents_of(report.findings, report.now, report.tool_version, target)
 }
 
 impl AsffFinding {
@@ -277,6 +343,11 @@ pub fn is_account_id(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What the `Id` of every finding about `account` starts with: `keywarden/<account>/`.
+pub fn id_prefix(account: &str) -> String {
+    format!("keywarden/{}/", safe_segment(account, 64))
+}
+
 /// The finding's stable `Id`: `keywarden/<account>/<rule>/<hash>`.
 pub fn finding_id(finding: &Finding, account: &str) -> String {
     let key_id = finding.access_key_id.as_deref().unwrap_or("");
@@ -305,19 +376,24 @@ pub fn document(
     tool_version: &str,
     target: &AsffTarget,
 ) -> Result<AsffFinding, String> {
-    let account = match (&target.account, &finding.account) {
-        (Some(target_account), Some(own)) if own != target_account => {
+    // `account` imports the finding (its `AwsAccountId` and product); `subject` is the account
+    // the finding is about: another one only for an administrator.
+    let (account, subject) = match (&target.account, &finding.account) {
+        (Some(target_account), Some(own)) if own != target_account && !target.administrator => {
             return Err(format!(
                 "it is about account `{own}`, and the default product of account \
                  {target_account} takes that account's findings only"
             ))
         }
-        (Some(target_account), _) => target_account.clone(),
-        (None, Some(own)) => own.clone(),
+        (Some(target_account), Some(own)) => (target_account.clone(), own.clone()),
+        (Some(target_account), None) => (target_account.clone(), target_account.clone()),
+        (None, Some(own)) => (own.clone(), own.clone()),
         (None, None) => return Err("it names no account".to_owned()),
     };
-    if !is_account_id(&account) {
-        return Err(format!("`{account}` is not a 12-digit account id"));
+    for a in [&account, &subject] {
+        if !is_account_id(a) {
+            return Err(format!("`{a}` is not a 12-digit account id"));
+        }
     }
     let now_text = rfc3339(now);
     let observed = finding
@@ -333,7 +409,7 @@ pub fn document(
     let fix = rule.fix_hint();
     Ok(AsffFinding {
         schema_version: SCHEMA_VERSION.to_owned(),
-        id: finding_id(finding, &account),
+        id: finding_id(finding, &subject),
         product_arn: product_arn(&target.region, &account),
         generator_id: generator_id(rule),
         aws_account_id: account.clone(),
@@ -352,8 +428,12 @@ pub fn document(
                 text: truncate_units(&fix, RECOMMENDATION_MAX, "…"),
             },
         }),
-        product_fields: product_fields(finding, tool_version),
-        resources: vec![resource(finding, &account, &target.region)],
+        product_fields: product_fields(
+            finding,
+            tool_version,
+            (subject != account).then_some(subject.as_str()),
+        ),
+        resources: vec![resource(finding, &subject, &target.region)],
         compliance: Compliance {
             status: compliance.to_owned(),
         },
@@ -463,7 +543,12 @@ fn description(finding: &Finding) -> String {
     text
 }
 
-fn product_fields(finding: &Finding, tool_version: &str) -> BTreeMap<String, String> {
+/// `member`: the account the finding is about, when an administrator imports it.
+fn product_fields(
+    finding: &Finding,
+    tool_version: &str,
+    member: Option<&str>,
+) -> BTreeMap<String, String> {
     let mut fields = BTreeMap::new();
     let mut put = |key: String, value: String| {
         if fields.len() < PRODUCT_FIELDS_MAX {
@@ -475,6 +560,9 @@ fn product_fields(finding: &Finding, tool_version: &str) -> BTreeMap<String, Str
     };
     put("ProviderName".into(), "keywarden".into());
     put("ProviderVersion".into(), tool_version.into());
+    if let Some(member) = member {
+        put("keywarden/Account".into(), member.into());
+    }
     put("keywarden/Rule".into(), finding.rule.code.into());
     put("keywarden/Status".into(), finding.status.as_str().into());
     put(

@@ -39,6 +39,8 @@ use std::io::{self, Write};
 
 const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");
+/// The incident report page's script (`contain --format html`).
+const INCIDENT_JS: &str = include_str!("html/incident.js");
 
 /// The credential kinds, in the order rows index them (`CredentialKind::as_str`).
 const CREDENTIALS: [CredentialKind; 7] = CredentialKind::ALL;
@@ -62,10 +64,17 @@ impl<'l> HtmlPrinter<'l> {
 }
 
 impl Printer for HtmlPrinter<'_> {
+    /// Two passes over the findings: the first gathers the tables rows point into (rules,
+    /// accounts, messages, evidence keys), the second writes each row as it reads it. An
+    /// organization run's findings are read back account by account both times, so the page is
+    /// written without holding them.
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let page = Page::of(report, self.lineage);
-        let data = script_json(&serde_json::to_string(&page)?);
-        write_page(report, &data, out)
+        let mut tables = Tables::new(report);
+        report.for_each_finding(&mut |f| {
+            tables.add(f);
+            Ok(())
+        })?;
+        write_page(report, &tables, self.lineage, out)
     }
 }
 
@@ -80,30 +89,70 @@ fn csp_hash(text: &str) -> String {
 
 /// The page's Content-Security-Policy: nothing but its own style and script.
 pub fn content_security_policy() -> String {
+    policy_for(JS)
+}
+
+/// The Content-Security-Policy of a page whose only script is `js` and only style the CSS.
+fn policy_for(js: &str) -> String {
     format!(
         "default-src 'none'; script-src {}; style-src {}; img-src 'none'; font-src 'none'; \
          connect-src 'none'; media-src 'none'; object-src 'none'; frame-src 'none'; \
          worker-src 'none'; manifest-src 'none'; base-uri 'none'; form-action 'none'",
-        csp_hash(JS),
+        csp_hash(js),
         csp_hash(CSS)
     )
 }
 
-fn write_page(report: &FindingsReport<'_>, data: &str, out: &mut dyn Write) -> io::Result<()> {
+/// The incident report page's Content-Security-Policy.
+pub fn incident_content_security_policy() -> String {
+    policy_for(INCIDENT_JS)
+}
+
+/// `contain --format html`: the incident report (its JSON document, docs/incident-report.md)
+/// as one self-contained page, made by the same machinery as the findings report: the document
+/// embedded once as escaped JSON, drawn by the page's own script with `textContent`, a CSP that
+/// allows only that script and the style by their hashes.
+pub fn print_incident_page<T: Serialize + ?Sized>(
+    report: &T,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_shell("keywarden incident report", INCIDENT_JS, out, &mut |out| {
+        write_json_piece(report, out)
+    })
+}
+
+fn write_page(
+    report: &FindingsReport<'_>,
+    tables: &Tables,
+    lineage: Option<&Lineage>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let title = format!(
         "keywarden report: {} finding(s), {}",
-        report.findings.len(),
+        tables.findings,
         rfc3339(report.now)
     );
+    write_shell(&title, JS, out, &mut |out| {
+        write_data(report, tables, lineage, out)
+    })
+}
+
+/// A page: the CSP for `js` first, the style, the data block `data` writes, then the script.
+/// `title` is ours (a count and an instant, or a fixed text): never a value from the data.
+fn write_shell(
+    title: &str,
+    js: &str,
+    out: &mut dyn Write,
+    data: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     out.write_all(b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")?;
     writeln!(
         out,
         "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
-        content_security_policy()
+        policy_for(js)
     )?;
     out.write_all(b"<meta name=\"referrer\" content=\"no-referrer\">\n")?;
     out.write_all(b"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")?;
-    // The title is ours (a count and an instant): no value from the data.
     writeln!(out, "<title>{title}</title>")?;
     write!(out, "<style>{CSS}</style>\n</head>\n<body>\n")?;
     out.write_all(
@@ -111,9 +160,59 @@ fn write_page(report: &FindingsReport<'_>, data: &str, out: &mut dyn Write) -> i
           file, or use --format json.</p></noscript>\n",
     )?;
     out.write_all(b"<script type=\"application/json\" id=\"kw-data\">")?;
-    out.write_all(data.as_bytes())?;
+    data(out)?;
     out.write_all(b"</script>\n")?;
-    write!(out, "<script>{JS}</script>\n</body>\n</html>\n")
+    write!(out, "<script>{js}</script>\n</body>\n</html>\n")
+}
+
+/// `value` as compact JSON escaped for the data block ([`script_json`]).
+fn write_json_piece<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(script_json(&serde_json::to_string(value)?).as_bytes())
+}
+
+/// The data block's JSON object (see [`Tables`] for its fields), its rows written one by one as
+/// the second pass reads the findings.
+fn write_data(
+    report: &FindingsReport<'_>,
+    tables: &Tables,
+    lineage: Option<&Lineage>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    out.write_all(b"{\"meta\":")?;
+    write_json_piece(&tables.meta(report), out)?;
+    out.write_all(b",\"rules\":")?;
+    write_json_piece(
+        &tables.rules.iter().map(|r| RuleRow(r)).collect::<Vec<_>>(),
+        out,
+    )?;
+    out.write_all(b",\"accounts\":")?;
+    write_json_piece(&tables.accounts, out)?;
+    out.write_all(b",\"messages\":")?;
+    write_json_piece(&tables.messages, out)?;
+    out.write_all(b",\"evkeys\":")?;
+    write_json_piece(&tables.evkeys, out)?;
+    out.write_all(b",\"credentials\":")?;
+    write_json_piece(&CREDENTIALS.map(|c| c.as_str()), out)?;
+    out.write_all(b",\"statuses\":")?;
+    write_json_piece(&STATUSES.map(|s| s.as_str()), out)?;
+    if let Some(org) = report.org {
+        out.write_all(b",\"org\":")?;
+        let accounts: Vec<OrgAccount<'_>> = org.accounts().iter().map(OrgAccount).collect();
+        write_json_piece(&accounts, out)?;
+    }
+    out.write_all(b",\"rows\":[")?;
+    let mut first = true;
+    report.for_each_finding(&mut |f| {
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        write_json_piece(&tables.row(f, report.now), out)
+    })?;
+    out.write_all(b"],\"timelines\":")?;
+    let timelines = lineage.map_or_else(Vec::new, |l| timelines(report.findings, l));
+    write_json_piece(&timelines, out)?;
+    out.write_all(b"}")
 }
 
 /// JSON for the inside of an HTML `<script>` element: `<`, `>`, `&` and every character that
@@ -158,32 +257,204 @@ fn days_between(t: Timestamp, now: Timestamp) -> i64 {
     now.signed_duration_since(t).num_days()
 }
 
-/// The embedded data. Field by field, as `report.js` reads it:
+/// The embedded data's tables, gathered by a first pass over the findings. The data block is a
+/// JSON object; field by field, as `report.js` reads it:
 /// - `meta`: tool, version, `generated_at`, `data_as_of`, `source` (as the JSON output's
 ///   `data_source`), `preset`, `subject` (`credentials` or `events`), `users_evaluated`,
 ///   `root_row_seen`, `summary` (`fail`, `unknown`, `exempted`), `thresholds` (the limits the
 ///   findings' evidence names, by evidence key).
 /// - `rules`: `[code, name, severity, summary, documentation, fix hint, acts_on_key,
 ///   [[action, safety]...], [manual step...]]`.
-/// - `accounts`: account ids; `messages`: the findings' messages, each once; `evkeys`: `[name, kind]` pairs, kind one of text, time, int,
-///   bool, null; `credentials`, `statuses`: the names rows index.
+/// - `accounts`: account ids (an organization run's in its order, then any other a finding
+///   names); `messages`: the findings' messages, each once; `evkeys`: `[name, kind]` pairs, kind
+///   one of text, time, int, bool, null; `credentials`, `statuses`: the names rows index.
+/// - `org` (organization runs only): one entry per account, `[id, name, OU path, status, AWS
+///   error code, reason, report generated at, users evaluated, fail, unknown, exempted,
+///   [failing by severity, critical first]]`, the id at the same index as in `accounts`.
 /// - `rows`: one per finding, `[rule, status, account (-1: none), user, credential, key id,
 ///   message (index), evidence, key age days, days since use, exemption, ignored exemption, event]`,
 ///   trailing nulls left off; evidence is flat `[evkey, value, ...]` (instants in seconds,
 ///   0 for null); an exemption `[reason, source, expires]`; an event `[id, time, name, region,
 ///   source ip, user agent, actor]`.
 /// - `timelines`: for trail runs, `[key id, owner, account, [[time, label, detail, alert]...]]`.
-#[derive(Serialize)]
-struct Page<'a> {
-    meta: Meta<'a>,
-    rules: Vec<RuleRow<'a>>,
-    accounts: Vec<&'a str>,
-    messages: Vec<&'a str>,
+///
+/// The tables own their text: an organization run's findings are gone once their account is
+/// read. They grow with distinct rules, accounts, messages and evidence keys, not findings.
+struct Tables {
+    findings: usize,
+    rules: Vec<&'static RuleMeta>,
+    rule_index: HashMap<&'static str, usize>,
+    accounts: Vec<String>,
+    account_index: HashMap<String, usize>,
+    // Messages repeat (the same rule, the same count of days): each is written once.
+    messages: Vec<String>,
+    message_index: HashMap<String, usize>,
     evkeys: Vec<(&'static str, &'static str)>,
-    credentials: Vec<&'static str>,
-    statuses: Vec<&'static str>,
-    rows: Vec<Row<'a>>,
-    timelines: Vec<Timeline<'a>>,
+    evkey_index: HashMap<(&'static str, &'static str), usize>,
+    thresholds: BTreeMap<&'static str, i64>,
+}
+
+impl Tables {
+    /// The tables before any finding: the rules that ran, an organization's accounts.
+    fn new(report: &FindingsReport<'_>) -> Self {
+        let mut tables = Tables {
+            findings: 0,
+            rules: Vec::new(),
+            rule_index: HashMap::new(),
+            accounts: Vec::new(),
+            account_index: HashMap::new(),
+            messages: Vec::new(),
+            message_index: HashMap::new(),
+            evkeys: Vec::new(),
+            evkey_index: HashMap::new(),
+            thresholds: BTreeMap::new(),
+        };
+        // Rules: those that ran, then any a finding names that is not among them.
+        for r in report.rules_run {
+            tables.rule(r);
+        }
+        for a in report.accounts() {
+            tables.account(&a.id);
+        }
+        tables
+    }
+
+    fn rule(&mut self, rule: &'static RuleMeta) -> usize {
+        *self.rule_index.entry(rule.code).or_insert_with(|| {
+            self.rules.push(rule);
+            self.rules.len() - 1
+        })
+    }
+
+    fn account(&mut self, id: &str) -> usize {
+        if let Some(i) = self.account_index.get(id) {
+            return *i;
+        }
+        self.accounts.push(id.to_owned());
+        self.account_index
+            .insert(id.to_owned(), self.accounts.len() - 1);
+        self.accounts.len() - 1
+    }
+
+    /// The first pass: what `f` adds to the tables.
+    fn add(&mut self, f: &Finding) {
+        self.findings += 1;
+        self.rule(f.rule);
+        if let Some(a) = f.account.as_deref() {
+            self.account(a);
+        }
+        if !self.message_index.contains_key(&f.message) {
+            self.messages.push(f.message.clone());
+            self.message_index
+                .insert(f.message.clone(), self.messages.len() - 1);
+        }
+        for (key, value) in &f.evidence {
+            let pair = (*key, evidence_kind(value));
+            if !self.evkey_index.contains_key(&pair) {
+                self.evkeys.push(pair);
+                self.evkey_index.insert(pair, self.evkeys.len() - 1);
+            }
+            if let (Some(name), EvidenceValue::Integer(limit)) =
+                (THRESHOLD_KEYS.iter().find(|t| **t == *key), value)
+            {
+                self.thresholds.entry(name).or_insert(*limit);
+            }
+        }
+    }
+
+    fn meta<'r>(&self, report: &'r FindingsReport<'_>) -> Meta<'r> {
+        Meta {
+            tool: "keywarden",
+            version: report.tool_version,
+            generated_at: rfc3339(report.now),
+            data_as_of: report.source.as_of.map(rfc3339),
+            source: DataSourceInfo::of(&report.source, report.now),
+            preset: report.preset,
+            subject: match report.subject {
+                Subject::Credentials { .. } => "credentials",
+                Subject::Events { .. } => "events",
+            },
+            users_evaluated: report.users_evaluated(),
+            root_row_seen: report.root_row_seen(),
+            summary: STATUSES
+                .iter()
+                .map(|s| (s.as_str(), report.count(*s)))
+                .collect(),
+            thresholds: self.thresholds.clone(),
+        }
+    }
+
+    /// The second pass: `f`'s row, every index from the first pass (a finding the first pass
+    /// did not see points at index 0, never panics).
+    fn row<'f>(&self, f: &'f Finding, now: Timestamp) -> Row<'f> {
+        let index = |i: Option<&usize>| i.copied().unwrap_or(0) as i64;
+        let mut ev = Vec::with_capacity(f.evidence.len() * 2);
+        for (key, value) in &f.evidence {
+            let k = self
+                .evkey_index
+                .get(&(*key, evidence_kind(value)))
+                .copied()
+                .unwrap_or(0);
+            ev.push(EvCell::Key(k));
+            ev.push(EvCell::Value(value));
+        }
+        let opt_int = |v: Option<i64>| v.map_or(Cell::Null, Cell::Int);
+        let text = |v: Option<&'f str>| v.map_or(Cell::Null, Cell::Text);
+        let account = match f.account.as_deref() {
+            Some(a) => index(self.account_index.get(a)),
+            None => -1,
+        };
+        let mut cells = vec![
+            Cell::Int(index(self.rule_index.get(f.rule.code))),
+            Cell::Int(STATUSES.iter().position(|s| *s == f.status).unwrap_or(0) as i64),
+            Cell::Int(account),
+            text(f.user.as_deref()),
+            Cell::Int(
+                CREDENTIALS
+                    .iter()
+                    .position(|c| *c == f.credential)
+                    .unwrap_or(0) as i64,
+            ),
+            text(f.access_key_id.as_deref()),
+            Cell::Int(index(self.message_index.get(&f.message))),
+            Cell::Evidence(ev),
+            opt_int(key_age_days(f, now)),
+            opt_int(days_since_use(f, now)),
+            f.exemption.as_ref().map_or(Cell::Null, Cell::Exemption),
+            f.ignored_exemption
+                .as_ref()
+                .map_or(Cell::Null, Cell::Exemption),
+            f.event.as_deref().map_or(Cell::Null, Cell::Event),
+        ];
+        while matches!(cells.last(), Some(Cell::Null)) {
+            cells.pop();
+        }
+        Row(cells)
+    }
+}
+
+/// One account of an organization run, as the `org` table holds it.
+struct OrgAccount<'a>(&'a crate::AccountSummary);
+
+impl Serialize for OrgAccount<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        (
+            &a.id,
+            &a.name,
+            &a.ou_path,
+            &a.status,
+            &a.error_code,
+            &a.reason,
+            a.report_generated_at.map(seconds),
+            a.users_evaluated,
+            a.fail,
+            a.unknown,
+            a.exempted,
+            a.fail_by_severity,
+        )
+            .serialize(s)
+    }
 }
 
 #[derive(Serialize)]
@@ -347,115 +618,6 @@ fn days_since_use(f: &Finding, now: Timestamp) -> Option<i64> {
     match evidence(f, "last_used") {
         Some(EvidenceValue::Time(t)) => Some(days_between(*t, now)),
         _ => None,
-    }
-}
-
-impl<'a> Page<'a> {
-    fn of(report: &'a FindingsReport<'a>, lineage: Option<&'a Lineage>) -> Self {
-        // Rules: those that ran, then any a finding names that is not among them.
-        let mut rules: Vec<&'a RuleMeta> = report.rules_run.to_vec();
-        let mut rule_index: HashMap<&str, usize> = HashMap::new();
-        for (i, r) in rules.iter().enumerate() {
-            rule_index.entry(r.code).or_insert(i);
-        }
-        let mut accounts: Vec<&'a str> = Vec::new();
-        let mut account_index: HashMap<&'a str, usize> = HashMap::new();
-        // Messages repeat (the same rule, the same count of days): each is written once.
-        let mut messages: Vec<&'a str> = Vec::new();
-        let mut message_index: HashMap<&'a str, usize> = HashMap::new();
-        let mut evkeys: Vec<(&'static str, &'static str)> = Vec::new();
-        let mut evkey_index: HashMap<(&'static str, &'static str), usize> = HashMap::new();
-        let mut thresholds: BTreeMap<&'static str, i64> = BTreeMap::new();
-        let mut rows = Vec::with_capacity(report.findings.len());
-        for f in report.findings {
-            let rule = *rule_index.entry(f.rule.code).or_insert_with(|| {
-                rules.push(f.rule);
-                rules.len() - 1
-            });
-            let account = match f.account.as_deref() {
-                Some(a) => *account_index.entry(a).or_insert_with(|| {
-                    accounts.push(a);
-                    accounts.len() - 1
-                }) as i64,
-                None => -1,
-            };
-            let mut ev = Vec::with_capacity(f.evidence.len() * 2);
-            for (key, value) in &f.evidence {
-                let pair = (*key, evidence_kind(value));
-                let k = *evkey_index.entry(pair).or_insert_with(|| {
-                    evkeys.push(pair);
-                    evkeys.len() - 1
-                });
-                ev.push(EvCell::Key(k));
-                ev.push(EvCell::Value(value));
-                if let (Some(name), EvidenceValue::Integer(limit)) =
-                    (THRESHOLD_KEYS.iter().find(|t| **t == *key), value)
-                {
-                    thresholds.entry(name).or_insert(*limit);
-                }
-            }
-            let opt_int = |v: Option<i64>| v.map_or(Cell::Null, Cell::Int);
-            let text = |v: Option<&'a str>| v.map_or(Cell::Null, Cell::Text);
-            let mut cells = vec![
-                Cell::Int(rule as i64),
-                Cell::Int(STATUSES.iter().position(|s| *s == f.status).unwrap_or(0) as i64),
-                Cell::Int(account),
-                text(f.user.as_deref()),
-                Cell::Int(
-                    CREDENTIALS
-                        .iter()
-                        .position(|c| *c == f.credential)
-                        .unwrap_or(0) as i64,
-                ),
-                text(f.access_key_id.as_deref()),
-                Cell::Int(*message_index.entry(&f.message).or_insert_with(|| {
-                    messages.push(&f.message);
-                    messages.len() - 1
-                }) as i64),
-                Cell::Evidence(ev),
-                opt_int(key_age_days(f, report.now)),
-                opt_int(days_since_use(f, report.now)),
-                f.exemption.as_ref().map_or(Cell::Null, Cell::Exemption),
-                f.ignored_exemption
-                    .as_ref()
-                    .map_or(Cell::Null, Cell::Exemption),
-                f.event.as_deref().map_or(Cell::Null, Cell::Event),
-            ];
-            while matches!(cells.last(), Some(Cell::Null)) {
-                cells.pop();
-            }
-            rows.push(Row(cells));
-        }
-        let summary = STATUSES
-            .iter()
-            .map(|s| (s.as_str(), report.count(*s)))
-            .collect();
-        Page {
-            meta: Meta {
-                tool: "keywarden",
-                version: report.tool_version,
-                generated_at: rfc3339(report.now),
-                data_as_of: report.source.as_of.map(rfc3339),
-                source: DataSourceInfo::of(&report.source, report.now),
-                preset: report.preset,
-                subject: match report.subject {
-                    Subject::Credentials { .. } => "credentials",
-                    Subject::Events { .. } => "events",
-                },
-                users_evaluated: report.users_evaluated(),
-                root_row_seen: report.root_row_seen(),
-                summary,
-                thresholds,
-            },
-            rules: rules.into_iter().map(RuleRow).collect(),
-            accounts,
-            messages,
-            evkeys,
-            credentials: CREDENTIALS.iter().map(|c| c.as_str()).collect(),
-            statuses: STATUSES.iter().map(|s| s.as_str()).collect(),
-            rows,
-            timelines: lineage.map_or_else(Vec::new, |l| timelines(report.findings, l)),
-        }
     }
 }
 

@@ -81,7 +81,69 @@ pub enum Results<'a> {
         report: &'a FindingsReport<'a>,
         /// The rules array's codes, in order: a result's `ruleIndex` points into it.
         rules: Vec<&'static str>,
+        /// Which findings are kept, when there are more than the limit.
+        cap: Option<Cap>,
     },
+}
+
+/// The rank of a finding when a run holds more than the limit: the most severe first, then
+/// failing before unknown before exempted; ties keep the engine's order.
+type Class = (Severity, keywarden_core::finding::Status);
+
+fn class(f: &Finding) -> Class {
+    (f.severity(), f.status)
+}
+
+/// Which of a streamed run's findings are kept, from a first pass that counted each class: the
+/// classes that fit whole are kept, the first `boundary_keeps` findings (in stream order) of the
+/// class that does not fit, nothing after it. The same decision as [`select`], in constant
+/// memory; a fresh copy decides each pass over the findings.
+#[derive(Debug, Clone)]
+pub struct Cap {
+    /// Classes kept whole.
+    whole: Vec<Class>,
+    /// The class cut in two, and how many of it are kept.
+    boundary: Option<(Class, usize)>,
+}
+
+impl Cap {
+    /// The cap for `counts` (findings per class) at `limit`, or `None` when all fit.
+    fn of(counts: &std::collections::BTreeMap<Class, usize>, limit: usize) -> Option<Cap> {
+        let total: usize = counts.values().sum();
+        if total <= limit {
+            return None;
+        }
+        let mut cap = Cap {
+            whole: Vec::new(),
+            boundary: None,
+        };
+        let mut room = limit;
+        for (class, n) in counts {
+            if *n <= room {
+                cap.whole.push(*class);
+                room -= n;
+            } else {
+                cap.boundary = Some((*class, room));
+                break;
+            }
+        }
+        Some(cap)
+    }
+
+    /// Whether `f`, the next finding of the stream, is kept.
+    fn keeps(&mut self, f: &Finding) -> bool {
+        let c = class(f);
+        if self.whole.contains(&c) {
+            return true;
+        }
+        match &mut self.boundary {
+            Some((b, left)) if *b == c && *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Serialize for Results<'_> {
@@ -89,8 +151,14 @@ impl Serialize for Results<'_> {
         use serde::ser::SerializeSeq;
         match self {
             Results::Built(results) => results.serialize(serializer),
-            Results::Streamed { report, rules } => {
+            Results::Streamed { report, rules, cap } => {
+                let mut cap = cap.clone();
                 crate::json::serialize_streamed(report, serializer, |seq, f| {
+                    if let Some(cap) = &mut cap {
+                        if !cap.keeps(f) {
+                            return Ok(());
+                        }
+                    }
                     let index = rules
                         .iter()
                         .position(|code| *code == f.rule.code)
@@ -315,16 +383,31 @@ impl<'a> SarifLog<'a> {
                 }
             }
         }
-        // An organization run's findings are streamed from its accounts' files, uncapped (see
-        // docs/sarif.md); a single account's are capped at `limit`, the most severe kept.
+        // A single account's findings are capped at `limit`, the most severe kept. An
+        // organization run's are streamed from its accounts' files, with the same cap decided by
+        // passes over them ([`Cap`]): one counts each class, one counts what is left out by rule
+        // (for the notification before the results), and the writer keeps the rest.
         let (kept, omitted) = match report.org {
             Some(_) => (Vec::new(), Vec::new()),
             None => select(report.findings, limit),
         };
+        let mut total = report.findings.len();
+        let mut omitted_by_rule = std::collections::BTreeMap::new();
+        let mut cap = None;
+        if report.org.is_some() {
+            let (counts, streamed_cap, by_rule) = streamed_cap(report, limit);
+            total = counts.values().sum();
+            cap = streamed_cap;
+            omitted_by_rule = by_rule;
+        }
+        for f in &omitted {
+            *omitted_by_rule.entry(f.rule.code.to_owned()).or_insert(0) += 1;
+        }
         let results = match report.org {
             Some(_) => Results::Streamed {
                 report,
                 rules: rules.iter().map(|r| r.code).collect(),
+                cap,
             },
             None => Results::Built(
                 kept.into_iter()
@@ -338,19 +421,14 @@ impl<'a> SarifLog<'a> {
                     .collect(),
             ),
         };
-        let omitted = (!omitted.is_empty()).then(|| {
-            let mut by_rule = std::collections::BTreeMap::new();
-            for f in &omitted {
-                *by_rule.entry(f.rule.code.to_owned()).or_insert(0) += 1;
-            }
-            OmittedResults {
-                count: omitted.len(),
-                by_rule,
-                reason: format!(
-                    "GitHub code scanning accepts at most {limit} results per run: the {limit} most \
+        let omitted_count: usize = omitted_by_rule.values().sum();
+        let omitted = (omitted_count > 0).then(|| OmittedResults {
+            count: omitted_count,
+            by_rule: omitted_by_rule,
+            reason: format!(
+                "GitHub code scanning accepts at most {limit} results per run: the {limit} most \
                      severe are here, the others are in keywarden's JSON output"
-                ),
-            }
+            ),
         });
         let invocations = omitted
             .iter()
@@ -362,8 +440,7 @@ impl<'a> SarifLog<'a> {
                         text: format!(
                             "{} of {} results left out (at most {limit} per run); see the run's \
                              properties.omitted_results",
-                            o.count,
-                            report.findings.len()
+                            o.count, total
                         ),
                     },
                 }],
@@ -397,6 +474,35 @@ impl<'a> SarifLog<'a> {
             }],
         }
     }
+}
+
+/// An organization run's findings per class, its [`Cap`] at `limit` (`None`: all kept), and
+/// what the cap leaves out by rule: two passes over the stored run, nothing held but counts. A
+/// run that cannot be read back counts what was read; the writer's own pass reports the error.
+type StreamedCap = (
+    std::collections::BTreeMap<Class, usize>,
+    Option<Cap>,
+    std::collections::BTreeMap<String, usize>,
+);
+
+fn streamed_cap(report: &FindingsReport<'_>, limit: usize) -> StreamedCap {
+    let mut counts = std::collections::BTreeMap::new();
+    let _ = report.for_each_finding(&mut |f| {
+        *counts.entry(class(f)).or_insert(0usize) += 1;
+        Ok(())
+    });
+    let cap = Cap::of(&counts, limit);
+    let mut by_rule = std::collections::BTreeMap::new();
+    if let Some(cap) = &cap {
+        let mut pass = cap.clone();
+        let _ = report.for_each_finding(&mut |f| {
+            if !pass.keeps(f) {
+                *by_rule.entry(f.rule.code.to_owned()).or_insert(0usize) += 1;
+            }
+            Ok(())
+        });
+    }
+    (counts, cap, by_rule)
 }
 
 /// The findings a run of at most `limit` results keeps (in the engine's order), and those it

@@ -8,7 +8,7 @@ use keywarden_core::finding::{CredentialKind, EventContext, Finding, Status};
 use keywarden_core::model::KeySlot;
 use keywarden_core::rules::{catalogue, RuleMeta, Scope};
 use keywarden_output::asff::{
-    document, documents, finding_id, product_arn, resolved, truncate_units, AsffFinding,
+    document, documents, finding_id, id_prefix, product_arn, resolved, truncate_units, AsffFinding,
     AsffTarget, DESCRIPTION_MAX, ID_MAX, PRODUCT_FIELDS_MAX, PRODUCT_FIELD_VALUE_MAX,
     RECOMMENDATION_MAX, TITLE_MAX,
 };
@@ -26,6 +26,7 @@ fn target() -> AsffTarget {
     AsffTarget {
         region: "eu-west-1".into(),
         account: Some(ACCOUNT.into()),
+        administrator: false,
     }
 }
 
@@ -274,6 +275,7 @@ fn resources_are_the_key_the_user_or_the_account() {
     let china = AsffTarget {
         region: "cn-north-1".into(),
         account: Some(ACCOUNT.into()),
+        administrator: false,
     };
     let doc = document(&account, ts(NOW), "v", &china).unwrap();
     assert_eq!(
@@ -378,4 +380,50 @@ fn a_resolved_record_is_archived_passed_and_resolved() {
     assert_eq!(r["UpdatedAt"], "2024-07-01T00:00:00Z");
     assert_eq!(r["Id"], doc.id.as_str());
     assert_eq!(r["CreatedAt"], NOW);
+}
+
+#[test]
+fn an_administrator_imports_a_members_finding_as_its_own_naming_the_member() {
+    let mut member = key_finding("alice", "AKIA1", "m");
+    member.account = Some("210987654321".into());
+    let admin = AsffTarget {
+        administrator: true,
+        ..target()
+    };
+    let doc = document(&member, ts(NOW), "v", &admin).unwrap();
+    // The default product takes only the caller's account as AwsAccountId.
+    assert_eq!(doc.aws_account_id, ACCOUNT);
+    assert_eq!(
+        doc.product_arn,
+        "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+    );
+    // The member is in the Id (so its findings never collide with the admin's own), the
+    // resource and ProductFields.
+    assert!(doc.id.starts_with(&id_prefix("210987654321")), "{}", doc.id);
+    assert_eq!(doc.id, finding_id(&member, "210987654321"));
+    assert_eq!(
+        doc.product_fields
+            .get("keywarden/Account")
+            .map(String::as_str),
+        Some("210987654321")
+    );
+    let key = doc.resources[0]
+        .details
+        .as_ref()
+        .unwrap()
+        .access_key
+        .as_ref()
+        .unwrap();
+    assert_eq!(key.account_id.as_deref(), Some("210987654321"));
+    // The admin's own finding is written as a single account's is: no keywarden/Account.
+    let own = key_finding("bob", "AKIA2", "m");
+    let doc = document(&own, ts(NOW), "v", &admin).unwrap();
+    assert_eq!(doc, document(&own, ts(NOW), "v", &target()).unwrap());
+    // Not an administrator: the member's finding is refused, as before.
+    assert!(document(&member, ts(NOW), "v", &target()).is_err());
+    // A member that is not an account id is refused even for an administrator.
+    member.account = Some("not-an-account".into());
+    assert!(document(&member, ts(NOW), "v", &admin)
+        .unwrap_err()
+        .contains("not-an-account"));
 }

@@ -426,3 +426,134 @@ fn a_clean_audit_has_rules_and_no_results() {
         11
     );
 }
+
+/// An organization run in memory: accounts and their findings, read account by account.
+#[derive(Debug)]
+struct Org {
+    accounts: Vec<keywarden_output::AccountSummary>,
+    findings: Vec<Vec<keywarden_core::finding::Finding>>,
+}
+
+impl keywarden_output::OrgFindings for Org {
+    fn accounts(&self) -> &[keywarden_output::AccountSummary] {
+        &self.accounts
+    }
+
+    fn for_each_account(
+        &self,
+        each: &mut dyn FnMut(
+            &keywarden_output::AccountSummary,
+            &[keywarden_core::finding::Finding],
+        ) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        for (a, f) in self.accounts.iter().zip(&self.findings) {
+            each(a, f)?;
+        }
+        Ok(())
+    }
+
+    fn extra_rules(&self) -> Vec<&'static keywarden_core::rules::RuleMeta> {
+        Vec::new()
+    }
+}
+
+fn account(
+    id: &str,
+    findings: &[keywarden_core::finding::Finding],
+) -> keywarden_output::AccountSummary {
+    let count = |s: keywarden_core::finding::Status| {
+        findings.iter().filter(|f| f.status == s).count() as u64
+    };
+    keywarden_output::AccountSummary {
+        id: id.into(),
+        name: format!("name-{id}"),
+        ou_path: "Root".into(),
+        status: "ok".into(),
+        error_code: None,
+        reason: None,
+        report_generated_at: None,
+        users_evaluated: 5,
+        fail_by_severity: [0; 4],
+        fail: count(keywarden_core::finding::Status::Fail),
+        unknown: count(keywarden_core::finding::Status::Unknown),
+        exempted: count(keywarden_core::finding::Status::Exempted),
+    }
+}
+
+#[test]
+fn an_organization_run_is_capped_as_one_account_is_with_the_same_results_kept() {
+    let outcome = outcome();
+    // The fixture's findings twice, in two accounts: the org run streams them account by
+    // account; one account's report holds the same findings in the same order.
+    let mut both = Vec::new();
+    let mut per_account = Vec::new();
+    for id in ["111111111111", "222222222222"] {
+        let findings: Vec<_> = outcome
+            .findings
+            .iter()
+            .cloned()
+            .map(|mut f| {
+                f.account = Some(id.to_owned());
+                f
+            })
+            .collect();
+        both.extend(findings.iter().cloned());
+        per_account.push(findings);
+    }
+    let org = Org {
+        accounts: vec![
+            account("111111111111", &per_account[0]),
+            account("222222222222", &per_account[1]),
+        ],
+        findings: per_account,
+    };
+    let mut single_outcome = outcome.clone();
+    single_outcome.findings = both;
+    let single = report(&single_outcome, file_source());
+    let org_report = keywarden_output::FindingsReport::org(
+        &org,
+        &outcome.rules_run,
+        outcome.now,
+        file_source(),
+        "default",
+        "0.1.0",
+    );
+    let results = |log: &Value| -> Vec<(String, String)> {
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["ruleId"].as_str().unwrap().to_owned(),
+                    r["partialFingerprints"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let total = single_outcome.findings.len();
+    assert_eq!(total, 14);
+    for limit in [0, 1, 2, 3, 5, 8, 13, 14, 20] {
+        let one = serde_json::to_value(keywarden_output::sarif::SarifLog::from_report_with_limit(
+            &single, limit,
+        ))
+        .unwrap();
+        let many = serde_json::to_value(keywarden_output::sarif::SarifLog::from_report_with_limit(
+            &org_report,
+            limit,
+        ))
+        .unwrap();
+        check_structure(&many);
+        assert_eq!(results(&many), results(&one), "limit {limit}");
+        assert_eq!(results(&many).len(), limit.min(total));
+        let omitted = |log: &Value| log["runs"][0]["properties"]["omitted_results"].clone();
+        assert_eq!(omitted(&many), omitted(&one), "limit {limit}");
+        let note = |log: &Value| log["runs"][0]["invocations"].clone();
+        assert_eq!(note(&many), note(&one), "limit {limit}");
+        if limit < total {
+            assert_eq!(omitted(&many)["count"], total - limit);
+        } else {
+            assert!(omitted(&many).is_null());
+        }
+    }
+}

@@ -309,6 +309,13 @@ pub struct OrgArgs {
     /// the journal: $KEYWARDEN_STATE_DIR, else $XDG_STATE_HOME/keywarden, else ~/.local/state/keywarden).
     #[arg(long, value_name = "DIR", requires = "org")]
     pub state_dir: Option<PathBuf>,
+
+    /// With --to securityhub or --format asff: every account's findings go into the caller's
+    /// own (Security Hub administrator) account, the member account named in each finding's
+    /// Id, resources and ProductFields; without it, each account's go into its own Security
+    /// Hub, entered through --role-name (which then needs `permissions --command securityhub`).
+    #[arg(long, requires = "org")]
+    pub securityhub_admin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -720,9 +727,23 @@ pub struct ContainArgs {
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
+    /// What standard output gets: the summary table, or the incident report as one
+    /// self-contained HTML page (the files are written either way).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ContainFormat,
+
     #[command(flatten)]
     pub aws: ConnectArgs,
 
     #[command(flatten)]
     pub state: StateArgs,
+}
+
+/// `contain --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContainFormat {
+    /// The summary: the key, each step, the deadlines, the sessions.
+    Table,
+    /// The incident report as one self-contained HTML page (inline CSS and JS, no fetch).
+    Html,
 }

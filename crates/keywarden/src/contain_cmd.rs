@@ -2,13 +2,14 @@
 //! application layer finds the owner and runs the journaled contain plan
 //! ([`keywarden_app::remediate::contain_key`]); this reads the CloudTrail sources through
 //! `trail`/`key`'s own reading ([`keywarden_app::trail::run_contain_trail`]), writes the incident
-//! report (Markdown and JSON, docs/incident-report.md) and prints a summary.
+//! report (Markdown and JSON, docs/incident-report.md) and prints a summary, or with
+//! `--format html` the report as one self-contained page.
 //!
 //! The containment runs first: in an incident, the key stops working before the logs are read.
 //! Exit status: 0 when every step is done or already done, 2 otherwise (a failed or refused
 //! step, the owner not found, a root key, sources that could not all be read).
 
-use crate::cli::ContainArgs;
+use crate::cli::{ContainArgs, ContainFormat};
 use crate::live_cmd::runtime;
 use crate::state::{clock, crash_point, open_journal, state_dir};
 use crate::trail_cmd::{print_note, BAD_RECORDS_SHOWN};
@@ -76,7 +77,13 @@ pub fn contain(args: ContainArgs) -> Result<Exit> {
     })?;
     diag!("keywarden: incident report: {}", md.display());
     diag!("keywarden: incident report (JSON): {}", json.display());
-    print_summary(&containment, &report)?;
+    if args.format == ContainFormat::Html {
+        let mut out = std::io::stdout().lock();
+        keywarden_output::html::print_incident_page(&report, &mut out)?;
+        out.flush()?;
+    } else {
+        print_summary(&containment, &report)?;
+    }
     Ok(if containment.complete() && !trail_incomplete {
         Exit::Clean
     } else {

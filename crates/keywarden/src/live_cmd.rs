@@ -66,6 +66,7 @@ pub fn run_live(args: &AuditArgs, config: &AuditConfig, now: Timestamp) -> Resul
     let asff = AsffTarget {
         region: client.region().to_owned(),
         account: identity.as_ref().ok().map(|id| id.account.clone()),
+        administrator: false,
     };
     let exit = print_findings_for(&report, args.output.format, &asff)?;
     if args.output.to == Some(Destination::Securityhub)

@@ -1,10 +1,11 @@
 //! `keywarden audit --org`: the glue between the command line, the per-account clients
 //! (`AccountClients`, sts:AssumeRole), the application layer's organization run and the
-//! printers. The findings are printed by `audit_cmd::print_findings` (an organization's, read
-//! back from the run's folder one account at a time).
+//! printers. The findings are printed by `audit_cmd::print_findings_for` (an organization's, read
+//! back from the run's folder one account at a time), then imported into Security Hub with
+//! `--to securityhub` (`securityhub_cmd::org_to_securityhub`).
 
-use crate::audit_cmd::print_findings;
-use crate::cli::AuditArgs;
+use crate::audit_cmd::print_findings_for;
+use crate::cli::{AuditArgs, Destination};
 use crate::live_cmd::{live_options, print_requests, runtime};
 use crate::Exit;
 use anyhow::{anyhow, Context, Result};
@@ -15,27 +16,13 @@ use keywarden_app::org::{
 };
 use keywarden_aws::live::{AccountClients, RoleSpec};
 use keywarden_core::{AuditConfig, Timestamp};
+use keywarden_output::asff::AsffTarget;
 use keywarden_output::{AccountSummary, DataSource, FindingsReport};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub fn run_org(args: &AuditArgs, config: AuditConfig, now: Timestamp) -> Result<Exit> {
-    // The HTML page embeds every finding at once; an organization run streams them from its
-    // accounts' files. Refused before any AWS call rather than printed as an empty page.
-    if matches!(
-        args.output.format,
-        Some(crate::cli::FormatArg::Html | crate::cli::FormatArg::Asff)
-    ) {
-        anyhow::bail!(
-            "--format html and asff do not support --org yet: use json, csv, sarif, ocsf, ocsf-json, markdown or table"
-        );
-    }
-    // Each account's findings belong in that account's Security Hub (or an administrator's):
-    // not built for organization runs yet.
-    if args.output.to.is_some() {
-        anyhow::bail!("--to securityhub does not support --org yet: run it per account");
-    }
     let aws = &args.aws;
     let org = &args.org;
     let state_dir = match &org.state_dir {
@@ -87,9 +74,6 @@ pub fn run_org(args: &AuditArgs, config: AuditConfig, now: Timestamp) -> Result<
         .await?;
         anyhow::Ok((report, clients))
     })?;
-    if aws.stats {
-        print_requests(clients.requests());
-    }
     let failed = report
         .accounts
         .iter()
@@ -121,7 +105,33 @@ pub fn run_org(args: &AuditArgs, config: AuditConfig, now: Timestamp) -> Result<
         config.preset.name(),
         env!("CARGO_PKG_VERSION"),
     );
-    print_findings(&findings, args.output.format)
+    // --format asff: each account's documents for that account, or all for the caller's
+    // (administrator) account with --securityhub-admin.
+    let asff = AsffTarget {
+        region: clients.home().region().to_owned(),
+        account: org
+            .securityhub_admin
+            .then(|| clients.home_account().to_owned()),
+        administrator: org.securityhub_admin,
+    };
+    let exit = print_findings_for(&findings, args.output.format, &asff)?;
+    let pushed = match args.output.to {
+        Some(Destination::Securityhub) => crate::securityhub_cmd::org_to_securityhub(
+            &findings,
+            &runtime,
+            &clients,
+            org.securityhub_admin,
+        )?,
+        None => true,
+    };
+    if aws.stats {
+        print_requests(clients.requests());
+    }
+    Ok(if pushed {
+        exit
+    } else {
+        Exit::ErrorOrIncomplete
+    })
 }
 
 /// Accounts done / failed / left on standard error when it is a terminal.

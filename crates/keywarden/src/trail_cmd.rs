@@ -181,6 +181,7 @@ pub fn run_trail(args: TrailArgs) -> Result<Exit> {
             .clone()
             .unwrap_or_else(|| keywarden_output::asff::DEFAULT_REGION.to_owned()),
         account: None,
+        administrator: false,
     };
     let exit = print_findings_with(
         &report,

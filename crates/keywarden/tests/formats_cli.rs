@@ -17,26 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use support::cli::{arg, described, keywarden};
 use support::scenario::{stale_user, NOW};
-use support::{repo_root, scratch_dir, Moto};
+use support::{ocsf_python, repo_root, scratch_dir, Moto};
 
 const AT: [&str; 2] = ["--now", "2026-12-01T00:00:00Z"];
 
 /// The OCSF validator's python, installed by the project's script; a failure fails the test.
-fn ocsf_python() -> PathBuf {
-    let root = repo_root();
-    let out = Command::new(root.join("scripts/ensure-ocsf.sh"))
-        .current_dir(&root)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run scripts/ensure-ocsf.sh");
-    assert!(
-        out.status.success(),
-        "scripts/ensure-ocsf.sh failed; the OCSF validator is required, this test does not skip:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn shared(path: &str) -> PathBuf {
     repo_root().join(path)
 }

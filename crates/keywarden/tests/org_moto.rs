@@ -454,3 +454,309 @@ fn via_role_enters_the_accounts_from_a_role_chain() {
         refused.context()
     );
 }
+
+/// Runs `code` in Python with boto3 acting in `account`: the management account's own keys,
+/// a member's through its keywarden-audit role (`kw`: the client keyword arguments).
+fn in_account(moto: &Moto, account: &str, code: &str) -> String {
+    moto.outside_change(&format!(
+        "import json\n\
+         acct = {account:?}\n\
+         kw = dict(endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1',\n\
+         \x20   aws_access_key_id=os.environ['KEY'], aws_secret_access_key=os.environ['SECRET'])\n\
+         if acct != '123456789012':\n\
+         \x20   c = boto3.client('sts', **kw).assume_role(RoleArn=f'arn:aws:iam::{{acct}}:role/keywarden-audit', RoleSessionName='test')['Credentials']\n\
+         \x20   kw = dict(endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1', aws_access_key_id=c['AccessKeyId'],\n\
+         \x20       aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])\n\
+         {code}"
+    ))
+}
+
+/// Every finding in `account`'s Security Hub.
+fn hub_findings(moto: &Moto, account: &str) -> Vec<Value> {
+    let out = in_account(
+        moto,
+        account,
+        "sh = boto3.client('securityhub', **kw)\n\
+         print(json.dumps(sh.get_findings(MaxResults=100)['Findings']))",
+    );
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+/// `web-idle` (two findings) leaves the web account.
+fn delete_web_idle(moto: &Moto, web: &str) {
+    in_account(
+        moto,
+        web,
+        "iam = boto3.client('iam', **kw)\n\
+         for k in iam.list_access_keys(UserName='web-idle')['AccessKeyMetadata']:\n\
+         \x20   iam.delete_access_key(UserName='web-idle', AccessKeyId=k['AccessKeyId'])\n\
+         iam.delete_user(UserName='web-idle')",
+    );
+}
+
+fn ids(docs: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = docs
+        .iter()
+        .map(|d| d["Id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn each_accounts_findings_go_into_its_own_security_hub_and_the_ones_gone_are_resolved_there() {
+    let moto = Moto::start(&scenario());
+    let state = fresh_dir("org-moto", "securityhub_each");
+    let (web, shared, norole) = (
+        account_id(&moto, "web"),
+        account_id(&moto, "shared"),
+        account_id(&moto, "norole"),
+    );
+    let accounts = format!("123456789012,{web},{shared},{norole}");
+    let args = [
+        "--format",
+        "asff",
+        "--to",
+        "securityhub",
+        "--accounts",
+        &accounts,
+    ];
+    let first = org_audit(&moto, &state, &args);
+    // norole could not be audited: its finding is not imported (it was not entered), exit 2.
+    assert_eq!(first.code(), Some(2), "{}", first.context());
+    assert!(
+        first.stderr.contains(&format!(
+            "account {norole}: 1 finding(s) not imported: the account was not audited (assume-role-denied)"
+        )),
+        "{}",
+        first.context()
+    );
+    let printed = first.doc.as_array().expect("an ASFF array").clone();
+    for account in ["123456789012", web.as_str(), shared.as_str()] {
+        let own: Vec<Value> = printed
+            .iter()
+            .filter(|d| d["AwsAccountId"] == account)
+            .cloned()
+            .collect();
+        assert!(!own.is_empty(), "{account}: {}", first.context());
+        for doc in &own {
+            assert_eq!(
+                doc["ProductArn"],
+                format!("arn:aws:securityhub:us-east-1:{account}:product/{account}/default")
+            );
+        }
+        assert_eq!(ids(&hub_findings(&moto, account)), ids(&own), "{account}");
+        assert!(
+            first.stderr.contains(&format!(
+                "account {account}: {} finding(s) imported into arn:aws:securityhub:us-east-1:{account}:product/{account}/default, 0 not imported, 0 resolved",
+                own.len()
+            )),
+            "{}",
+            first.context()
+        );
+    }
+
+    // web-idle goes away: its findings are resolved in web's Security Hub, nowhere else.
+    delete_web_idle(&moto, &web);
+    let second = org_audit(&moto, &state, &args);
+    let stored = hub_findings(&moto, &web);
+    let gone: Vec<&Value> = stored
+        .iter()
+        .filter(|d| d["Title"].as_str().unwrap().contains("web-idle"))
+        .collect();
+    assert!(!gone.is_empty());
+    for doc in &gone {
+        assert_eq!(doc["RecordState"], "ARCHIVED", "{doc}");
+        assert_eq!(doc["Workflow"]["Status"], "RESOLVED", "{doc}");
+    }
+    assert!(
+        second
+            .stderr
+            .contains(&format!("0 not imported, {} resolved", gone.len())),
+        "{}",
+        second.context()
+    );
+    for account in ["123456789012", web.as_str(), shared.as_str()] {
+        for doc in hub_findings(&moto, account)
+            .iter()
+            .filter(|d| !d["Title"].as_str().unwrap().contains("web-idle"))
+        {
+            assert_eq!(doc["RecordState"], "ACTIVE", "{doc}");
+        }
+    }
+}
+
+#[test]
+fn with_securityhub_admin_every_finding_goes_into_the_callers_account_naming_its_member() {
+    let moto = Moto::start(&scenario());
+    let state = fresh_dir("org-moto", "securityhub_admin");
+    let (web, shared, norole) = (
+        account_id(&moto, "web"),
+        account_id(&moto, "shared"),
+        account_id(&moto, "norole"),
+    );
+    let accounts = format!("123456789012,{web},{shared},{norole}");
+    let args = [
+        "--format",
+        "asff",
+        "--to",
+        "securityhub",
+        "--securityhub-admin",
+        "--accounts",
+        &accounts,
+    ];
+    let first = org_audit(&moto, &state, &args);
+    assert_eq!(first.code(), Some(2), "{}", first.context());
+    let printed = first.doc.as_array().expect("an ASFF array").clone();
+    let admin_arn = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default";
+    for doc in &printed {
+        // The default product takes the caller's account only: the member is in the Id,
+        // the resources and ProductFields.
+        assert_eq!(doc["AwsAccountId"], "123456789012", "{doc}");
+        assert_eq!(doc["ProductArn"], admin_arn, "{doc}");
+    }
+    let of = |member: &str| -> Vec<&Value> {
+        printed
+            .iter()
+            .filter(|d| {
+                d["Id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("keywarden/{member}/"))
+            })
+            .collect()
+    };
+    let web_docs = of(&web);
+    assert!(!web_docs.is_empty());
+    for doc in &web_docs {
+        assert_eq!(doc["ProductFields"]["keywarden/Account"], web.as_str());
+        let resource = &doc["Resources"][0];
+        let named = resource["Id"].as_str().unwrap().contains(&web)
+            || resource["Details"]["AwsIamAccessKey"]["AccountId"] == web.as_str();
+        assert!(named, "{doc}");
+    }
+    // The account that could not be audited is reported to the administrator too.
+    let norole_docs = of(&norole);
+    assert_eq!(norole_docs.len(), 1, "{}", first.context());
+    assert_eq!(norole_docs[0]["Compliance"]["Status"], "WARNING");
+    assert!(of("123456789012")
+        .iter()
+        .all(|d| d["ProductFields"].get("keywarden/Account").is_none()));
+    assert_eq!(ids(&hub_findings(&moto, "123456789012")), ids(&printed));
+    assert!(
+        hub_findings(&moto, &web).is_empty(),
+        "nothing in the member's own"
+    );
+
+    delete_web_idle(&moto, &web);
+    let second = org_audit(&moto, &state, &args);
+    let stored = hub_findings(&moto, "123456789012");
+    assert_eq!(
+        ids(&stored),
+        ids(&printed),
+        "nothing added, nothing removed"
+    );
+    let gone: Vec<&Value> = stored
+        .iter()
+        .filter(|d| d["Title"].as_str().unwrap().contains("web-idle"))
+        .collect();
+    assert!(!gone.is_empty());
+    for doc in &stored {
+        let resolved = gone.iter().any(|g| g["Id"] == doc["Id"]);
+        let (state, workflow) = if resolved {
+            ("ARCHIVED", Some("RESOLVED"))
+        } else {
+            ("ACTIVE", None)
+        };
+        assert_eq!(doc["RecordState"], state, "{doc}");
+        if let Some(workflow) = workflow {
+            assert_eq!(doc["Workflow"]["Status"], workflow, "{doc}");
+        }
+    }
+    let web_line = second
+        .stderr
+        .lines()
+        .find(|l| l.starts_with(&format!("keywarden: securityhub: account {web}: ")))
+        .unwrap_or_else(|| panic!("no line for web\n{}", second.context()));
+    assert!(
+        web_line.contains(&format!(
+            "imported into {admin_arn}, 0 not imported, {} resolved",
+            gone.len()
+        )),
+        "{}",
+        second.context()
+    );
+}
+
+#[test]
+fn an_organization_run_as_html_names_every_account_and_as_ocsf_is_valid_ocsf_1_8_0() {
+    let moto = Moto::start(&scenario());
+    let state = fresh_dir("org-moto", "html_ocsf");
+    let json = org_audit(&moto, &state, &["--format", "json"]);
+    let findings = json.doc["findings"].as_array().unwrap().len();
+
+    let html = org_audit(&moto, &state, &["--format", "html"]);
+    assert_eq!(html.code(), Some(2), "{}", html.context());
+    let open = "<script type=\"application/json\" id=\"kw-data\">";
+    let start = html.stdout.find(open).expect("data block") + open.len();
+    let end = start + html.stdout[start..].find("</script>").unwrap();
+    let data: Value = serde_json::from_str(&html.stdout[start..end]).unwrap();
+    assert_eq!(data["rows"].as_array().unwrap().len(), findings);
+    let mut accounts: Vec<(String, String, String)> = data["org"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a[1].as_str().unwrap().to_owned(),
+                a[2].as_str().unwrap().to_owned(),
+                a[3].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    accounts.sort();
+    assert_eq!(
+        accounts,
+        [
+            ("busy", "Root/Sandbox", "throttled"),
+            ("master", "Root", "ok"),
+            ("norole", "Root/Workloads", "assume-role-denied"),
+            ("old", "Root/Sandbox", "skipped-suspended"),
+            ("shared", "Root/Workloads", "ok"),
+            ("web", "Root/Workloads/Prod", "ok"),
+        ]
+        .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+    );
+    // Every account in the org table is in the accounts rows point into, at the same index.
+    for (k, a) in data["org"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(data["accounts"][k], a[0]);
+    }
+
+    let mut files = Vec::new();
+    for (format, name) in [("ocsf", "org.jsonl"), ("ocsf-json", "org.json")] {
+        let run = org_audit(&moto, &state, &["--format", format]);
+        assert_eq!(run.code(), Some(2), "{}", run.context());
+        let docs = if format == "ocsf" {
+            run.stdout.lines().count()
+        } else {
+            run.doc.as_array().unwrap().len()
+        };
+        assert_eq!(docs, findings, "{format}: one document per finding");
+        let path = state.join(name);
+        std::fs::write(&path, &run.stdout).unwrap();
+        files.push(path);
+    }
+    let out = std::process::Command::new(support::ocsf_python())
+        .arg(support::repo_root().join("tests/ocsf/validate.py"))
+        .arg(support::repo_root().join("tests/ocsf/schema-1.8.0"))
+        .args(&files)
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "OCSF validation failed:\n{report}");
+    assert_eq!(report.matches("documents valid").count(), 2, "{report}");
+}

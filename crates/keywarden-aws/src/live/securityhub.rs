@@ -118,6 +118,12 @@ impl SecurityHubRead for LiveClient {
                 StringFilterComparison::Prefix,
             ))
             .record_state(filter("ACTIVE", StringFilterComparison::Equals))
+            .set_id(
+                query
+                    .id_prefix
+                    .as_deref()
+                    .map(|prefix| vec![filter(prefix, StringFilterComparison::Prefix)]),
+            )
             .build();
         let mut pages = self
             .securityhub

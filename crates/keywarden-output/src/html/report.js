@@ -1,4 +1,4 @@
-// keywarden's HTML report: draws the page from the JSON in #kw-data (layout: html.rs, `Page`).
+// keywarden's HTML report: draws the page from the JSON in #kw-data (layout: html.rs, `Tables`).
 // Every value from the data is attacker-controlled: it reaches the page only as textContent or
 // an SVG text node, never as markup, and the invisible characters that reorder or hide text are
 // shown as visible escapes (as the terminal output does).
@@ -147,8 +147,42 @@
   ruleBox.appendChild(ran);
   overview.appendChild(ruleBox);
 
+  // An organization run: every account with its name, OU path and status (a failed or skipped
+  // account included), its counts from the run's summaries; a row filters the table by it.
+  var ORG = D.org || null;
+  if (ORG) {
+    var ob = el("div", "box wide");
+    ob.appendChild(el("h2", null, "Accounts (" + fmt(ORG.length) + ")"));
+    var ot = el("table", "small");
+    ot.id = "kw-org";
+    var oth = el("tr");
+    ["account", "name", "OU path", "status", "users", "fail", "unknown", "exempted", "critical", "high"].forEach(function (h, k) {
+      oth.appendChild(el("th", k > 3 ? "num" : null, h));
+    });
+    ot.appendChild(oth);
+    ORG.forEach(function (a, k) {
+      var tr = el("tr", a[3] === "ok" ? null : "failed");
+      tr.setAttribute("data-account", a[0]);
+      tr.appendChild(el("td", "mono", visible(a[0])));
+      tr.appendChild(el("td", null, visible(a[1])));
+      tr.appendChild(el("td", null, visible(a[2])));
+      var st = visible(a[3]) + (a[4] ? " (" + visible(a[4]) + ")" : "");
+      var std = el("td", a[3] === "ok" ? null : "alert", st);
+      if (a[5]) std.title = visible(a[5]);
+      tr.appendChild(std);
+      [a[7], a[8], a[9], a[10], a[11][0], a[11][1]].forEach(function (n) { tr.appendChild(el("td", "num", fmt(n))); });
+      tr.tabIndex = 0;
+      function pick() { var f = FACETS[3]; f.value = k; f.sel.value = String(k); update(); }
+      tr.addEventListener("click", pick);
+      tr.addEventListener("keydown", function (e) { if (e.key === "Enter") pick(); });
+      ot.appendChild(tr);
+    });
+    ob.appendChild(ot);
+    app.appendChild(ob);
+  }
+
   // Per account, when the findings name several.
-  if (D.accounts.length > 1) {
+  if (!ORG && D.accounts.length > 1) {
     var ab = el("div", "box");
     ab.appendChild(el("h2", null, "Findings by account"));
     var at = el("table", "small");
@@ -249,7 +283,9 @@
     { key: "severity", label: "severity", col: rSev, names: SEVERITIES },
     { key: "status", label: "status", col: rStatus, names: D.statuses },
     { key: "rule", label: "rule", col: rRule, names: rules.map(function (r) { return r[0] + " " + r[1]; }) },
-    { key: "account", label: "account", col: rAcct, names: D.accounts },
+    { key: "account", label: "account", col: rAcct, names: D.accounts.map(function (a, k) {
+      return ORG && ORG[k] ? a + " " + ORG[k][1] : a;
+    }) },
     { key: "credential", label: "credential kind", col: rCred, names: D.credentials }
   ];
   FACETS.forEach(function (f) {

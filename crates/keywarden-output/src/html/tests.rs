@@ -398,3 +398,218 @@ proptest::proptest! {
         proptest::prop_assert_eq!(back, value);
     }
 }
+
+/// An organization run held in memory, counting how often each account's findings are read.
+#[derive(Debug)]
+struct FakeOrg {
+    accounts: Vec<crate::AccountSummary>,
+    findings: Vec<Vec<Finding>>,
+    reads: std::sync::Mutex<Vec<usize>>,
+}
+
+impl crate::OrgFindings for FakeOrg {
+    fn accounts(&self) -> &[crate::AccountSummary] {
+        &self.accounts
+    }
+
+    fn for_each_account(
+        &self,
+        each: &mut dyn FnMut(&crate::AccountSummary, &[Finding]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        for (k, (a, f)) in self.accounts.iter().zip(&self.findings).enumerate() {
+            self.reads.lock().unwrap()[k] += 1;
+            each(a, f)?;
+        }
+        Ok(())
+    }
+
+    fn extra_rules(&self) -> Vec<&'static RuleMeta> {
+        Vec::new()
+    }
+}
+
+fn summary(id: &str, name: &str, ou: &str, status: &str, fail: u64) -> crate::AccountSummary {
+    crate::AccountSummary {
+        id: id.into(),
+        name: name.into(),
+        ou_path: ou.into(),
+        status: status.into(),
+        error_code: (status != "ok").then(|| "AccessDenied".into()),
+        reason: (status != "ok").then(|| "<b>denied</b>".into()),
+        report_generated_at: Some(at("2026-11-20T10:00:00Z")),
+        users_evaluated: 3,
+        fail_by_severity: [0, fail, 0, 0],
+        fail,
+        unknown: u64::from(status != "ok"),
+        exempted: 0,
+    }
+}
+
+fn fake_org() -> FakeOrg {
+    let in_account = |id: &str, mut f: Finding| {
+        f.account = Some(id.to_owned());
+        f
+    };
+    let a: Vec<Finding> = hostile_findings()
+        .into_iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| in_account("111111111111", f))
+        .collect();
+    let unknown = Finding::for_account(account_rule(), Status::Unknown, None, "not audited");
+    FakeOrg {
+        accounts: vec![
+            summary(
+                "111111111111",
+                "<img src=x onerror=alert(1)>",
+                "Root/\u{202E}Prod",
+                "ok",
+                6,
+            ),
+            summary(
+                "222222222222",
+                "</script>",
+                "Root/Sandbox",
+                "assume-role-denied",
+                0,
+            ),
+        ],
+        findings: vec![a, vec![in_account("222222222222", unknown)]],
+        reads: std::sync::Mutex::new(vec![0, 0]),
+    }
+}
+
+fn render_org(org: &FakeOrg) -> String {
+    let rules: Vec<&'static RuleMeta> = keywarden_core::rules::catalogue().collect();
+    let report = FindingsReport::org(
+        org,
+        &rules,
+        at("2026-11-20T12:00:00Z"),
+        DataSource {
+            kind: "organization",
+            location: "caller account 111111111111".into(),
+            as_of: None,
+            as_of_basis: "each account's own".into(),
+        },
+        "default",
+        "0.0.0-test",
+    );
+    let mut out = Vec::new();
+    HtmlPrinter::default()
+        .print_findings(&report, &mut out)
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn an_organization_run_is_read_account_by_account_with_its_accounts_at_the_top() {
+    let org = fake_org();
+    let html = render_org(&org);
+    // Two passes, each reading every account once: no account held past its turn.
+    assert_eq!(*org.reads.lock().unwrap(), vec![2, 2]);
+    let block = data_block(&html);
+    for needle in ["<", ">", "\u{202E}"] {
+        assert!(!block.contains(needle), "{needle:?} in the data block");
+    }
+    let value: serde_json::Value = serde_json::from_str(block).unwrap();
+    assert_eq!(
+        value["accounts"],
+        serde_json::json!(["111111111111", "222222222222"])
+    );
+    let accounts = value["org"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert_eq!(accounts[0][1], "<img src=x onerror=alert(1)>");
+    assert_eq!(accounts[0][2], "Root/\u{202E}Prod");
+    assert_eq!(accounts[1][3], "assume-role-denied");
+    assert_eq!(accounts[1][4], "AccessDenied");
+    assert_eq!(accounts[1][5], "<b>denied</b>");
+    assert_eq!(accounts[0][8], 6);
+    assert_eq!(accounts[0][11], serde_json::json!([0, 6, 0, 0]));
+    let rows = value["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    assert!(rows[..6].iter().all(|r| r[2] == 0));
+    assert_eq!(rows[6][2], 1);
+    assert_eq!(value["meta"]["summary"]["fail"], 6);
+    assert_eq!(value["meta"]["summary"]["unknown"], 1);
+    assert!(html.contains("<title>keywarden report: 7 finding(s), 2026-11-20T12:00:00Z</title>"));
+    assert_eq!(html, render_org(&fake_org()), "deterministic");
+}
+
+#[test]
+fn a_single_account_page_has_no_org_table() {
+    let html = render(&hostile_findings(), None);
+    let value: serde_json::Value = serde_json::from_str(data_block(&html)).unwrap();
+    assert!(value.get("org").is_none());
+}
+
+/// An incident report document (docs/incident-report.md) whose text fields are hostile.
+fn hostile_incident() -> serde_json::Value {
+    let h = HOSTILE.join(" ");
+    serde_json::json!({
+        "format": "keywarden-incident", "version": 1, "run_id": "r-1",
+        "access_key_id": "AKIAEXAMPLE", "owner": h, "account": "123456789012",
+        "contained_by": {"account": "123456789012", "arn": h, "access_key_id": "AKIAME"},
+        "started_at": "2026-11-20T12:00:00Z", "finished_at": "2026-11-20T12:00:01Z",
+        "status": "incomplete", "sessions_revoked_before": "2026-11-20T12:00:00Z",
+        "quarantine_until": "2026-11-22T00:00:00Z", "quarantine_hours": 36,
+        "steps": [{"action_id": "A001", "kind": "deactivate-key", "target": h, "outcome": "failed",
+                   "detail": h, "started_at": null, "finished_at": null}],
+        "policies": [{"action_id": "A002", "user": h, "policy_name": "keywarden-revoke-sessions",
+                      "document": format!("{{\"Sid\": \"{h}\"}}"), "condition_time": "x", "in_place": true}],
+        "undo": "keywarden undo r-1",
+        "trail": {"sources": [h], "events_read": 3, "bad_records": 0, "key_seen": true,
+                  "key_first_use": null, "key_last_use": null, "key_revoked": null,
+                  "sessions": [{"access_key_id": "ASIA1", "parent": "AKIAEXAMPLE", "minted_with": h,
+                                "minted_at": "2026-11-20T11:00:00Z", "minted_event_id": h,
+                                "source_ip": h, "actor": h, "first_use": null, "last_use": null,
+                                "events": [{"event_name": h, "count": 2}], "calls": 2,
+                                "failed_calls": 0, "uses_after_key_revoked": 1}],
+                  "error": h}
+    })
+}
+
+#[test]
+fn the_incident_page_keeps_hostile_fields_inert_under_its_own_policy() {
+    let doc = hostile_incident();
+    let mut out = Vec::new();
+    print_incident_page(&doc, &mut out).unwrap();
+    let html = String::from_utf8(out).unwrap();
+    let block = data_block(&html);
+    for needle in ["<", ">", "&", "\u{2028}", "\u{202E}"] {
+        assert!(!block.contains(needle), "{needle:?} in the data block");
+    }
+    // The exact document comes back out of the block.
+    let back: serde_json::Value = serde_json::from_str(block).unwrap();
+    assert_eq!(back, doc);
+    // The policy allows the incident page's own script and the style, nothing else.
+    let policy = incident_content_security_policy();
+    assert!(html.contains(&format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\">"
+    )));
+    assert!(policy.contains(&csp_hash(INCIDENT_JS)));
+    assert!(!policy.contains(&csp_hash(JS)));
+    assert!(!policy.contains("unsafe"));
+    assert!(html.contains(&format!("<script>{INCIDENT_JS}</script>")));
+    assert_eq!(
+        html.matches("<script").count(),
+        2,
+        "the data block and the page's script"
+    );
+    // Outside the data block (whose hostile text is inert JSON), the page references nothing.
+    let shell = html.replace(block, "");
+    assert!(
+        external_references(&shell).is_empty(),
+        "{:?}",
+        external_references(&shell)
+    );
+    // The script draws with textContent only: no markup parsing anywhere in it.
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "Function(",
+    ] {
+        assert!(!INCIDENT_JS.contains(sink), "{sink} in incident.js");
+    }
+}

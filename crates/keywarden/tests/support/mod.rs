@@ -72,6 +72,23 @@ pub fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
 
 /// A fresh, empty scratch folder for one test: `group/test` under cargo's test temporary folder,
 /// emptied first (left behind after the test, to look at).
+/// The Python of the OCSF validator's venv (`scripts/ensure-ocsf.sh`, which installs it): a
+/// missing validator fails the test, never skips it.
+pub fn ocsf_python() -> PathBuf {
+    let root = repo_root();
+    let out = Command::new(root.join("scripts/ensure-ocsf.sh"))
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run scripts/ensure-ocsf.sh");
+    assert!(
+        out.status.success(),
+        "scripts/ensure-ocsf.sh failed; the OCSF validator is required, this test does not skip:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
 pub fn fresh_dir(group: &str, test: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(group)

@@ -955,7 +955,6 @@ async fn users_created_since_are_read_and_users_deleted_since_are_left_out() {
             "iam:GetAccessKeyLastUsed(AKIANEWBIE)",
             "iam:GetLoginProfile(newbie)",
             "iam:ListMFADevices(newbie)",
-            "iam:ListUserTags(newbie)",
         ])
     );
     assert!(

@@ -22,6 +22,13 @@
 #    stdlib HTTP client (bench/replay.py): what the server needs for those requests alone; then
 #    two what-if subsets of it (fewer per-user calls; see below) for the server time they need;
 # 6. BENCH_SWEEP="1 4 16" (default empty): one enriched run per --concurrency value;
+# 6b. calls economy (issue 14): BENCH_NAIVE=1 runs the naive boto3 loop (bench/naive_loop.py:
+#    ListUsers, then ListAccessKeys per user and GetAccessKeyLastUsed per key, one at a time);
+#    BENCH_STALE=1 adds enriched runs 1 hour after the report (reused, but older than the
+#    15-minute freshness bound, so last uses, passwords and MFA are re-read); BENCH_BASELINE_BIN
+#    names another keywarden binary (e.g. main's, built before a change) measured the same way,
+#    in the same sitting; BENCH_BIN replaces the release build by a given binary (a debug build
+#    is enough when the server's time dominates);
 # 7. runs Prowler BENCH_PROWLER_RUNS times (default 1; ~4 min each) with the comparable check set
 #    below, restricted to us-east-1, against the same server (AWS_ENDPOINT_URL);
 # 8. stops the launcher (closes its stdin, then kills the PID it started if it has not exited)
@@ -45,7 +52,10 @@ sweep="${BENCH_SWEEP:-}"
 prowler="${BENCH_PROWLER:-1}"
 prowler_runs="${BENCH_PROWLER_RUNS:-1}"
 max_seconds="${BENCH_MAX_SECONDS:-3600}"
-bin="target/release/keywarden"
+bin="${BENCH_BIN:-target/release/keywarden}"
+baseline_bin="${BENCH_BASELINE_BIN:-}"
+naive="${BENCH_NAIVE:-0}"
+stale="${BENCH_STALE:-0}"
 results="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
 records="$results/runs.jsonl"
 clk_tck="$(getconf CLK_TCK)"
@@ -89,8 +99,12 @@ echo "rustc: $(rustc --version)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(git status --porcelain 2>/dev/null | grep -vc '^??' || true) modified tracked file(s)"
 
-say "build (release)"
-cargo build --release -p keywarden || die "release build failed"
+if [[ -z "${BENCH_BIN:-}" ]]; then
+    say "build (release)"
+    cargo build --release -p keywarden || die "release build failed"
+fi
+[[ -x "$bin" ]] || die "$bin is not an executable"
+[[ -z "$baseline_bin" || -x "$baseline_bin" ]] || die "BENCH_BASELINE_BIN=$baseline_bin is not an executable"
 
 say "moto"
 python="$(scripts/ensure-moto.sh)" || die "scripts/ensure-moto.sh failed"
@@ -237,6 +251,32 @@ measure "what-if A: no re-reads" 600 python3 bench/replay.py "$endpoint" "$last_
 measure "what-if B: A + GAAD tags" 600 python3 bench/replay.py "$endpoint" "$last_log" \
     --drop iam:GetAccessKeyLastUsed,iam:GetLoginProfile,iam:ListMFADevices,iam:ListUserTags,iam:ListUsers \
     --append 'iam:GetAccountAuthorizationDetails?Filter.member.1=User'
+
+if [[ -n "$baseline_bin" ]]; then
+    say "baseline keywarden ($baseline_bin), enriched"
+    for _ in $(seq "$enriched_runs"); do
+        measure "enriched (baseline)" 600 "$baseline_bin" audit --format json --stats --now "$now"
+    done
+fi
+
+if [[ "$stale" == 1 ]]; then
+    # One hour after the report: reused (younger than --max-report-age), not fresh.
+    later="$(python3 -c 'import datetime,sys; t=datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")); print((t+datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$now")"
+    say "enriched, report 1 hour old (--now $later)"
+    for _ in $(seq "$enriched_runs"); do
+        measure "enriched stale" 600 "$bin" audit --format json --stats --now "$later"
+        if [[ -n "$baseline_bin" ]]; then
+            measure "enriched stale (baseline)" 600 "$baseline_bin" audit --format json --stats --now "$later"
+        fi
+    done
+fi
+
+if [[ "$naive" == 1 ]]; then
+    say "naive boto3 loop (bench/naive_loop.py)"
+    for _ in $(seq "$enriched_runs"); do
+        measure "naive loop" 900 "$python" bench/naive_loop.py
+    done
+fi
 
 for c in $sweep; do
     measure "enriched c=$c" 900 "${kw[@]}" --concurrency "$c"

@@ -4,19 +4,24 @@
 //! The report can be hours old, so every user the report makes fail is re-read: ListAccessKeys
 //! attaches real key ids (matching the report's `last_rotated` to `CreateDate`) and fresh
 //! statuses, GetAccessKeyLastUsed replaces stale last-use dates, GetLoginProfile and
-//! ListMFADevices confirm the password and MFA findings, and ListUserTags brings the tags that
-//! exemptions read (which rule needs which read is the rule's own `live_data`, declared in its
-//! file); when the report was generated minutes ago, the freshness reads are skipped
-//! and only key ids and tags are read. A call that fails turns the findings that needed it into `unknown`, with the
+//! ListMFADevices confirm the password and MFA findings (which rule needs which read is the
+//! rule's own `live_data`, declared in its file); when the report was generated minutes ago,
+//! the freshness reads are skipped and only key ids are read. The tags that exemptions read
+//! come for every user at once from GetAccountAuthorizationDetails (a few pages, where the
+//! per-user ListUserTags made one call per failing user); when AWS refuses it, each user's tags
+//! are read on their own and the run says so. ListUsers (users created or deleted since the
+//! report, fresher console sign-ins) is asked only when the directory cannot tell as much. A call that fails turns the findings that needed it into `unknown`, with the
 //! AWS error code; it never turns them into passes. Users that pass on the report are not
 //! re-read: calls grow with findings, not with users.
 
 use crate::bounded::for_each_bounded;
 use crate::report_fetch::{fetch_report, FetchError, PollPolicy, ReportBasis};
-use keywarden_aws::api::{trail_from, AccessKeyMeta, AwsError, IamRead, IamUser, TrailRead};
+use keywarden_aws::api::{
+    trail_from, AccessKeyMeta, AwsError, AwsResult, IamRead, IamUser, TaggedUser, TrailRead,
+};
 use keywarden_core::audit::{AccountExtras, AuditOutcome, AuditRun};
 use keywarden_core::finding::{CredentialKind, EvidenceValue, Finding, Status};
-use keywarden_core::model::{AccessKey, Cell, KeySlot, Known, RootSummary, UserCredentials};
+use keywarden_core::model::{AccessKey, Cell, KeySlot, Known, RootSummary, Tag, UserCredentials};
 use keywarden_core::report::{ReportError, ReportReader};
 use keywarden_core::rules::LiveData;
 use keywarden_core::{AuditConfig, Timestamp};
@@ -157,12 +162,12 @@ where
 {
     let preview = AuditRun::new(config, now);
     let wants_root = preview.reads(LiveData::AccountSummary);
-    let (fetched, extras, listed_users) = tokio::join!(
+    let (fetched, extras, directory) = tokio::join!(
         fetch_report(&*client, now, options.max_report_age, options.poll),
         account_extras(&*client, &preview, wants_root),
         async {
             if options.enrich {
-                Some(client.list_users().await)
+                Some(client.list_users_with_tags().await)
             } else {
                 None
             }
@@ -186,10 +191,17 @@ where
     let mut failures: HashMap<String, Vec<Failure>> = HashMap::new();
     let mut users_enriched = 0;
 
-    if options.enrich {
-        let mut jobs: Vec<(Option<UserCredentials>, Option<IamUser>, Needs)> = Vec::new();
+    // `directory` is there exactly when the run enriches.
+    if let Some(directory) = directory {
+        // Re-reading what a report generated minutes ago already says only costs calls: keep
+        // the reads a report can never give (key ids, tags) and skip the freshness ones.
+        let report_is_fresh =
+            keywarden_core::time::age(now, fetched.blob.generated_at) <= options.fresh_report;
+        let (mut tags_of, listed_users) =
+            list_users(&*client, directory, &users, report_is_fresh, &mut notes).await;
+        let mut jobs: Vec<(UserCredentials, bool, Needs)> = Vec::new();
         match listed_users {
-            Some(Ok(listed)) => {
+            Ok(listed) => {
                 // ListUsers is fresher than the report about console sign-ins.
                 let last_sign_in: HashMap<&str, Timestamp> = listed
                     .iter()
@@ -227,34 +239,31 @@ where
                         new_users.len()
                     ));
                 }
-                jobs.extend(
-                    new_users
-                        .into_iter()
-                        .map(|u| (None, Some(u), Needs::everything())),
-                );
+                for listed in &new_users {
+                    let mut user = user_from_listing(listed);
+                    let mut needs = Needs::everything();
+                    take_tags(&mut tags_of, &mut user, &mut needs);
+                    jobs.push((user, true, needs));
+                }
             }
-            Some(Err(error)) => notes.push(format!(
+            Err(error) => notes.push(format!(
                 "{}; users created or deleted since the credential report could not be detected",
                 error.reason()
             )),
-            None => {}
         }
-        // Re-reading what a report generated minutes ago already says only costs calls: keep
-        // the reads a report can never give (key ids, tags) and skip the freshness ones.
-        let report_is_fresh =
-            keywarden_core::time::age(now, fetched.blob.generated_at) <= options.fresh_report;
         let mut kept = Vec::with_capacity(users.len());
-        for user in users {
+        for mut user in users {
             let mut needs = Needs::from_findings(&report_preview.preview_user(&user));
             if report_is_fresh {
                 needs.last_used = [false, false];
                 needs.login = false;
                 needs.mfa = false;
             }
+            take_tags(&mut tags_of, &mut user, &mut needs);
             if needs == Needs::default() {
                 kept.push(user);
             } else {
-                jobs.push((Some(user), None, needs));
+                jobs.push((user, false, needs));
             }
         }
         users = kept;
@@ -263,9 +272,9 @@ where
         for_each_bounded(
             jobs,
             options.concurrency,
-            |(report_row, listed, needs)| {
+            |(user, user_is_new, needs)| {
                 let client = Arc::clone(&client);
-                async move { enrich_user(&*client, report_row, listed, needs).await }
+                async move { enrich_user(&*client, user, user_is_new, needs).await }
             },
             |(user, user_failures)| {
                 collect(user, user_failures, &mut users, &mut failures, progress)
@@ -410,19 +419,70 @@ async fn read_trails<C: TrailRead>(client: &C) -> Known<Vec<keywarden_core::mode
     Known::Known(trails)
 }
 
+/// Every user's tags (from GetAccountAuthorizationDetails, or `None` when AWS refused it and
+/// each user's tags are read on their own), and the account's users now: ListUsers when it can
+/// tell more than the directory (console sign-ins fresher than a report that is not itself
+/// fresh, and the sign-ins of users created since the report), else the directory's names.
+async fn list_users<C: IamRead>(
+    client: &C,
+    directory: AwsResult<Vec<TaggedUser>>,
+    report_users: &[UserCredentials],
+    report_is_fresh: bool,
+    notes: &mut Vec<String>,
+) -> (Option<HashMap<String, Vec<Tag>>>, AwsResult<Vec<IamUser>>) {
+    match directory {
+        Ok(directory) => {
+            let reported: HashSet<&str> = report_users.iter().map(|u| u.name.as_str()).collect();
+            let someone_new = directory
+                .iter()
+                .any(|u| !reported.contains(u.name.as_str()));
+            let listed = if report_is_fresh && !someone_new {
+                Ok(directory
+                    .iter()
+                    .map(|u| IamUser {
+                        name: u.name.clone(),
+                        arn: u.arn.clone(),
+                        created: u.created,
+                        password_last_used: None,
+                    })
+                    .collect())
+            } else {
+                client.list_users().await
+            };
+            let tags = directory.into_iter().map(|u| (u.name, u.tags)).collect();
+            (Some(tags), listed)
+        }
+        Err(error) => {
+            notes.push(format!(
+                "{}; each user's tags were read on their own (iam:ListUserTags)",
+                error.reason()
+            ));
+            (None, client.list_users().await)
+        }
+    }
+}
+
+/// Gives `user` its tags from the account-wide read, so no ListUserTags is needed for it.
+fn take_tags(
+    tags_of: &mut Option<HashMap<String, Vec<Tag>>>,
+    user: &mut UserCredentials,
+    needs: &mut Needs,
+) {
+    if let Some(tags) = tags_of.as_mut().and_then(|all| all.remove(&user.name)) {
+        if needs.tags {
+            user.tags = Known::Known(tags);
+            needs.tags = false;
+        }
+    }
+}
+
 /// Re-reads one user: a report row made fresh, or a user the report does not have yet.
 async fn enrich_user<C: IamRead>(
     client: &C,
-    report_row: Option<UserCredentials>,
-    listed: Option<IamUser>,
+    mut user: UserCredentials,
+    user_is_new: bool,
     needs: Needs,
 ) -> (UserCredentials, Vec<Failure>) {
-    let user_is_new = report_row.is_none();
-    let mut user = match (report_row, &listed) {
-        (Some(row), _) => row,
-        (None, Some(listed)) => user_from_listing(listed),
-        (None, None) => unreachable!("a job has a report row or a listed user"),
-    };
     let mut failures = Vec::new();
     let name = user.name.clone();
     let (keys, login, mfa, tags) = tokio::join!(

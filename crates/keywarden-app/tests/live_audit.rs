@@ -26,7 +26,8 @@ use keywarden_app::{
     run_live_audit, LiveAudit, LiveAuditError, LiveAuditOptions, NoProgress, Progress,
 };
 use keywarden_aws::api::{
-    AccessKeyMeta, AccountSummary, CredentialReportBlob, IamUser, KeyLastUsed, TrailInfo,
+    AccessKeyMeta, AccountSummary, CredentialReportBlob, IamUser, KeyLastUsed, TaggedUser,
+    TrailInfo,
 };
 use keywarden_aws::api::{AwsResult, IamRead, ReportGeneration, TrailRead};
 use keywarden_aws::fake::FakeAccount;
@@ -357,22 +358,21 @@ async fn per_user_calls_are_made_only_for_failing_users() {
         sorted(&[
             "iam:ListAccessKeys(f-stale-key)",
             "iam:GetAccessKeyLastUsed(AKIASTALE)",
-            "iam:ListUserTags(f-stale-key)",
             "iam:GetLoginProfile(f-no-mfa)",
             "iam:ListMFADevices(f-no-mfa)",
-            "iam:ListUserTags(f-no-mfa)",
             "iam:GetLoginProfile(f-old-password)",
-            "iam:ListUserTags(f-old-password)",
         ])
     );
     assert_eq!(fake.count("iam:ListAccessKeys"), 1);
     assert_eq!(fake.count("iam:GetAccessKeyLastUsed"), 1);
     assert_eq!(fake.count("iam:GetLoginProfile"), 2);
     assert_eq!(fake.count("iam:ListMFADevices"), 1);
-    assert_eq!(fake.count("iam:ListUserTags"), 3);
+    // Every user's tags from one read, not one ListUserTags per failing user.
+    assert_eq!(fake.count("iam:ListUserTags"), 0);
     // Account level: a fixed set, once each (one trail).
     for action in [
         "iam:GetCredentialReport",
+        "iam:GetAccountAuthorizationDetails",
         "iam:ListUsers",
         "iam:GetAccountPasswordPolicy",
         "iam:GetAccountSummary",
@@ -383,7 +383,7 @@ async fn per_user_calls_are_made_only_for_failing_users() {
         assert_eq!(fake.count(action), 1, "{action}");
     }
     assert_eq!(fake.count("iam:GenerateCredentialReport"), 0);
-    assert_eq!(fake.calls().len(), 7 + 8);
+    assert_eq!(fake.calls().len(), 8 + 5);
 
     assert_eq!(audit.users_enriched, 3);
     assert_eq!(audit.outcome.users_evaluated, 200 + 3 + 1);
@@ -442,13 +442,11 @@ async fn account_level_calls_are_made_only_for_the_rules_that_run() {
     ] {
         assert_eq!(fake.count(action), 0, "{action}");
     }
-    // Only the user KEY002 fails for is re-read, and only for keys and tags.
+    // Only the user KEY002 fails for is re-read, and only for its keys (its tags came with
+    // every user's, from GetAccountAuthorizationDetails).
     assert_eq!(
         per_user_calls(&fake),
-        sorted(&[
-            "iam:ListAccessKeys(f-stale-key)",
-            "iam:ListUserTags(f-stale-key)"
-        ])
+        sorted(&["iam:ListAccessKeys(f-stale-key)"])
     );
     assert_eq!(
         of(&audit, "f-stale-key"),
@@ -534,6 +532,12 @@ async fn tags_access_denied_makes_every_failing_finding_of_the_user_unknown() {
         user("no-mfa").password(Some(days_ago(1)), days_ago(10)),
     ];
     let mut fake = account(&rows);
+    // Tags are read user by user only when the account-wide read is refused.
+    fail(
+        &mut fake,
+        "iam:GetAccountAuthorizationDetails",
+        "AccessDenied",
+    );
     fail(&mut fake, "iam:ListUserTags", "AccessDenied");
     // A weak policy, so an account-level finding fails too and must stay `fail`.
     fake.password_policy = None;
@@ -951,7 +955,6 @@ async fn users_created_since_are_read_and_users_deleted_since_are_left_out() {
             "iam:GetAccessKeyLastUsed(AKIANEWBIE)",
             "iam:GetLoginProfile(newbie)",
             "iam:ListMFADevices(newbie)",
-            "iam:ListUserTags(newbie)",
         ])
     );
     assert!(
@@ -1166,6 +1169,9 @@ impl IamRead for Gauge {
     async fn list_user_tags(&self, user: &str) -> AwsResult<Vec<Tag>> {
         self.per_user(user, self.inner.list_user_tags(user)).await
     }
+    async fn list_users_with_tags(&self) -> AwsResult<Vec<TaggedUser>> {
+        self.inner.list_users_with_tags().await
+    }
     async fn list_access_keys(&self, user: &str) -> AwsResult<Vec<AccessKeyMeta>> {
         self.per_user(user, self.inner.list_access_keys(user)).await
     }
@@ -1253,7 +1259,8 @@ async fn no_more_users_are_re_read_at_once_than_the_concurrency_allows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_generated_minutes_ago_is_not_re_read_for_freshness() {
     // The same failing users as in the call-count test, but the report is 5 minutes old: key
-    // ids and tags are still read; last use, login profile and MFA are not read again.
+    // ids are still read; last use, login profile and MFA are not read again, and with no user
+    // created since the report, GetAccountAuthorizationDetails (tags) stands in for ListUsers.
     let mut fake = account(&crowd(2));
     fake.report.as_mut().unwrap().generated_at = now() - Duration::minutes(5);
     let (fake, audit) = run(fake).await;
@@ -1265,6 +1272,95 @@ async fn a_report_generated_minutes_ago_is_not_re_read_for_freshness() {
         assert_eq!(fake.count(action), 0, "{action}: {:?}", fake.calls());
     }
     assert!(fake.count("iam:ListAccessKeys") > 0);
-    assert!(fake.count("iam:ListUserTags") > 0);
+    assert_eq!(fake.count("iam:ListUserTags"), 0);
+    assert_eq!(fake.count("iam:ListUsers"), 0);
+    assert_eq!(fake.count("iam:GetAccountAuthorizationDetails"), 1);
     assert!(!audit.outcome.findings.is_empty());
+}
+
+// One-sided (fake): exact call counts: only the fake records every call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_created_since_a_fresh_report_is_still_listed() {
+    // A fresh report, but the directory names a user the report does not have: ListUsers is
+    // asked for its console sign-in, and the new user is read with per-user calls.
+    let mut fake = account(&crowd(2));
+    fake.report.as_mut().unwrap().generated_at = now() - Duration::minutes(5);
+    fake.users.push(IamUser {
+        name: "created-since".into(),
+        arn: "arn:aws:iam::123456789012:user/created-since".into(),
+        created: now() - Duration::minutes(1),
+        password_last_used: None,
+    });
+    let (fake, audit) = run(fake).await;
+    assert_eq!(fake.count("iam:ListUsers"), 1);
+    assert_eq!(fake.count("iam:ListUserTags"), 0);
+    assert!(fake
+        .calls()
+        .iter()
+        .any(|c| c == "iam:ListAccessKeys(created-since)"));
+    assert!(
+        audit.notes.iter().any(|n| n.contains("created since")),
+        "{:?}",
+        audit.notes
+    );
+}
+
+// One-sided (fake): exact call counts and a refused action: the fake's fault injection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_of_every_user_come_from_one_read_and_exempt_from_it() {
+    // Real shape: a failing user tagged `keywarden:exempt` (the exemption tag, docs/exemptions)
+    // is exempted from the account-wide read, with no ListUserTags at all.
+    let mut fake = account(&crowd(200));
+    fake.tags.insert(
+        "f-stale-key".into(),
+        vec![Tag {
+            key: "keywarden:exempt".into(),
+            value: "2099-01-01 break-glass user, owned by the platform team".into(),
+        }],
+    );
+    let (fake, audit) = run(fake).await;
+    assert_eq!(fake.count("iam:GetAccountAuthorizationDetails"), 1);
+    assert_eq!(fake.count("iam:ListUserTags"), 0);
+    for code in ["KEY001", "KEY002"] {
+        assert_eq!(
+            finding(&audit, Some("f-stale-key"), code).status,
+            Status::Exempted,
+            "{code}"
+        );
+    }
+    assert!(audit.notes.is_empty(), "{:?}", audit.notes);
+}
+
+// One-sided (fake): a refused action: the fake's fault injection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_details_refused_reads_tags_user_by_user_and_says_so() {
+    // A least-privilege role without iam:GetAccountAuthorizationDetails: the tags are read per
+    // failing user (ListUserTags), the exemption still applies, and the run says why.
+    let mut fake = account(&crowd(200));
+    fail(
+        &mut fake,
+        "iam:GetAccountAuthorizationDetails",
+        "AccessDenied",
+    );
+    fake.tags.insert(
+        "f-stale-key".into(),
+        vec![Tag {
+            key: "keywarden:exempt".into(),
+            value: "2099-01-01 break-glass user, owned by the platform team".into(),
+        }],
+    );
+    let (fake, audit) = run(fake).await;
+    assert_eq!(fake.count("iam:ListUserTags"), 3);
+    assert_eq!(fake.count("iam:ListUsers"), 1);
+    assert_eq!(
+        finding(&audit, Some("f-stale-key"), "KEY002").status,
+        Status::Exempted
+    );
+    assert!(
+        audit.notes.iter().any(|n| n
+            .contains("iam:GetAccountAuthorizationDetails failed: AccessDenied")
+            && n.contains("iam:ListUserTags")),
+        "{:?}",
+        audit.notes
+    );
 }

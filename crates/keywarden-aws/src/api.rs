@@ -78,6 +78,16 @@ pub struct IamUser {
     pub password_last_used: Option<Timestamp>,
 }
 
+/// A user and its tags, as GetAccountAuthorizationDetails lists them: the tags of every user
+/// of an account in a few paged calls instead of one ListUserTags per user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedUser {
+    pub name: String,
+    pub arn: String,
+    pub created: Timestamp,
+    pub tags: Vec<Tag>,
+}
+
 /// A ListAccessKeys entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessKeyMeta {
@@ -234,6 +244,9 @@ declare_calls! {
         /// Every user, all pages.
         [IAM_LIST_USERS = "iam:ListUsers"] fn list_users(&self) -> Vec<IamUser>;
         [IAM_LIST_USER_TAGS = "iam:ListUserTags"] fn list_user_tags(&self, user: &str) -> Vec<Tag>;
+        /// Every user with its tags, all pages (GetAccountAuthorizationDetails filtered on
+        /// users): the live audit's one read of every user's tags.
+        [IAM_GET_ACCOUNT_AUTHORIZATION_DETAILS = "iam:GetAccountAuthorizationDetails"] fn list_users_with_tags(&self) -> Vec<TaggedUser>;
         /// Every key of the user, all pages.
         [IAM_LIST_ACCESS_KEYS = "iam:ListAccessKeys"] fn list_access_keys(&self, user: &str) -> Vec<AccessKeyMeta>;
         [IAM_GET_ACCESS_KEY_LAST_USED = "iam:GetAccessKeyLastUsed"] fn get_access_key_last_used(&self, key_id: &str) -> KeyLastUsed;

@@ -9,10 +9,11 @@
 use crate::api::{
     AccessKeyMeta, AccountSummary, AwsError, AwsResult, CallerIdentity, CredentialReportBlob,
     IamRead, IamUser, IamWrite, KeyLastUsed, NewAccessKey, RemediationRead, ReportGeneration,
-    SecretInfo, SecretRead, SecretString, SecretWrite, TrailInfo, TrailRead, WhoAmI,
+    SecretInfo, SecretRead, SecretString, SecretWrite, TaggedUser, TrailInfo, TrailRead, WhoAmI,
     CLOUDTRAIL_DESCRIBE_TRAILS, CLOUDTRAIL_GET_EVENT_SELECTORS, CLOUDTRAIL_GET_TRAIL_STATUS,
     IAM_CREATE_ACCESS_KEY, IAM_DELETE_ACCESS_KEY, IAM_DELETE_LOGIN_PROFILE, IAM_DELETE_USER_POLICY,
-    IAM_GENERATE_CREDENTIAL_REPORT, IAM_GET_ACCESS_KEY_LAST_USED, IAM_GET_ACCOUNT_PASSWORD_POLICY,
+    IAM_GENERATE_CREDENTIAL_REPORT, IAM_GET_ACCESS_KEY_LAST_USED,
+    IAM_GET_ACCOUNT_AUTHORIZATION_DETAILS, IAM_GET_ACCOUNT_PASSWORD_POLICY,
     IAM_GET_ACCOUNT_SUMMARY, IAM_GET_CREDENTIAL_REPORT, IAM_GET_LOGIN_PROFILE, IAM_GET_USER,
     IAM_GET_USER_POLICY, IAM_LIST_ACCESS_KEYS, IAM_LIST_MFA_DEVICES, IAM_LIST_USERS,
     IAM_LIST_USER_POLICIES, IAM_LIST_USER_TAGS, IAM_PUT_USER_POLICY, IAM_UPDATE_ACCESS_KEY,
@@ -276,6 +277,20 @@ impl IamRead for FakeAccount {
     async fn list_user_tags(&self, user: &str) -> AwsResult<Vec<Tag>> {
         self.call(IAM_LIST_USER_TAGS, Some(user))?;
         Ok(self.tags.get(user).cloned().unwrap_or_default())
+    }
+
+    async fn list_users_with_tags(&self) -> AwsResult<Vec<TaggedUser>> {
+        self.call(IAM_GET_ACCOUNT_AUTHORIZATION_DETAILS, None)?;
+        Ok(self
+            .users
+            .iter()
+            .map(|user| TaggedUser {
+                name: user.name.clone(),
+                arn: user.arn.clone(),
+                created: user.created,
+                tags: self.tags.get(&user.name).cloned().unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn list_access_keys(&self, user: &str) -> AwsResult<Vec<AccessKeyMeta>> {

@@ -20,6 +20,7 @@ mod support;
 
 use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
 use aws_sdk_iam::operation::get_access_key_last_used::GetAccessKeyLastUsedOutput;
+use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
 use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyOutput;
 use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
 use aws_sdk_iam::operation::get_login_profile::GetLoginProfileOutput;
@@ -29,8 +30,8 @@ use aws_sdk_iam::operation::list_user_tags::ListUserTagsOutput;
 use aws_sdk_iam::operation::list_users::ListUsersOutput;
 use aws_sdk_iam::primitives::{Blob, DateTime};
 use aws_sdk_iam::types::{
-    AccessKeyLastUsed, AccessKeyMetadata, LoginProfile, MfaDevice, PasswordPolicy as SdkPolicy,
-    ReportStateType, StatusType, Tag as SdkTag, User,
+    AccessKeyLastUsed, AccessKeyMetadata, EntityType, LoginProfile, MfaDevice,
+    PasswordPolicy as SdkPolicy, ReportStateType, StatusType, Tag as SdkTag, User, UserDetail,
 };
 use aws_sdk_iam::Client as Iam;
 use aws_smithy_mocks::{mock, mock_client};
@@ -99,6 +100,77 @@ fn sdk_key(id: &str, status: StatusType, created: i64) -> AccessKeyMetadata {
 }
 
 // --- pagination ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn users_with_tags_follow_the_marker_ask_only_for_users_and_keep_the_tags() {
+    // GetAccountAuthorizationDetails filtered on users: every user with its tags, all pages,
+    // 1,000 to a page (IAM's largest), each follow-up carrying the previous page's marker.
+    let detail = |name: &str, tags: &[(&str, &str)]| {
+        let mut user = UserDetail::builder()
+            .user_name(name)
+            .arn(format!("arn:aws:iam::123456789012:user/{name}"))
+            .create_date(secs(1_600_000_000));
+        for (key, value) in tags {
+            user = user.tags(SdkTag::builder().key(*key).value(*value).build().unwrap());
+        }
+        user.build()
+    };
+    let page1 = mock!(Iam::get_account_authorization_details)
+        .match_requests(|r| {
+            r.marker().is_none() && r.filter() == [EntityType::User] && r.max_items() == Some(1000)
+        })
+        .then_output(move || {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .user_detail_list(detail("alice", &[("keywarden:exempt", "2099-01-01 owned")]))
+                .is_truncated(true)
+                .marker("page-2")
+                .build()
+        });
+    let page2 = mock!(Iam::get_account_authorization_details)
+        .match_requests(|r| r.marker() == Some("page-2"))
+        .then_output(move || {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .user_detail_list(detail("bob", &[]))
+                .is_truncated(false)
+                .build()
+        });
+    let client = live_sequential(&[&page1, &page2]);
+
+    let users = client.list_users_with_tags().await.unwrap();
+
+    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert_eq!(
+        users[0].tags,
+        [Tag {
+            key: "keywarden:exempt".into(),
+            value: "2099-01-01 owned".into()
+        }]
+    );
+    assert!(users[1].tags.is_empty());
+    assert_eq!(users[1].created, ts(1_600_000_000));
+}
+
+#[tokio::test]
+async fn a_user_detail_without_a_name_is_a_malformed_answer_not_a_user_dropped() {
+    let page = mock!(Iam::get_account_authorization_details).then_output(|| {
+        GetAccountAuthorizationDetailsOutput::builder()
+            .user_detail_list(
+                UserDetail::builder()
+                    .arn("arn:aws:iam::123456789012:user/x")
+                    .build(),
+            )
+            .is_truncated(false)
+            .build()
+    });
+    let client = live_sequential(&[&page]);
+
+    let error = client.list_users_with_tags().await.unwrap_err();
+
+    assert_eq!(error.action, "iam:GetAccountAuthorizationDetails");
+    assert_eq!(error.code, "MalformedResponse");
+    assert!(error.message.contains("UserName"), "{}", error.message);
+}
 
 #[tokio::test]
 async fn list_users_follows_the_marker_and_keeps_every_user_in_order() {

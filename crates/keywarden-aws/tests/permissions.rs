@@ -53,6 +53,7 @@ fn the_declared_actions_are_pinned() {
             "iam:GetCredentialReport",
             "iam:ListUsers",
             "iam:ListUserTags",
+            "iam:GetAccountAuthorizationDetails",
             "iam:ListAccessKeys",
             "iam:GetAccessKeyLastUsed",
             "iam:GetLoginProfile",

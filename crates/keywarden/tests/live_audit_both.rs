@@ -175,7 +175,6 @@ crate::both! {
             let mut expected = vec![
                 "iam:ListAccessKeys(added)".to_owned(),
                 format!("iam:GetAccessKeyLastUsed({new})"),
-                "iam:ListUserTags(added)".to_owned(),
             ];
             expected.sort();
             assert_eq!(per_user, expected);

@@ -145,8 +145,15 @@ fn every_rule_fails_over_the_wire_with_real_key_ids() {
     let root001 = audit.finding("ROOT001", "<root_account>", "access_key_1");
     assert_eq!(root001["evidence"]["created"], ago(3000));
 
-    // Only the users the report makes fail are re-read: tidy costs no per-user call.
-    assert_eq!(audit.requests("iam:ListUserTags"), 6, "{:?}", audit.stats());
+    // Only the users the report makes fail are re-read: tidy costs no per-user call. Their
+    // tags come with every user's from one GetAccountAuthorizationDetails, not per user.
+    assert_eq!(audit.requests("iam:ListUserTags"), 0, "{:?}", audit.stats());
+    assert_eq!(
+        audit.requests("iam:GetAccountAuthorizationDetails"),
+        1,
+        "{:?}",
+        audit.stats()
+    );
 }
 
 // One-sided (moto): the binary end to end (exit code, printed JSON), which the fake cannot sit behind.
@@ -627,7 +634,8 @@ fn no_enrich_makes_no_per_user_calls_and_leaves_key_ids_null() {
         ],
     );
     assert_eq!(enriched.requests("iam:ListAccessKeys"), 2);
-    assert_eq!(enriched.requests("iam:ListUserTags"), 3);
+    assert_eq!(enriched.requests("iam:ListUserTags"), 0);
+    assert_eq!(enriched.requests("iam:GetAccountAuthorizationDetails"), 1);
 }
 
 /// An account for the least-privilege tests, the audit principal holding `policy`: a stale key
@@ -737,6 +745,25 @@ fn the_printed_policy_is_enough_for_a_complete_audit() {
         refused.stderr.contains("InvalidClientTokenId"),
         "{}",
         refused.context()
+    );
+}
+
+// One-sided (moto): moto's authorization refusing one action, end to end.
+#[test]
+fn without_get_account_authorization_details_tags_are_read_user_by_user() {
+    // A role that may not call GetAccountAuthorizationDetails (it reads every policy of the
+    // account; some teams refuse it): the audit is still complete, each failing user's tags
+    // read with ListUserTags, and stderr says why.
+    let (_, audit) = complete_least_privilege_audit(audit_policy_without(Some(
+        "iam:GetAccountAuthorizationDetails",
+    )));
+    assert_eq!(audit.requests("iam:ListUserTags"), 2, "{:?}", audit.stats());
+    assert!(
+        audit
+            .stderr
+            .contains("iam:GetAccountAuthorizationDetails failed: AccessDenied"),
+        "{}",
+        audit.context()
     );
 }
 

@@ -214,6 +214,22 @@ pub struct AsffBatch {
     pub unconvertible: Vec<Unconvertible>,
 }
 
+/// One ASFF document as BatchImportFindings takes it: the printer builds it, the push sends it.
+pub type AsffJson = serde_json::Value;
+
+impl AsffBatch {
+    /// The batch's documents as JSON, each `Id` once (two findings can share an Id when a
+    /// report repeats a row).
+    pub fn unique_json(&self) -> Vec<AsffJson> {
+        let mut seen = std::collections::HashSet::new();
+        self.findings
+            .iter()
+            .filter(|doc| seen.insert(doc.id.clone()))
+            .map(AsffFinding::to_json)
+            .collect()
+    }
+}
+
 /// `--format asff`: the JSON array BatchImportFindings takes as `Findings`.
 #[derive(Debug, Clone, Default)]
 pub struct AsffPrinter {

@@ -72,11 +72,7 @@ fn generator_ids(report: &FindingsReport<'_>) -> HashSet<String> {
 
 /// The batch's documents as JSON, each `Id` once; the findings that could not be converted said
 /// on standard error (`findings`: the batch's, `whose`: which account's, for an organization).
-fn unique_documents(
-    batch: &AsffBatch,
-    findings: &[Finding],
-    whose: &str,
-) -> Vec<serde_json::Value> {
+fn unique_documents(batch: &AsffBatch, findings: &[Finding], whose: &str) -> Vec<asff::AsffJson> {
     for skipped in &batch.unconvertible {
         let user = findings
             .get(skipped.index)
@@ -90,14 +86,7 @@ fn unique_documents(
             skipped.reason
         );
     }
-    let mut seen = HashSet::new();
-    let mut documents = Vec::with_capacity(batch.findings.len());
-    for doc in &batch.findings {
-        if seen.insert(doc.id.clone()) {
-            documents.push(doc.to_json());
-        }
-    }
-    documents
+    batch.unique_json()
 }
 
 /// What a push did, on standard error; whether it was complete.

@@ -5,6 +5,7 @@
 pub mod bounded;
 pub mod files;
 pub mod journal;
+pub mod key_ids;
 pub mod live_audit;
 pub mod org;
 pub mod remediate;

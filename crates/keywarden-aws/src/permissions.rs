@@ -93,6 +93,18 @@ fn statement(sid: &str, actions: &[&str], resource: &str) -> Value {
     })
 }
 
+/// The actions `keywarden plan --from FILE --resolve-key-ids` calls: the key ids of the users a
+/// report file's findings name, nothing else. A live `plan` audits first: it needs
+/// [`audit_actions`].
+pub fn plan_actions() -> Vec<&'static str> {
+    vec![declared(IAM_READ_ACTIONS, IAM_LIST_ACCESS_KEYS)]
+}
+
+/// The policy `keywarden permissions --command plan` prints.
+pub fn plan_policy() -> Value {
+    policy_document("KeywardenPlanKeyIds", &plan_actions())
+}
+
 // Resources: every IAM action below takes a user as its resource (`arn:aws:iam::ACCOUNT:user/*`
 // would be enough, GetAccessKeyLastUsed included, whose resource is the key's owner), but the
 // policies say `*`: moto, the local server the integration tests authorize against, matches IAM

@@ -16,7 +16,8 @@ use keywarden_aws::api::{
 };
 use keywarden_aws::permissions::{
     apply_actions, apply_policy, audit_actions, audit_policy, contain_actions, contain_policy,
-    org_management_actions, policy_document, rotate_actions, rotate_policy,
+    org_management_actions, plan_actions, plan_policy, policy_document, rotate_actions,
+    rotate_policy,
 };
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -532,4 +533,17 @@ fn the_remediation_role_template_grants_apply_contain_and_rotate() {
             "secretsmanager:DescribeSecret"
         ]
     );
+}
+
+#[test]
+fn the_plan_policy_reads_key_ids_only() {
+    // `plan --from FILE --resolve-key-ids`: ListAccessKeys, a read the audit already holds,
+    // and nothing else.
+    assert_eq!(plan_actions(), ["iam:ListAccessKeys"]);
+    assert_eq!(policy_actions(&plan_policy()), plan_actions());
+    assert!(plan_actions().iter().all(|a| audit_actions().contains(a)));
+    assert!(plan_actions()
+        .iter()
+        .all(|a| !IAM_WRITE_ACTIONS.contains(a) && IAM_READ_ACTIONS.contains(a)));
+    assert_eq!(plan_policy()["Statement"][0]["Resource"], "*");
 }

@@ -6,7 +6,7 @@
 //! chose, so the table escapes each one for the terminal.
 
 use crate::escape::terminal;
-use crate::{rfc3339, write_json, DocumentFormat};
+use crate::{table_time, write_json, DocumentFormat};
 use keywarden_core::cloudtrail::lineage::{Change, Lineage, Use, UseSpan};
 use keywarden_core::Timestamp;
 use schemars::JsonSchema;
@@ -71,6 +71,10 @@ pub struct SessionRecord<'a> {
 pub struct UseSpanRecord<'a> {
     pub first: UseRecord<'a>,
     pub last: UseRecord<'a>,
+    /// The calls read (the table's count; not in the JSON document, whose shape is kept).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub calls: u64,
 }
 
 /// One call signed with a key.
@@ -113,6 +117,7 @@ impl<'a> UseSpanRecord<'a> {
         UseSpanRecord {
             first: UseRecord::of(&span.first),
             last: UseRecord::of(&span.last),
+            calls: span.calls,
         }
     }
 }
@@ -123,7 +128,15 @@ fn uses<'s>(
 ) -> impl Iterator<Item = (&'static str, &'s UseRecord<'s>, String)> {
     span.into_iter()
         .flat_map(|s| [("first use", &s.first), ("last use", &s.last)])
-        .map(|(label, u)| (label, u, rfc3339(u.time)))
+        .map(|(label, u)| (label, u, table_time(u.time)))
+}
+
+/// How many calls the logs read hold for a key or a session.
+fn calls(span: Option<&UseSpanRecord<'_>>) -> String {
+    match span.map_or(0, |s| s.calls) {
+        1 => "1 call read".to_owned(),
+        n => format!("{n} calls read"),
+    }
 }
 
 impl<'a> KeyTimeline<'a> {
@@ -177,14 +190,15 @@ impl<'a> KeyTimeline<'a> {
         let text = |v: Option<&str>| terminal(v.unwrap_or("-")).into_owned();
         writeln!(
             out,
-            "{key_id}  owner {}  account {}",
+            "{key_id}  owner {}  account {}  {}",
             text(self.owner),
-            text(self.account)
+            text(self.account),
+            calls(self.used.as_ref())
         )?;
         let mut lines: Vec<(String, String)> = Vec::new();
         let change_line = |label: &str, c: &ChangeRecord<'_>| {
             (
-                rfc3339(c.time),
+                table_time(c.time),
                 format!(
                     "{label:<10} {} by {} from {}",
                     c.status
@@ -216,11 +230,12 @@ impl<'a> KeyTimeline<'a> {
                 _ => String::new(),
             };
             lines.push((
-                rfc3339(s.minted.time),
+                table_time(s.minted.time),
                 format!(
-                    "minted     {id}{elsewhere} with {} from {}",
+                    "minted     {id}{elsewhere} with {} from {}, {}",
                     terminal(s.minted.event_name),
-                    text(s.minted.source_ip)
+                    text(s.minted.source_ip),
+                    calls(s.used.as_ref())
                 ),
             ));
             for (label, u, time) in uses(s.used.as_ref()) {

@@ -36,7 +36,7 @@ pub use crate::json::JsonPrinter;
 pub use crate::markdown::MarkdownPrinter;
 pub use crate::ocsf::{OcsfFraming, OcsfPrinter};
 pub use crate::sarif::SarifPrinter;
-pub use crate::table::TablePrinter;
+pub use crate::table::{TablePrinter, TableStyle};
 
 /// Where the audited data came from and how old it is: every output says so.
 #[derive(Debug, Clone)]
@@ -316,7 +316,7 @@ impl Format {
 
     pub fn printer(self) -> Box<dyn Printer> {
         match self {
-            Format::Table => Box::new(TablePrinter),
+            Format::Table => Box::new(TablePrinter::default()),
             Format::Json => Box::new(JsonPrinter),
             Format::Csv => Box::new(CsvPrinter),
             Format::Sarif => Box::new(SarifPrinter),
@@ -384,6 +384,13 @@ pub(crate) fn serialize_rfc3339<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*t))
+}
+
+/// An instant as every table and terminal message writes it: RFC 3339 in UTC, whole seconds,
+/// `Z` (`2026-11-20T12:00:00Z`). A clock's nanoseconds say nothing to a reader; the JSON keeps
+/// them ([`rfc3339`]).
+pub fn table_time(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// RFC 3339 in UTC with a `Z`, as every machine-readable output writes instants. Sub-second

@@ -7,9 +7,9 @@
 //! engine's report, so this crate needs neither.
 
 use crate::escape::terminal;
+use crate::table_time;
 use crate::{write_json, DocumentFormat};
 use keywarden_core::remediation::{ActionKind, Plan, Safety};
-use keywarden_core::time::format_timestamp;
 use keywarden_core::Timestamp;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -109,7 +109,7 @@ impl RunRecord<'_> {
             self.run_id,
             self.kind,
             self.status,
-            format_timestamp(self.started_at),
+            table_time(self.started_at),
             c.done,
             c.skipped,
             c.failed,
@@ -199,7 +199,7 @@ impl RunStepsDocument<'_> {
                 } => writeln!(
                     out,
                     "  {} {} skip: {}",
-                    format_timestamp(*at),
+                    table_time(*at),
                     terminal(action_id),
                     terminal(skipped)
                 )?,
@@ -231,7 +231,7 @@ impl RunStepsDocument<'_> {
                     writeln!(
                         out,
                         "  {} {} {} {}: {}{}",
-                        format_timestamp(*at),
+                        table_time(*at),
                         terminal(action_id),
                         terminal(call),
                         terminal(target),
@@ -264,13 +264,13 @@ pub fn print_plan_table(plan: &Plan, file: Option<&Path>, out: &mut dyn Write) -
         terminal(&plan.source.location),
         plan.source
             .data_as_of
-            .map_or("unknown".to_owned(), format_timestamp),
-        format_timestamp(plan.created_at)
+            .map_or("unknown".to_owned(), table_time),
+        table_time(plan.created_at)
     )?;
     for action in &plan.actions {
-        let when = action.not_before.map_or("now".to_owned(), |t| {
-            format!("after {}", format_timestamp(t))
-        });
+        let when = action
+            .not_before
+            .map_or("now".to_owned(), |t| format!("after {}", table_time(t)));
         writeln!(
             out,
             "{}  {:<9}  {:<20}  {}  ({when})",
@@ -311,6 +311,7 @@ pub fn print_plan_table(plan: &Plan, file: Option<&Path>, out: &mut dyn Write) -
             )?;
         }
     }
+    write_no_key_id_hint(plan, out)?;
     let file = file.map_or("PLAN.json".to_owned(), |p| {
         terminal(&p.display().to_string()).into_owned()
     });
@@ -318,6 +319,33 @@ pub fn print_plan_table(plan: &Plan, file: Option<&Path>, out: &mut dyn Write) -
         out,
         "\nApply: keywarden apply {file}   (safe actions only; add --two-phase for deletions, \
          --unsafe for actions that may break a workload)"
+    )
+}
+
+/// Key findings of a credential report file's audit name no key id, so none was planned: say
+/// why, and the way out.
+fn write_no_key_id_hint(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let count = plan
+        .not_planned
+        .iter()
+        .filter(|n| n.why == keywarden_core::remediation::NO_KEY_ID)
+        .count();
+    if count == 0 {
+        return Ok(());
+    }
+    let from = if plan.source.kind == "audit-file" {
+        terminal(&plan.source.location).into_owned()
+    } else {
+        "audit.json".to_owned()
+    };
+    writeln!(
+        out,
+        "\n{count} key {} not planned: a credential report names a user's keys by slot \
+         (access_key_1, access_key_2), never by id, and every key action needs the id. \
+         `keywarden plan --from {from} --resolve-key-ids` reads the ids (ListAccessKeys of those \
+         users only, read-only: `keywarden permissions --command plan`) and plans them; a live \
+         `keywarden plan` does too.",
+        if count == 1 { "finding" } else { "findings" }
     )
 }
 

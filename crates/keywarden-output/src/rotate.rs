@@ -3,8 +3,8 @@
 //! output stays a valid AWS credentials file.
 
 use crate::escape::terminal;
+use crate::table_time;
 use keywarden_core::remediation::{ActionKind, Plan};
-use keywarden_core::time::format_timestamp;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -63,7 +63,7 @@ fn plan_lines(path: &Path, plan: &Plan) -> Vec<String> {
     for action in &plan.actions {
         let when = action
             .not_before
-            .map(format_timestamp)
+            .map(table_time)
             .unwrap_or_else(|| "now".to_owned());
         lines.push(format!(
             "  {} {} {} ({}), not before {when}",
@@ -84,14 +84,14 @@ fn plan_lines(path: &Path, plan: &Plan) -> Vec<String> {
         lines.push(format!(
             "after {}: keywarden apply {}   (deactivates the old key unless it was used since the \
              rotation)",
-            format_timestamp(at),
+            table_time(at),
             path.display()
         ));
     }
     if let Some(at) = first(ActionKind::DeleteKey) {
         lines.push(format!(
             "after {}: keywarden apply --two-phase {}   (deletes it once inactive and unused)",
-            format_timestamp(at),
+            table_time(at),
             path.display()
         ));
     }

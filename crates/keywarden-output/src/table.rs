@@ -7,13 +7,16 @@
 //! closes the output, and an empty result says so in words rather than printing nothing, so that
 //! "no findings" cannot be mistaken for "nothing ran".
 //!
-//! The text is plain and deterministic: no colour codes, no terminal-width probing, columns
-//! padded from the data itself. Every value that came from outside (user names, key ids, log
-//! fields, messages quoting them, exemption reasons, the source's path) goes through
-//! [`escape::terminal`]. The same audit always prints the same bytes, so the output can be
-//! diffed and kept as a golden file.
+//! The text is deterministic: columns padded from the data itself, instants in one style
+//! ([`table_time`]). By default it is plain, unwrapped text, so the same audit always prints the
+//! same bytes and the output can be diffed and kept as a golden file; a [`TableStyle`] (what the
+//! binary makes of a terminal, `--color` and `NO_COLOR`) adds colour by severity and wraps long
+//! lines at the terminal's width, a finding's message under its own column. Every value that
+//! came from outside (user names, key ids, log fields, messages quoting them, exemption reasons,
+//! the source's path) goes through [`escape::terminal`] before any of that, so the only escape
+//! sequences in the output are the table's own colours.
 
-use crate::{escape, rfc3339, DataSource, FindingsReport, OrgFindings, Printer, Subject};
+use crate::{escape, table_time, DataSource, FindingsReport, OrgFindings, Printer, Subject};
 use keywarden_core::finding::{ExemptionNote, Finding, Severity, Status};
 use keywarden_core::rules::RuleMeta;
 use keywarden_core::Timestamp;
@@ -21,44 +24,149 @@ use std::io::{self, Write};
 
 /// `--format table`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TablePrinter;
+pub struct TablePrinter {
+    pub style: TableStyle,
+}
+
+/// How a table is drawn: plain and unwrapped by default (a file, a pipe, a golden test).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableStyle {
+    /// Colour severities and statuses (ANSI SGR codes).
+    pub color: bool,
+    /// Wrap lines longer than this many characters.
+    pub width: Option<usize>,
+}
+
+/// The narrowest width wrapped to: below it, wrapping would only scatter the words.
+const MIN_WIDTH: usize = 40;
+
+impl TableStyle {
+    /// `line` as printed: cut at spaces into lines of at most the width (a word longer than a
+    /// line is cut where it must be), each line after the first indented by `hang`.
+    pub fn wrap(&self, line: &str) -> Vec<String> {
+        self.wrap_hanging(line, leading_spaces(line) + 4)
+    }
+
+    /// [`TableStyle::wrap`] with the continuation lines' indent given.
+    pub fn wrap_hanging(&self, line: &str, hang: usize) -> Vec<String> {
+        let width = match self.width {
+            Some(width) if line.chars().count() > width => width.max(MIN_WIDTH),
+            _ => return vec![line.to_owned()],
+        };
+        let hang = hang.min(width.saturating_sub(20));
+        let chars: Vec<char> = line.chars().collect();
+        let mut lines = Vec::new();
+        let mut start = 0;
+        while start < chars.len() {
+            let indent = if lines.is_empty() { 0 } else { hang };
+            if indent > 0 {
+                while start < chars.len() && chars[start] == ' ' {
+                    start += 1;
+                }
+            }
+            let room = width - indent;
+            let rest = &chars[start..];
+            if rest.len() <= room {
+                if !rest.is_empty() {
+                    lines.push(format!("{:indent$}{}", "", rest.iter().collect::<String>()));
+                }
+                break;
+            }
+            // The last space that leaves a line within `room`, else a hard cut.
+            let end = (1..=room)
+                .rev()
+                .find(|&i| rest[i] == ' ' && rest[..i].iter().any(|c| *c != ' '))
+                .unwrap_or(room);
+            let piece: String = rest[..end].iter().collect();
+            lines.push(format!("{:indent$}{}", "", piece.trim_end()));
+            start += end;
+        }
+        lines
+    }
+
+    /// `text` in colour `sgr` when colour is on.
+    fn paint(&self, text: &str, sgr: &str) -> String {
+        if self.color && !sgr.is_empty() {
+            format!("\x1b[{sgr}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// Writes `line` wrapped (continuation lines under `hang`).
+    fn put(&self, out: &mut dyn Write, line: &str, hang: usize) -> io::Result<()> {
+        for piece in self.wrap_hanging(line, hang) {
+            writeln!(out, "{piece}")?;
+        }
+        Ok(())
+    }
+
+    /// Writes `line` wrapped under its own indent plus four.
+    fn put_text(&self, out: &mut dyn Write, line: &str) -> io::Result<()> {
+        self.put(out, line, leading_spaces(line) + 4)
+    }
+}
+
+fn leading_spaces(line: &str) -> usize {
+    line.chars().take_while(|c| *c == ' ').count()
+}
+
+/// The SGR colour of a severity: bold red, red, yellow, cyan.
+fn severity_sgr(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+    }
+}
+
+/// The SGR colour of a finding's status word: a failure in its severity's colour, `unknown`
+/// magenta (something is missing), `exempted` dim (an accepted risk).
+fn status_sgr(finding: &Finding) -> &'static str {
+    match finding.status {
+        Status::Fail => severity_sgr(finding.severity()),
+        Status::Unknown => "35",
+        Status::Exempted => "2",
+    }
+}
 
 /// Wide enough for the longest status word, `EXEMPTED`.
 const STATUS_WIDTH: usize = 8;
 
 impl Printer for TablePrinter {
     fn print_findings(&self, report: &FindingsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "{}", source_line(&report.source, report.now))?;
-        match report.subject {
-            Subject::Credentials { .. } => writeln!(
-                out,
+        let style = &self.style;
+        style.put_text(out, &source_line(&report.source, report.now))?;
+        let header = match report.subject {
+            Subject::Credentials { .. } => format!(
                 "audited at {} with keywarden {}, preset {}, {}",
-                rfc3339(report.now),
+                table_time(report.now),
                 report.tool_version,
                 report.preset,
                 plural(report.rules_run.len() as u64, "rule", "rules"),
-            )?,
-            Subject::Events { .. } => writeln!(
-                out,
+            ),
+            Subject::Events { .. } => format!(
                 "analysed at {} with keywarden {}, {}",
-                rfc3339(report.now),
+                table_time(report.now),
                 report.tool_version,
                 plural(report.rules_run.len() as u64, "detection", "detections"),
-            )?,
-        }
+            ),
+        };
+        style.put_text(out, &header)?;
         writeln!(out)?;
 
         if let Some(org) = report.org {
-            write_org(out, report, org)?;
+            write_org(out, report, org, style)?;
         } else if report.rules_run.is_empty() {
             writeln!(out, "No rules ran: nothing was checked.")?;
         } else if report.findings.is_empty() {
-            writeln!(out, "{}", no_findings(report))?;
+            style.put_text(out, &no_findings(report))?;
         } else {
-            write_groups(out, report.findings, report.now)?;
+            write_groups(out, report.findings, report.now, style)?;
         }
 
-        write_report_file_hint(out, report)?;
+        write_report_file_hint(out, report, style)?;
         let counted = match report.subject {
             Subject::Credentials { .. } => plural(report.users_evaluated(), "user", "users"),
             Subject::Events { analysed, .. } => {
@@ -79,7 +187,11 @@ impl Printer for TablePrinter {
 /// A credential report file cannot hold account-wide facts (the password policy, the trails):
 /// their rules are `unknown`, and exit status 2, on a file's first audit. Say why, and the ways
 /// out, so the status does not read as a failure of the tool.
-fn write_report_file_hint(out: &mut dyn Write, report: &FindingsReport<'_>) -> io::Result<()> {
+fn write_report_file_hint(
+    out: &mut dyn Write,
+    report: &FindingsReport<'_>,
+    style: &TableStyle,
+) -> io::Result<()> {
     if report.source.kind != "credential-report-file" {
         return Ok(());
     }
@@ -95,12 +207,11 @@ fn write_report_file_hint(out: &mut dyn Write, report: &FindingsReport<'_>) -> i
         return Ok(());
     }
     let list = codes.join(",");
-    writeln!(
-        out,
+    style.put_text(out, &format!(
         "{} unknown: a credential report file does not hold what {} decide; audit the live account, or leave them out with --ignore {list}.",
         list.replace(',', ", "),
         if codes.len() == 1 { "this rule needs to" } else { "these rules need to" },
-    )?;
+    ))?;
     writeln!(out)
 }
 
@@ -163,7 +274,12 @@ fn write_rule_rollup(out: &mut dyn Write, report: &FindingsReport<'_>) -> io::Re
 }
 
 /// Findings grouped by severity, worst first, each rule's fix hint under its findings.
-fn write_groups(out: &mut dyn Write, findings: &[Finding], now: Timestamp) -> io::Result<()> {
+fn write_groups(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    now: Timestamp,
+    style: &TableStyle,
+) -> io::Result<()> {
     let columns = Columns::measure(findings);
     for severity in Severity::ALL {
         let group: Vec<&Finding> = findings
@@ -173,26 +289,21 @@ fn write_groups(out: &mut dyn Write, findings: &[Finding], now: Timestamp) -> io
         if group.is_empty() {
             continue;
         }
-        writeln!(
-            out,
-            "{} ({})",
-            severity.as_str().to_uppercase(),
-            group.len()
-        )?;
+        let heading = format!("{} ({})", severity.as_str().to_uppercase(), group.len());
+        writeln!(out, "{}", style.paint(&heading, severity_sgr(severity)))?;
         for (rule, findings) in by_rule(&group) {
             for finding in &findings {
-                write_finding(out, finding, &columns, now)?;
+                write_finding(out, finding, &columns, now, style)?;
             }
             // A fix hint only helps where something fails: for `unknown` the message
             // already says what would decide it, and `exempted` is an accepted risk.
             if findings.iter().any(|f| f.status == Status::Fail) {
                 let hint = clean(&rule.fix_hint());
-                writeln!(
+                let indent = columns.detail_indent();
+                style.put(
                     out,
-                    "{:indent$}fix {}: {hint}",
-                    "",
-                    clean(rule.code),
-                    indent = columns.detail_indent()
+                    &format!("{:indent$}fix {}: {hint}", "", clean(rule.code)),
+                    indent + 4,
                 )?;
             }
         }
@@ -208,6 +319,7 @@ fn write_org(
     out: &mut dyn Write,
     report: &FindingsReport<'_>,
     org: &dyn OrgFindings,
+    style: &TableStyle,
 ) -> io::Result<()> {
     let accounts = org.accounts();
     let ok = accounts.iter().filter(|a| a.is_ok()).count() as u64;
@@ -284,7 +396,7 @@ fn write_org(
             clean(&account.ou_path),
             clean(&account.status)
         )?;
-        write_groups(out, findings, report.now)
+        write_groups(out, findings, report.now, style)
     })
 }
 
@@ -306,7 +418,7 @@ pub(crate) fn source_line(source: &DataSource, now: Timestamp) -> String {
             format!(
                 "{}, data as of {} ({}{basis})",
                 clean(&origin),
-                rfc3339(as_of),
+                table_time(as_of),
                 describe_age(age)
             )
         }
@@ -387,60 +499,90 @@ impl Columns {
     }
 }
 
-fn write_finding(out: &mut dyn Write, f: &Finding, c: &Columns, now: Timestamp) -> io::Result<()> {
+fn write_finding(
+    out: &mut dyn Write,
+    f: &Finding,
+    c: &Columns,
+    now: Timestamp,
+    style: &TableStyle,
+) -> io::Result<()> {
     let status = f.status.as_str().to_uppercase();
-    let line = format!(
-        "  {status:<sw$}  {code:<cw$}  {user:<uw$}  {cred:<kw$}  {message}",
+    let prefix = format!(
+        "  {status:<sw$}  {code:<cw$}  {user:<uw$}  {cred:<kw$}  ",
         code = clean(f.rule.code),
         user = user_cell(f),
         cred = credential_cell(f),
-        message = clean(&f.message),
         sw = STATUS_WIDTH,
         cw = c.code,
         uw = c.user,
         kw = c.credential,
     );
-    writeln!(out, "{}", line.trim_end())?;
+    let line = format!("{prefix}{}", clean(&f.message));
     let indent = c.detail_indent();
+    // The message wraps under its own column while that leaves room for words; under the rule
+    // code otherwise (a narrow terminal, long names).
+    let message_column = prefix.chars().count();
+    let hang = match style.width {
+        Some(width) if width.saturating_sub(message_column) >= 30 => message_column,
+        _ => indent + 4,
+    };
+    for (i, piece) in style.wrap_hanging(line.trim_end(), hang).iter().enumerate() {
+        if i == 0 && style.color {
+            // The status word, coloured; the padding after it stays outside the colour.
+            let rest = &piece[2 + status.len()..];
+            writeln!(out, "  {}{rest}", style.paint(&status, status_sgr(f)))?;
+        } else {
+            writeln!(out, "{piece}")?;
+        }
+    }
     if let Some(event) = &f.event {
         let from = event
             .source_ip
             .as_deref()
             .map_or_else(String::new, |ip| format!(" from {}", clean(ip)));
-        writeln!(
+        style.put(
             out,
-            "{:indent$}event {} {} {}{from}",
-            "",
-            rfc3339(event.event_time),
-            clean(&event.event_name),
-            clean(&event.event_id),
+            &format!(
+                "{:indent$}event {} {} {}{from}",
+                "",
+                table_time(event.event_time),
+                clean(&event.event_name),
+                clean(&event.event_id),
+            ),
+            indent + 4,
         )?;
     }
     if let Some(note) = &f.exemption {
         let expiry = match note.expires {
-            Some(t) => format!("until {}", rfc3339(t)),
+            Some(t) => format!("until {}", table_time(t)),
             None => "no expiry".to_owned(),
         };
-        writeln!(
+        style.put(
             out,
-            "{:indent$}exempted: {} ({})",
-            "",
-            clean(&note.reason),
-            provenance(note, &expiry)
+            &format!(
+                "{:indent$}exempted: {} ({})",
+                "",
+                clean(&note.reason),
+                provenance(note, &expiry)
+            ),
+            indent + 4,
         )?;
     }
     if let Some(note) = &f.ignored_exemption {
         let expiry = match note.expires {
-            Some(t) if t < now => format!("expired {}", rfc3339(t)),
-            Some(t) => format!("expires {}", rfc3339(t)),
+            Some(t) if t < now => format!("expired {}", table_time(t)),
+            Some(t) => format!("expires {}", table_time(t)),
             None => String::new(),
         };
-        writeln!(
+        style.put(
             out,
-            "{:indent$}exemption not applied: {} ({})",
-            "",
-            clean(&note.reason),
-            provenance(note, &expiry)
+            &format!(
+                "{:indent$}exemption not applied: {} ({})",
+                "",
+                clean(&note.reason),
+                provenance(note, &expiry)
+            ),
+            indent + 4,
         )?;
     }
     Ok(())

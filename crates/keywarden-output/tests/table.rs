@@ -172,3 +172,120 @@ fn the_report_file_hint_is_only_for_report_files() {
     let text = render(Format::Table, &report(&outcome, source));
     assert!(!text.contains("does not hold what"), "{text}");
 }
+
+// ----- a terminal's table: colour and width (issue 10, point 8) -----
+
+fn render_styled(
+    style: keywarden_output::TableStyle,
+    report: &keywarden_output::FindingsReport<'_>,
+) -> String {
+    use keywarden_output::Printer;
+    let mut out = Vec::new();
+    keywarden_output::TablePrinter { style }
+        .print_findings(report, &mut out)
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn a_wide_enough_terminal_prints_the_plain_table() {
+    // No line of the golden table is longer than 300 characters: nothing wraps, no colour.
+    let outcome = outcome();
+    let style = keywarden_output::TableStyle {
+        color: false,
+        width: Some(400),
+    };
+    assert_eq!(
+        render_styled(style, &report(&outcome, file_source())),
+        golden()
+    );
+}
+
+#[test]
+fn a_narrow_terminal_wraps_each_message_under_its_column() {
+    let outcome = outcome();
+    let width = 80;
+    let style = keywarden_output::TableStyle {
+        color: false,
+        width: Some(width),
+    };
+    let text = render_styled(style, &report(&outcome, file_source()));
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= width,
+            "{line:?} is wider than {width}"
+        );
+    }
+    // The row, then its message's rest under the message column (47: after the credential).
+    assert!(
+        text.contains(
+            "  UNKNOWN   TRAIL001  (account)  account       cannot decide: a credential\n\
+             \x20                                              report does not include\n\
+             \x20                                              CloudTrail trails; audit the live\n\
+             \x20                                              account\n"
+        ),
+        "{text}"
+    );
+    // Fix hints wrap under themselves, four columns in.
+    let fix = text
+        .lines()
+        .position(|l| l.starts_with("            fix KEY001: "))
+        .unwrap();
+    assert!(text
+        .lines()
+        .nth(fix + 1)
+        .unwrap()
+        .starts_with("                "));
+    // Nothing is lost: the words are the plain table's, in order.
+    let words = |t: &str| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(words(&text), words(&golden()));
+}
+
+#[test]
+fn a_word_longer_than_the_line_is_cut() {
+    let style = keywarden_output::TableStyle {
+        color: false,
+        width: Some(40),
+    };
+    let long = format!("  {}", "x".repeat(100));
+    let lines = style.wrap(&long);
+    assert!(lines.iter().all(|l| l.chars().count() <= 40), "{lines:?}");
+    assert_eq!(lines.concat().matches('x').count(), 100);
+    // Below 40 columns it wraps at 40: narrower would scatter the words.
+    let tiny = keywarden_output::TableStyle {
+        color: false,
+        width: Some(10),
+    };
+    assert!(tiny
+        .wrap(&"word ".repeat(20))
+        .iter()
+        .all(|l| l.chars().count() <= 40));
+    // No width: one line, as given.
+    assert_eq!(
+        keywarden_output::TableStyle::default().wrap(&long),
+        vec![long.clone()]
+    );
+}
+
+#[test]
+fn colour_marks_severities_and_statuses_only() {
+    let outcome = outcome();
+    let style = keywarden_output::TableStyle {
+        color: true,
+        width: None,
+    };
+    let text = render_styled(style, &report(&outcome, file_source()));
+    assert!(text.contains("\x1b[31mHIGH (2)\x1b[0m\n"), "{text}");
+    assert!(text.contains("\x1b[33mMEDIUM (5)\x1b[0m\n"));
+    assert!(text.contains("  \x1b[31mFAIL\x1b[0m      PWD002    bob "));
+    assert!(text.contains("  \x1b[35mUNKNOWN\x1b[0m   TRAIL001"));
+    assert!(text.contains("  \x1b[2mEXEMPTED\x1b[0m  KEY001    ci-bot"));
+    // Without the codes it is the plain table, byte for byte.
+    let stripped = text
+        .replace("\x1b[0m", "")
+        .replace("\x1b[31m", "")
+        .replace("\x1b[33m", "")
+        .replace("\x1b[35m", "")
+        .replace("\x1b[2m", "");
+    assert_eq!(stripped, golden());
+}

@@ -171,6 +171,9 @@ pub fn print_findings_with(
         (Format::Asff, _) => Box::new(AsffPrinter {
             target: asff.clone(),
         }),
+        (Format::Table, _) => Box::new(keywarden_output::TablePrinter {
+            style: crate::terminal::table_style(),
+        }),
         (other, _) => other.printer(),
     };
     printer.print_findings(report, &mut out)?;
@@ -213,6 +216,7 @@ pub(crate) fn build_config(args: &ThresholdArgs) -> Result<AuditConfig> {
         None => None,
     };
     let preset = args.preset.map(|p| match p {
+        PresetArg::Default => Preset::Default,
         PresetArg::Cis => Preset::Cis,
         PresetArg::AwsConfig => Preset::AwsConfig,
         PresetArg::Conformity => Preset::Conformity,

@@ -18,6 +18,24 @@ pub struct Cli {
     /// causes (`RUST_LOG` chooses the targets and levels, as `RUST_LOG=debug`).
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
+
+    /// Colour in findings tables: `auto` on a terminal unless NO_COLOR is set (or TERM=dumb),
+    /// `always`, `never`. Long lines wrap at the terminal's width (COLUMNS overrides it).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +130,8 @@ pub enum PermissionsFor {
     Audit,
     /// `trail` and `key` reading S3 log files (`s3://...`) or LookupEvents (`--lookup`).
     Trail,
+    /// `plan --from FILE --resolve-key-ids`: ListAccessKeys only (a live `plan` needs audit's).
+    Plan,
     /// `apply` and `undo`: re-reads, key status, key and password deletion, inline policies.
     Apply,
     /// `contain AKIA...`: find the owner, deactivate the key, revoke sessions, quarantine.
@@ -151,6 +171,8 @@ pub enum Destination {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PresetArg {
+    /// keywarden's own thresholds, as without --preset (overrides a config file's preset).
+    Default,
     Cis,
     AwsConfig,
     Conformity,
@@ -566,6 +588,13 @@ pub struct PlanArgs {
     /// Plan from a saved `keywarden audit --format json` document instead of a live audit.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+
+    /// With --from an audit of a credential report file (which names keys by slot, never by
+    /// id): read ListAccessKeys for the users whose key findings have no id, read-only, and plan
+    /// their key actions (`keywarden permissions --command plan`). Each key is told by its
+    /// creation second and status; one that cannot be told stays unplanned, saying why.
+    #[arg(long, requires = "from")]
+    pub resolve_key_ids: bool,
 
     /// Write the plan file here (it is also what `apply` reads); default: print it only. An
     /// existing file is not replaced without --force.

@@ -11,8 +11,8 @@ use keywarden_aws::api::WhoAmI;
 use keywarden_aws::live::{ConnectOptions, LiveClient};
 use keywarden_aws::permissions::{
     apply_policy, audit_policy, audit_role_template, contain_policy, is_valid_role_name,
-    org_management_policy, remediation_role_template, rotate_policy, securityhub_policy,
-    trail_policy,
+    org_management_policy, plan_policy, remediation_role_template, rotate_policy,
+    securityhub_policy, trail_policy,
 };
 use keywarden_core::{AuditConfig, Timestamp};
 use keywarden_output::asff::AsffTarget;
@@ -132,6 +132,7 @@ pub fn permissions(command: PermissionsFor, org: &OrgPermissionsArgs) -> Result<
     let policy = match command {
         PermissionsFor::Audit => audit_policy(),
         PermissionsFor::Trail => trail_policy(),
+        PermissionsFor::Plan => plan_policy(),
         PermissionsFor::Apply => apply_policy(),
         PermissionsFor::Contain => contain_policy(),
         PermissionsFor::Rotate => rotate_policy(),

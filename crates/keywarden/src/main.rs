@@ -52,6 +52,7 @@ mod rotate_cmd;
 mod rules_cmd;
 mod securityhub_cmd;
 mod state;
+mod terminal;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 #[allow(
@@ -75,6 +76,7 @@ pub enum Exit {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init(cli.verbose);
+    terminal::init(cli.color);
     let result = match cli.command {
         cli::Command::Audit(args) => audit_cmd::run_audit(args),
         cli::Command::Demo(args) => audit_cmd::run_demo(args),

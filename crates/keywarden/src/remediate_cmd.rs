@@ -9,11 +9,15 @@ use crate::state::{clock, crash_point, open_journal, state_dir, write_atomically
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
 use keywarden_app::journal::{Journal, Outcome, RunId, RunInfo, StepEntry, StepRecord as Step};
+use keywarden_app::key_ids::Resolution;
 use keywarden_app::remediate::{apply_plan, resume_run, undo_run, ApplyOptions, RunReport};
 use keywarden_app::LiveAuditOptions;
+use keywarden_aws::api::WhoAmI;
 use keywarden_aws::live::LiveClient;
 use keywarden_core::config::AuditConfig;
-use keywarden_core::remediation::{build_plan, Plan, PlanFinding, PlanSettings, PlanSource};
+use keywarden_core::remediation::{
+    build_plan, Plan, PlanFinding, PlanSettings, PlanSource, NO_KEY_ID,
+};
 use keywarden_core::{Status, Timestamp};
 use keywarden_output::json::{EvidenceValue, SavedAudit};
 use keywarden_output::remediation::{
@@ -23,6 +27,7 @@ use keywarden_output::remediation::{
 use keywarden_output::DocumentFormat;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// `--format`, else a table on a terminal and JSON otherwise.
 pub(crate) fn document_format(format: Option<PlanFormatArg>) -> DocumentFormat {
@@ -39,9 +44,14 @@ pub(crate) fn document_format(format: Option<PlanFormatArg>) -> DocumentFormat {
 pub fn plan(args: PlanArgs) -> Result<Exit> {
     let now = resolve_now(args.state.now.as_deref())?;
     let config = build_config(&args.thresholds)?;
-    let (findings, source, account) = match &args.from {
+    let (mut findings, source, account) = match &args.from {
         Some(path) => findings_from_file(path)?,
         None => findings_from_live(&args, &config, now)?,
+    };
+    let resolution = if args.resolve_key_ids {
+        Some(resolve_key_ids(&args, &mut findings, account.as_deref())?)
+    } else {
+        None
     };
     let mut settings = PlanSettings::new(now);
     settings.delete_after_days = args.delete_after_days;
@@ -60,7 +70,10 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
             }
         }
     }
-    let plan = build_plan(&findings, &settings, source, account)?;
+    let mut plan = build_plan(&findings, &settings, source, account)?;
+    if let Some(resolution) = &resolution {
+        explain_unresolved(&mut plan, resolution);
+    }
     if let Some(out) = &args.out {
         let existing = if args.force {
             Existing::Replace
@@ -81,7 +94,8 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
     let incomplete = plan
         .not_planned
         .iter()
-        .any(|n| n.why.starts_with("unknown"));
+        .any(|n| n.why.starts_with("unknown"))
+        || resolution.is_some_and(|r| !r.failed.is_empty());
     Ok(if incomplete {
         Exit::ErrorOrIncomplete
     } else {
@@ -90,6 +104,72 @@ pub fn plan(args: PlanArgs) -> Result<Exit> {
 }
 
 type Findings = (Vec<PlanFinding>, PlanSource, Option<String>);
+
+/// `--resolve-key-ids`: the ids of the keys the findings name by slot, from ListAccessKeys of
+/// those users, in the account the audit is about (the credentials' account must be it).
+fn resolve_key_ids(
+    args: &PlanArgs,
+    findings: &mut [PlanFinding],
+    account: Option<&str>,
+) -> Result<Resolution> {
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let client = Arc::new(LiveClient::connect(&args.aws.options()).await?);
+        let identity = client
+            .caller_identity()
+            .await
+            .context("--resolve-key-ids: cannot tell which account the credentials belong to")?;
+        if let Some(account) = account.filter(|a| *a != identity.account) {
+            bail!(
+                "--resolve-key-ids: the audit is of account {account}, the credentials are of \
+                 account {} ({}): use credentials of {account}",
+                identity.account,
+                identity.arn
+            );
+        }
+        let resolution =
+            keywarden_app::key_ids::resolve_key_ids(client, &identity.account, findings).await;
+        diag!(
+            "keywarden: --resolve-key-ids: the access keys of {} read (ListAccessKeys); {} of {} \
+             key findings without an id got one",
+            match resolution.users.len() {
+                1 => "1 user".to_owned(),
+                n => format!("{n} users"),
+            },
+            resolution.resolved,
+            resolution.wanted,
+        );
+        for (user, error) in &resolution.failed {
+            diag!("keywarden: --resolve-key-ids: {user}: {error}");
+        }
+        Ok(resolution)
+    })
+}
+
+/// A finding `--resolve-key-ids` could not give an id says why, instead of suggesting the flag.
+fn explain_unresolved(plan: &mut Plan, resolution: &Resolution) {
+    for entry in &mut plan.not_planned {
+        if entry.why != NO_KEY_ID {
+            continue;
+        }
+        let user = entry.user.as_deref().unwrap_or_default();
+        let why = resolution
+            .failed
+            .iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, e)| e.reason())
+            .or_else(|| {
+                resolution
+                    .unresolved
+                    .iter()
+                    .find(|u| u.user == user && u.rule == entry.rule)
+                    .map(|u| u.reason.clone())
+            });
+        if let Some(why) = why {
+            entry.why = format!("no access key id: {why}");
+        }
+    }
+}
 
 fn findings_from_file(path: &Path) -> Result<Findings> {
     let origin = path.display().to_string();

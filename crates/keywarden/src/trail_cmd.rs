@@ -24,9 +24,9 @@ use keywarden_core::cloudtrail::analyzer::TrailOutcome;
 use keywarden_core::cloudtrail::reader::Record;
 use keywarden_core::config::RuleSelection;
 use keywarden_core::finding::Finding;
-use keywarden_core::time::format_timestamp;
 use keywarden_output::asff::AsffTarget;
 use keywarden_output::key::KeyTimeline;
+use keywarden_output::table_time;
 use keywarden_output::DocumentFormat;
 use keywarden_sigma::SigmaRules;
 use std::io::Write;
@@ -64,8 +64,8 @@ fn request(input: &TrailSourceArgs) -> Result<TrailRequest> {
         if since > until {
             bail!(
                 "--since {} is after --until {}: the window holds no event",
-                format_timestamp(since),
-                format_timestamp(until)
+                table_time(since),
+                table_time(until)
             );
         }
     }
@@ -79,7 +79,7 @@ pub(crate) fn print_note(note: TrailNote<'_>, stats: bool) {
         TrailNote::BeyondLookupRetention { oldest } => diag!(
             "keywarden: note: LookupEvents keeps {} days of events: nothing before {} comes back",
             keywarden_app::trail::LOOKUP_RETENTION_DAYS,
-            format_timestamp(oldest)
+            table_time(oldest)
         ),
         TrailNote::Source { summary, round } => {
             let line = if summary.source.starts_with("s3://") {

@@ -1049,4 +1049,248 @@ mod remediate {
         assert_eq!(journal["run"]["counts"]["in_doubt"], 0);
         assert_eq!(outcomes(&journal, &first), ["already_done"]);
     }
+
+    // ----- plan --from a report file's audit: --resolve-key-ids (issue 10, point 4) -----
+
+    /// A live audit's document as an audit of the account's credential report file reads: the
+    /// same findings, but no key named by id (a report names keys by slot).
+    fn as_report_file_audit(audit: &str) -> Value {
+        let mut doc: Value = serde_json::from_str(audit).unwrap();
+        for finding in doc["findings"].as_array_mut().unwrap() {
+            finding["access_key_id"] = Value::Null;
+        }
+        doc
+    }
+
+    /// `keywarden permissions --command plan`, parsed.
+    fn plan_policy() -> Value {
+        let out = Audit::run({
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_keywarden"));
+            c.args(["permissions", "--command", "plan"]).env_clear();
+            c
+        });
+        assert_eq!(out.code(), Some(0), "{}", out.context());
+        out.doc
+    }
+
+    /// The key actions of a plan: (kind, user, key id).
+    fn key_actions(plan: &Value) -> Vec<(String, String, String)> {
+        let mut found: Vec<(String, String, String)> = plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["access_key_id"].is_string())
+            .map(|a| {
+                (
+                    a["kind"].as_str().unwrap().to_owned(),
+                    a["user"].as_str().unwrap().to_owned(),
+                    a["access_key_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn resolve_users() -> Value {
+        json!([stale_user(), idle_user(), tidy_user()])
+    }
+
+    #[test]
+    fn a_report_file_audit_plans_its_key_actions_with_resolve_key_ids() {
+        let moto = Moto::start(&clean_account(resolve_users()));
+        let kw = Kw::new(&moto, "resolve");
+        let live = kw.audit();
+        assert_eq!(live.code(), Some(1), "{}", live.context());
+        let live_file = scratch_file("live-audit.json", &live.stdout);
+        let from_report = as_report_file_audit(&live.stdout);
+        let saved = scratch_file("report-audit.json", &from_report.to_string());
+        let saved = saved.to_str().unwrap();
+
+        // Without the flag: no key action, and the table says why and how.
+        let table = kw.run("plan", NOW, &["--from", saved, "--format", "table"]);
+        assert_eq!(table.code(), Some(0), "{}", table.context());
+        assert!(
+            table.stdout.contains(
+                "key findings not planned: a credential report names a user's keys by slot"
+            ),
+            "{}",
+            table.context()
+        );
+        assert!(
+            table
+                .stdout
+                .contains(&format!("keywarden plan --from {saved} --resolve-key-ids")),
+            "{}",
+            table.context()
+        );
+        assert!(table
+            .stdout
+            .contains("keywarden permissions --command plan"));
+        let (_, plain) = kw.plan(&["--from", saved]);
+        assert!(key_actions(&plain).is_empty(), "{plain:#}");
+        assert!(plain["not_planned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["why"].as_str().unwrap().contains("--resolve-key-ids")));
+
+        // With it: the same key actions as a plan from the live audit, on moto's own key ids.
+        let (_, resolved) = kw.plan(&["--from", saved, "--resolve-key-ids"]);
+        let (_, reference) = kw.plan(&["--from", live_file.to_str().unwrap()]);
+        assert!(!key_actions(&reference).is_empty());
+        assert_eq!(key_actions(&resolved), key_actions(&reference));
+        let keys: Vec<String> = key_actions(&resolved).into_iter().map(|a| a.2).collect();
+        assert!(keys.contains(&moto.key_id("stale", 0)), "{resolved:#}");
+        assert!(keys.contains(&moto.key_id("idle", 0)), "{resolved:#}");
+        assert!(!resolved["not_planned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["why"].as_str().unwrap().starts_with("no access key id")));
+        let table = kw.run(
+            "plan",
+            NOW,
+            &["--from", saved, "--resolve-key-ids", "--format", "table"],
+        );
+        assert_eq!(table.code(), Some(0), "{}", table.context());
+        assert!(!table.stdout.contains("not planned: a credential report"));
+        let wanted = from_report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["credential"].as_str().unwrap().starts_with("access_key"))
+            .count();
+        assert!(
+            table.stderr.contains(&format!(
+                "the access keys of 2 users read (ListAccessKeys); {wanted} of {wanted} key \
+                 findings without an id got one"
+            )),
+            "{}",
+            table.context()
+        );
+
+        // The policy `permissions --command plan` prints is enough, under moto's enforced auth:
+        // the same users in another server, the saved audit's keys told by creation time alone.
+        let policy = plan_policy();
+        assert_eq!(
+            policy["Statement"][0]["Action"],
+            json!(["iam:ListAccessKeys"]),
+            "read-only, and only what it needs"
+        );
+        let enforced = Moto::start(&with_auth(clean_account(resolve_users()), policy));
+        assert_eq!(enforced.info["auth_enforced"], true);
+        let kw = Kw::new(&enforced, "resolve-auth").as_(enforced.principal());
+        let (_, under_auth) = kw.plan(&["--from", saved, "--resolve-key-ids"]);
+        let keys: Vec<String> = key_actions(&under_auth).into_iter().map(|a| a.2).collect();
+        assert!(
+            keys.contains(&enforced.key_id("stale", 0)),
+            "{under_auth:#}"
+        );
+        assert!(keys.contains(&enforced.key_id("idle", 0)), "{under_auth:#}");
+        assert_eq!(
+            key_actions(&under_auth).len(),
+            key_actions(&reference).len()
+        );
+    }
+
+    #[test]
+    fn resolve_key_ids_says_why_a_key_cannot_be_told() {
+        let moto = Moto::start(&clean_account(json!([stale_user()])));
+        let kw = Kw::new(&moto, "resolve-gone");
+        let live = kw.audit();
+        let mut doc = as_report_file_audit(&live.stdout);
+        // The report's key was replaced since: no key of stale was created in that second now.
+        for finding in doc["findings"].as_array_mut().unwrap() {
+            if finding["evidence"]["created"].is_string() {
+                finding["evidence"]["created"] = json!("2024-01-01T00:00:00Z");
+            }
+        }
+        let saved = scratch_file("replaced.json", &doc.to_string());
+        let (_, plan) = kw.plan(&["--from", saved.to_str().unwrap(), "--resolve-key-ids"]);
+        assert!(key_actions(&plan).is_empty(), "{plan:#}");
+        let whys: Vec<&str> = plan["not_planned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["why"].as_str().unwrap())
+            .collect();
+        assert!(
+            whys.contains(
+                &"no access key id: stale has no access key created at 2024-01-01T00:00:00Z any \
+                  more: deleted or replaced since the audit"
+            ),
+            "{whys:?}"
+        );
+
+        // Another account's audit: refused before any ListAccessKeys.
+        for finding in doc["findings"].as_array_mut().unwrap() {
+            finding["account"] = json!("111122223333");
+        }
+        let other = scratch_file("other-account.json", &doc.to_string());
+        let refused = kw.run(
+            "plan",
+            NOW,
+            &["--from", other.to_str().unwrap(), "--resolve-key-ids"],
+        );
+        assert_eq!(refused.code(), Some(2), "{}", refused.context());
+        assert!(
+            refused.stderr.contains(
+                "--resolve-key-ids: the audit is of account 111122223333, the credentials are \
+                 of account 123456789012"
+            ),
+            "{}",
+            refused.context()
+        );
+        assert!(refused.stdout.is_empty());
+    }
+
+    #[test]
+    fn resolve_key_ids_without_list_access_keys_is_incomplete() {
+        // A principal whose policy lacks iam:ListAccessKeys: the findings stay unplanned with
+        // AWS's error code, and the exit status is 2.
+        let open = Moto::start(&clean_account(json!([stale_user()])));
+        let live = Kw::new(&open, "resolve-denied-audit").audit();
+        let saved = scratch_file(
+            "denied.json",
+            &as_report_file_audit(&live.stdout).to_string(),
+        );
+        let moto = Moto::start(&with_auth(
+            clean_account(json!([stale_user()])),
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "Other", "Effect": "Allow",
+                   "Action": ["iam:GetUser"], "Resource": "*"}]}),
+        ));
+        let kw = Kw::new(&moto, "resolve-denied").as_(moto.principal());
+        let run = kw.run(
+            "plan",
+            NOW,
+            &[
+                "--from",
+                saved.to_str().unwrap(),
+                "--resolve-key-ids",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(run.code(), Some(2), "{}", run.context());
+        assert!(key_actions(&run.doc).is_empty());
+        assert!(
+            run.doc["not_planned"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["why"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("no access key id: iam:ListAccessKeys failed: AccessDenied")),
+            "{}",
+            run.context()
+        );
+        assert!(
+            run.stderr
+                .contains("--resolve-key-ids: stale: iam:ListAccessKeys failed: AccessDenied"),
+            "{}",
+            run.context()
+        );
+    }
 }

@@ -46,11 +46,14 @@ pub struct Use {
     pub user_agent: Option<String>,
 }
 
-/// The first and last use of a key; duplicates of an event cannot move either.
+/// The first and last use of a key; duplicates of an event cannot move either. `calls` counts
+/// the calls read: an event that is not deduplicated (only the events a detection or the lineage
+/// reads are, see the analyzer) counts again when two sources hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UseSpan {
     pub first: Use,
     pub last: Use,
+    pub calls: u64,
 }
 
 impl Use {
@@ -85,12 +88,14 @@ impl UseSpan {
         UseSpan {
             first: used.clone(),
             last: used,
+            calls: 1,
         }
     }
 
     /// Moves the first or last use to `event` if it is earlier or later. Most uses move
     /// neither, and copy nothing; a move reuses the strings' allocations.
     fn observe(&mut self, event: &Event) {
+        self.calls += 1;
         let at = (event.event_time, &event.event_id);
         if at < (self.first.time, &self.first.event_id) {
             self.first.set(event);

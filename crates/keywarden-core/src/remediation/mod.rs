@@ -17,7 +17,7 @@ pub use plan::{
     is_account_id, Action, ActionKind, KeyIdle, KeyStatus, NotPlanned, Plan, PlanError, PlanSource,
     Precondition, Reason, Safety, UseBound, PLAN_FORMAT, PLAN_VERSION,
 };
-pub use planner::{build_plan, PlanFinding, PlanSettings};
+pub use planner::{build_plan, PlanFinding, PlanSettings, NO_KEY_ID};
 pub use policies::{
     aws_policy_time, quarantine_policy, revoke_sessions_policy, QUARANTINE_POLICY_NAME,
     REVOKE_SESSIONS_POLICY_NAME,

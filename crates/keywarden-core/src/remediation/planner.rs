@@ -43,6 +43,11 @@ pub struct PlanFinding {
     pub evidence: Vec<(String, Option<String>)>,
 }
 
+/// Why a key finding is not planned when it has no key id: an audit of a credential report
+/// file, which names keys by slot, never by id.
+pub const NO_KEY_ID: &str = "no access key id: a credential report file has none; plan with \
+                             --resolve-key-ids (reads ListAccessKeys) or from a live audit";
+
 impl PlanFinding {
     pub fn from_finding(finding: &Finding) -> Self {
         PlanFinding {
@@ -341,10 +346,7 @@ impl Builder<'_> {
             return None;
         }
         if finding.access_key_id.is_none() {
-            self.skip(
-                finding,
-                "no access key id: a credential report file has none; plan from a live audit",
-            );
+            self.skip(finding, NO_KEY_ID);
             return None;
         }
         Some(

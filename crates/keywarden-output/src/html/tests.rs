@@ -311,6 +311,7 @@ fn lineage(status_changes: Vec<Change>) -> Lineage {
             used: Some(UseSpan {
                 first: use_at("2026-01-02T00:00:00Z"),
                 last: use_at("2026-03-01T00:00:00Z"),
+                calls: 2,
             }),
         },
     );

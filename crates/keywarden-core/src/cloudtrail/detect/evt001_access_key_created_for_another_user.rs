@@ -22,7 +22,7 @@ declare_rule! {
     ///
     /// ## How to fix
     /// Confirm with the caller that the key was intended. If not, deactivate the new key at once
-    /// (`keywarden contain` once available, or `aws iam update-access-key --status Inactive`), and
+    /// (`keywarden contain NEW_KEY_ID`, or `aws iam update-access-key --status Inactive`), and
     /// review what else the caller did.
     ///
     /// ## Fix safety

@@ -52,6 +52,10 @@ mod rotate_cmd;
 mod rules_cmd;
 mod securityhub_cmd;
 mod state;
+#[allow(
+    clippy::disallowed_methods,
+    reason = "asks whether standard output is a terminal (colour, width); writes nothing"
+)]
 mod terminal;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;

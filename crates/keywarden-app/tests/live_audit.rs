@@ -1305,19 +1305,24 @@ async fn a_user_created_since_a_fresh_report_is_still_listed() {
     );
 }
 
+/// Tags `user` with the exemption tag (docs/exemptions), valid until 2099.
+fn exempt_by_tag(fake: &mut FakeAccount, user: &str) {
+    fake.tags.insert(
+        user.into(),
+        vec![Tag {
+            key: "keywarden:exempt".into(),
+            value: "2099-01-01 break-glass user, owned by the platform team".into(),
+        }],
+    );
+}
+
 // One-sided (fake): exact call counts and a refused action: the fake's fault injection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tags_of_every_user_come_from_one_read_and_exempt_from_it() {
     // Real shape: a failing user tagged `keywarden:exempt` (the exemption tag, docs/exemptions)
     // is exempted from the account-wide read, with no ListUserTags at all.
     let mut fake = account(&crowd(200));
-    fake.tags.insert(
-        "f-stale-key".into(),
-        vec![Tag {
-            key: "keywarden:exempt".into(),
-            value: "2099-01-01 break-glass user, owned by the platform team".into(),
-        }],
-    );
+    exempt_by_tag(&mut fake, "f-stale-key");
     let (fake, audit) = run(fake).await;
     assert_eq!(fake.count("iam:GetAccountAuthorizationDetails"), 1);
     assert_eq!(fake.count("iam:ListUserTags"), 0);
@@ -1342,13 +1347,7 @@ async fn authorization_details_refused_reads_tags_user_by_user_and_says_so() {
         "iam:GetAccountAuthorizationDetails",
         "AccessDenied",
     );
-    fake.tags.insert(
-        "f-stale-key".into(),
-        vec![Tag {
-            key: "keywarden:exempt".into(),
-            value: "2099-01-01 break-glass user, owned by the platform team".into(),
-        }],
-    );
+    exempt_by_tag(&mut fake, "f-stale-key");
     let (fake, audit) = run(fake).await;
     assert_eq!(fake.count("iam:ListUserTags"), 3);
     assert_eq!(fake.count("iam:ListUsers"), 1);
